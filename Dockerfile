@@ -1,0 +1,24 @@
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+    DJANGO_SETTINGS_MODULE=escort_portal.settings.production
+
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gettext curl \
+    && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+
+COPY . .
+# Build-time values only: the real ones come from the environment at run time.
+RUN SECRET_KEY=build ALLOWED_HOSTS=build DATABASE_URL=postgres://build@build/build \
+    python manage.py compilemessages --ignore=.venv \
+    && SECRET_KEY=build ALLOWED_HOSTS=build DATABASE_URL=postgres://build@build/build \
+    python manage.py collectstatic --noinput
+
+RUN useradd --system --home /app portal && chown -R portal /app/media 2>/dev/null || true
+USER portal
+EXPOSE 8000
+CMD ["gunicorn", "escort_portal.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2"]

@@ -1,0 +1,47 @@
+# The two commands: `make run` and `make test`. Both set up everything they need first.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+PORT ?= 8000
+export PORT
+
+.PHONY: run test lint setup install services messages migrate seed
+
+run: setup
+	@echo ""
+	@echo "  Escort Portal: http://localhost:$(PORT)/"
+	@echo "  Health:        http://localhost:$(PORT)/healthz"
+	@echo "  Demo logins above; password: $${DEMO_PASSWORD:-escort-demo}"
+	@echo ""
+	$(BIN)/honcho start -f Procfile
+
+test: setup lint
+	$(MANAGE) makemigrations --check --dry-run
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+
+setup: install services messages migrate seed
+
+install: $(BIN)/.installed
+
+$(BIN)/.installed: requirements.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+services: install
+	$(BIN)/python -m escort_portal.devservices
+
+messages: install
+	$(MANAGE) compilemessages --ignore=.venv --verbosity=0
+
+migrate: services
+	$(MANAGE) migrate_schemas --verbosity=0
+
+seed: migrate
+	$(MANAGE) seed_demo

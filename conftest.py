@@ -1,0 +1,133 @@
+"""Test stations are made once per test database and reused; each test runs in a transaction."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import tenant_context
+
+from stations import services
+from stations.models import Station, Subdivision
+
+TEST_STATIONS = {
+    # slug: (name, subdivision)
+    "debra": ("Debra", "Kharagpur"),
+    "pingla": ("Pingla", "Kharagpur"),
+    "tamluk": ("Tamluk", "Tamluk"),
+}
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker) -> None:
+    with django_db_blocker.unblock():
+        for slug, (name, subdivision_name) in TEST_STATIONS.items():
+            if Station.objects.filter(slug=slug).exists():
+                continue
+            subdivision, _ = Subdivision.objects.get_or_create(
+                name=subdivision_name, defaults={"district": "Paschim Medinipur"}
+            )
+            services.station_create(
+                slug=slug, name=name, subdivision=subdivision, latitude=22.3, longitude=87.5
+            )
+
+
+@pytest.fixture(autouse=True)
+def _back_to_public() -> Iterator[None]:
+    # A request routed to a station leaves the connection in its schema; start every test in
+    # public, as a request would.
+    yield
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def debra(db) -> Station:
+    return Station.objects.get(slug="debra")
+
+
+@pytest.fixture
+def pingla(db) -> Station:
+    return Station.objects.get(slug="pingla")
+
+
+@pytest.fixture
+def tamluk(db) -> Station:
+    return Station.objects.get(slug="tamluk")
+
+
+@pytest.fixture
+def in_debra(debra) -> Iterator[Station]:
+    with tenant_context(debra):
+        yield debra
+
+
+@pytest.fixture
+def in_pingla(pingla) -> Iterator[Station]:
+    with tenant_context(pingla):
+        yield pingla
+
+
+@pytest.fixture
+def client_for(db) -> Callable:
+    def make(user) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[Callable]:
+    """A redis-server of the test's own, which the test may stop and start again."""
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    processes: list[subprocess.Popen] = []
+
+    def start() -> str:
+        process = subprocess.Popen(
+            [
+                "redis-server",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(tmp_path),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        processes.append(process)
+        for _ in range(100):
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    return url
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop() -> None:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=10)
+        processes.clear()
+
+    start.url = url  # type: ignore[attr-defined]
+    start.stop = stop  # type: ignore[attr-defined]
+    yield start
+    stop()

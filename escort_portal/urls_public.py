@@ -1,0 +1,14 @@
+"""The public site: sign-in, home, the SDPO's pages, admin, health."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from stations import views as station_views
+
+urlpatterns = [
+    path("", station_views.home, name="home"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("i18n/setlang/", station_views.set_language, name="set_language"),
+    path("healthz", station_views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,97 @@
+"""The access layer: one place that answers "may this user do X in this station".
+
+Station views never check roles themselves; they use `station_permission_required`. A user
+without business in a station gets 404 for every URL of it, the same as for a station that
+does not exist, so nothing tells an outsider that it is there.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse
+from django_tenants.utils import get_public_schema_name
+
+from .models import Station, StationRole, SubdivisionRole, User
+
+
+class Perm(enum.StrEnum):
+    ENTER = "enter"  # open the station's pages at all
+    OPERATE = "operate"  # duty officer's work: approvals, areas, teams, duty sheet
+    ADMINISTER = "administer"  # the station's users and settings
+    OVERSEE = "oversee"  # the SDPO's read-only view of the station
+
+
+_STATION_ROLE_PERMS: dict[str, frozenset[Perm]] = {
+    StationRole.Role.OFFICER_IN_CHARGE: frozenset({Perm.ENTER, Perm.OPERATE, Perm.ADMINISTER}),
+    StationRole.Role.DUTY_OFFICER: frozenset({Perm.ENTER, Perm.OPERATE}),
+    StationRole.Role.ESCORT_OFFICER: frozenset({Perm.ENTER}),
+    StationRole.Role.LENDER: frozenset({Perm.ENTER}),
+}
+_SUBDIVISION_PERMS = frozenset({Perm.ENTER, Perm.OVERSEE})
+
+
+def station_role(user: User, station: Station) -> str | None:
+    """The user's role in the station, or None."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    return (
+        StationRole.objects.filter(user=user, station=station).values_list("role", flat=True)
+    ).first()
+
+
+def oversees(user: User, station: Station) -> bool:
+    """True for the SDPO and staff of the station's subdivision."""
+    if not user.is_authenticated or not user.is_active or station.subdivision_id is None:
+        return False
+    return SubdivisionRole.objects.filter(user=user, subdivision_id=station.subdivision_id).exists()
+
+
+def permissions(user: User, station: Station) -> frozenset[Perm]:
+    role = station_role(user, station)
+    perms = _STATION_ROLE_PERMS.get(role, frozenset()) if role else frozenset()
+    if oversees(user, station):
+        perms = perms | _SUBDIVISION_PERMS
+    return perms
+
+
+def may(user: User, station: Station, perm: Perm) -> bool:
+    return perm in permissions(user, station)
+
+
+def current_station(request: HttpRequest) -> Station | None:
+    """The station the request was routed to, or None on the public site."""
+    tenant = getattr(request, "tenant", None)
+    if tenant is None or tenant.schema_name == get_public_schema_name():
+        return None
+    return tenant
+
+
+def station_permission_required(perm: Perm) -> Callable:
+    """Decorator for station views: login first, then 404 unless the user holds `perm` here.
+
+    The station's permissions are left on `request.station_perms` for templates and views.
+    """
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            station = current_station(request)
+            if station is None or connection.schema_name != station.schema_name:
+                raise Http404
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            perms = permissions(request.user, station)
+            if perm not in perms:
+                raise Http404
+            request.station_perms = perms
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -1,0 +1,51 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from .models import Domain, Station, StationRole, Subdivision, SubdivisionRole, User
+
+
+@admin.register(Subdivision)
+class SubdivisionAdmin(admin.ModelAdmin):
+    list_display = ["name", "name_bn", "district", "state"]
+    search_fields = ["name", "name_bn", "district"]
+
+
+class DomainInline(admin.TabularInline):
+    model = Domain
+    extra = 0
+
+
+@admin.register(Station)
+class StationAdmin(admin.ModelAdmin):
+    list_display = ["name", "name_bn", "slug", "subdivision", "roster_cutoff"]
+    list_filter = ["subdivision"]
+    search_fields = ["name", "name_bn", "slug"]
+    readonly_fields = ["schema_name", "created_at"]
+    inlines = [DomainInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).live()
+
+    def has_add_permission(self, request) -> bool:
+        # A station needs its schema; `manage.py create_station` makes both.
+        return False
+
+
+class StationRoleInline(admin.TabularInline):
+    model = StationRole
+    extra = 0
+    autocomplete_fields = ["station"]
+
+
+class SubdivisionRoleInline(admin.TabularInline):
+    model = SubdivisionRole
+    extra = 0
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    fieldsets = (*DjangoUserAdmin.fieldsets, (_("Portal"), {"fields": ("phone", "language")}))
+    list_display = ["username", "first_name", "last_name", "phone", "is_active"]
+    search_fields = ["username", "first_name", "last_name", "email", "phone"]
+    inlines = [StationRoleInline, SubdivisionRoleInline]

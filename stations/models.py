@@ -1,0 +1,172 @@
+"""Public schema: subdivisions, stations (the tenants), users and their roles."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from django_tenants.models import DomainMixin, TenantMixin
+from django_tenants.utils import get_public_schema_name
+
+
+class Subdivision(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    name_bn = models.CharField(_("name in Bengali"), max_length=100, blank=True)
+    district = models.CharField(_("district"), max_length=100)
+    state = models.CharField(_("state"), max_length=100, default="West Bengal")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("subdivision")
+        verbose_name_plural = _("subdivisions")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StationQuerySet(models.QuerySet):
+    def live(self) -> StationQuerySet:
+        """Real police stations: without the public tenant and the schema new ones are cloned
+        from. Every listing of or loop over stations starts here."""
+        return self.exclude(schema_name__in=[get_public_schema_name(), settings.TENANT_BASE_SCHEMA])
+
+
+class Station(TenantMixin):
+    """A police station: one PostgreSQL schema holding all of its data."""
+
+    name = models.CharField(_("name"), max_length=100)
+    name_bn = models.CharField(_("name in Bengali"), max_length=100, blank=True)
+    slug = models.SlugField(_("slug"), max_length=50, unique=True)
+    # Blank only for the public tenant and the template schema.
+    subdivision = models.ForeignKey(
+        Subdivision,
+        on_delete=models.PROTECT,
+        related_name="stations",
+        null=True,
+        blank=True,
+        verbose_name=_("subdivision"),
+    )
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    latitude = models.DecimalField(
+        _("latitude"), max_digits=8, decimal_places=5, null=True, blank=True
+    )
+    longitude = models.DecimalField(
+        _("longitude"), max_digits=8, decimal_places=5, null=True, blank=True
+    )
+    roster_cutoff = models.TimeField(_("roster cut-off time"), default=datetime.time(8, 30))
+    reminder_lead_minutes = models.PositiveSmallIntegerField(
+        _("reminder lead time (minutes)"), default=60
+    )
+    planner_seconds = models.PositiveSmallIntegerField(
+        _("planner time budget (seconds)"), default=10
+    )
+    retention_days = models.PositiveSmallIntegerField(_("retention days"), default=90)
+    default_speed_kmph = models.PositiveSmallIntegerField(
+        _("default travel speed (km/h)"), default=25
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = StationQuerySet.as_manager()
+
+    auto_create_schema = True
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("police station")
+        verbose_name_plural = _("police stations")
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        if get_language() == "bn" and self.name_bn:
+            return self.name_bn
+        return self.name
+
+
+class Domain(DomainMixin):
+    """With subfolder routing, `domain` holds the station's slug."""
+
+
+class User(AbstractUser):
+    class Language(models.TextChoices):
+        ENGLISH = "en", _("English")
+        BENGALI = "bn", _("Bengali")
+
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    language = models.CharField(
+        _("preferred language"), max_length=5, choices=Language.choices, default=Language.ENGLISH
+    )
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+
+class StationRole(models.Model):
+    """What a user is in one station. One role per user and station."""
+
+    class Role(models.TextChoices):
+        OFFICER_IN_CHARGE = "oc", _("Officer-in-charge")
+        DUTY_OFFICER = "duty", _("Duty officer")
+        ESCORT_OFFICER = "escort", _("Escort officer")
+        LENDER = "lender", _("Lender branch staff")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="station_roles"
+    )
+    station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="roles")
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "station"], name="one_role_per_user_station")
+        ]
+        verbose_name = _("station role")
+        verbose_name_plural = _("station roles")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} · {self.station}"
+
+
+class SubdivisionRole(models.Model):
+    """The SDPO and their staff: read access to every station of the subdivision."""
+
+    class Role(models.TextChoices):
+        SDPO = "sdpo", _("SDPO")
+        SDPO_STAFF = "staff", _("SDPO staff")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="subdivision_roles"
+    )
+    subdivision = models.ForeignKey(Subdivision, on_delete=models.CASCADE, related_name="roles")
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "subdivision"], name="one_role_per_user_subdivision"
+            )
+        ]
+        verbose_name = _("subdivision role")
+        verbose_name_plural = _("subdivision roles")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} · {self.subdivision}"
+
+
+class WorkerHeartbeat(models.Model):
+    """When a Celery worker last ran a task in a schema (a station's or public)."""
+
+    schema_name = models.CharField(max_length=63, primary_key=True)
+    seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.schema_name} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,35 @@
+"""Reads about stations and the people in them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+
+from .models import Station, StationRole, SubdivisionRole, User
+
+
+@dataclass(frozen=True)
+class StationEntry:
+    station: Station
+    role_label: str
+
+
+def station_list_live() -> QuerySet[Station]:
+    return Station.objects.live().select_related("subdivision")
+
+
+def station_list_for_user(*, user: User) -> list[StationEntry]:
+    """The stations a user may enter, each with what the user is there, ordered by name.
+
+    A station role wins over the SDPO's reach when a user has both.
+    """
+    if not user.is_authenticated:
+        return []
+    entries: dict[int, StationEntry] = {}
+    for role in StationRole.objects.filter(user=user).select_related("station"):
+        entries[role.station_id] = StationEntry(role.station, role.get_role_display())
+    for sub_role in SubdivisionRole.objects.filter(user=user).select_related("subdivision"):
+        for station in station_list_live().filter(subdivision=sub_role.subdivision):
+            entries.setdefault(station.pk, StationEntry(station, sub_role.get_role_display()))
+    return sorted(entries.values(), key=lambda entry: entry.station.name)

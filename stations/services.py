@@ -1,0 +1,106 @@
+"""Changes to stations, users and roles."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django_tenants.utils import schema_exists
+
+from .models import (
+    Domain,
+    Station,
+    StationRole,
+    Subdivision,
+    SubdivisionRole,
+    User,
+    WorkerHeartbeat,
+)
+
+
+def station_template_ensure() -> Station:
+    """Make sure the schema new stations are cloned from exists (migrated in full once)."""
+    template = Station.objects.filter(schema_name=settings.TENANT_BASE_SCHEMA).first()
+    if template is None:
+        template = Station(
+            schema_name=settings.TENANT_BASE_SCHEMA, slug="template", name="Template"
+        )
+        template.save(verbosity=0)
+    elif not schema_exists(template.schema_name):
+        template.create_schema(check_if_exists=True, verbosity=0)
+    return template
+
+
+def _coordinate(value: float | Decimal | None) -> Decimal | None:
+    return None if value is None else round(Decimal(str(value)), 5)
+
+
+def station_create(
+    *,
+    slug: str,
+    name: str,
+    name_bn: str = "",
+    subdivision: Subdivision,
+    address: str = "",
+    phone: str = "",
+    latitude: float | Decimal | None = None,
+    longitude: float | Decimal | None = None,
+    roster_cutoff: datetime.time | None = None,
+) -> Station:
+    """Create a station with its schema (cloned from the template) and its subfolder route.
+
+    Not atomic as a whole: the schema is made by other connections' DDL; django-tenants drops the
+    row again when the schema cannot be made.
+    """
+    station_template_ensure()
+    station = Station(
+        schema_name=slug.replace("-", "_"),
+        slug=slug,
+        name=name,
+        name_bn=name_bn,
+        subdivision=subdivision,
+        address=address,
+        phone=phone,
+        latitude=_coordinate(latitude),
+        longitude=_coordinate(longitude),
+    )
+    if roster_cutoff is not None:
+        station.roster_cutoff = roster_cutoff
+    station.full_clean()
+    station.save(verbosity=0)
+    Domain.objects.create(domain=slug, tenant=station, is_primary=True)
+    return station
+
+
+@transaction.atomic
+def station_role_grant(*, user: User, station: Station, role: str) -> StationRole:
+    """Give the user this role in the station, replacing any role they had there."""
+    station_role, _ = StationRole.objects.update_or_create(
+        user=user, station=station, defaults={"role": role}
+    )
+    return station_role
+
+
+@transaction.atomic
+def subdivision_role_grant(*, user: User, subdivision: Subdivision, role: str) -> SubdivisionRole:
+    subdivision_role, _ = SubdivisionRole.objects.update_or_create(
+        user=user, subdivision=subdivision, defaults={"role": role}
+    )
+    return subdivision_role
+
+
+def user_set_language(*, user: User, language: str) -> None:
+    if user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])
+
+
+def heartbeat_record() -> WorkerHeartbeat:
+    """Record that a worker ran a task in the current schema just now."""
+    heartbeat, _ = WorkerHeartbeat.objects.update_or_create(
+        schema_name=connection.schema_name, defaults={"seen_at": timezone.now()}
+    )
+    return heartbeat

@@ -1,0 +1,31 @@
+"""Periodic jobs of the stations app."""
+
+from __future__ import annotations
+
+from celery import Task, shared_task
+from django_tenants.utils import tenant_context
+
+from . import services
+from .selectors import station_list_live
+
+
+def queue_in_every_station(task: Task, *args: object) -> int:
+    """Queue `task` once inside each live station's schema; return how many were queued."""
+    count = 0
+    for station in station_list_live():
+        with tenant_context(station):
+            task.delay(*args)
+        count += 1
+    return count
+
+
+@shared_task
+def heartbeat_station() -> None:
+    services.heartbeat_record()
+
+
+@shared_task
+def heartbeat_all_stations() -> int:
+    """Beat entry: prove the worker runs in public and in every station schema."""
+    services.heartbeat_record()
+    return queue_in_every_station(heartbeat_station)

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from django import template
+
+from stations import routing
+from stations.models import Station
+
+register = template.Library()
+
+
+@register.simple_tag
+def public_url(viewname: str, *args: object, **kwargs: object) -> str:
+    return routing.public_reverse(viewname, *args, **kwargs)
+
+
+@register.simple_tag
+def station_url(station: Station, viewname: str, *args: object, **kwargs: object) -> str:
+    return routing.station_reverse(station, viewname, *args, **kwargs)
