@@ -1,0 +1,488 @@
+"""Every change a branch or a duty officer makes on the lender side, with its rules.
+
+The web forms, the upload and the API all call these functions, so a rule is written once and
+gives the same message on every path.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, fields
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from stations import services as station_services
+from stations.models import Station, StationRole, User
+
+from .models import (
+    BranchMember,
+    CashBand,
+    CollectionArea,
+    FieldAgent,
+    LenderBranch,
+    Roster,
+    RosterEntry,
+)
+
+# --- The clock of a station ---
+
+
+def current_station() -> Station:
+    return connection.tenant
+
+
+def cutoff_at(date: datetime.date) -> datetime.datetime:
+    """When the roster for `date` locks: the station's cut-off time on that date, local time."""
+    station = current_station()
+    return timezone.make_aware(datetime.datetime.combine(date, station.roster_cutoff))
+
+
+def local_today() -> datetime.date:
+    return timezone.localdate()
+
+
+def fileable_dates() -> list[datetime.date]:
+    """Branches file for today and tomorrow."""
+    today = local_today()
+    return [today, today + datetime.timedelta(days=1)]
+
+
+def is_open_for_branches(date: datetime.date) -> bool:
+    return date in fileable_dates() and timezone.now() < cutoff_at(date)
+
+
+# --- Branches ---
+
+
+@transaction.atomic
+def branch_register(*, user: User, **details: object) -> LenderBranch:
+    """A lender manager asks to register a branch with the current station; it starts pending."""
+    branch = LenderBranch(created_by=user, status=LenderBranch.Status.PENDING, **details)
+    branch.full_clean()
+    branch.save()
+    BranchMember.objects.create(branch=branch, user=user, role=BranchMember.Role.MANAGER)
+    _grant_lender_role(user)
+    return branch
+
+
+def _grant_lender_role(user: User) -> None:
+    station = current_station()
+    # A police officer of this station keeps that role; they only gain branch membership.
+    if not StationRole.objects.filter(user=user, station=station).exists():
+        station_services.station_role_grant(
+            user=user, station=station, role=StationRole.Role.LENDER
+        )
+
+
+def _decide(branch: LenderBranch, *, status: str, by: User, reason: str) -> LenderBranch:
+    branch = LenderBranch.objects.select_for_update().get(pk=branch.pk)
+    branch.status = status
+    branch.decided_by = by
+    branch.decided_at = timezone.now()
+    branch.decision_reason = reason
+    branch.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+    return branch
+
+
+@transaction.atomic
+def branch_approve(*, branch: LenderBranch, by: User) -> LenderBranch:
+    if branch.status not in (LenderBranch.Status.PENDING, LenderBranch.Status.REJECTED):
+        raise ValidationError(_("Only a pending or rejected registration can be approved."))
+    return _decide(branch, status=LenderBranch.Status.APPROVED, by=by, reason="")
+
+
+@transaction.atomic
+def branch_reject(*, branch: LenderBranch, by: User, reason: str) -> LenderBranch:
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say why, so the branch can put it right.")})
+    if branch.status != LenderBranch.Status.PENDING:
+        raise ValidationError(_("Only a pending registration can be rejected."))
+    return _decide(branch, status=LenderBranch.Status.REJECTED, by=by, reason=reason.strip())
+
+
+@transaction.atomic
+def branch_suspend(*, branch: LenderBranch, by: User, reason: str) -> LenderBranch:
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say why, so the branch can put it right.")})
+    if branch.status != LenderBranch.Status.APPROVED:
+        raise ValidationError(_("Only an approved branch can be suspended."))
+    return _decide(branch, status=LenderBranch.Status.SUSPENDED, by=by, reason=reason.strip())
+
+
+@transaction.atomic
+def branch_reinstate(*, branch: LenderBranch, by: User) -> LenderBranch:
+    if branch.status != LenderBranch.Status.SUSPENDED:
+        raise ValidationError(_("Only a suspended branch can be reinstated."))
+    return _decide(branch, status=LenderBranch.Status.APPROVED, by=by, reason="")
+
+
+@transaction.atomic
+def branch_member_add(
+    *,
+    branch: LenderBranch,
+    username: str,
+    first_name: str,
+    password: str,
+    phone: str = "",
+    email: str = "",
+    role: str = BranchMember.Role.STAFF,
+    agent: FieldAgent | None = None,
+) -> BranchMember:
+    """A manager gives a colleague (or one of the branch's field agents) a login of the branch."""
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationError({"username": _("This username is taken. Choose another.")})
+    if agent is not None and agent.branch_id != branch.pk:
+        raise ValidationError({"agent": _("Choose one of this branch's field agents.")})
+    user = User(username=username, first_name=first_name, phone=phone, email=email)
+    user.set_password(password)
+    user.full_clean()
+    user.save()
+    member = BranchMember.objects.create(branch=branch, user=user, role=role, agent=agent)
+    _grant_lender_role(user)
+    return member
+
+
+# --- Field agents ---
+
+
+def _agent_check_unique(agent: FieldAgent) -> None:
+    clash = FieldAgent.objects.filter(
+        branch_id=agent.branch_id, employee_id__iexact=agent.employee_id
+    ).exclude(pk=agent.pk)
+    if clash.exists():
+        raise ValidationError(
+            {"employee_id": _("Another agent of this branch has this employee id.")}
+        )
+
+
+@transaction.atomic
+def agent_create(*, branch: LenderBranch, **details: object) -> FieldAgent:
+    agent = FieldAgent(branch=branch, **details)
+    agent.full_clean(validate_unique=False)
+    _agent_check_unique(agent)
+    agent.save()
+    return agent
+
+
+@transaction.atomic
+def agent_update(*, agent: FieldAgent, **details: object) -> FieldAgent:
+    for name, value in details.items():
+        setattr(agent, name, value)
+    agent.full_clean(validate_unique=False)
+    _agent_check_unique(agent)
+    agent.save()
+    return agent
+
+
+@transaction.atomic
+def agent_set_active(*, agent: FieldAgent, active: bool) -> FieldAgent:
+    """Deactivating keeps the agent's history; they just cannot be put on a roster."""
+    agent.active = active
+    agent.save(update_fields=["active"])
+    return agent
+
+
+# --- Collection areas ---
+
+
+@transaction.atomic
+def area_save(*, area: CollectionArea) -> CollectionArea:
+    area.full_clean()
+    area.save()
+    return area
+
+
+@transaction.atomic
+def area_propose(*, branch: LenderBranch, name: str, locality: str = "") -> CollectionArea:
+    """A branch asks the station to add a missing area; it cannot be used until accepted."""
+    if not name.strip():
+        raise ValidationError({"name": _("Give the area's name.")})
+    area = CollectionArea(
+        name=name.strip(),
+        locality=locality.strip(),
+        status=CollectionArea.Status.PROPOSED,
+        proposed_by=branch,
+    )
+    area.full_clean()
+    area.save()
+    return area
+
+
+@transaction.atomic
+def area_accept(*, area: CollectionArea) -> CollectionArea:
+    if area.status != CollectionArea.Status.PROPOSED:
+        raise ValidationError(_("Only a proposed area can be accepted."))
+    area.status = CollectionArea.Status.ACTIVE
+    area.save(update_fields=["status"])
+    return area
+
+
+@transaction.atomic
+def area_merge(*, area: CollectionArea, into: CollectionArea) -> CollectionArea:
+    """A proposed area that already exists under another name: point its entries there."""
+    if area.status != CollectionArea.Status.PROPOSED:
+        raise ValidationError(_("Only a proposed area can be merged."))
+    if into.status != CollectionArea.Status.ACTIVE or into.pk == area.pk:
+        raise ValidationError({"into": _("Choose an active area to merge into.")})
+    RosterEntry.objects.filter(area=area).update(area=into)
+    area.status = CollectionArea.Status.MERGED
+    area.merged_into = into
+    area.save(update_fields=["status", "merged_into"])
+    return into
+
+
+# --- The roster ---
+
+
+@dataclass
+class EntryInput:
+    """What a branch says about one trip, from a form, an upload row or an API call."""
+
+    agent: FieldAgent | None
+    area: CollectionArea | None
+    depart_at: datetime.time | None
+    return_at: datetime.time | None
+    cash_band: str
+    centres: str = ""
+    vehicle_registration: str = ""
+    deposit_point: str = ""
+    notes: str = ""
+
+
+class RosterRowsInvalid(ValidationError):
+    """Several entries at once had errors; `rows` maps each bad row's index to its errors."""
+
+    def __init__(self, rows: dict[int, ValidationError]) -> None:
+        self.rows = rows
+        super().__init__(_("%(count)d rows have errors.") % {"count": len(rows)})
+
+
+def roster_for(*, branch: LenderBranch, date: datetime.date, lock: bool = False) -> Roster:
+    roster, _created = Roster.objects.get_or_create(branch=branch, date=date)
+    if lock:
+        roster = Roster.objects.select_for_update().get(pk=roster.pk)
+    return roster
+
+
+def _check_can_change(roster: Roster, *, as_officer: bool) -> None:
+    if as_officer:
+        return
+    branch = roster.branch
+    if not branch.can_file:
+        raise ValidationError(
+            _("This branch is %(status)s, so it cannot file rosters.")
+            % {"status": branch.get_status_display().lower()}
+        )
+    if roster.date not in fileable_dates():
+        raise ValidationError(_("Rosters can be filed for today and tomorrow only."))
+    if roster.status == Roster.Status.LOCKED or timezone.now() >= cutoff_at(roster.date):
+        raise ValidationError(
+            _(
+                "The roster for %(date)s locked at the %(time)s cut-off. Ask the station's "
+                "duty officer to add or change entries."
+            )
+            % {
+                "date": date_format(roster.date, "DATE_FORMAT"),
+                "time": current_station().roster_cutoff.strftime("%H:%M"),
+            }
+        )
+
+
+def _entry_errors(
+    data: EntryInput, *, roster: Roster, exclude: RosterEntry | None
+) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+
+    def add(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    if data.agent is None:
+        add("agent", _("Choose the field agent."))
+    elif data.agent.branch_id != roster.branch_id or not data.agent.active:
+        add("agent", _("Choose an active field agent of this branch."))
+    if data.area is None:
+        add("area", _("Choose the area."))
+    elif data.area.status != CollectionArea.Status.ACTIVE:
+        add("area", _("Choose one of the station's areas."))
+    if data.depart_at is None:
+        add("depart_at", _("Give the departure time."))
+    if data.return_at is None:
+        add("return_at", _("Give the expected return time."))
+    if data.depart_at and data.return_at and data.return_at <= data.depart_at:
+        add("return_at", _("Return must be after departure, on the same day."))
+    if data.cash_band not in CashBand.values:
+        add("cash_band", _("Choose the cash band."))
+    if "agent" not in errors and data.depart_at and data.return_at and not errors.get("return_at"):
+        clash = (
+            RosterEntry.objects.filter(
+                roster__date=roster.date,
+                agent=data.agent,
+                depart_at__lt=data.return_at,
+                return_at__gt=data.depart_at,
+            )
+            .exclude(pk=exclude.pk if exclude else None)
+            .first()
+        )
+        if clash is not None:
+            add(
+                "agent",
+                _("%(agent)s is already out %(start)s-%(end)s in another entry.")
+                % {
+                    "agent": data.agent.name,
+                    "start": clash.depart_at.strftime("%H:%M"),
+                    "end": clash.return_at.strftime("%H:%M"),
+                },
+            )
+    return errors
+
+
+def _apply(entry: RosterEntry, data: EntryInput) -> None:
+    for f in fields(EntryInput):
+        setattr(entry, f.name, getattr(data, f.name))
+
+
+def _mark_filed(roster: Roster, by: User) -> None:
+    if roster.status == Roster.Status.DRAFT:
+        roster.status = Roster.Status.FILED
+        roster.filed_by = by
+        roster.filed_at = timezone.now()
+        roster.save(update_fields=["status", "filed_by", "filed_at"])
+
+
+def _add(roster: Roster, data: EntryInput, *, by: User, as_officer: bool) -> RosterEntry:
+    errors = _entry_errors(data, roster=roster, exclude=None)
+    if errors:
+        raise ValidationError(errors)
+    entry = RosterEntry(roster=roster, created_by=by)
+    _apply(entry, data)
+    entry.is_late = as_officer and timezone.now() >= cutoff_at(roster.date)
+    entry.save()
+    return entry
+
+
+@transaction.atomic
+def roster_entry_add(
+    *,
+    branch: LenderBranch,
+    date: datetime.date,
+    data: EntryInput,
+    by: User,
+    as_officer: bool = False,
+) -> RosterEntry:
+    """Add one trip to the branch's roster for `date`.
+
+    The roster row is locked first, so two entries for one agent filed at the same moment are
+    checked against each other. A duty officer (`as_officer`) may add after cut-off; such an
+    entry is marked late.
+    """
+    roster = roster_for(branch=branch, date=date, lock=True)
+    _check_can_change(roster, as_officer=as_officer)
+    entry = _add(roster, data, by=by, as_officer=as_officer)
+    _mark_filed(roster, by)
+    return entry
+
+
+@transaction.atomic
+def roster_entry_update(
+    *, entry: RosterEntry, data: EntryInput, by: User, as_officer: bool = False
+) -> RosterEntry:
+    roster = Roster.objects.select_for_update().select_related("branch").get(pk=entry.roster_id)
+    _check_can_change(roster, as_officer=as_officer)
+    errors = _entry_errors(data, roster=roster, exclude=entry)
+    if errors:
+        raise ValidationError(errors)
+    _apply(entry, data)
+    if as_officer and timezone.now() >= cutoff_at(roster.date):
+        entry.is_late = True
+    entry.save()
+    return entry
+
+
+@transaction.atomic
+def roster_entry_delete(*, entry: RosterEntry, by: User, as_officer: bool = False) -> None:
+    roster = Roster.objects.select_for_update().select_related("branch").get(pk=entry.roster_id)
+    _check_can_change(roster, as_officer=as_officer)
+    entry.delete()
+    if not roster.entries.exists() and roster.status == Roster.Status.FILED:
+        roster.status = Roster.Status.DRAFT
+        roster.save(update_fields=["status"])
+
+
+@transaction.atomic
+def roster_entries_replace(
+    *, branch: LenderBranch, date: datetime.date, rows: list[EntryInput], by: User
+) -> list[RosterEntry]:
+    """Make the roster for `date` exactly these rows (an upload, an API PUT): all or nothing.
+
+    Every row is checked, including against the rows before it, and all errors are reported
+    together in `RosterRowsInvalid.rows`; nothing changes unless every row is good.
+    """
+    roster = roster_for(branch=branch, date=date, lock=True)
+    _check_can_change(roster, as_officer=False)
+    roster.entries.all().delete()
+    entries: list[RosterEntry] = []
+    bad: dict[int, ValidationError] = {}
+    for index, data in enumerate(rows):
+        try:
+            with transaction.atomic():
+                entries.append(_add(roster, data, by=by, as_officer=False))
+        except ValidationError as exc:
+            bad[index] = exc
+    if bad:
+        raise RosterRowsInvalid(bad)
+    if entries:
+        _mark_filed(roster, by)
+    elif roster.status == Roster.Status.FILED:
+        roster.status = Roster.Status.DRAFT
+        roster.save(update_fields=["status"])
+    return entries
+
+
+@dataclass(frozen=True)
+class CopyResult:
+    added: list[RosterEntry]
+    skipped: list[tuple[RosterEntry, str]]
+    source: Roster | None
+
+
+@transaction.atomic
+def roster_copy_from_last(*, branch: LenderBranch, date: datetime.date, by: User) -> CopyResult:
+    """Copy the trips of the branch's latest earlier roster into `date`'s, keeping what fits.
+
+    Entries that break a rule today (an agent since deactivated, a clash with what is already
+    filed) are skipped with the reason, not copied.
+    """
+    roster = roster_for(branch=branch, date=date, lock=True)
+    _check_can_change(roster, as_officer=False)
+    source = (
+        Roster.objects.filter(branch=branch, date__lt=date, entries__isnull=False)
+        .order_by("-date")
+        .first()
+    )
+    added: list[RosterEntry] = []
+    skipped: list[tuple[RosterEntry, str]] = []
+    if source is not None:
+        for old in source.entries.select_related("agent", "area"):
+            data = EntryInput(**{f.name: getattr(old, f.name) for f in fields(EntryInput)})
+            try:
+                with transaction.atomic():
+                    added.append(_add(roster, data, by=by, as_officer=False))
+            except ValidationError as exc:
+                skipped.append((old, " ".join(exc.messages)))
+    if added:
+        _mark_filed(roster, by)
+    return CopyResult(added=added, skipped=skipped, source=source)
+
+
+@transaction.atomic
+def rosters_lock(*, date: datetime.date) -> int:
+    """Lock every roster of the station for `date` (the cut-off job); returns how many."""
+    return (
+        Roster.objects.filter(date=date)
+        .exclude(status=Roster.Status.LOCKED)
+        .update(status=Roster.Status.LOCKED, locked_at=timezone.now())
+    )
