@@ -9,6 +9,7 @@ urlpatterns = [
     path("", station_views.home, name="home"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/setlang/", station_views.set_language, name="set_language"),
+    path("lenders/", include("lenders.urls_public")),
     path("healthz", station_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

@@ -1,7 +1,14 @@
 """A station's pages. Each pattern is served under /station/<slug>/ by django-tenants."""
 
-from django.urls import include, path
+from django.urls import include, path, register_converter
+
+from escort_portal.converters import IsoDateConverter
+
+register_converter(IsoDateConverter, "isodate")
 
 urlpatterns = [
     path("", include("stations.urls_station")),
+    path("lenders/", include("lenders.urls")),
+    # The roster API for lenders' own systems (Api-Key per branch), its schema and docs.
+    path("api/", include("lenders.api_urls")),
 ]

@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django_tenants.utils import tenant_context
 
 from stations import services as station_services
 from stations.models import Station, StationRole, User
@@ -486,3 +487,9 @@ def rosters_lock(*, date: datetime.date) -> int:
         .exclude(status=Roster.Status.LOCKED)
         .update(status=Roster.Status.LOCKED, locked_at=timezone.now())
     )
+
+
+def branch_register_at(*, station: Station, user: User, **details: object) -> LenderBranch:
+    """Register a branch with `station` from the public site."""
+    with tenant_context(station):
+        return branch_register(user=user, **details)

@@ -7,8 +7,10 @@ only on accounts it creates.
 from __future__ import annotations
 
 import datetime
+import functools
 from dataclasses import dataclass
 
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from . import services
@@ -77,13 +79,18 @@ class DemoLogin:
     what: str
 
 
-def _user(username: str, *, password: str, first_name: str, **extra: object) -> User:
-    user, created = User.objects.get_or_create(
-        username=username, defaults={"first_name": first_name, **extra}
+@functools.cache
+def password_hash(password: str) -> str:
+    """One hash for every demo account: hashing is slow on purpose, and these are demo logins."""
+    return make_password(password)
+
+
+def demo_user(username: str, *, password: str, first_name: str, **extra: object) -> User:
+    """The demo account `username`, created with the demo password if missing."""
+    user, _ = User.objects.get_or_create(
+        username=username,
+        defaults={"first_name": first_name, "password": password_hash(password), **extra},
     )
-    if created:
-        user.set_password(password)
-        user.save(update_fields=["password"])
     return user
 
 
@@ -112,8 +119,8 @@ def seed(*, password: str) -> list[DemoLogin]:
     stations = [_station(subdivision, demo) for demo in STATIONS]
     logins = [DemoLogin("admin", "platform admin (/admin/)")]
     with transaction.atomic():
-        _user("admin", password=password, first_name="Admin", is_staff=True, is_superuser=True)
-        sdpo = _user("sdpo", password=password, first_name="SDPO Kharagpur")
+        demo_user("admin", password=password, first_name="Admin", is_staff=True, is_superuser=True)
+        sdpo = demo_user("sdpo", password=password, first_name="SDPO Kharagpur")
         services.subdivision_role_grant(
             user=sdpo, subdivision=subdivision, role=SubdivisionRole.Role.SDPO
         )
@@ -123,7 +130,7 @@ def seed(*, password: str) -> list[DemoLogin]:
                 ("oc", StationRole.Role.OFFICER_IN_CHARGE, "OC"),
                 ("duty", StationRole.Role.DUTY_OFFICER, "Duty officer"),
             ]:
-                user = _user(
+                user = demo_user(
                     f"{station.slug}-{suffix}",
                     password=password,
                     first_name=f"{title} {station.name}",
@@ -131,3 +138,7 @@ def seed(*, password: str) -> list[DemoLogin]:
                 services.station_role_grant(user=user, station=station, role=role)
                 logins.append(DemoLogin(user.username, f"{title}, {station.name}"))
     return logins
+
+
+def demo_stations() -> list[Station]:
+    return list(Station.objects.filter(slug__in=[demo.slug for demo in STATIONS]))

@@ -43,6 +43,7 @@ def station_landing(request: HttpRequest) -> HttpResponse:
     role = station_role(request.user, station)
     context = {
         "station": station,
+        "role": role,
         "role_label": StationRole.Role(role).label if role else None,
         "heartbeat": WorkerHeartbeat.objects.filter(schema_name=station.schema_name).first(),
     }

@@ -36,6 +36,7 @@ class MemberFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = BranchMember
+        skip_postgeneration_save = True
 
     branch = factory.SubFactory(BranchFactory)
     user = factory.SubFactory(UserFactory)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import factory
 
-from stations.models import StationRole, SubdivisionRole, User
+from stations.models import StationRole, Subdivision, SubdivisionRole, User
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -24,9 +24,18 @@ class StationRoleFactory(factory.django.DjangoModelFactory):
     role = StationRole.Role.DUTY_OFFICER
 
 
+class SubdivisionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Subdivision
+
+    name = factory.Sequence(lambda n: f"Subdivision {n}")
+    district = "Purba Medinipur"
+
+
 class SubdivisionRoleFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = SubdivisionRole
 
     user = factory.SubFactory(UserFactory)
+    subdivision = factory.SubFactory(SubdivisionFactory)
     role = SubdivisionRole.Role.SDPO

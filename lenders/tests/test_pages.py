@@ -1,0 +1,235 @@
+"""The lender pages, from the outside: what each kind of user may reach."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+import time_machine
+from django.db import connection
+from django_tenants.utils import tenant_context
+
+from lenders.models import BranchMember, CollectionArea, FieldAgent, LenderBranch, RosterEntry
+from lenders.tests.factories import (
+    AgentFactory,
+    AreaFactory,
+    BranchFactory,
+    EntryFactory,
+    MemberFactory,
+)
+from stations.models import StationRole
+from stations.tests.factories import StationRoleFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+IST = datetime.timezone(datetime.timedelta(hours=5, minutes=30))
+MORNING = datetime.datetime(2026, 12, 1, 7, 0, tzinfo=IST)
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(MORNING, tick=False) as traveller:
+        yield traveller
+
+
+def test_a_manager_signs_up_registers_a_branch_and_sees_it_pending(client, debra):
+    response = client.post(
+        "/lenders/signup/",
+        {
+            "first_name": "Rekha Das",
+            "username": "rekha",
+            "phone": "98300 12345",
+            "email": "rekha@example.org",
+            "password1": "a-Strong-pass-77",
+            "password2": "a-Strong-pass-77",
+        },
+    )
+    assert response.status_code == 302
+    station_id = debra.pk
+    response = client.post(
+        "/lenders/register/",
+        {
+            "station": station_id,
+            "lender_name": "Arohan",
+            "kind": "mfi",
+            "branch_name": "Debra",
+            "address": "NH 6, Debra",
+            "registration_number": "N-05.00123",
+            "manager_name": "Rekha Das",
+            "manager_phone": "98300 12345",
+        },
+    )
+    assert response.status_code == 302
+    assert StationRole.objects.get(user__username="rekha", station=debra).role == "lender"
+    with tenant_context(debra):
+        branch = LenderBranch.objects.get(lender_name="Arohan")
+        assert branch.status == "pending"
+    page = client.get(f"/station/debra/lenders/branch/{branch.pk}/").content.decode()
+    assert "waiting for the police station" in page
+
+
+def test_registration_keeps_what_was_typed_when_a_field_is_wrong(client_for, debra):
+    response = client_for(UserFactory()).post(
+        "/lenders/register/",
+        {"station": debra.pk, "lender_name": "Arohan", "kind": "mfi", "manager_phone": "12"},
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'value="Arohan"' in page
+    assert "This field is required" in page
+
+
+def test_a_duty_officer_approves_a_pending_branch(in_debra, client_for):
+    branch = BranchFactory(status=LenderBranch.Status.PENDING)
+    officer = StationRoleFactory(station=in_debra, role="duty").user
+    client = client_for(officer)
+    listing = client.get("/station/debra/lenders/registrations/?status=pending")
+    assert branch.lender_name in listing.content.decode()
+    response = client.post(
+        f"/station/debra/lenders/registrations/{branch.pk}/", {"action": "approve"}
+    )
+    assert response.status_code == 302
+    branch.refresh_from_db()
+    assert branch.status == "approved"
+    assert branch.decided_by == officer
+
+
+def test_rejecting_without_a_reason_is_refused_with_a_message(in_debra, client_for):
+    branch = BranchFactory(status=LenderBranch.Status.PENDING)
+    client = client_for(StationRoleFactory(station=in_debra, role="duty").user)
+    response = client.post(
+        f"/station/debra/lenders/registrations/{branch.pk}/", {"action": "reject", "reason": ""}
+    )
+    assert "Say why" in response.content.decode()
+    branch.refresh_from_db()
+    assert branch.status == "pending"
+
+
+def test_lenders_cannot_open_the_officers_pages(in_debra, client_for):
+    client = client_for(MemberFactory(branch=BranchFactory()).user)
+    assert client.get("/station/debra/lenders/registrations/").status_code == 404
+    assert client.get("/station/debra/lenders/areas/").status_code == 404
+
+
+def test_a_branch_member_cannot_reach_another_branchs_pages(in_debra, client_for):
+    mine, theirs = BranchFactory(), BranchFactory()
+    entry = EntryFactory(roster__branch=theirs)
+    agent = AgentFactory(branch=theirs)
+    client = client_for(MemberFactory(branch=mine).user)
+    assert client.get(f"/station/debra/lenders/branch/{mine.pk}/").status_code == 200
+    for url in [
+        f"/station/debra/lenders/branch/{theirs.pk}/",
+        f"/station/debra/lenders/branch/{theirs.pk}/agents/",
+        f"/station/debra/lenders/branch/{theirs.pk}/agents/{agent.pk}/",
+        f"/station/debra/lenders/branch/{mine.pk}/entry/{entry.pk}/",
+        f"/station/debra/lenders/branch/{theirs.pk}/entry/{entry.pk}/",
+        f"/station/debra/lenders/branch/{theirs.pk}/roster/{entry.roster.date}/",
+    ]:
+        assert client.get(url).status_code == 404, url
+    assert (
+        client.post(f"/station/debra/lenders/branch/{mine.pk}/entry/{entry.pk}/delete/").status_code
+        == 404
+    )
+    assert RosterEntry.objects.filter(pk=entry.pk).exists()
+
+
+def test_a_debra_branch_member_gets_404_at_pingla(in_debra, pingla, client_for):
+    member = MemberFactory(branch=BranchFactory())
+    branch_pk = member.branch.pk
+    client = client_for(member.user)
+    assert client.get(f"/station/pingla/lenders/branch/{branch_pk}/").status_code == 404
+    assert client.get("/station/pingla/lenders/branches/").status_code == 404
+
+
+def test_a_manager_adds_an_agent_and_a_bad_phone_is_explained(in_debra, client_for):
+    member = MemberFactory(branch=BranchFactory())
+    client = client_for(member.user)
+    url = f"/station/debra/lenders/branch/{member.branch.pk}/agents/new/"
+    bad = client.post(url, {"name": "Tapas Jana", "employee_id": "A1", "phone": "033 2222 1111"})
+    assert "mobile number" in bad.content.decode()
+    assert 'value="Tapas Jana"' in bad.content.decode()
+    good = client.post(url, {"name": "Tapas Jana", "employee_id": "A1", "phone": "9830012345"})
+    assert good.status_code == 302
+    assert FieldAgent.objects.get(employee_id="A1").phone.as_e164 == "+919830012345"
+
+
+def test_deactivating_an_agent_keeps_their_history(in_debra, client_for):
+    member = MemberFactory(branch=BranchFactory())
+    entry = EntryFactory(roster__branch=member.branch)
+    client = client_for(member.user)
+    client.post(f"/station/debra/lenders/branch/{member.branch.pk}/agents/{entry.agent.pk}/toggle/")
+    entry.agent.refresh_from_db()
+    assert not entry.agent.active
+    assert RosterEntry.objects.filter(pk=entry.pk).exists()
+
+
+def test_staff_of_a_branch_cannot_manage_its_agents_or_logins(in_debra, client_for):
+    member = MemberFactory(branch=BranchFactory(), role=BranchMember.Role.STAFF)
+    client = client_for(member.user)
+    branch_pk = member.branch.pk
+    assert client.get(f"/station/debra/lenders/branch/{branch_pk}/agents/").status_code == 200
+    assert client.get(f"/station/debra/lenders/branch/{branch_pk}/agents/new/").status_code == 404
+    assert client.get(f"/station/debra/lenders/branch/{branch_pk}/staff/").status_code == 404
+
+
+def test_a_manager_files_tomorrows_roster_from_the_form(in_debra, client_for, clock):
+    member = MemberFactory(branch=BranchFactory())
+    agent, area = AgentFactory(branch=member.branch), AreaFactory()
+    client = client_for(member.user)
+    tomorrow = "2026-12-02"
+    url = f"/station/debra/lenders/branch/{member.branch.pk}/roster/{tomorrow}/add/"
+    form = {
+        "agent": agent.pk,
+        "area": area.pk,
+        "depart_at": "10:00",
+        "return_at": "09:00",
+        "cash_band": "lt50k",
+        "vehicle_registration": "wb 34  a 1234",
+    }
+    bad = client.post(url, form)
+    assert "Return must be after departure" in bad.content.decode()
+    assert 'value="wb 34  a 1234"' in bad.content.decode()
+    response = client.post(url, {**form, "return_at": "12:00"})
+    assert response.status_code == 302
+    entry = RosterEntry.objects.get(agent=agent)
+    assert entry.roster.status == "filed"
+    assert entry.vehicle_registration == "WB 34 A 1234"
+
+
+def test_the_roster_page_says_it_is_locked_after_cut_off(in_debra, client_for, clock):
+    member = MemberFactory(branch=BranchFactory())
+    client = client_for(member.user)
+    clock.move_to(MORNING.replace(hour=9))
+    page = client.get(
+        f"/station/debra/lenders/branch/{member.branch.pk}/roster/2026-12-01/"
+    ).content.decode()
+    assert "Locked at the 08:30 cut-off" in page
+    assert "Add entry" not in page
+
+
+def test_an_officer_accepts_a_proposed_area(in_debra, client_for):
+    branch = BranchFactory()
+    member = MemberFactory(branch=branch)
+    client_for(member.user).post(
+        f"/station/debra/lenders/branch/{branch.pk}/areas/propose/", {"name": "Kalmijol"}
+    )
+    area = CollectionArea.objects.get(name="Kalmijol")
+    assert area.status == "proposed"
+    officer = client_for(StationRoleFactory(station=in_debra, role="duty").user)
+    officer.post(f"/station/debra/lenders/areas/{area.pk}/decide/", {"action": "accept"})
+    area.refresh_from_db()
+    assert area.status == "active"
+
+
+def test_an_officer_merges_a_proposed_area_into_an_existing_one(in_debra, client_for):
+    existing = AreaFactory(name="Debra Bazar")
+    proposed = AreaFactory(name="Debra Market", status="proposed")
+    officer = client_for(StationRoleFactory(station=in_debra, role="duty").user)
+    officer.post(
+        f"/station/debra/lenders/areas/{proposed.pk}/decide/",
+        {"action": "merge", "into": existing.pk},
+    )
+    proposed.refresh_from_db()
+    assert proposed.status == "merged"
+    assert proposed.merged_into == existing
+    assert connection.schema_name == "debra"

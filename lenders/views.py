@@ -1,0 +1,433 @@
+"""Lender pages: a branch's own people and roster, and the duty officer's side of branches and
+areas. A branch is always looked up among the user's own branches, so another branch's pages
+answer 404."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from stations.access import Perm, station_permission_required
+from stations.routing import public_reverse
+from stations.selectors import station_list_live
+
+from . import forms, selectors, services
+from .models import CollectionArea, FieldAgent, LenderBranch, RosterEntry
+
+# --- Public site: sign-up and registration ---
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("lenders_public:register")
+    form = forms.SignupForm(request.POST or None)
+    if form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, _("Account created. Now register your branch."))
+        return redirect("lenders_public:register")
+    return render(request, "lenders/signup.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def register(request: HttpRequest) -> HttpResponse:
+    form = forms.BranchRegistrationForm(request.POST or None, stations=station_list_live())
+    if form.is_valid():
+        details = {k: v for k, v in form.cleaned_data.items() if k != "station"}
+        station = form.cleaned_data["station"]
+        try:
+            services.branch_register_at(station=station, user=request.user, **details)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request,
+                _("Registration sent to %(station)s police station. It is pending approval.")
+                % {"station": station.display_name},
+            )
+            return redirect(public_reverse("home"))
+    return render(request, "lenders/register.html", {"form": form})
+
+
+# --- A branch's own pages ---
+
+
+def _branch(request: HttpRequest, branch_pk: int) -> LenderBranch:
+    return get_object_or_404(selectors.branch_list_for_user(user=request.user), pk=branch_pk)
+
+
+def _managed_branch(request: HttpRequest, branch_pk: int) -> LenderBranch:
+    return get_object_or_404(selectors.branch_list_managed_by(user=request.user), pk=branch_pk)
+
+
+def _roster_context(branch: LenderBranch, date: datetime.date) -> dict:
+    cutoff = services.cutoff_at(date)
+    return {
+        "date": date,
+        "entries": selectors.roster_entry_list(branch=branch, date=date),
+        "roster": branch.rosters.filter(date=date).first(),
+        "cutoff": cutoff,
+        "open": branch.can_file and services.is_open_for_branches(date),
+        "minutes_left": max(0, int((cutoff - timezone.now()).total_seconds() // 60)),
+    }
+
+
+@station_permission_required(Perm.ENTER)
+def my_branches(request: HttpRequest) -> HttpResponse:
+    branches = list(selectors.branch_list_for_user(user=request.user))
+    if len(branches) == 1:
+        return redirect("lenders:branch", branch_pk=branches[0].pk)
+    return render(request, "lenders/my_branches.html", {"branches": branches})
+
+
+@station_permission_required(Perm.ENTER)
+def branch_home(request: HttpRequest, branch_pk: int) -> HttpResponse:
+    branch = _branch(request, branch_pk)
+    days = [_roster_context(branch, date) for date in services.fileable_dates()]
+    is_manager = selectors.branch_list_managed_by(user=request.user).filter(pk=branch.pk).exists()
+    return render(
+        request,
+        "lenders/branch_home.html",
+        {"branch": branch, "days": days, "is_manager": is_manager},
+    )
+
+
+@station_permission_required(Perm.ENTER)
+def roster_day(request: HttpRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
+    branch = _branch(request, branch_pk)
+    return render(
+        request, "lenders/roster_day.html", {"branch": branch, **_roster_context(branch, date)}
+    )
+
+
+def _entry_form(request: HttpRequest, branch: LenderBranch, initial: dict | None = None):
+    return forms.RosterEntryForm(
+        request.POST or None,
+        initial=initial,
+        agents=selectors.agent_list(branch=branch, active_only=True),
+        areas=selectors.area_list_active(),
+    )
+
+
+@station_permission_required(Perm.ENTER)
+@require_http_methods(["GET", "POST"])
+def entry_add(request: HttpRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
+    branch = _branch(request, branch_pk)
+    form = _entry_form(request, branch)
+    if form.is_valid():
+        try:
+            services.roster_entry_add(
+                branch=branch,
+                date=date,
+                data=services.EntryInput(**form.cleaned_data),
+                by=request.user,
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("Entry added to the roster."))
+            if "add_another" in request.POST:
+                return redirect("lenders:entry_add", branch_pk=branch.pk, date=date)
+            return redirect("lenders:roster_day", branch_pk=branch.pk, date=date)
+    return render(
+        request, "lenders/entry_form.html", {"branch": branch, "date": date, "form": form}
+    )
+
+
+def _add_errors(form, exc: ValidationError) -> None:
+    """Show a service's errors on the fields they name, the rest above the form."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for field, errors in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+@station_permission_required(Perm.ENTER)
+@require_http_methods(["GET", "POST"])
+def entry_edit(request: HttpRequest, branch_pk: int, entry_pk: int) -> HttpResponse:
+    branch = _branch(request, branch_pk)
+    entry = get_object_or_404(RosterEntry, pk=entry_pk, roster__branch=branch)
+    initial = {
+        name: getattr(entry, name)
+        for name in forms.RosterEntryForm.base_fields
+        if name not in ("agent", "area")
+    } | {"agent": entry.agent_id, "area": entry.area_id}
+    form = _entry_form(request, branch, initial=initial)
+    if form.is_valid():
+        try:
+            services.roster_entry_update(
+                entry=entry, data=services.EntryInput(**form.cleaned_data), by=request.user
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("Entry changed."))
+            return redirect("lenders:roster_day", branch_pk=branch.pk, date=entry.roster.date)
+    return render(
+        request,
+        "lenders/entry_form.html",
+        {"branch": branch, "date": entry.roster.date, "form": form, "entry": entry},
+    )
+
+
+@station_permission_required(Perm.ENTER)
+@require_http_methods(["GET", "POST"])
+def entry_delete(request: HttpRequest, branch_pk: int, entry_pk: int) -> HttpResponse:
+    branch = _branch(request, branch_pk)
+    entry = get_object_or_404(
+        RosterEntry.objects.select_related("agent", "area", "roster"),
+        pk=entry_pk,
+        roster__branch=branch,
+    )
+    if request.method == "POST":
+        try:
+            services.roster_entry_delete(entry=entry, by=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Entry removed."))
+        return redirect("lenders:roster_day", branch_pk=branch.pk, date=entry.roster.date)
+    return render(request, "lenders/entry_delete.html", {"branch": branch, "entry": entry})
+
+
+@station_permission_required(Perm.ENTER)
+@require_POST
+def roster_copy(request: HttpRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
+    branch = _branch(request, branch_pk)
+    try:
+        result = services.roster_copy_from_last(branch=branch, date=date, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        if result.source is None:
+            messages.info(request, _("There is no earlier roster to copy."))
+        else:
+            messages.success(
+                request,
+                _("Copied %(count)d entries from %(date)s.")
+                % {"count": len(result.added), "date": result.source.date.strftime("%d-%m-%Y")},
+            )
+        for old, reason in result.skipped:
+            messages.warning(
+                request,
+                _("Not copied: %(entry)s: %(reason)s") % {"entry": old, "reason": reason},
+            )
+    return redirect("lenders:roster_day", branch_pk=branch.pk, date=date)
+
+
+@station_permission_required(Perm.ENTER)
+def agent_list(request: HttpRequest, branch_pk: int) -> HttpResponse:
+    branch = _branch(request, branch_pk)
+    return render(
+        request,
+        "lenders/agent_list.html",
+        {"branch": branch, "agents": selectors.agent_list(branch=branch)},
+    )
+
+
+@station_permission_required(Perm.ENTER)
+@require_http_methods(["GET", "POST"])
+def agent_edit(request: HttpRequest, branch_pk: int, agent_pk: int | None = None) -> HttpResponse:
+    branch = _managed_branch(request, branch_pk)
+    agent = get_object_or_404(FieldAgent, pk=agent_pk, branch=branch) if agent_pk else None
+    form = forms.FieldAgentForm(request.POST or None, request.FILES or None, instance=agent)
+    if form.is_valid():
+        details = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        try:
+            if agent is None:
+                services.agent_create(branch=branch, **details)
+            else:
+                services.agent_update(agent=agent, **details)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("Agent saved."))
+            return redirect("lenders:agent_list", branch_pk=branch.pk)
+    return render(
+        request, "lenders/agent_form.html", {"branch": branch, "form": form, "agent": agent}
+    )
+
+
+@station_permission_required(Perm.ENTER)
+@require_POST
+def agent_toggle(request: HttpRequest, branch_pk: int, agent_pk: int) -> HttpResponse:
+    branch = _managed_branch(request, branch_pk)
+    agent = get_object_or_404(FieldAgent, pk=agent_pk, branch=branch)
+    services.agent_set_active(agent=agent, active=not agent.active)
+    if agent.active:
+        messages.success(request, _("%(name)s is active again.") % {"name": agent.name})
+    else:
+        messages.success(
+            request,
+            _("%(name)s is deactivated; past rosters keep their entries.") % {"name": agent.name},
+        )
+    return redirect("lenders:agent_list", branch_pk=branch.pk)
+
+
+@station_permission_required(Perm.ENTER)
+@require_http_methods(["GET", "POST"])
+def staff(request: HttpRequest, branch_pk: int) -> HttpResponse:
+    branch = _managed_branch(request, branch_pk)
+    form = forms.StaffLoginForm(
+        request.POST or None, agents=selectors.agent_list(branch=branch, active_only=True)
+    )
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.branch_member_add(
+                branch=branch,
+                username=data["username"],
+                first_name=data["first_name"],
+                password=data["password"],
+                phone=str(data["phone"] or ""),
+                email=data["email"],
+                role="agent" if data["agent"] else "staff",
+                agent=data["agent"],
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("Login created. Give the password to its owner."))
+            return redirect("lenders:staff", branch_pk=branch.pk)
+    members = branch.members.select_related("user", "agent").order_by("role", "user__username")
+    return render(
+        request, "lenders/staff.html", {"branch": branch, "form": form, "members": members}
+    )
+
+
+@station_permission_required(Perm.ENTER)
+@require_http_methods(["GET", "POST"])
+def area_propose(request: HttpRequest, branch_pk: int) -> HttpResponse:
+    branch = _branch(request, branch_pk)
+    form = forms.AreaProposalForm(request.POST or None)
+    if form.is_valid():
+        try:
+            services.area_propose(branch=branch, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(
+                request, _("Thank you. The station will add the area or tell you its name.")
+            )
+            return redirect("lenders:branch", branch_pk=branch.pk)
+    return render(request, "lenders/area_propose.html", {"branch": branch, "form": form})
+
+
+# --- The duty officer's side ---
+
+
+@station_permission_required(Perm.OPERATE)
+def branch_admin_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    if status not in LenderBranch.Status.values:
+        status = ""
+    search = request.GET.get("q", "").strip()
+    branches = selectors.branch_list_for_station(status=status or None, search=search)
+    page = Paginator(branches, 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "lenders/branch_admin_list.html",
+        {"page": page, "status": status, "q": search, "statuses": LenderBranch.Status.choices},
+    )
+
+
+_DECISIONS = {
+    "approve": (services.branch_approve, False),
+    "reject": (services.branch_reject, True),
+    "suspend": (services.branch_suspend, True),
+    "reinstate": (services.branch_reinstate, False),
+}
+
+
+@station_permission_required(Perm.OPERATE)
+@require_http_methods(["GET", "POST"])
+def branch_admin_detail(request: HttpRequest, branch_pk: int) -> HttpResponse:
+    branch = get_object_or_404(LenderBranch, pk=branch_pk)
+    form = forms.DecisionForm(request.POST or None)
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if action not in _DECISIONS:
+            raise Http404
+        decide, needs_reason = _DECISIONS[action]
+        if form.is_valid():
+            kwargs = {"reason": form.cleaned_data["reason"]} if needs_reason else {}
+            try:
+                decide(branch=branch, by=request.user, **kwargs)
+            except ValidationError as exc:
+                _add_errors(form, exc)
+            else:
+                messages.success(request, _("Decision recorded."))
+                return redirect("lenders:branch_admin_detail", branch_pk=branch.pk)
+    context = {
+        "branch": branch,
+        "form": form,
+        "agents": selectors.agent_list(branch=branch),
+        "members": branch.members.select_related("user"),
+    }
+    return render(request, "lenders/branch_admin_detail.html", context)
+
+
+@station_permission_required(Perm.OPERATE)
+def area_list(request: HttpRequest) -> HttpResponse:
+    search = request.GET.get("q", "").strip()
+    areas = CollectionArea.objects.exclude(status=CollectionArea.Status.MERGED)
+    if search:
+        areas = areas.filter(name__icontains=search) | areas.filter(name_bn__icontains=search)
+    proposed = areas.filter(status=CollectionArea.Status.PROPOSED).select_related("proposed_by")
+    page = Paginator(areas.filter(status=CollectionArea.Status.ACTIVE), 30).get_page(
+        request.GET.get("page")
+    )
+    merge_form = forms.AreaMergeForm(areas=selectors.area_list_active())
+    return render(
+        request,
+        "lenders/area_list.html",
+        {"page": page, "proposed": proposed, "q": search, "merge_form": merge_form},
+    )
+
+
+@station_permission_required(Perm.OPERATE)
+@require_http_methods(["GET", "POST"])
+def area_edit(request: HttpRequest, area_pk: int | None = None) -> HttpResponse:
+    area = get_object_or_404(CollectionArea, pk=area_pk) if area_pk else None
+    form = forms.CollectionAreaForm(request.POST or None, instance=area)
+    if form.is_valid():
+        try:
+            services.area_save(area=form.instance)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("Area saved."))
+            return redirect("lenders:area_list")
+    return render(request, "lenders/area_form.html", {"form": form, "area": area})
+
+
+@station_permission_required(Perm.OPERATE)
+@require_POST
+def area_decide(request: HttpRequest, area_pk: int) -> HttpResponse:
+    area = get_object_or_404(CollectionArea, pk=area_pk)
+    try:
+        if request.POST.get("action") == "merge":
+            form = forms.AreaMergeForm(request.POST, areas=selectors.area_list_active())
+            if not form.is_valid():
+                raise ValidationError(_("Choose an active area to merge into."))
+            services.area_merge(area=area, into=form.cleaned_data["into"])
+        else:
+            services.area_accept(area=area)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Area updated."))
+    return redirect("lenders:area_list")
