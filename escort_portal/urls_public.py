@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/setlang/", station_views.set_language, name="set_language"),
     path("lenders/", include("lenders.urls_public")),
+    path("sdpo/", station_views.sdpo_dashboard, name="sdpo_dashboard"),
     path("healthz", station_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

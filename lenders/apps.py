@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class LendersConfig(AppConfig):
     name = "lenders"
     verbose_name = _("Lenders")
+
+    def ready(self) -> None:
+        from stations import stats
+
+        from . import stats as lender_stats
+
+        stats.register(lender_stats.figures)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
 
 from stations import services as station_services
+from stations import stats
 from stations.models import Station, StationRole, User
 
 from .models import (
@@ -67,6 +68,7 @@ def branch_register(*, user: User, **details: object) -> LenderBranch:
     branch.save()
     BranchMember.objects.create(branch=branch, user=user, role=BranchMember.Role.MANAGER)
     _grant_lender_role(user)
+    stats.refresh()
     return branch
 
 
@@ -86,6 +88,7 @@ def _decide(branch: LenderBranch, *, status: str, by: User, reason: str) -> Lend
     branch.decided_at = timezone.now()
     branch.decision_reason = reason
     branch.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+    stats.refresh()
     return branch
 
 
@@ -384,6 +387,7 @@ def roster_entry_add(
     _check_can_change(roster, as_officer=as_officer)
     entry = _add(roster, data, by=by, as_officer=as_officer)
     _mark_filed(roster, by)
+    stats.refresh(date=date)
     return entry
 
 
@@ -400,6 +404,7 @@ def roster_entry_update(
     if as_officer and timezone.now() >= cutoff_at(roster.date):
         entry.is_late = True
     entry.save()
+    stats.refresh(date=roster.date)
     return entry
 
 
@@ -411,6 +416,7 @@ def roster_entry_delete(*, entry: RosterEntry, by: User, as_officer: bool = Fals
     if not roster.entries.exists() and roster.status == Roster.Status.FILED:
         roster.status = Roster.Status.DRAFT
         roster.save(update_fields=["status"])
+    stats.refresh(date=roster.date)
 
 
 @transaction.atomic
@@ -440,6 +446,7 @@ def roster_entries_replace(
     elif roster.status == Roster.Status.FILED:
         roster.status = Roster.Status.DRAFT
         roster.save(update_fields=["status"])
+    stats.refresh(date=date)
     return entries
 
 
@@ -476,6 +483,7 @@ def roster_copy_from_last(*, branch: LenderBranch, date: datetime.date, by: User
                 skipped.append((old, " ".join(exc.messages)))
     if added:
         _mark_filed(roster, by)
+        stats.refresh(date=date)
     return CopyResult(added=added, skipped=skipped, source=source)
 
 

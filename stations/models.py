@@ -170,3 +170,47 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.schema_name} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class StationDay(models.Model):
+    """The SDPO dashboard's read model: one station's figures for one day.
+
+    Kept current by the services that change the facts behind it, in the same transaction
+    (`stations.stats.refresh`), so the dashboard never reads a station schema.
+    """
+
+    station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="days")
+    date = models.DateField()
+    branches_approved = models.PositiveIntegerField(default=0)
+    branches_pending = models.PositiveIntegerField(default=0)
+    rosters_filed = models.PositiveIntegerField(default=0)
+    rosters_missing = models.PositiveIntegerField(default=0)
+    entries = models.PositiveIntegerField(default=0)
+    entries_covered = models.PositiveIntegerField(default=0)
+    entries_uncovered = models.PositiveIntegerField(default=0)
+    uncovered_by_reason = models.JSONField(default=dict, blank=True)
+    runs = models.PositiveIntegerField(default=0)
+    runs_acknowledged = models.PositiveIntegerField(default=0)
+    runs_completed = models.PositiveIntegerField(default=0)
+    runs_overdue = models.PositiveIntegerField(default=0)
+    sheet_published = models.BooleanField(default=False)
+    incidents = models.PositiveIntegerField(default=0)
+    sos_open = models.PositiveIntegerField(default=0)
+    sos = models.PositiveIntegerField(default=0)
+    # Short lists the dashboard shows as they are: names and references, never cash figures.
+    pending_branches = models.JSONField(default=list, blank=True)
+    never_filed_branches = models.JSONField(default=list, blank=True)
+    high_priority_uncovered = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["station", "date"], name="one_station_day")]
+        indexes = [models.Index(fields=["date", "station"])]
+
+    def __str__(self) -> str:
+        return f"{self.station} · {self.date}"
+
+    @property
+    def coverage_percent(self) -> int | None:
+        planned = self.entries_covered + self.entries_uncovered
+        return round(100 * self.entries_covered / planned) if planned else None

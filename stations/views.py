@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+import datetime
+
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import set_language as django_set_language
 
-from . import health, selectors, services
+from . import dashboard, health, selectors, services
 from .access import Perm, current_station, station_permission_required, station_role
 from .models import StationRole, WorkerHeartbeat
 
@@ -16,7 +20,8 @@ from .models import StationRole, WorkerHeartbeat
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     entries = selectors.station_list_for_user(user=request.user)
-    return render(request, "stations/home.html", {"entries": entries})
+    oversees = dashboard.may_oversee(user=request.user)
+    return render(request, "stations/home.html", {"entries": entries, "oversees": oversees})
 
 
 @require_POST
@@ -48,3 +53,24 @@ def station_landing(request: HttpRequest) -> HttpResponse:
         "heartbeat": WorkerHeartbeat.objects.filter(schema_name=station.schema_name).first(),
     }
     return render(request, "stations/landing.html", context)
+
+
+@login_required
+@require_GET
+def sdpo_dashboard(request: HttpRequest) -> HttpResponse:
+    """Every station of the SDPO's subdivisions, from the read model; 404 for anyone else."""
+    if not dashboard.may_oversee(user=request.user):
+        raise Http404
+    try:
+        date = datetime.date.fromisoformat(request.GET.get("date", ""))
+    except ValueError:
+        date = timezone.localdate()
+    board = dashboard.build(user=request.user, date=date)
+    # A state has hundreds of stations: the worst come first, a page at a time.
+    page = Paginator(board.rows, dashboard.ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "board": board,
+        "page": page,
+        "lowest_coverage": board.station_trends[: dashboard.ROWS_PER_PAGE],
+    }
+    return render(request, "stations/dashboard.html", context)

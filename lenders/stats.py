@@ -1,0 +1,30 @@
+"""The lender side's figures for the SDPO dashboard (see stations.stats)."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db.models import Exists, OuterRef
+
+from .models import LenderBranch, Roster, RosterEntry
+
+LIST_LIMIT = 20
+
+
+def figures(date: datetime.date) -> dict[str, object]:
+    approved = LenderBranch.objects.filter(status=LenderBranch.Status.APPROVED)
+    pending = LenderBranch.objects.filter(status=LenderBranch.Status.PENDING)
+    has_entries = RosterEntry.objects.filter(roster=OuterRef("pk"))
+    filed = Roster.objects.filter(date=date).filter(Exists(has_entries))
+    filed_branches = filed.values("branch_id")
+    ever_filed = RosterEntry.objects.filter(roster__branch=OuterRef("pk"))
+    never_filed = approved.exclude(Exists(ever_filed))
+    return {
+        "branches_approved": approved.count(),
+        "branches_pending": pending.count(),
+        "rosters_filed": filed.count(),
+        "rosters_missing": approved.exclude(pk__in=filed_branches).count(),
+        "entries": RosterEntry.objects.filter(roster__date=date).count(),
+        "pending_branches": [str(branch) for branch in pending[:LIST_LIMIT]],
+        "never_filed_branches": [str(branch) for branch in never_filed[:LIST_LIMIT]],
+    }

@@ -1,0 +1,152 @@
+"""The SDPO's dashboard: reads the public read model only, in a fixed number of queries."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.db.models import Q, QuerySet, Sum
+from django.utils.translation import gettext as _
+
+from .charts import LineChart, line_chart
+from .models import Station, StationDay, Subdivision, SubdivisionRole, User
+
+TREND_DAYS = 30
+ROWS_PER_PAGE = 50
+
+
+@dataclass
+class StationRow:
+    station: Station
+    day: StationDay | None
+
+    @property
+    def sort_key(self) -> tuple:
+        day = self.day
+        if day is None:
+            return (0, 0, 0, 0)
+        return (-day.sos_open, -day.entries_uncovered, -day.rosters_missing, -day.runs_overdue)
+
+
+@dataclass
+class Dashboard:
+    date: datetime.date
+    subdivisions: list[Subdivision]
+    rows: list[StationRow]
+    totals: dict[str, int]
+    charts: list[LineChart]
+    station_trends: list[dict]
+    pending: list[tuple[Station, list[str]]] = field(default_factory=list)
+    never_filed: list[tuple[Station, list[str]]] = field(default_factory=list)
+    uncovered: list[tuple[Station, dict]] = field(default_factory=list)
+
+
+FIGURES = [
+    "branches_approved",
+    "branches_pending",
+    "rosters_filed",
+    "rosters_missing",
+    "entries",
+    "entries_covered",
+    "entries_uncovered",
+    "runs",
+    "runs_acknowledged",
+    "runs_completed",
+    "runs_overdue",
+    "incidents",
+    "sos_open",
+    "sos",
+]
+
+
+def subdivisions_overseen(*, user: User) -> QuerySet[Subdivision]:
+    return Subdivision.objects.filter(roles__user=user).distinct()
+
+
+def may_oversee(*, user: User) -> bool:
+    return user.is_authenticated and SubdivisionRole.objects.filter(user=user).exists()
+
+
+def build(*, user: User, date: datetime.date) -> Dashboard:
+    subdivisions = list(subdivisions_overseen(user=user))
+    stations = list(
+        Station.objects.live().filter(subdivision__in=subdivisions).select_related("subdivision")
+    )
+    station_ids = [station.pk for station in stations]
+    days = {
+        day.station_id: day
+        for day in StationDay.objects.filter(station_id__in=station_ids, date=date)
+    }
+    rows = sorted((StationRow(s, days.get(s.pk)) for s in stations), key=lambda r: r.sort_key)
+    totals = {name: sum(getattr(day, name) for day in days.values()) for name in FIGURES}
+    planned = totals["entries_covered"] + totals["entries_uncovered"]
+    totals["coverage_percent"] = (
+        round(100 * totals["entries_covered"] / planned) if planned else None
+    )
+
+    start = date - datetime.timedelta(days=TREND_DAYS - 1)
+    in_range = Q(station_id__in=station_ids, date__gte=start, date__lte=date)
+    per_day = {
+        row["date"]: row
+        for row in StationDay.objects.filter(in_range)
+        .values("date")
+        .annotate(
+            covered=Sum("entries_covered"),
+            uncovered=Sum("entries_uncovered"),
+            entries=Sum("entries"),
+            incidents=Sum("incidents"),
+        )
+    }
+    dates = [start + datetime.timedelta(days=n) for n in range(TREND_DAYS)]
+
+    def coverage(row: dict | None) -> float | None:
+        if not row or not (row["covered"] + row["uncovered"]):
+            return None
+        return 100 * row["covered"] / (row["covered"] + row["uncovered"])
+
+    def label(day: datetime.date) -> str:
+        return day.strftime("%d/%m")
+
+    charts = [
+        line_chart(
+            _("Coverage"),
+            [(label(d), coverage(per_day.get(d))) for d in dates],
+            unit="%",
+            ceiling=100,
+        ),
+        line_chart(
+            _("Roster entries"),
+            [(label(d), (per_day.get(d) or {}).get("entries", 0)) for d in dates],
+        ),
+        line_chart(
+            _("Incidents"), [(label(d), (per_day.get(d) or {}).get("incidents", 0)) for d in dates]
+        ),
+    ]
+    trends = list(
+        StationDay.objects.filter(in_range)
+        .values("station_id")
+        .annotate(
+            covered=Sum("entries_covered"),
+            uncovered=Sum("entries_uncovered"),
+            entries=Sum("entries"),
+            incidents=Sum("incidents"),
+        )
+    )
+    by_id = {station.pk: station for station in stations}
+    for trend in trends:
+        trend["station"] = by_id[trend["station_id"]]
+        planned = trend["covered"] + trend["uncovered"]
+        trend["coverage_percent"] = round(100 * trend["covered"] / planned) if planned else None
+    trends.sort(key=lambda t: (t["coverage_percent"] is None, t["coverage_percent"] or 0))
+
+    dashboard = Dashboard(date, subdivisions, rows, totals, charts, trends)
+    for row in rows:
+        if row.day is None:
+            continue
+        if row.day.pending_branches:
+            dashboard.pending.append((row.station, row.day.pending_branches))
+        if row.day.never_filed_branches:
+            dashboard.never_filed.append((row.station, row.day.never_filed_branches))
+        for item in row.day.high_priority_uncovered:
+            dashboard.uncovered.append((row.station, item))
+    return dashboard

@@ -1,0 +1,180 @@
+from __future__ import annotations
+
+import datetime
+from io import StringIO
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django_tenants.utils import tenant_context
+
+from lenders import services as lender_services
+from lenders.models import CashBand, LenderBranch
+from lenders.tests.factories import AgentFactory, AreaFactory, BranchFactory, MemberFactory
+from stations.models import Station, StationDay, Subdivision
+from stations.tests.factories import StationRoleFactory, SubdivisionRoleFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+IST = datetime.timezone(datetime.timedelta(hours=5, minutes=30))
+MORNING = datetime.datetime(2026, 12, 1, 7, 0, tzinfo=IST)
+TODAY = MORNING.date()
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(MORNING, tick=False) as traveller:
+        yield traveller
+
+
+FIGURE_FIELDS = [
+    "branches_approved",
+    "branches_pending",
+    "rosters_filed",
+    "rosters_missing",
+    "entries",
+    "pending_branches",
+    "never_filed_branches",
+]
+
+
+def _figures(station: Station, date: datetime.date) -> dict:
+    day = StationDay.objects.get(station=station, date=date)
+    return {name: getattr(day, name) for name in FIGURE_FIELDS}
+
+
+def _entry(branch, agent, area, start: str, end: str) -> lender_services.EntryInput:
+    return lender_services.EntryInput(
+        agent=agent,
+        area=area,
+        depart_at=datetime.time.fromisoformat(start),
+        return_at=datetime.time.fromisoformat(end),
+        cash_band=CashBand.UNDER_50K,
+    )
+
+
+def _scripted_day(station: Station) -> None:
+    """A morning at a station: registrations, a decision, rosters filed and changed."""
+    user = UserFactory()
+    with tenant_context(station):
+        pending = lender_services.branch_register(
+            user=user,
+            lender_name="Arohan",
+            kind="mfi",
+            branch_name="Debra",
+            address="NH 6",
+            manager_name="R Das",
+            manager_phone="+919830012345",
+        )
+        approved = lender_services.branch_register(
+            user=UserFactory(),
+            lender_name="Bandhan",
+            kind="bank",
+            branch_name="Debra",
+            address="Bazar",
+            manager_name="S Pal",
+            manager_phone="+919830012346",
+        )
+        lender_services.branch_approve(branch=approved, by=user)
+        silent = BranchFactory(status=LenderBranch.Status.APPROVED)
+        area = AreaFactory()
+        agent, other = AgentFactory(branch=approved), AgentFactory(branch=approved)
+        first = lender_services.roster_entry_add(
+            branch=approved,
+            date=TODAY,
+            data=_entry(approved, agent, area, "09:00", "10:00"),
+            by=user,
+        )
+        lender_services.roster_entry_add(
+            branch=approved,
+            date=TODAY,
+            data=_entry(approved, other, area, "09:00", "11:00"),
+            by=user,
+        )
+        lender_services.roster_entry_delete(entry=first, by=user)
+        assert pending.status == "pending"
+        assert silent.status == "approved"
+
+
+def test_the_read_model_follows_the_days_changes_as_they_happen(debra, clock):
+    _scripted_day(debra)
+    figures = _figures(debra, TODAY)
+    assert figures["branches_approved"] == 2
+    assert figures["branches_pending"] == 1
+    assert figures["rosters_filed"] == 1
+    assert figures["rosters_missing"] == 1
+    assert figures["entries"] == 1
+    assert figures["pending_branches"] == ["Arohan, Debra"]
+    assert len(figures["never_filed_branches"]) == 1
+
+
+def test_a_rebuild_from_the_station_schemas_matches_the_live_read_model(debra, clock):
+    _scripted_day(debra)
+    live = _figures(debra, TODAY)
+    StationDay.objects.filter(station=debra).delete()
+    call_command(
+        "rebuild_dashboard", "--from", TODAY.isoformat(), "--station", "debra", stdout=StringIO()
+    )
+    assert _figures(debra, TODAY) == live
+
+
+def test_the_sdpo_sees_every_station_of_the_subdivision_and_nothing_of_another(
+    debra, pingla, tamluk, client_for, clock
+):
+    sdpo = SubdivisionRoleFactory(subdivision=debra.subdivision).user
+    page = client_for(sdpo).get("/sdpo/").content.decode()
+    assert "Debra" in page
+    assert "Pingla" in page
+    assert "Tamluk" not in page
+
+
+@pytest.mark.parametrize("kind", ["lender", "duty", "oc", "nobody"])
+def test_the_dashboard_answers_404_to_everyone_but_the_sdpo(debra, client_for, kind):
+    if kind == "lender":
+        with tenant_context(debra):
+            user = MemberFactory(branch=BranchFactory()).user
+    elif kind == "nobody":
+        user = UserFactory()
+    else:
+        user = StationRoleFactory(station=debra, role=kind).user
+    assert client_for(user).get("/sdpo/").status_code == 404
+
+
+def test_the_dashboard_reads_in_the_same_number_of_queries_for_more_stations(
+    debra, client_for, clock
+):
+    subdivision = Subdivision.objects.create(name="Wide", district="Test")
+    sdpo = SubdivisionRoleFactory(subdivision=subdivision).user
+    client = client_for(sdpo)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(f"/sdpo/?date={TODAY}").status_code == 200
+        return len(captured)
+
+    def add_stations(count: int, start: int) -> None:
+        # Rows only: the dashboard never opens a station schema, so none is needed here.
+        stations = Station.objects.bulk_create(
+            Station(
+                schema_name=f"wide_{n}", slug=f"wide-{n}", name=f"Wide {n}", subdivision=subdivision
+            )
+            for n in range(start, start + count)
+        )
+        StationDay.objects.bulk_create(
+            StationDay(station=s, date=TODAY - datetime.timedelta(days=d), entries=d)
+            for s in stations
+            for d in range(3)
+        )
+
+    add_stations(2, 0)
+    few = queries()
+    add_stations(40, 2)
+    assert queries() == few
+
+
+def test_the_sdpo_dashboard_link_shows_on_the_home_page_only_for_the_sdpo(debra, client_for):
+    sdpo = SubdivisionRoleFactory(subdivision=debra.subdivision).user
+    assert "/sdpo/" in client_for(sdpo).get("/").content.decode()
+    assert "/sdpo/" not in client_for(UserFactory()).get("/").content.decode()
