@@ -9,7 +9,7 @@ from phonenumber_field.formfields import PhoneNumberField
 
 from stations.models import Station, User
 
-from .models import CashBand, CollectionArea, FieldAgent, LenderBranch
+from .models import CashBand, CollectionArea, FieldAgent, Incident, LenderBranch
 
 
 def _helper(label: str) -> FormHelper:
@@ -165,3 +165,69 @@ class RosterEntryForm(forms.Form):
 
     def clean_vehicle_registration(self) -> str:
         return " ".join(self.cleaned_data["vehicle_registration"].upper().split())
+
+
+class _DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self) -> None:
+        super().__init__(format="%Y-%m-%dT%H:%M")
+
+
+class IncidentForm(forms.ModelForm):
+    class Meta:
+        model = Incident
+        fields = [
+            "occurred_at",
+            "kind",
+            "area",
+            "place",
+            "branch",
+            "agent",
+            "cash_band",
+            "fir_number",
+            "narrative",
+        ]
+        widgets = {"occurred_at": _DateTimeInput(), "narrative": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["area"].queryset = CollectionArea.objects.filter(
+            status=CollectionArea.Status.ACTIVE
+        )
+        self.fields["agent"].queryset = FieldAgent.objects.select_related("branch")
+        self.helper = _helper(_("Save incident"))
+
+
+class BranchIncidentForm(forms.ModelForm):
+    """What a branch can tell the station about an incident involving its people."""
+
+    kind = forms.ChoiceField(
+        label=_("What happened"),
+        choices=[c for c in Incident.Kind.choices if c[0] != Incident.Kind.SOS],
+    )
+
+    class Meta:
+        model = Incident
+        fields = ["occurred_at", "kind", "area", "place", "agent", "cash_band", "narrative"]
+        widgets = {"occurred_at": _DateTimeInput(), "narrative": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args: object, branch: LenderBranch, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["area"].queryset = CollectionArea.objects.filter(
+            status=CollectionArea.Status.ACTIVE
+        )
+        self.fields["agent"].queryset = FieldAgent.objects.filter(branch=branch)
+        self.helper = _helper(_("Send to the station"))
+
+
+class SosForm(forms.Form):
+    """Filled by the phone's location when the browser gives it; empty is fine."""
+
+    latitude = forms.FloatField(
+        required=False, min_value=-90, max_value=90, widget=forms.HiddenInput
+    )
+    longitude = forms.FloatField(
+        required=False, min_value=-180, max_value=180, widget=forms.HiddenInput
+    )
+    accuracy_m = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)

@@ -234,3 +234,116 @@ class RosterEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agent.name} · {self.area} · {self.depart_at:%H:%M}-{self.return_at:%H:%M}"
+
+
+class BranchApiKey(models.Model):
+    """A key a branch's own software uses to file rosters through the API.
+
+    Only a SHA-256 digest of the key is stored; the key itself is shown once, when it is made.
+    The key is 256 random bits, so a fast digest is enough: a slow password hash would only add
+    its cost to every API call without making a random key any harder to guess.
+    """
+
+    branch = models.ForeignKey(LenderBranch, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(_("name"), max_length=60)
+    # The first characters of the key, kept so that people can tell their keys apart.
+    prefix = models.CharField(_("key starts with"), max_length=12, unique=True)
+    hashed_key = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class Incident(models.Model):
+    """Something that happened on the road: recorded by the station or reported by a branch."""
+
+    class Kind(models.TextChoices):
+        SNATCHING = "snatching", _("Snatching")
+        ATTEMPT = "attempt", _("Attempted snatching")
+        SUSPICIOUS = "suspicious", _("Suspicious person or vehicle")
+        SOS = "sos", _("SOS from a field agent")
+        OTHER = "other", _("Other")
+
+    class Status(models.TextChoices):
+        REPORTED = "reported", _("Reported by a branch, to be confirmed")
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+
+    occurred_at = models.DateTimeField(_("when"))
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    area = models.ForeignKey(
+        CollectionArea, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("area")
+    )
+    place = models.CharField(_("place"), max_length=255, blank=True)
+    branch = models.ForeignKey(
+        LenderBranch, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("branch")
+    )
+    agent = models.ForeignKey(
+        FieldAgent, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("agent")
+    )
+    cash_band = models.CharField(_("cash band"), max_length=10, choices=CashBand.choices, blank=True)
+    fir_number = models.CharField(_("FIR number"), max_length=40, blank=True)
+    narrative = models.TextField(_("what happened"), blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class SosAlert(models.Model):
+    """A field agent's call for help during a trip; open until a station officer takes it."""
+
+    entry = models.ForeignKey(RosterEntry, on_delete=models.PROTECT, related_name="sos_alerts")
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    raised_at = models.DateTimeField(auto_now_add=True)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    accuracy_m = models.PositiveIntegerField(null=True, blank=True)
+    incident = models.OneToOneField(Incident, on_delete=models.PROTECT, related_name="sos")
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-raised_at"]
+
+    def __str__(self) -> str:
+        return f"SOS {self.entry.agent.name} · {self.raised_at:%H:%M}"
+
+    @property
+    def has_location(self) -> bool:
+        return self.latitude is not None and self.longitude is not None

@@ -1,10 +1,11 @@
-from django.urls import path
+from django.urls import include, path
 
-from . import views
+from . import views, views_incidents
 
 app_name = "lenders"
 
 urlpatterns = [
+    path("", include("lenders.urls_upload_api")),
     path("branches/", views.my_branches, name="my_branches"),
     path("branch/<int:branch_pk>/", views.branch_home, name="branch"),
     path("branch/<int:branch_pk>/roster/<isodate:date>/", views.roster_day, name="roster_day"),
@@ -32,4 +33,26 @@ urlpatterns = [
     path("areas/new/", views.area_edit, name="area_add"),
     path("areas/<int:area_pk>/", views.area_edit, name="area_edit"),
     path("areas/<int:area_pk>/decide/", views.area_decide, name="area_decide"),
+    path("incidents/", views_incidents.incident_list, name="incident_list"),
+    path("incidents/new/", views_incidents.incident_edit, name="incident_add"),
+    path("incidents/<int:incident_pk>/", views_incidents.incident_detail, name="incident_detail"),
+    path(
+        "incidents/<int:incident_pk>/edit/", views_incidents.incident_edit, name="incident_edit"
+    ),
+    path(
+        "incidents/<int:incident_pk>/status/",
+        views_incidents.incident_status,
+        name="incident_status",
+    ),
+    path(
+        "branch/<int:branch_pk>/incidents/report/",
+        views_incidents.branch_incident_report,
+        name="branch_incident_report",
+    ),
+    path("my-trips/", views_incidents.my_trips, name="my_trips"),
+    path("my-trips/<int:entry_pk>/sos/", views_incidents.sos, name="sos"),
+    path("sos/", views_incidents.sos_list, name="sos_list"),
+    path(
+        "sos/<int:alert_pk>/acknowledge/", views_incidents.sos_acknowledge, name="sos_acknowledge"
+    ),
 ]

@@ -17,11 +17,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from escort_portal.forms import add_service_errors
 from stations.access import Perm, station_permission_required
 from stations.routing import public_reverse
 from stations.selectors import station_list_live
 
 from . import forms, selectors, services
+from .access import managed_branch, member_branch
 from .models import CollectionArea, FieldAgent, LenderBranch, RosterEntry
 
 # --- Public site: sign-up and registration ---
@@ -64,14 +66,6 @@ def register(request: HttpRequest) -> HttpResponse:
 # --- A branch's own pages ---
 
 
-def _branch(request: HttpRequest, branch_pk: int) -> LenderBranch:
-    return get_object_or_404(selectors.branch_list_for_user(user=request.user), pk=branch_pk)
-
-
-def _managed_branch(request: HttpRequest, branch_pk: int) -> LenderBranch:
-    return get_object_or_404(selectors.branch_list_managed_by(user=request.user), pk=branch_pk)
-
-
 def _roster_context(branch: LenderBranch, date: datetime.date) -> dict:
     cutoff = services.cutoff_at(date)
     return {
@@ -94,7 +88,7 @@ def my_branches(request: HttpRequest) -> HttpResponse:
 
 @station_permission_required(Perm.ENTER)
 def branch_home(request: HttpRequest, branch_pk: int) -> HttpResponse:
-    branch = _branch(request, branch_pk)
+    branch = member_branch(request, branch_pk)
     days = [_roster_context(branch, date) for date in services.fileable_dates()]
     is_manager = selectors.branch_list_managed_by(user=request.user).filter(pk=branch.pk).exists()
     return render(
@@ -106,7 +100,7 @@ def branch_home(request: HttpRequest, branch_pk: int) -> HttpResponse:
 
 @station_permission_required(Perm.ENTER)
 def roster_day(request: HttpRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
-    branch = _branch(request, branch_pk)
+    branch = member_branch(request, branch_pk)
     return render(
         request, "lenders/roster_day.html", {"branch": branch, **_roster_context(branch, date)}
     )
@@ -124,7 +118,7 @@ def _entry_form(request: HttpRequest, branch: LenderBranch, initial: dict | None
 @station_permission_required(Perm.ENTER)
 @require_http_methods(["GET", "POST"])
 def entry_add(request: HttpRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
-    branch = _branch(request, branch_pk)
+    branch = member_branch(request, branch_pk)
     form = _entry_form(request, branch)
     if form.is_valid():
         try:
@@ -135,7 +129,7 @@ def entry_add(request: HttpRequest, branch_pk: int, date: datetime.date) -> Http
                 by=request.user,
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Entry added to the roster."))
             if "add_another" in request.POST:
@@ -146,19 +140,10 @@ def entry_add(request: HttpRequest, branch_pk: int, date: datetime.date) -> Http
     )
 
 
-def _add_errors(form, exc: ValidationError) -> None:
-    """Show a service's errors on the fields they name, the rest above the form."""
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc)
-        return
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
-
-
 @station_permission_required(Perm.ENTER)
 @require_http_methods(["GET", "POST"])
 def entry_edit(request: HttpRequest, branch_pk: int, entry_pk: int) -> HttpResponse:
-    branch = _branch(request, branch_pk)
+    branch = member_branch(request, branch_pk)
     entry = get_object_or_404(RosterEntry, pk=entry_pk, roster__branch=branch)
     initial = {
         name: getattr(entry, name)
@@ -172,7 +157,7 @@ def entry_edit(request: HttpRequest, branch_pk: int, entry_pk: int) -> HttpRespo
                 entry=entry, data=services.EntryInput(**form.cleaned_data), by=request.user
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Entry changed."))
             return redirect("lenders:roster_day", branch_pk=branch.pk, date=entry.roster.date)
@@ -186,7 +171,7 @@ def entry_edit(request: HttpRequest, branch_pk: int, entry_pk: int) -> HttpRespo
 @station_permission_required(Perm.ENTER)
 @require_http_methods(["GET", "POST"])
 def entry_delete(request: HttpRequest, branch_pk: int, entry_pk: int) -> HttpResponse:
-    branch = _branch(request, branch_pk)
+    branch = member_branch(request, branch_pk)
     entry = get_object_or_404(
         RosterEntry.objects.select_related("agent", "area", "roster"),
         pk=entry_pk,
@@ -206,7 +191,7 @@ def entry_delete(request: HttpRequest, branch_pk: int, entry_pk: int) -> HttpRes
 @station_permission_required(Perm.ENTER)
 @require_POST
 def roster_copy(request: HttpRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
-    branch = _branch(request, branch_pk)
+    branch = member_branch(request, branch_pk)
     try:
         result = services.roster_copy_from_last(branch=branch, date=date, by=request.user)
     except ValidationError as exc:
@@ -230,7 +215,7 @@ def roster_copy(request: HttpRequest, branch_pk: int, date: datetime.date) -> Ht
 
 @station_permission_required(Perm.ENTER)
 def agent_list(request: HttpRequest, branch_pk: int) -> HttpResponse:
-    branch = _branch(request, branch_pk)
+    branch = member_branch(request, branch_pk)
     return render(
         request,
         "lenders/agent_list.html",
@@ -241,7 +226,7 @@ def agent_list(request: HttpRequest, branch_pk: int) -> HttpResponse:
 @station_permission_required(Perm.ENTER)
 @require_http_methods(["GET", "POST"])
 def agent_edit(request: HttpRequest, branch_pk: int, agent_pk: int | None = None) -> HttpResponse:
-    branch = _managed_branch(request, branch_pk)
+    branch = managed_branch(request, branch_pk)
     agent = get_object_or_404(FieldAgent, pk=agent_pk, branch=branch) if agent_pk else None
     form = forms.FieldAgentForm(request.POST or None, request.FILES or None, instance=agent)
     if form.is_valid():
@@ -252,7 +237,7 @@ def agent_edit(request: HttpRequest, branch_pk: int, agent_pk: int | None = None
             else:
                 services.agent_update(agent=agent, **details)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Agent saved."))
             return redirect("lenders:agent_list", branch_pk=branch.pk)
@@ -264,7 +249,7 @@ def agent_edit(request: HttpRequest, branch_pk: int, agent_pk: int | None = None
 @station_permission_required(Perm.ENTER)
 @require_POST
 def agent_toggle(request: HttpRequest, branch_pk: int, agent_pk: int) -> HttpResponse:
-    branch = _managed_branch(request, branch_pk)
+    branch = managed_branch(request, branch_pk)
     agent = get_object_or_404(FieldAgent, pk=agent_pk, branch=branch)
     services.agent_set_active(agent=agent, active=not agent.active)
     if agent.active:
@@ -280,7 +265,7 @@ def agent_toggle(request: HttpRequest, branch_pk: int, agent_pk: int) -> HttpRes
 @station_permission_required(Perm.ENTER)
 @require_http_methods(["GET", "POST"])
 def staff(request: HttpRequest, branch_pk: int) -> HttpResponse:
-    branch = _managed_branch(request, branch_pk)
+    branch = managed_branch(request, branch_pk)
     form = forms.StaffLoginForm(
         request.POST or None, agents=selectors.agent_list(branch=branch, active_only=True)
     )
@@ -298,7 +283,7 @@ def staff(request: HttpRequest, branch_pk: int) -> HttpResponse:
                 agent=data["agent"],
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Login created. Give the password to its owner."))
             return redirect("lenders:staff", branch_pk=branch.pk)
@@ -311,13 +296,13 @@ def staff(request: HttpRequest, branch_pk: int) -> HttpResponse:
 @station_permission_required(Perm.ENTER)
 @require_http_methods(["GET", "POST"])
 def area_propose(request: HttpRequest, branch_pk: int) -> HttpResponse:
-    branch = _branch(request, branch_pk)
+    branch = member_branch(request, branch_pk)
     form = forms.AreaProposalForm(request.POST or None)
     if form.is_valid():
         try:
             services.area_propose(branch=branch, **form.cleaned_data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(
                 request, _("Thank you. The station will add the area or tell you its name.")
@@ -367,7 +352,7 @@ def branch_admin_detail(request: HttpRequest, branch_pk: int) -> HttpResponse:
             try:
                 decide(branch=branch, by=request.user, **kwargs)
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, _("Decision recorded."))
                 return redirect("lenders:branch_admin_detail", branch_pk=branch.pk)
@@ -407,7 +392,7 @@ def area_edit(request: HttpRequest, area_pk: int | None = None) -> HttpResponse:
         try:
             services.area_save(area=form.instance)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Area saved."))
             return redirect("lenders:area_list")

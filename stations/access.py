@@ -72,8 +72,9 @@ def current_station(request: HttpRequest) -> Station | None:
     return tenant
 
 
-def station_permission_required(perm: Perm) -> Callable:
-    """Decorator for station views: login first, then 404 unless the user holds `perm` here.
+def station_permission_required(*required: Perm) -> Callable:
+    """Decorator for station views: login first, then 404 unless the user holds one of the
+    `required` permissions here.
 
     The station's permissions are left on `request.station_perms` for templates and views.
     """
@@ -87,7 +88,7 @@ def station_permission_required(perm: Perm) -> Callable:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             perms = permissions(request.user, station)
-            if perm not in perms:
+            if perms.isdisjoint(required):
                 raise Http404
             request.station_perms = perms
             return view(request, *args, **kwargs)

@@ -13,7 +13,7 @@ from django.views.i18n import set_language as django_set_language
 
 from . import dashboard, health, selectors, services
 from .access import Perm, current_station, station_permission_required, station_role
-from .models import StationRole, WorkerHeartbeat
+from .models import StationDay, StationRole, WorkerHeartbeat
 
 
 @login_required
@@ -51,6 +51,7 @@ def station_landing(request: HttpRequest) -> HttpResponse:
         "role": role,
         "role_label": StationRole.Role(role).label if role else None,
         "heartbeat": WorkerHeartbeat.objects.filter(schema_name=station.schema_name).first(),
+        "today": StationDay.objects.filter(station=station, date=timezone.localdate()).first(),
     }
     return render(request, "stations/landing.html", context)
 

@@ -32,6 +32,7 @@ SHARED_APPS = [
     "crispy_bootstrap5",
     "django_celery_beat",
     "phonenumber_field",
+    *["rest_framework", "drf_spectacular", "drf_spectacular_sidecar"],  # the roster API
 ]
 # Every station-owned table lives in the station's schema. Moving an app between these lists
 # after stations exist would silently leave tables behind, so the split is fixed here.
@@ -169,6 +170,9 @@ CELERY_BEAT_SCHEDULE = {
 # A worker that has not recorded a heartbeat for this long is reported down by /healthz.
 WORKER_HEARTBEAT_STALE_SECONDS = env.int("WORKER_HEARTBEAT_STALE_SECONDS", default=180)
 
+# An area with a snatching or an attempt is planned as high risk for this many days after it.
+INCIDENT_RAISES_RISK_DAYS = env.int("INCIDENT_RAISES_RISK_DAYS", default=30)
+
 # --- Demo data ---
 
 DEMO_PASSWORD = env("DEMO_PASSWORD", default="escort-demo")
@@ -178,4 +182,31 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+}
+
+# --- The roster API (lenders/api.py): a branch's key for every call unless a view says else ---
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["lenders.api_auth.BranchApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["lenders.api_auth.HasBranchApiKey"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Escort Portal roster API",
+    "DESCRIPTION": (
+        "For a lender branch's own systems: read the station's collection areas and the "
+        "branch's field agents, and file the branch's roster for today or tomorrow. Every call "
+        "carries the header `Authorization: Api-Key <key>`; the branch manager makes keys on "
+        "the portal. The rules are those of the web form, with the same messages."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and ReDoc are served from our own static files, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
 }

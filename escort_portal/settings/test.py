@@ -20,3 +20,15 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Notifications: SMS and WhatsApp only towards a gateway a test starts on localhost, whatever a
+# developer's .env says; fixed credentials and DLT template ids the tests check for.
+SMS_GATEWAY_URL = env("TEST_SMS_GATEWAY_URL", default="")
+SMS_GATEWAY_KEY = "test-sms-key"
+SMS_SENDER_ID = "EPORTL"
+SMS_DLT_ENTITY_ID = "1101000000000000001"
+SMS_DLT_TEMPLATE_IDS = env.dict("TEST_SMS_DLT_TEMPLATE_IDS", default={})
+WHATSAPP_API_URL = env("TEST_WHATSAPP_API_URL", default="")
+WHATSAPP_PHONE_NUMBER_ID = "100000000000001"
+WHATSAPP_TOKEN = "test-whatsapp-token"
+WHATSAPP_TEMPLATE_NAMES = {}
+NOTIFICATIONS_HTTP_TIMEOUT = env.float("NOTIFICATIONS_HTTP_TIMEOUT", default=2.0)

@@ -1,0 +1,16 @@
+"""Form helpers shared by every app."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+
+def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Show a service's errors on the fields they name and the rest above the form, so the
+    form keeps what was typed and says what to fix."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for field, errors in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)

@@ -1,0 +1,68 @@
+"""How the roster API knows which branch is calling: `Authorization: Api-Key <key>`."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import authentication, exceptions, permissions
+from rest_framework.request import Request
+
+from stations.access import Perm, current_station, may
+
+from .api_keys import api_key_check
+from .models import BranchApiKey
+
+
+class BranchApiKeyAuthentication(authentication.BaseAuthentication):
+    """The key names the branch; calls act as the manager who made the key."""
+
+    keyword = "Api-Key"
+
+    def authenticate(self, request: Request) -> tuple | None:
+        header = authentication.get_authorization_header(request).decode(errors="replace")
+        keyword, _sep, key = header.partition(" ")
+        if keyword.lower() != self.keyword.lower():
+            return None
+        if current_station(request._request) is None or not key.strip():
+            raise exceptions.AuthenticationFailed(_("Invalid or revoked API key."))
+        api_key = api_key_check(key=key)
+        if api_key is None:
+            raise exceptions.AuthenticationFailed(_("Invalid or revoked API key."))
+        return (api_key.created_by, api_key)
+
+    def authenticate_header(self, request: Request) -> str:
+        return self.keyword
+
+
+class HasBranchApiKey(permissions.BasePermission):
+    def has_permission(self, request: Request, view: object) -> bool:
+        return isinstance(request.auth, BranchApiKey)
+
+
+class StationMemberOrApiKey(permissions.BasePermission):
+    """The schema: for a branch's key, or for a signed-in user who may enter the station."""
+
+    def has_permission(self, request: Request, view: object) -> bool:
+        if isinstance(request.auth, BranchApiKey):
+            return True
+        station = current_station(request._request)
+        return bool(
+            station is not None
+            and request.user.is_authenticated
+            and may(request.user, station, Perm.ENTER)
+        )
+
+
+class BranchApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = BranchApiKeyAuthentication
+    name = "BranchApiKey"
+
+    def get_security_definition(self, auto_schema: object) -> dict:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": str(
+                _("Write “Api-Key ” and then the key the branch manager made on the portal.")
+            ),
+        }

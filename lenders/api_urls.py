@@ -1,0 +1,33 @@
+"""The roster API, its OpenAPI schema and docs, under /station/<slug>/api/."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
+
+from stations.access import Perm, station_permission_required
+
+from . import api
+
+app_name = "lenders_api"
+
+
+def _docs(view_class: type) -> object:
+    # The docs pages are for the station's signed-in users (a branch manager who made a key);
+    # the page's script then reads the schema with the same login.
+    return station_permission_required(Perm.ENTER)(
+        view_class.as_view(url_name="lenders_api:schema")
+    )
+
+
+urlpatterns = [
+    path("v1/areas/", api.AreaList.as_view(), name="areas"),
+    path("v1/agents/", api.AgentList.as_view(), name="agents"),
+    path("v1/rosters/<isodate:date>/entries/", api.RosterEntries.as_view(), name="entries"),
+    path(
+        "v1/rosters/<isodate:date>/entries/<int:pk>/",
+        api.RosterEntryDetail.as_view(),
+        name="entry",
+    ),
+    path("schema/", api.SchemaView.as_view(), name="schema"),
+    path("docs/", _docs(SpectacularSwaggerView), name="docs"),
+    path("redoc/", _docs(SpectacularRedocView), name="redoc"),
+]

@@ -1,0 +1,183 @@
+from __future__ import annotations
+
+import datetime
+
+import pytest
+import time_machine
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from lenders import selectors, services
+from lenders.models import BranchMember, Incident, SosAlert
+from lenders.tests.factories import (
+    AgentFactory,
+    AreaFactory,
+    BranchFactory,
+    EntryFactory,
+    MemberFactory,
+)
+from stations.models import Station, StationDay
+from stations.tests.factories import StationRoleFactory, SubdivisionRoleFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+IST = datetime.timezone(datetime.timedelta(hours=5, minutes=30))
+NOON = datetime.datetime(2026, 12, 1, 12, 0, tzinfo=IST)
+TODAY = NOON.date()
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(NOON, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def trip(in_debra, clock):
+    """Today's trip of a field agent who has a login of their own."""
+    entry = EntryFactory(roster__date=TODAY, roster__status="filed")
+    login = MemberFactory(
+        branch=entry.roster.branch, role=BranchMember.Role.AGENT, agent=entry.agent
+    )
+    return entry, login.user
+
+
+def _today(station) -> StationDay:
+    return StationDay.objects.get(station=station, date=TODAY)
+
+
+def test_an_officer_records_an_incident_and_the_dashboard_counts_it(in_debra, client_for, clock):
+    officer = StationRoleFactory(station=in_debra, role="duty").user
+    area = AreaFactory()
+    response = client_for(officer).post(
+        "/station/debra/lenders/incidents/new/",
+        {
+            "occurred_at": "2026-12-01T10:15",
+            "kind": "snatching",
+            "area": area.pk,
+            "fir_number": "Debra PS 231/26",
+        },
+    )
+    assert response.status_code == 302
+    incident = Incident.objects.get(fir_number="Debra PS 231/26")
+    assert incident.status == "open"
+    assert _today(in_debra).incidents == 1
+
+
+def test_an_incident_in_the_future_is_refused_and_the_form_keeps_the_input(
+    in_debra, client_for, clock
+):
+    officer = StationRoleFactory(station=in_debra, role="duty").user
+    response = client_for(officer).post(
+        "/station/debra/lenders/incidents/new/",
+        {"occurred_at": "2026-12-02T10:15", "kind": "attempt", "place": "Loyada more"},
+    )
+    page = response.content.decode()
+    assert "cannot be in the future" in page
+    assert 'value="Loyada more"' in page
+
+
+def test_a_branch_report_counts_only_once_the_station_confirms_it(in_debra, client_for, clock):
+    member = MemberFactory(branch=BranchFactory())
+    client_for(member.user).post(
+        f"/station/debra/lenders/branch/{member.branch.pk}/incidents/report/",
+        {"occurred_at": "2026-12-01T09:00", "kind": "suspicious", "place": "Balichak road"},
+    )
+    incident = Incident.objects.get(place="Balichak road")
+    assert incident.status == "reported"
+    assert incident.branch == member.branch
+    assert _today(in_debra).incidents == 0
+    officer = StationRoleFactory(station=in_debra, role="duty").user
+    client_for(officer).post(
+        f"/station/debra/lenders/incidents/{incident.pk}/status/", {"status": "open"}
+    )
+    incident.refresh_from_db()
+    assert incident.status == "open"
+    assert incident.confirmed_by == officer
+    assert _today(in_debra).incidents == 1
+
+
+def test_a_snatching_raises_its_areas_risk_for_the_set_number_of_days(in_debra, settings, clock):
+    settings.INCIDENT_RAISES_RISK_DAYS = 30
+    area, quiet = AreaFactory(), AreaFactory()
+    services.incident_record(
+        by=UserFactory(),
+        occurred_at=timezone.now() - datetime.timedelta(days=10),
+        kind="snatching",
+        area=area,
+    )
+    assert selectors.area_ids_at_raised_risk(on=TODAY) == {area.pk}
+    assert selectors.area_ids_at_raised_risk(on=TODAY + datetime.timedelta(days=25)) == set()
+    assert quiet.pk not in selectors.area_ids_at_raised_risk(on=TODAY)
+
+
+def test_an_agent_sends_sos_with_the_phones_location(trip, client_for):
+    entry, agent_user = trip
+    client = client_for(agent_user)
+    page = client.get("/station/debra/lenders/my-trips/").content.decode()
+    assert f"/station/debra/lenders/my-trips/{entry.pk}/sos/" in page
+    confirm = client.get(f"/station/debra/lenders/my-trips/{entry.pk}/sos/")
+    assert "Send SOS" in confirm.content.decode()
+    assert SosAlert.objects.count() == 0
+    response = client.post(
+        f"/station/debra/lenders/my-trips/{entry.pk}/sos/",
+        {"latitude": "22.371234", "longitude": "87.551234", "accuracy_m": "20"},
+    )
+    assert "SOS sent" in response.content.decode()
+    alert = SosAlert.objects.get()
+    assert str(alert.latitude) == "22.371234"
+    assert alert.incident.kind == "sos"
+    assert alert.incident.agent == entry.agent
+
+
+def test_pressing_sos_twice_raises_one_alert(trip, client_for):
+    entry, agent_user = trip
+    client = client_for(agent_user)
+    client.post(f"/station/debra/lenders/my-trips/{entry.pk}/sos/")
+    client.post(f"/station/debra/lenders/my-trips/{entry.pk}/sos/")
+    assert SosAlert.objects.count() == 1
+    assert Incident.objects.filter(kind="sos").count() == 1
+
+
+def test_an_agent_cannot_send_sos_for_someone_elses_trip(trip, client_for):
+    entry, agent_user = trip
+    other = EntryFactory(roster=entry.roster, agent=AgentFactory(branch=entry.roster.branch))
+    client = client_for(agent_user)
+    assert client.post(f"/station/debra/lenders/my-trips/{other.pk}/sos/").status_code == 404
+    assert SosAlert.objects.count() == 0
+
+
+def test_an_open_sos_shows_to_the_station_and_the_sdpo_until_taken(trip, client_for):
+    entry, agent_user = trip
+    client_for(agent_user).post(f"/station/debra/lenders/my-trips/{entry.pk}/sos/")
+    station = Station.objects.get(slug="debra")
+    officer = client_for(StationRoleFactory(station=station, role="duty").user)
+    sdpo = client_for(SubdivisionRoleFactory(subdivision=station.subdivision).user)
+    assert "open SOS" in officer.get("/station/debra/").content.decode()
+    assert entry.agent.name in officer.get("/station/debra/lenders/sos/").content.decode()
+    assert _today(station).sos_open == 1
+    assert 'class="table-danger"' in sdpo.get("/sdpo/").content.decode()
+    # The SDPO sees the alert but leaves taking it to the station.
+    with tenant_context(station):
+        alert = SosAlert.objects.get()
+    assert sdpo.post(f"/station/debra/lenders/sos/{alert.pk}/acknowledge/").status_code == 404
+    officer.post(f"/station/debra/lenders/sos/{alert.pk}/acknowledge/")
+    assert _today(station).sos_open == 0
+    assert "open SOS" not in officer.get("/station/debra/").content.decode()
+
+
+def test_lenders_cannot_open_the_stations_incident_register(in_debra, client_for):
+    client = client_for(MemberFactory(branch=BranchFactory()).user)
+    assert client.get("/station/debra/lenders/incidents/").status_code == 404
+    assert client.get("/station/debra/lenders/sos/").status_code == 404
+
+
+def test_the_sdpo_reads_the_incident_register_but_cannot_write_it(in_debra, client_for, clock):
+    incident = services.incident_record(
+        by=UserFactory(), occurred_at=timezone.now(), kind="attempt", place="Duan"
+    )
+    sdpo = client_for(SubdivisionRoleFactory(subdivision=in_debra.subdivision).user)
+    assert "Duan" in sdpo.get("/station/debra/lenders/incidents/").content.decode()
+    assert sdpo.get(f"/station/debra/lenders/incidents/{incident.pk}/").status_code == 200
+    assert sdpo.get("/station/debra/lenders/incidents/new/").status_code == 404
+    assert sdpo.get(f"/station/debra/lenders/incidents/{incident.pk}/edit/").status_code == 404

@@ -1,0 +1,160 @@
+"""Incidents and SOS: recorded by the station, reported by branches, raised by field agents."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from escort_portal.forms import add_service_errors
+from stations.access import Perm, station_permission_required
+
+from . import forms, selectors, services
+from .access import member_branch
+from .models import Incident, SosAlert
+
+# --- The station's incident register ---
+
+
+@station_permission_required(Perm.OPERATE, Perm.OVERSEE)
+def incident_list(request: HttpRequest) -> HttpResponse:
+    kind = request.GET.get("kind", "")
+    status = request.GET.get("status", "")
+    search = request.GET.get("q", "").strip()
+    incidents = selectors.incident_list(
+        kind=kind if kind in Incident.Kind.values else "",
+        status=status if status in Incident.Status.values else "",
+        search=search,
+    )
+    page = Paginator(incidents, 25).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "kind": kind,
+        "status": status,
+        "q": search,
+        "kinds": Incident.Kind.choices,
+        "statuses": Incident.Status.choices,
+        "can_edit": Perm.OPERATE in request.station_perms,
+    }
+    return render(request, "lenders/incident_list.html", context)
+
+
+@station_permission_required(Perm.OPERATE)
+@require_http_methods(["GET", "POST"])
+def incident_edit(request: HttpRequest, incident_pk: int | None = None) -> HttpResponse:
+    incident = get_object_or_404(Incident, pk=incident_pk) if incident_pk else None
+    form = forms.IncidentForm(request.POST or None, instance=incident)
+    if form.is_valid():
+        details = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        try:
+            if incident is None:
+                incident = services.incident_record(by=request.user, **details)
+            else:
+                services.incident_update(incident=incident, by=request.user, **details)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Incident saved."))
+            return redirect("lenders:incident_detail", incident_pk=incident.pk)
+    return render(request, "lenders/incident_form.html", {"form": form, "incident": incident})
+
+
+@station_permission_required(Perm.OPERATE, Perm.OVERSEE)
+def incident_detail(request: HttpRequest, incident_pk: int) -> HttpResponse:
+    incident = get_object_or_404(
+        Incident.objects.select_related("area", "branch", "agent"), pk=incident_pk
+    )
+    context = {
+        "incident": incident,
+        "can_edit": Perm.OPERATE in request.station_perms,
+        "sos": SosAlert.objects.filter(incident=incident).first(),
+    }
+    return render(request, "lenders/incident_detail.html", context)
+
+
+@station_permission_required(Perm.OPERATE)
+@require_POST
+def incident_status(request: HttpRequest, incident_pk: int) -> HttpResponse:
+    incident = get_object_or_404(Incident, pk=incident_pk)
+    try:
+        services.incident_set_status(
+            incident=incident, by=request.user, status=request.POST.get("status", "")
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Incident updated."))
+    return redirect("lenders:incident_detail", incident_pk=incident.pk)
+
+
+@station_permission_required(Perm.ENTER)
+@require_http_methods(["GET", "POST"])
+def branch_incident_report(request: HttpRequest, branch_pk: int) -> HttpResponse:
+    branch = member_branch(request, branch_pk)
+    form = forms.BranchIncidentForm(request.POST or None, branch=branch)
+    if form.is_valid():
+        details = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        try:
+            services.incident_report(branch=branch, by=request.user, **details)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request, _("Sent to the station. An officer will confirm it and may call you.")
+            )
+            return redirect("lenders:branch", branch_pk=branch.pk)
+    return render(request, "lenders/branch_incident.html", {"branch": branch, "form": form})
+
+
+# --- SOS ---
+
+
+@station_permission_required(Perm.ENTER)
+def my_trips(request: HttpRequest) -> HttpResponse:
+    trips = selectors.trips_of_agent_today(user=request.user)
+    return render(request, "lenders/my_trips.html", {"trips": trips})
+
+
+@station_permission_required(Perm.ENTER)
+@require_http_methods(["GET", "POST"])
+def sos(request: HttpRequest, entry_pk: int) -> HttpResponse:
+    """GET asks "send SOS?"; POST sends it. Only the agent's own trip today can be chosen."""
+    entry = get_object_or_404(selectors.trips_of_agent_today(user=request.user), pk=entry_pk)
+    form = forms.SosForm(request.POST or None)
+    if request.method == "POST":
+        data = form.cleaned_data if form.is_valid() else {}
+        try:
+            alert = services.sos_raise(
+                entry=entry,
+                by=request.user,
+                latitude=data.get("latitude"),
+                longitude=data.get("longitude"),
+                accuracy_m=data.get("accuracy_m"),
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            return render(request, "lenders/sos_sent.html", {"entry": entry, "alert": alert})
+    return render(request, "lenders/sos_confirm.html", {"entry": entry, "form": form})
+
+
+@station_permission_required(Perm.OPERATE, Perm.OVERSEE)
+def sos_list(request: HttpRequest) -> HttpResponse:
+    context = {
+        "alerts": selectors.sos_list_open(),
+        "can_acknowledge": Perm.OPERATE in request.station_perms,
+    }
+    return render(request, "lenders/sos_list.html", context)
+
+
+@station_permission_required(Perm.OPERATE)
+@require_POST
+def sos_acknowledge(request: HttpRequest, alert_pk: int) -> HttpResponse:
+    alert = get_object_or_404(SosAlert, pk=alert_pk)
+    services.sos_acknowledge(alert=alert, by=request.user)
+    messages.success(request, _("SOS taken. Keep the agent's phone line open."))
+    return redirect("lenders:sos_list")
