@@ -299,7 +299,9 @@ class Incident(models.Model):
     agent = models.ForeignKey(
         FieldAgent, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("agent")
     )
-    cash_band = models.CharField(_("cash band"), max_length=10, choices=CashBand.choices, blank=True)
+    cash_band = models.CharField(
+        _("cash band"), max_length=10, choices=CashBand.choices, blank=True
+    )
     fir_number = models.CharField(_("FIR number"), max_length=40, blank=True)
     narrative = models.TextField(_("what happened"), blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices)
