@@ -9,6 +9,8 @@ register_converter(IsoDateConverter, "isodate")
 urlpatterns = [
     path("", include("stations.urls_station")),
     path("lenders/", include("lenders.urls")),
+    path("escorts/", include("escorts.urls", namespace="escorts")),
+    path("notifications/", include("notifications.urls", namespace="notifications")),
     # The roster API for lenders' own systems (Api-Key per branch), its schema and docs.
     path("api/", include("lenders.api_urls")),
 ]

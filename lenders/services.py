@@ -21,6 +21,7 @@ from stations import services as station_services
 from stations import stats
 from stations.models import Station, StationRole, User
 
+from . import notify
 from .models import (
     BranchMember,
     CashBand,
@@ -92,6 +93,8 @@ def _decide(branch: LenderBranch, *, status: str, by: User, reason: str) -> Lend
     branch.decision_reason = reason
     branch.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
     stats.refresh()
+    if status in (LenderBranch.Status.APPROVED, LenderBranch.Status.REJECTED):
+        notify.branch_decided(branch)
     return branch
 
 
@@ -525,7 +528,9 @@ def _incident_save(incident: Incident) -> Incident:
 @transaction.atomic
 def incident_record(*, by: User, **details: object) -> Incident:
     """A station officer records an incident; it is open at once."""
-    return _incident_save(Incident(reported_by=by, status=Incident.Status.OPEN, **details))
+    incident = _incident_save(Incident(reported_by=by, status=Incident.Status.OPEN, **details))
+    notify.incident_recorded(incident)
+    return incident
 
 
 @transaction.atomic
@@ -551,10 +556,14 @@ def incident_set_status(*, incident: Incident, by: User, status: str) -> Inciden
     }
     if status not in allowed[incident.status]:
         raise ValidationError(_("That change of status is not possible."))
+    confirming = incident.status == Incident.Status.REPORTED and status == Incident.Status.OPEN
     if incident.status == Incident.Status.REPORTED:
         incident.confirmed_by = by
     incident.status = status
-    return _incident_save(incident)
+    incident = _incident_save(incident)
+    if confirming:
+        notify.incident_recorded(incident)
+    return incident
 
 
 # An agent pressing twice in a panic raises one alert, not two.
@@ -605,6 +614,7 @@ def sos_raise(
         incident=incident,
     )
     stats.refresh()
+    notify.sos_raised(alert)
     return alert
 
 
@@ -621,3 +631,24 @@ def sos_acknowledge(*, alert: SosAlert, by: User) -> SosAlert:
         alert.save(update_fields=["acknowledged_at", "acknowledged_by"])
         stats.refresh()
     return alert
+
+
+def roster_reminders_send(*, now: datetime.datetime | None = None) -> int:
+    """In the station's reminder window before today's cut-off, remind every approved branch
+    with nothing filed for today. The outbox's event key sends each branch one a day."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    cutoff = cutoff_at(today)
+    lead = datetime.timedelta(minutes=current_station().reminder_lead_minutes)
+    if not cutoff - lead <= now < cutoff:
+        return 0
+    filed = RosterEntry.objects.filter(roster__date=today).values("roster__branch_id")
+    branches = LenderBranch.objects.filter(status=LenderBranch.Status.APPROVED).exclude(
+        pk__in=filed
+    )
+    count = 0
+    for branch in branches:
+        with transaction.atomic():
+            notify.roster_reminder(branch, today)
+        count += 1
+    return count

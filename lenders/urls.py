@@ -36,9 +36,7 @@ urlpatterns = [
     path("incidents/", views_incidents.incident_list, name="incident_list"),
     path("incidents/new/", views_incidents.incident_edit, name="incident_add"),
     path("incidents/<int:incident_pk>/", views_incidents.incident_detail, name="incident_detail"),
-    path(
-        "incidents/<int:incident_pk>/edit/", views_incidents.incident_edit, name="incident_edit"
-    ),
+    path("incidents/<int:incident_pk>/edit/", views_incidents.incident_edit, name="incident_edit"),
     path(
         "incidents/<int:incident_pk>/status/",
         views_incidents.incident_status,

@@ -33,3 +33,22 @@ def station_list_for_user(*, user: User) -> list[StationEntry]:
         for station in station_list_live().filter(subdivision=sub_role.subdivision):
             entries.setdefault(station.pk, StationEntry(station, sub_role.get_role_display()))
     return sorted(entries.values(), key=lambda entry: entry.station.name)
+
+
+def user_list_station_officers(*, station: Station) -> QuerySet[User]:
+    """The officer-in-charge and duty officers: who answers for the station's desk."""
+    return User.objects.filter(
+        is_active=True,
+        station_roles__station=station,
+        station_roles__role__in=[
+            StationRole.Role.OFFICER_IN_CHARGE,
+            StationRole.Role.DUTY_OFFICER,
+        ],
+    ).distinct()
+
+
+def user_list_overseers(*, station: Station) -> QuerySet[User]:
+    """The SDPO and staff of the station's subdivision."""
+    return User.objects.filter(
+        is_active=True, subdivision_roles__subdivision_id=station.subdivision_id
+    ).distinct()

@@ -166,7 +166,15 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "stations.tasks.heartbeat_all_stations", "schedule": 60.0},
+    "escorts-tick": {"task": "escorts.tasks.tick_all_stations", "schedule": 60.0},
+    "roster-reminders": {"task": "lenders.tasks.roster_reminders_all_stations", "schedule": 60.0},
+    "notifications-sweep": {
+        "task": "notifications.tasks.message_sweep_all_stations",
+        "schedule": env.float("NOTIFICATIONS_SWEEP_SECONDS", default=60.0),
+    },
 }
+# Keep a task's database connection for this many tasks instead of reconnecting for each.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
 # A worker that has not recorded a heartbeat for this long is reported down by /healthz.
 WORKER_HEARTBEAT_STALE_SECONDS = env.int("WORKER_HEARTBEAT_STALE_SECONDS", default=180)
 
@@ -210,3 +218,38 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# --- Notifications ---
+
+# The backend class of each channel besides the portal's own inbox. SMS and WhatsApp are used
+# only while their URL is set, so by default nothing leaves the machine (email: console).
+NOTIFICATIONS_BACKENDS = {
+    "email": env("NOTIFICATIONS_EMAIL_BACKEND", default="notifications.backends.mail.EmailBackend"),
+    "sms": env("NOTIFICATIONS_SMS_BACKEND", default="notifications.backends.sms.HttpSmsBackend"),
+    "whatsapp": env(
+        "NOTIFICATIONS_WHATSAPP_BACKEND",
+        default="notifications.backends.whatsapp.WhatsAppCloudBackend",
+    ),
+}
+SMS_GATEWAY_URL = env("SMS_GATEWAY_URL", default="")
+SMS_GATEWAY_KEY = env("SMS_GATEWAY_KEY", default="")
+SMS_SENDER_ID = env("SMS_SENDER_ID", default="")
+SMS_DLT_ENTITY_ID = env("SMS_DLT_ENTITY_ID", default="")
+# kind or kind.language = DLT template id, e.g. "sos.en=1107...,sos.bn=1107..."
+SMS_DLT_TEMPLATE_IDS = env.dict("SMS_DLT_TEMPLATE_IDS", default={})
+WHATSAPP_API_URL = env("WHATSAPP_API_URL", default="")
+WHATSAPP_PHONE_NUMBER_ID = env("WHATSAPP_PHONE_NUMBER_ID", default="")
+WHATSAPP_TOKEN = env("WHATSAPP_TOKEN", default="")
+# kind = approved template name, where it is not the kind itself.
+WHATSAPP_TEMPLATE_NAMES = env.dict("WHATSAPP_TEMPLATE_NAMES", default={})
+NOTIFICATIONS_HTTP_TIMEOUT = env.float("NOTIFICATIONS_HTTP_TIMEOUT", default=10.0)
+NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=6)
+NOTIFICATIONS_RETRY_BASE_SECONDS = env.float("NOTIFICATIONS_RETRY_BASE_SECONDS", default=15.0)
+# Below the broker's visibility_timeout, so a retry waiting in Redis is not handed out twice.
+NOTIFICATIONS_RETRY_MAX_SECONDS = env.float("NOTIFICATIONS_RETRY_MAX_SECONDS", default=600.0)
+# Well above NOTIFICATIONS_HTTP_TIMEOUT: a row in sending this long belongs to a dead worker.
+NOTIFICATIONS_SENDING_TIMEOUT_SECONDS = env.int(
+    "NOTIFICATIONS_SENDING_TIMEOUT_SECONDS", default=300
+)
+NOTIFICATIONS_SWEEP_GRACE_SECONDS = env.int("NOTIFICATIONS_SWEEP_GRACE_SECONDS", default=30)
+NOTIFICATIONS_SWEEP_BATCH = env.int("NOTIFICATIONS_SWEEP_BATCH", default=500)

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from escorts import demo as escorts_demo
 from lenders import demo as lenders_demo
-from stations import demo
+from stations import demo, stats
 
 
 class Command(BaseCommand):
@@ -17,6 +21,11 @@ class Command(BaseCommand):
         for station in demo.demo_stations():
             with tenant_context(station):
                 logins += lenders_demo.seed(station=station, password=password)
+                logins += escorts_demo.seed(station=station, password=password)
+                # Demo rows are written directly, so count them once for the dashboard.
+                today = timezone.localdate()
+                for date in (today, today + datetime.timedelta(days=1)):
+                    stats.refresh(date=date)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready. Logins (password: {password}):"))
         for username, what in logins:
             self.stdout.write(f"  {username:<24} {what}")

@@ -1,0 +1,131 @@
+"""Benchmark the escort planner; print a Markdown table.
+
+For each shared sample and each generated size: covered priority of the plain greedy and of the
+planner (both in the same process), the best known where there is one, the planner's proven upper
+bound, team minutes, wall time and peak resident memory. Every instance runs in a fresh process so
+its memory peak is its own; wall time is the `solve` call alone.
+
+    python -m benchmarks.planner.report                  # 10 s each, 30 s for 1000 entries
+    python -m benchmarks.planner.report --seconds 2 --big-seconds 5 --sizes 30 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import multiprocessing
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.planner.generate import generate
+from escorts.planner import check, greedy, instance_from_json, plan_to_json
+from escorts.planner.optimise import optimise
+
+SHARED = Path(__file__).resolve().parents[3] / "shared"
+SAMPLES = SHARED / "specs" / "planner-samples"
+SAMPLE_NAMES = ("small-30", "small-40", "medium-120", "large-500")
+SIZES = (30, 100, 300, 500, 1000)
+# From this many entries on, the instance gets the big budget.
+BIG = 1000
+
+
+def _reference_check(data: dict[str, Any], plan: dict[str, Any]) -> str:
+    path = SHARED / "tools" / "check_plan.py"
+    if not path.exists():
+        return "n/a"
+    spec = importlib.util.spec_from_file_location("check_plan", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    try:
+        module.check(data, plan)
+    except module.Infeasible as exc:
+        return f"INFEASIBLE: {exc}"
+    return "ok"
+
+
+def _measure(data: dict[str, Any], seconds: float, seed: int) -> dict[str, Any]:
+    """Runs in a child process: greedy, then the planner, on one instance."""
+    instance = instance_from_json(data)
+    greedy_covered, _ = check(instance, greedy(instance))
+    started = time.monotonic()
+    outcome = optimise(instance, seconds=seconds, seed=seed)
+    wall = time.monotonic() - started
+    covered, minutes = check(instance, outcome.plan)
+    plan = plan_to_json(outcome.plan)
+    return {
+        "entries": len(instance.requests),
+        "teams": len(instance.teams),
+        "greedy": greedy_covered,
+        "covered": covered,
+        "minutes": minutes,
+        "bound": outcome.upper_bound,
+        "wall": wall,
+        # ru_maxrss is in KiB on Linux.
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "reference": _reference_check(data, plan),
+        "plan": plan,
+    }
+
+
+def _in_child(data: dict[str, Any], seconds: float, seed: int) -> dict[str, Any]:
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(_measure, (data, seconds, seed))
+
+
+def _cases(sizes: list[int], data_seed: int) -> list[tuple[str, dict[str, Any], int | None]]:
+    cases: list[tuple[str, dict[str, Any], int | None]] = []
+    best_path = SAMPLES / "best.json"
+    best = json.loads(best_path.read_text()) if best_path.exists() else {}
+    for name in SAMPLE_NAMES:
+        path = SAMPLES / f"{name}.json"
+        if path.exists():
+            known = best.get(f"{name}.json", {}).get("best_covered_priority")
+            cases.append((name, json.loads(path.read_text()), known))
+    for size in sizes:
+        cases.append((f"generated-{size}", generate(size, seed=data_seed), None))
+    return cases
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="budget per instance")
+    parser.add_argument(
+        "--big-seconds", type=float, default=30.0, help=f"budget from {BIG} entries on"
+    )
+    parser.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
+    parser.add_argument("--seed", type=int, default=0, help="planner seed")
+    parser.add_argument("--data-seed", type=int, default=1, help="generator seed")
+    parser.add_argument(
+        "--save", type=Path, help="write each sample plan that beats the best known here"
+    )
+    args = parser.parse_args(argv)
+    print(
+        "| instance | entries | teams | budget s | greedy | planner | best known | vs best "
+        "| vs greedy | upper bound | team minutes | wall s | peak MB | reference check |"
+    )
+    print("|" + "---|" * 14)
+    for name, data, known in _cases(args.sizes, args.data_seed):
+        seconds = args.big_seconds if len(data["requests"]) >= BIG else args.seconds
+        row = _in_child(data, seconds, args.seed)
+        vs_best = f"{100 * row['covered'] / known:.1f}%" if known else "-"
+        vs_greedy = f"{100 * row['covered'] / row['greedy']:.1f}%" if row["greedy"] else "-"
+        print(
+            f"| {name} | {row['entries']} | {row['teams']} | {seconds:g} | {row['greedy']} "
+            f"| {row['covered']} | {known if known else '-'} | {vs_best} | {vs_greedy} "
+            f"| {row['bound'] if row['bound'] is not None else '-'} | {row['minutes']} "
+            f"| {row['wall']:.2f} | {row['peak_mb']:.0f} | {row['reference']} |",
+            flush=True,
+        )
+        if args.save and known and row["covered"] > known:
+            args.save.mkdir(parents=True, exist_ok=True)
+            (args.save / f"{name}.plan.json").write_text(json.dumps(row["plan"], indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

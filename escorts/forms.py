@@ -1,0 +1,196 @@
+from __future__ import annotations
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from lenders.models import CashBand, CollectionArea, FieldAgent, LenderBranch, RosterEntry
+from stations.models import Station, User
+
+from .models import DutySheet, EscortRun, EscortTeam, Officer
+
+
+def _helper(label: str) -> FormHelper:
+    helper = FormHelper()
+    helper.add_input(Submit("submit", label, css_class="w-100 w-md-auto"))
+    return helper
+
+
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(format="%H:%M", **kwargs)
+
+
+class OfficerForm(forms.ModelForm):
+    username = forms.CharField(
+        label=_("Login (username)"),
+        required=False,
+        help_text=_("An existing login with a role in this station, for the escort's phone page."),
+    )
+
+    class Meta:
+        model = Officer
+        fields = ["name", "rank", "badge_no", "phone", "active"]
+
+    def __init__(self, *args: object, station: Station, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.station = station
+        if self.instance.user_id:
+            self.fields["username"].initial = self.instance.user.username
+        self.helper = _helper(_("Save"))
+
+    def clean_username(self) -> User | None:
+        username = self.cleaned_data["username"].strip()
+        if not username:
+            return None
+        user = User.objects.filter(
+            username__iexact=username, station_roles__station=self.station
+        ).first()
+        if user is None:
+            raise forms.ValidationError(_("No login of this station has that username."))
+        return user
+
+    def save(self, commit: bool = False) -> Officer:
+        officer = super().save(commit=False)
+        officer.user = self.cleaned_data.get("username")
+        return officer
+
+
+class TeamForm(forms.ModelForm):
+    class Meta:
+        model = EscortTeam
+        fields = [
+            "name",
+            "leader",
+            "members",
+            "vehicle",
+            "shift_start",
+            "shift_end",
+            "capacity",
+            "base_latitude",
+            "base_longitude",
+            "active",
+        ]
+        widgets = {
+            "shift_start": TimeInput(),
+            "shift_end": TimeInput(),
+            "members": forms.CheckboxSelectMultiple,
+        }
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        officers = Officer.objects.filter(active=True)
+        self.fields["leader"].queryset = officers
+        self.fields["members"].queryset = officers
+        self.fields["base_latitude"].help_text = _("Blank: the station's location.")
+        self.helper = _helper(_("Save"))
+
+    def clean(self) -> dict:
+        data = super().clean()
+        start, end = data.get("shift_start"), data.get("shift_end")
+        if start and end and end <= start:
+            self.add_error("shift_end", _("The shift must end after it starts, on the same day."))
+        return data
+
+
+class OffDutyForm(forms.Form):
+    team = forms.ModelChoiceField(queryset=EscortTeam.objects.filter(active=True))
+    off = forms.BooleanField(required=False)
+    reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
+
+
+class MoveEntryForm(forms.Form):
+    run = forms.ModelChoiceField(
+        label=_("To run"), queryset=EscortRun.objects.none(), required=False
+    )
+    team = forms.ModelChoiceField(
+        label=_("Or to a new run of team"), queryset=EscortTeam.objects.none(), required=False
+    )
+
+    def __init__(self, *args: object, sheet: DutySheet, entry: RosterEntry, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["run"].queryset = EscortRun.objects.filter(
+            sheet=sheet, area=entry.area
+        ).select_related("team", "area")
+        self.fields["team"].queryset = EscortTeam.objects.filter(active=True)
+        self.helper = _helper(_("Move"))
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if bool(data.get("run")) == bool(data.get("team")):
+            raise forms.ValidationError(_("Choose a run or a team."))
+        return data
+
+
+class RunCreateForm(forms.Form):
+    team = forms.ModelChoiceField(label=_("Team"), queryset=EscortTeam.objects.none())
+    entries = forms.ModelMultipleChoiceField(
+        label=_("Entries"), queryset=RosterEntry.objects.none(), widget=forms.CheckboxSelectMultiple
+    )
+    start = forms.TimeField(label=_("Start"), required=False, widget=TimeInput())
+    end = forms.TimeField(label=_("End"), required=False, widget=TimeInput())
+    meeting_point = forms.CharField(label=_("Meeting point"), max_length=200, required=False)
+
+    def __init__(self, *args: object, entries, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = EscortTeam.objects.filter(active=True)
+        self.fields["entries"].queryset = entries
+        self.fields["entries"].label_from_instance = lambda e: (
+            f"{e.agent.name} · {e.roster.branch} · {e.area.name} · "
+            f"{e.depart_at:%H:%M}-{e.return_at:%H:%M}"
+        )
+        self.helper = _helper(_("Create run"))
+
+
+class RunEditForm(forms.Form):
+    meeting_point = forms.CharField(label=_("Meeting point"), max_length=200, required=False)
+    team = forms.ModelChoiceField(label=_("Team"), queryset=EscortTeam.objects.none())
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = EscortTeam.objects.filter(active=True)
+        self.helper = _helper(_("Save"))
+
+
+class LateEntryForm(forms.Form):
+    branch = forms.ModelChoiceField(
+        label=_("Branch"), queryset=LenderBranch.objects.filter(status="approved")
+    )
+    agent = forms.ModelChoiceField(
+        label=_("Field agent"), queryset=FieldAgent.objects.filter(active=True)
+    )
+    area = forms.ModelChoiceField(
+        label=_("Area"), queryset=CollectionArea.objects.filter(status="active")
+    )
+    depart_at = forms.TimeField(label=_("Departure time"), widget=TimeInput())
+    return_at = forms.TimeField(label=_("Expected return time"), widget=TimeInput())
+    cash_band = forms.ChoiceField(label=_("Cash band"), choices=CashBand.choices)
+    centres = forms.CharField(label=_("Centre or group names"), max_length=255, required=False)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["agent"].queryset = FieldAgent.objects.filter(active=True).select_related(
+            "branch"
+        )
+        self.fields["agent"].label_from_instance = lambda a: f"{a.name} ({a.branch})"
+        self.helper = _helper(_("Add late entry"))
+
+
+class StationSettingsForm(forms.Form):
+    """A plain form: the station row is the tenant of the request and must not be changed
+    in memory by validation."""
+
+    roster_cutoff = forms.TimeField(label=_("Roster cut-off time"), widget=TimeInput())
+    planner_seconds = forms.IntegerField(
+        label=_("Planner time budget (seconds)"), min_value=1, max_value=120
+    )
+    default_speed_kmph = forms.IntegerField(
+        label=_("Default travel speed (km/h)"), min_value=5, max_value=80
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = _helper(_("Save"))

@@ -1,0 +1,313 @@
+"""Station schema: officers, escort teams, and the duty sheet the planner drafts each morning."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.modelfields import PhoneNumberField
+
+from lenders.models import CollectionArea, RosterEntry
+
+
+class Officer(models.Model):
+    class Rank(models.TextChoices):
+        SI = "si", _("Sub-Inspector (SI)")
+        ASI = "asi", _("Assistant Sub-Inspector (ASI)")
+        CONSTABLE = "constable", _("Constable")
+        LADY_CONSTABLE = "lady_constable", _("Lady Constable")
+        HOME_GUARD = "home_guard", _("Home Guard")
+        CIVIC_VOLUNTEER = "civic", _("Civic Volunteer")
+
+    name = models.CharField(_("name"), max_length=120)
+    rank = models.CharField(_("rank"), max_length=20, choices=Rank.choices)
+    badge_no = models.CharField(_("badge number"), max_length=30, blank=True)
+    phone = PhoneNumberField(_("mobile number"), region="IN")
+    # The officer's login, if they have one; it lives in the public schema.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("login"),
+    )
+    active = models.BooleanField(_("active"), default=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["badge_no"], condition=~Q(badge_no=""), name="officer_badge_no_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(user__isnull=False), name="officer_one_per_login"
+            ),
+        ]
+        verbose_name = _("officer")
+        verbose_name_plural = _("officers")
+
+    def __str__(self) -> str:
+        return f"{self.get_rank_display()} {self.name}"
+
+
+class EscortTeam(models.Model):
+    name = models.CharField(_("name"), max_length=80, unique=True)
+    leader = models.ForeignKey(
+        Officer, on_delete=models.PROTECT, related_name="teams_led", verbose_name=_("leader")
+    )
+    members = models.ManyToManyField(
+        Officer, blank=True, related_name="teams", verbose_name=_("members")
+    )
+    vehicle = models.CharField(_("vehicle"), max_length=60, blank=True)
+    shift_start = models.TimeField(_("shift starts"), default=datetime.time(7, 0))
+    shift_end = models.TimeField(_("shift ends"), default=datetime.time(17, 0))
+    capacity = models.PositiveSmallIntegerField(_("capacity (agents escorted at once)"), default=4)
+    base_latitude = models.DecimalField(
+        _("base latitude"), max_digits=8, decimal_places=5, null=True, blank=True
+    )
+    base_longitude = models.DecimalField(
+        _("base longitude"), max_digits=8, decimal_places=5, null=True, blank=True
+    )
+    active = models.BooleanField(_("active"), default=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(shift_end__gt=F("shift_start")), name="team_shift_ends_after_start"
+            ),
+            models.CheckConstraint(condition=Q(capacity__gte=1), name="team_capacity_positive"),
+        ]
+        verbose_name = _("escort team")
+        verbose_name_plural = _("escort teams")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TeamOffDuty(models.Model):
+    """A team that is not available on one date (leave, law-and-order duty, vehicle repair)."""
+
+    team = models.ForeignKey(EscortTeam, on_delete=models.CASCADE, related_name="days_off")
+    date = models.DateField(_("date"))
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["date", "team__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "date"], name="team_off_duty_once_per_date")
+        ]
+        verbose_name = _("team off duty")
+        verbose_name_plural = _("teams off duty")
+
+    def __str__(self) -> str:
+        return f"{self.team} · {self.date:%Y-%m-%d}"
+
+
+class DutySheet(models.Model):
+    """One version of the escort plan for one date.
+
+    Versions only grow: a rebuild, or a change to a published version, makes a new row and marks
+    the one it replaces superseded, so every published version stays as it was sent.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+        SUPERSEDED = "superseded", _("Superseded")
+
+    class Build(models.TextChoices):
+        RUNNING = "running", _("Building")
+        DONE = "done", _("Built")
+        FAILED = "failed", _("Build failed")
+        COPIED = "copied", _("Copied from the previous version")
+
+    class Origin(models.TextChoices):
+        CUTOFF = "cutoff", _("Built at cut-off")
+        REBUILD = "rebuild", _("Rebuilt by the duty officer")
+        CHANGE = "change", _("Changed after publishing")
+
+    date = models.DateField(_("date"))
+    version = models.PositiveSmallIntegerField(_("version"))
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.DRAFT
+    )
+    origin = models.CharField(_("origin"), max_length=10, choices=Origin.choices)
+    previous = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    build_status = models.CharField(max_length=10, choices=Build.choices, default=Build.RUNNING)
+    build_stage = models.CharField(max_length=20, blank=True)
+    build_started_at = models.DateTimeField(null=True, blank=True)
+    build_seconds = models.PositiveSmallIntegerField(default=0)
+    build_error = models.TextField(blank=True)
+    built_at = models.DateTimeField(_("built at"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+    # What this version changed against the version published before it, set when published.
+    changes = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["date", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["date", "version"], name="sheet_version_unique"),
+            models.UniqueConstraint(
+                fields=["date"], condition=Q(status="draft"), name="sheet_one_draft_per_date"
+            ),
+            models.UniqueConstraint(
+                fields=["date"],
+                condition=Q(status="published"),
+                name="sheet_one_published_per_date",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="published") | Q(published_at__isnull=False),
+                name="sheet_published_has_time",
+            ),
+        ]
+        verbose_name = _("duty sheet")
+        verbose_name_plural = _("duty sheets")
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} v{self.version}"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    @property
+    def is_building(self) -> bool:
+        return self.build_status == self.Build.RUNNING
+
+    @property
+    def was_published(self) -> bool:
+        return self.published_at is not None
+
+
+class EscortRun(models.Model):
+    """One team escorting a group of entries of one area from `start` to `end`."""
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("Planned")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+        STARTED = "started", _("Started")
+        COMPLETED = "completed", _("Completed")
+        MISSED = "missed", _("Missed")
+
+    sheet = models.ForeignKey(DutySheet, on_delete=models.CASCADE, related_name="runs")
+    team = models.ForeignKey(EscortTeam, on_delete=models.PROTECT, related_name="runs")
+    area = models.ForeignKey(CollectionArea, on_delete=models.PROTECT, related_name="+")
+    start = models.TimeField(_("start"))
+    end = models.TimeField(_("end"))
+    entries = models.ManyToManyField(
+        RosterEntry, through="RunEntry", related_name="+", verbose_name=_("entries")
+    )
+    meeting_point = models.CharField(_("meeting point"), max_length=200, blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.PLANNED
+    )
+    # The run of the previous version this one was copied from: its progress carries over.
+    copied_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    status_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    overdue_announced_at = models.DateTimeField(null=True, blank=True)
+    # Null when the planner made the run.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["team__name", "start", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="run_ends_after_start"),
+        ]
+        verbose_name = _("escort run")
+        verbose_name_plural = _("escort runs")
+
+    def __str__(self) -> str:
+        return f"{self.team} · {self.area} · {self.start:%H:%M}-{self.end:%H:%M}"
+
+
+class RunEntry(models.Model):
+    """An entry on a run. One entry is on at most one run of a sheet."""
+
+    sheet = models.ForeignKey(DutySheet, on_delete=models.CASCADE, related_name="+")
+    run = models.ForeignKey(EscortRun, on_delete=models.CASCADE, related_name="run_entries")
+    entry = models.ForeignKey(RosterEntry, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["sheet", "entry"], name="entry_once_per_sheet")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run} · {self.entry_id}"
+
+
+class UncoveredEntry(models.Model):
+    """An entry of the date that no run of the sheet covers, and why: watched by patrols."""
+
+    class Reason(models.TextChoices):
+        NO_COORDINATES = "no_coordinates", _("The area has no location")
+        NO_TEAM_ON_DUTY = "no_team", _("No team on duty")
+        OUTSIDE_SHIFTS = "outside_shifts", _("Outside every team's shift")
+        NO_TEAM_FREE = "no_team_free", _("No team free")
+        REMOVED = "removed", _("Taken off a run by the duty officer")
+        LATE = "late", _("Added after the sheet was built")
+
+    sheet = models.ForeignKey(DutySheet, on_delete=models.CASCADE, related_name="uncovered")
+    entry = models.ForeignKey(RosterEntry, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    detail = models.CharField(_("detail"), max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["entry__depart_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["sheet", "entry"], name="uncovered_once_per_sheet")
+        ]
+        verbose_name = _("uncovered entry")
+        verbose_name_plural = _("uncovered entries")
+
+    def __str__(self) -> str:
+        return f"{self.entry_id} · {self.get_reason_display()}"

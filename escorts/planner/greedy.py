@@ -1,0 +1,16 @@
+"""The plain greedy baseline: highest priority first, join an existing run or open one."""
+
+from __future__ import annotations
+
+from escorts.planner.model import Instance, Plan
+from escorts.planner.prepared import prepare
+from escorts.planner.schedule import DraftRun, days_to_plan, insert_requests
+
+
+def greedy(instance: Instance) -> Plan:
+    """Take requests by priority (then start, then id) and give each the cheapest place it fits."""
+    prep = prepare(instance)
+    days: list[list[DraftRun]] = [[] for _ in instance.teams]
+    order = sorted(instance.requests, key=lambda r: (-r.priority, r.start, r.id))
+    insert_requests(prep, days, order)
+    return days_to_plan(prep, days)

@@ -1,0 +1,111 @@
+"""Team days under construction: runs that can be widened, joined and opened one request at a time.
+
+The greedy baseline builds a plan from nothing with this; the optimiser uses it to top up its plan
+with whatever requests it left out.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from escorts.planner.model import Plan, Request, Run
+from escorts.planner.prepared import Prepared
+
+
+@dataclass
+class DraftRun:
+    start: int
+    end: int
+    area: int
+    requests: list[Request] = field(default_factory=list)
+
+
+def _fits(prep: Prepared, team: int, runs: list[DraftRun], pos: int, new: DraftRun) -> bool:
+    """Can `new` sit between runs[pos - 1] and runs[pos] of the team, travel included?"""
+    t = prep.instance.teams[team]
+    if pos == 0:
+        ready = t.shift_start + prep.base_to[team][new.area]
+    else:
+        before = runs[pos - 1]
+        ready = before.end + prep.area_travel[before.area][new.area]
+    if ready > new.start:
+        return False
+    if pos == len(runs):
+        return new.end + prep.to_base[team][new.area] <= t.shift_end
+    after = runs[pos]
+    return new.end + prep.area_travel[new.area][after.area] <= after.start
+
+
+def _added_minutes(prep: Prepared, team: int, runs: list[DraftRun], pos: int, new: DraftRun) -> int:
+    """Team minutes a new run adds: its length plus the detour it puts into the day's driving."""
+    come = prep.base_to[team] if pos == 0 else prep.area_travel[runs[pos - 1].area]
+    if pos < len(runs):
+        nxt = runs[pos].area
+        leave, old = prep.area_travel[new.area][nxt], come[nxt]
+    else:
+        leave = prep.to_base[team][new.area]
+        old = prep.to_base[team][runs[pos - 1].area] if runs else 0
+    return (new.end - new.start) + come[new.area] + leave - old
+
+
+def insert_requests(
+    prep: Prepared, days: list[list[DraftRun]], requests: Iterable[Request]
+) -> None:
+    """Place each request, in the order given, where it costs fewest team minutes, if anywhere.
+
+    A request joins a run of its area that has room and can widen to cover it; failing that, it
+    opens a run on the team whose day it lengthens least; failing that, it stays out.
+    """
+    teams = prep.instance.teams
+    for request in requests:
+        area = prep.area_index.get(request.area)
+        if area is None:
+            continue
+        best: tuple[int, int, int, DraftRun | None] | None = None  # (minutes, team, pos, run)
+        for team, runs in enumerate(days):
+            for pos, run in enumerate(runs):
+                if run.area != area or len(run.requests) >= teams[team].max_agents:
+                    continue
+                wider = DraftRun(min(run.start, request.start), max(run.end, request.end), area)
+                extra = (wider.end - wider.start) - (run.end - run.start)
+                if best is not None and extra >= best[0]:
+                    continue
+                if _fits(prep, team, runs[:pos] + runs[pos + 1 :], pos, wider):
+                    best = (extra, team, pos, run)
+        if best is None:
+            new = DraftRun(request.start, request.end, area)
+            for team, runs in enumerate(days):
+                if teams[team].max_agents < 1:
+                    continue
+                pos = bisect.bisect_left([run.start for run in runs], new.start)
+                extra = _added_minutes(prep, team, runs, pos, new)
+                if (best is None or extra < best[0]) and _fits(prep, team, runs, pos, new):
+                    best = (extra, team, pos, None)
+        if best is None:
+            continue
+        _, team, pos, joined = best
+        if joined is None:
+            joined = DraftRun(request.start, request.end, area)
+            days[team].insert(pos, joined)
+        joined.start = min(joined.start, request.start)
+        joined.end = max(joined.end, request.end)
+        joined.requests.append(request)
+
+
+def days_to_plan(prep: Prepared, days: list[list[DraftRun]]) -> Plan:
+    instance = prep.instance
+    runs: list[Run] = []
+    placed: set[str] = set()
+    for team, day in enumerate(days):
+        for run in day:
+            if not run.requests:
+                continue
+            ids = tuple(r.id for r in run.requests)
+            placed.update(ids)
+            runs.append(
+                Run(instance.teams[team].id, instance.areas[run.area].id, run.start, run.end, ids)
+            )
+    unassigned = [r.id for r in instance.requests if r.id not in placed]
+    return Plan(runs=runs, unassigned=unassigned)

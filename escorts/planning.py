@@ -1,0 +1,292 @@
+"""Between the database and the pure planner: the one place that turns rows into a planner
+instance, a plan back into runs, and checks a hand-edited team day by the planner's rules.
+
+Priorities, the reasons an entry goes uncovered and the travel time all come from here, so the
+cut-off job, a rebuild and every edit on the sheet page agree.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.utils.translation import gettext as _
+
+from escorts.planner.model import Area, Instance, Plan, Request, Team, travel_minutes
+from lenders import selectors as lender_selectors
+from lenders.models import CashBand, CollectionArea, Roster, RosterEntry
+
+from .models import EscortRun, EscortTeam, TeamOffDuty, UncoveredEntry
+
+logger = logging.getLogger(__name__)
+
+# Cash band x area risk -> planner priority. The only copy of this table.
+PRIORITY: dict[tuple[str, str], int] = {
+    (CashBand.UNDER_50K, CollectionArea.Risk.NORMAL): 1,
+    (CashBand.UNDER_50K, CollectionArea.Risk.HIGH): 2,
+    (CashBand.FROM_50K_TO_1L, CollectionArea.Risk.NORMAL): 2,
+    (CashBand.FROM_50K_TO_1L, CollectionArea.Risk.HIGH): 4,
+    (CashBand.FROM_1L_TO_2L, CollectionArea.Risk.NORMAL): 4,
+    (CashBand.FROM_1L_TO_2L, CollectionArea.Risk.HIGH): 7,
+    (CashBand.OVER_2L, CollectionArea.Risk.NORMAL): 6,
+    (CashBand.OVER_2L, CollectionArea.Risk.HIGH): 10,
+}
+
+
+def raised_risk_area_ids(date: datetime.date) -> set[int]:
+    return lender_selectors.area_ids_at_raised_risk(on=date)
+
+
+def priority(entry: RosterEntry, *, raised: set[int]) -> int:
+    """From the cash band and the area's risk; an area with a recent snatching or attempt
+    (`raised`) counts as high risk whatever its recorded level."""
+    risk = CollectionArea.Risk.HIGH if entry.area_id in raised else entry.area.risk
+    return PRIORITY.get((entry.cash_band, risk), 1)
+
+
+def minutes(value: datetime.time) -> int:
+    return value.hour * 60 + value.minute
+
+
+def clock(value: int) -> datetime.time:
+    # A run may end at 24:00 in the planner's terms; the database keeps 23:59.
+    value = min(value, 24 * 60 - 1)
+    return datetime.time(value // 60, value % 60)
+
+
+def entries_for_date(date: datetime.date) -> list[RosterEntry]:
+    """The entries a sheet for `date` covers: every filed or locked roster's."""
+    return list(
+        RosterEntry.objects.filter(roster__date=date)
+        .exclude(roster__status=Roster.Status.DRAFT)
+        .select_related("area", "agent", "roster__branch")
+        .order_by("depart_at", "pk")
+    )
+
+
+def teams_on_duty(date: datetime.date) -> list[EscortTeam]:
+    off = TeamOffDuty.objects.filter(date=date).values("team_id")
+    return list(EscortTeam.objects.filter(active=True).exclude(pk__in=off).order_by("name"))
+
+
+def team_base(team: EscortTeam) -> tuple[float, float] | None:
+    if team.base_latitude is not None and team.base_longitude is not None:
+        return float(team.base_latitude), float(team.base_longitude)
+    station = connection.tenant
+    if station.latitude is not None and station.longitude is not None:
+        return float(station.latitude), float(station.longitude)
+    return None
+
+
+def speed_kmph() -> float:
+    return float(connection.tenant.default_speed_kmph or 25)
+
+
+@dataclass
+class PlanInput:
+    """A planner instance and what was set aside before the planner saw it."""
+
+    instance: Instance
+    entries: dict[str, RosterEntry]
+    teams: dict[str, EscortTeam]
+    areas: dict[str, CollectionArea]
+    # entry -> (reason code, detail text)
+    set_aside: dict[int, tuple[str, str]] = field(default_factory=dict)
+
+
+def _team_id(team: EscortTeam) -> str:
+    return f"t{team.pk}"
+
+
+def _area_id(area: CollectionArea) -> str:
+    return f"a{area.pk}"
+
+
+def _entry_id(entry: RosterEntry) -> str:
+    return f"e{entry.pk}"
+
+
+def plan_input(date: datetime.date) -> PlanInput:
+    """Build the planner instance for `date` from the station's rows."""
+    teams: dict[str, EscortTeam] = {}
+    planner_teams: list[Team] = []
+    for team in teams_on_duty(date):
+        base = team_base(team)
+        if base is None:
+            logger.warning("team %s has no base and the station no location; left out", team.pk)
+            continue
+        teams[_team_id(team)] = team
+        planner_teams.append(
+            Team(
+                id=_team_id(team),
+                base_lat=base[0],
+                base_lon=base[1],
+                shift_start=minutes(team.shift_start),
+                shift_end=minutes(team.shift_end),
+                max_agents=team.capacity,
+            )
+        )
+    areas: dict[str, CollectionArea] = {}
+    entries: dict[str, RosterEntry] = {}
+    requests: list[Request] = []
+    set_aside: dict[int, tuple[str, str]] = {}
+    raised = raised_risk_area_ids(date)
+    for entry in entries_for_date(date):
+        start, end = minutes(entry.depart_at), minutes(entry.return_at)
+        if not entry.area.has_location:
+            set_aside[entry.pk] = (
+                UncoveredEntry.Reason.NO_COORDINATES,
+                _("%(area)s has no map location.") % {"area": entry.area.name},
+            )
+            continue
+        if not planner_teams:
+            set_aside[entry.pk] = (UncoveredEntry.Reason.NO_TEAM_ON_DUTY, "")
+            continue
+        if not any(t.shift_start <= start and end <= t.shift_end for t in planner_teams):
+            set_aside[entry.pk] = (
+                UncoveredEntry.Reason.OUTSIDE_SHIFTS,
+                _("%(start)s-%(end)s is outside every team's shift.")
+                % {"start": f"{entry.depart_at:%H:%M}", "end": f"{entry.return_at:%H:%M}"},
+            )
+            continue
+        areas[_area_id(entry.area)] = entry.area
+        entries[_entry_id(entry)] = entry
+        requests.append(
+            Request(
+                id=_entry_id(entry),
+                area=_area_id(entry.area),
+                start=start,
+                end=end,
+                priority=priority(entry, raised=raised),
+            )
+        )
+    instance = Instance(
+        speed_kmph=speed_kmph(),
+        areas=tuple(
+            Area(id=key, lat=float(area.latitude), lon=float(area.longitude))
+            for key, area in areas.items()
+        ),
+        teams=tuple(planner_teams),
+        requests=tuple(requests),
+    )
+    return PlanInput(instance, entries, teams, areas, set_aside)
+
+
+def _planner_solve():
+    """The planner's `solve`, wherever the package exports it; None if it has none yet."""
+    import importlib
+
+    for module_name in ("escorts.planner", "escorts.planner.optimise"):
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        found = getattr(module, "solve", None)
+        if callable(found):
+            return found
+    return None
+
+
+def solve(instance: Instance, *, seconds: int, seed: int) -> Plan:
+    """Run the planner; if its plan breaks a rule, fall back to the plain greedy one."""
+    from escorts.planner.check import InfeasiblePlan, check
+    from escorts.planner.greedy import greedy
+
+    if not instance.requests:
+        return Plan(runs=[], unassigned=[])
+    planner_solve = _planner_solve()
+    if planner_solve is None:
+        plan = greedy(instance)
+    else:
+        plan = planner_solve(instance, seconds=seconds, seed=seed)
+    try:
+        check(instance, plan)
+    except InfeasiblePlan:
+        logger.exception("planner returned an infeasible plan; using the greedy plan")
+        plan = greedy(instance)
+    return plan
+
+
+# --- Checking a team's day after a hand edit ---
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A run as the rules see it: where and when, and how many agents."""
+
+    area: CollectionArea
+    start: int
+    end: int
+    agents: int
+    label: str
+
+
+def run_slot(run: EscortRun, *, agents: int | None = None) -> Slot:
+    return Slot(
+        area=run.area,
+        start=minutes(run.start),
+        end=minutes(run.end),
+        agents=run.run_entries.count() if agents is None else agents,
+        label=f"{run.area.name} {run.start:%H:%M}-{run.end:%H:%M}",
+    )
+
+
+def team_day_problems(team: EscortTeam, slots: Sequence[Slot]) -> list[str]:
+    """Everything wrong with `team` doing these runs in one day, by the planner spec's rules."""
+    problems: list[str] = []
+    for slot in slots:
+        if slot.agents > team.capacity:
+            problems.append(
+                _("%(team)s escorts at most %(capacity)d agents at once; %(run)s would have %(n)d.")
+                % {"team": team, "capacity": team.capacity, "run": slot.label, "n": slot.agents}
+            )
+        if not slot.area.has_location:
+            problems.append(
+                _("%(area)s has no map location, so the team's travel cannot be checked.")
+                % {"area": slot.area.name}
+            )
+    if problems:
+        return problems
+    base = team_base(team)
+    if base is None:
+        return [_("%(team)s has no base location.") % {"team": team}]
+    speed = speed_kmph()
+    here, free = base, minutes(team.shift_start)
+    previous = _("the base at the start of the shift (%(time)s)") % {
+        "time": f"{team.shift_start:%H:%M}"
+    }
+    for slot in sorted(slots, key=lambda s: (s.start, s.end)):
+        there = (float(slot.area.latitude), float(slot.area.longitude))
+        leg = travel_minutes(*here, *there, speed)
+        if free + leg > slot.start:
+            problems.append(
+                _("%(team)s cannot reach %(run)s in time: it is %(leg)d minutes from %(previous)s.")
+                % {"team": team, "run": slot.label, "leg": leg, "previous": previous}
+            )
+            return problems
+        here, free, previous = there, slot.end, slot.label
+    leg = travel_minutes(*here, *base, speed)
+    if free + leg > minutes(team.shift_end):
+        problems.append(
+            _("%(team)s cannot be back at base by the end of its shift (%(time)s).")
+            % {"team": team, "time": f"{team.shift_end:%H:%M}"}
+        )
+    return problems
+
+
+def window_covers(start: int, end: int, entries: Iterable[RosterEntry]) -> list[str]:
+    problems = []
+    for entry in entries:
+        if start > minutes(entry.depart_at) or end < minutes(entry.return_at):
+            problems.append(
+                _("The run's window does not cover %(agent)s's trip %(start)s-%(end)s.")
+                % {
+                    "agent": entry.agent.name,
+                    "start": f"{entry.depart_at:%H:%M}",
+                    "end": f"{entry.return_at:%H:%M}",
+                }
+            )
+    return problems

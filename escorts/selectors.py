@@ -1,0 +1,140 @@
+"""Reads of the escorts app: the sheet of a date, a team's day, a branch's escorts."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from lenders.models import LenderBranch, RosterEntry
+from stations.models import User
+
+from .models import DutySheet, EscortRun, EscortTeam, Officer, RunEntry, TeamOffDuty, UncoveredEntry
+
+OVERDUE_AFTER = datetime.timedelta(minutes=15)
+
+
+def officer_list() -> QuerySet[Officer]:
+    return Officer.objects.select_related("user")
+
+
+def team_list() -> QuerySet[EscortTeam]:
+    return EscortTeam.objects.select_related("leader").prefetch_related("members")
+
+
+def team_list_off_duty(*, date: datetime.date) -> QuerySet[TeamOffDuty]:
+    return TeamOffDuty.objects.filter(date=date).select_related("team")
+
+
+def sheet_list_for_date(*, date: datetime.date) -> QuerySet[DutySheet]:
+    return DutySheet.objects.filter(date=date).select_related(
+        "created_by", "published_by", "updated_by"
+    )
+
+
+def sheet_latest(*, date: datetime.date) -> DutySheet | None:
+    """The newest version for the date: the one the duty officer works on."""
+    return sheet_list_for_date(date=date).order_by("-version").first()
+
+
+def sheet_published(*, date: datetime.date) -> DutySheet | None:
+    """The version in force: the one branches and escorts see."""
+    return sheet_list_for_date(date=date).filter(status=DutySheet.Status.PUBLISHED).first()
+
+
+def run_list(*, sheet: DutySheet) -> QuerySet[EscortRun]:
+    entries = RunEntry.objects.select_related(
+        "entry__agent", "entry__area", "entry__roster__branch"
+    ).order_by("entry__depart_at", "entry__pk")
+    return (
+        EscortRun.objects.filter(sheet=sheet)
+        .select_related("team__leader", "area", "status_changed_by", "updated_by")
+        .prefetch_related(Prefetch("run_entries", queryset=entries))
+        .order_by("team__name", "start", "pk")
+    )
+
+
+def uncovered_list(*, sheet: DutySheet) -> QuerySet[UncoveredEntry]:
+    return UncoveredEntry.objects.filter(sheet=sheet).select_related(
+        "entry__agent", "entry__area", "entry__roster__branch"
+    )
+
+
+def is_overdue(
+    run: EscortRun, *, date: datetime.date, now: datetime.datetime | None = None
+) -> bool:
+    """Not started 15 minutes after its start time, on its own day."""
+    if run.status not in (EscortRun.Status.PLANNED, EscortRun.Status.ACKNOWLEDGED):
+        return False
+    now = now or timezone.now()
+    start = timezone.make_aware(datetime.datetime.combine(date, run.start))
+    return now >= start + OVERDUE_AFTER
+
+
+@dataclass
+class TeamRuns:
+    team: EscortTeam
+    runs: list[EscortRun]
+    agents: int
+
+
+def sheet_grouped(*, sheet: DutySheet) -> list[TeamRuns]:
+    """Runs grouped by team, each run marked `overdue` when it should have started by now."""
+    now = timezone.now()
+    groups: dict[int, TeamRuns] = {}
+    for run in run_list(sheet=sheet):
+        run.overdue = sheet.status == DutySheet.Status.PUBLISHED and is_overdue(
+            run, date=sheet.date, now=now
+        )
+        group = groups.setdefault(run.team_id, TeamRuns(run.team, [], 0))
+        group.runs.append(run)
+        group.agents += len(run.run_entries.all())
+    return list(groups.values())
+
+
+def officer_for_user(*, user: User) -> Officer | None:
+    if not user.is_authenticated:
+        return None
+    return Officer.objects.filter(user=user, active=True).first()
+
+
+def team_list_for_officer(*, officer: Officer) -> QuerySet[EscortTeam]:
+    return EscortTeam.objects.filter(Q(leader=officer) | Q(members=officer)).distinct()
+
+
+def run_list_for_officer(*, officer: Officer, date: datetime.date) -> QuerySet[EscortRun]:
+    """The officer's own team's runs on the sheet in force for `date`."""
+    sheet = sheet_published(date=date)
+    if sheet is None:
+        return EscortRun.objects.none()
+    return run_list(sheet=sheet).filter(team__in=team_list_for_officer(officer=officer))
+
+
+@dataclass
+class BranchEscort:
+    entry: RosterEntry
+    run: EscortRun | None
+    uncovered: UncoveredEntry | None
+
+
+def branch_escorts(*, branch: LenderBranch, date: datetime.date) -> tuple[DutySheet | None, list]:
+    """Per entry of the branch's own roster: its run on the published sheet, if any."""
+    entries = list(
+        RosterEntry.objects.filter(roster__branch=branch, roster__date=date)
+        .select_related("agent", "area")
+        .order_by("depart_at", "pk")
+    )
+    sheet = sheet_published(date=date)
+    runs: dict[int, EscortRun] = {}
+    uncovered: dict[int, UncoveredEntry] = {}
+    if sheet is not None:
+        ids = [e.pk for e in entries]
+        for link in RunEntry.objects.filter(sheet=sheet, entry_id__in=ids).select_related(
+            "run__team__leader", "run__area"
+        ):
+            runs[link.entry_id] = link.run
+        for item in UncoveredEntry.objects.filter(sheet=sheet, entry_id__in=ids):
+            uncovered[item.entry_id] = item
+    return sheet, [BranchEscort(e, runs.get(e.pk), uncovered.get(e.pk)) for e in entries]

@@ -1,0 +1,788 @@
+"""Every change to officers, teams and duty sheets, with its rules.
+
+Building a sheet takes seconds (the planner has the station's time budget), so it runs in three
+steps: claim (a short transaction under a per-date lock that decides whether to build and makes
+the new version's row), plan (outside any transaction, recording its stage so the page can show
+progress) and store (a short transaction that writes the runs). Claiming under the lock is what
+makes the build idempotent: two workers, or a retry, find the version already claimed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from lenders import services as lender_services
+from lenders.models import CollectionArea, LenderBranch, RosterEntry
+from stations import stats
+from stations.models import Station, User
+
+from . import notify, planning
+from .models import (
+    DutySheet,
+    EscortRun,
+    EscortTeam,
+    Officer,
+    RunEntry,
+    TeamOffDuty,
+    UncoveredEntry,
+)
+
+logger = logging.getLogger(__name__)
+
+# A build still "running" this long after its planner budget is taken to have died with its
+# worker; a rebuild may then start afresh.
+BUILD_GRACE = datetime.timedelta(minutes=5)
+
+
+# --- Officers and teams ---
+
+
+def _station() -> Station:
+    return connection.tenant
+
+
+@transaction.atomic
+def officer_save(*, officer: Officer, by: User) -> Officer:
+    """Create or update an officer (a form's instance)."""
+    officer.updated_by = by
+    officer.full_clean()
+    officer.save()
+    return officer
+
+
+@transaction.atomic
+def officer_delete(*, officer: Officer, by: User) -> None:
+    if officer.teams_led.exists():
+        raise ValidationError(
+            _("%(officer)s leads a team. Give the team another leader first.")
+            % {"officer": officer}
+        )
+    officer.delete()
+
+
+@transaction.atomic
+def team_save(*, team: EscortTeam, members: Iterable[Officer] = (), by: User) -> EscortTeam:
+    """Create or update a team; a team without a base starts from the station."""
+    station = _station()
+    if team.base_latitude is None and team.base_longitude is None:
+        team.base_latitude, team.base_longitude = station.latitude, station.longitude
+    if (team.base_latitude is None) != (team.base_longitude is None):
+        raise ValidationError(_("Give both the base latitude and longitude, or neither."))
+    team.updated_by = by
+    team.full_clean()
+    team.save()
+    team.members.set(members)
+    return team
+
+
+@transaction.atomic
+def team_delete(*, team: EscortTeam, by: User) -> None:
+    if EscortRun.objects.filter(team=team).exists():
+        raise ValidationError(
+            _("%(team)s has runs on duty sheets. Mark it inactive instead.") % {"team": team}
+        )
+    team.delete()
+
+
+@transaction.atomic
+def team_set_off_duty(
+    *, team: EscortTeam, date: datetime.date, off: bool, reason: str = "", by: User
+) -> None:
+    """Mark a team off duty (or back on duty) for a date. Takes effect on the next build."""
+    if off:
+        TeamOffDuty.objects.update_or_create(
+            team=team, date=date, defaults={"reason": reason.strip(), "created_by": by}
+        )
+    else:
+        TeamOffDuty.objects.filter(team=team, date=date).delete()
+
+
+@transaction.atomic
+def station_escort_settings_update(
+    *,
+    station: Station,
+    roster_cutoff: datetime.time,
+    planner_seconds: int,
+    default_speed_kmph: int,
+    by: User,
+) -> Station:
+    """The OC's settings that the cut-off job reads."""
+    station = Station.objects.select_for_update().get(pk=station.pk)
+    station.roster_cutoff = roster_cutoff
+    station.planner_seconds = planner_seconds
+    station.default_speed_kmph = default_speed_kmph
+    station.full_clean()
+    station.save(update_fields=["roster_cutoff", "planner_seconds", "default_speed_kmph"])
+    logger.info("station %s settings changed by %s", station.slug, by.pk)
+    return station
+
+
+# --- Building a sheet ---
+
+
+def _lock_date(date: datetime.date) -> None:
+    """Serialise every change to one date's sheets (build, edit, publish) across processes."""
+    key = f"escorts.sheet:{connection.schema_name}:{date.isoformat()}"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+
+
+def _build_is_stale(sheet: DutySheet, now: datetime.datetime) -> bool:
+    started = sheet.build_started_at or sheet.created_at
+    return now > started + datetime.timedelta(seconds=sheet.build_seconds) + BUILD_GRACE
+
+
+def _supersede(sheet: DutySheet, *, now: datetime.datetime) -> None:
+    sheet.status = DutySheet.Status.SUPERSEDED
+    sheet.superseded_at = now
+    sheet.save(update_fields=["status", "superseded_at", "updated_at"])
+
+
+def _next_version(date: datetime.date) -> int:
+    latest = DutySheet.objects.filter(date=date).aggregate(v=Max("version"))["v"]
+    return (latest or 0) + 1
+
+
+@transaction.atomic
+def _build_claim(*, date: datetime.date, origin: str, by: User | None) -> tuple[DutySheet, bool]:
+    """Make the row of a new version to build, or return the one that makes it unnecessary.
+
+    At cut-off any sheet of the date means the job already ran. On a rebuild only a build
+    still running does (two clicks, one build).
+    """
+    _lock_date(date)
+    now = timezone.now()
+    latest = DutySheet.objects.filter(date=date).order_by("-version").first()
+    if latest is not None:
+        if origin == DutySheet.Origin.CUTOFF:
+            return latest, False
+        if latest.is_building and not _build_is_stale(latest, now):
+            return latest, False
+    draft = DutySheet.objects.filter(date=date, status=DutySheet.Status.DRAFT).first()
+    if draft is not None:
+        if draft.is_building:
+            draft.build_status = DutySheet.Build.FAILED
+            draft.build_error = "abandoned"
+            draft.save(update_fields=["build_status", "build_error"])
+        _supersede(draft, now=now)
+    station = _station()
+    sheet = DutySheet.objects.create(
+        date=date,
+        version=_next_version(date),
+        origin=origin,
+        previous=latest,
+        build_status=DutySheet.Build.RUNNING,
+        build_stage="reading",
+        build_started_at=now,
+        build_seconds=max(1, station.planner_seconds),
+        created_by=by,
+        updated_by=by,
+    )
+    return sheet, True
+
+
+def _set_stage(sheet: DutySheet, stage: str) -> None:
+    # Committed at once outside a transaction, so the sheet page sees it while the planner runs.
+    DutySheet.objects.filter(pk=sheet.pk).update(build_stage=stage)
+    sheet.build_stage = stage
+
+
+def duty_sheet_build_run(*, sheet_pk: int) -> DutySheet:
+    """Plan and store a claimed version. Does nothing for a version already built or replaced,
+    so a retried task is harmless."""
+    sheet = DutySheet.objects.get(pk=sheet_pk)
+    if sheet.build_status != DutySheet.Build.RUNNING or sheet.status != DutySheet.Status.DRAFT:
+        return sheet
+    try:
+        data = planning.plan_input(sheet.date)
+        _set_stage(sheet, "planning")
+        plan = planning.solve(
+            data.instance, seconds=sheet.build_seconds, seed=sheet.date.toordinal()
+        )
+        _set_stage(sheet, "saving")
+        return _build_store(sheet_pk=sheet.pk, data=data, plan=plan)
+    except Exception as exc:
+        DutySheet.objects.filter(pk=sheet.pk, build_status=DutySheet.Build.RUNNING).update(
+            build_status=DutySheet.Build.FAILED, build_error=str(exc)[:2000]
+        )
+        raise
+
+
+@transaction.atomic
+def _build_store(*, sheet_pk: int, data: planning.PlanInput, plan) -> DutySheet:
+    sheet = DutySheet.objects.select_for_update().get(pk=sheet_pk)
+    if sheet.build_status != DutySheet.Build.RUNNING or sheet.status != DutySheet.Status.DRAFT:
+        return sheet  # replaced by a rebuild while the planner ran
+    for planned in plan.runs:
+        run = EscortRun.objects.create(
+            sheet=sheet,
+            team=data.teams[planned.team],
+            area=data.areas[planned.area],
+            start=planning.clock(planned.start),
+            end=planning.clock(planned.end),
+        )
+        RunEntry.objects.bulk_create(
+            RunEntry(sheet=sheet, run=run, entry=data.entries[rid]) for rid in planned.requests
+        )
+    uncovered = [
+        UncoveredEntry(sheet=sheet, entry_id=entry_pk, reason=reason, detail=detail)
+        for entry_pk, (reason, detail) in data.set_aside.items()
+    ]
+    uncovered += [
+        UncoveredEntry(
+            sheet=sheet, entry=data.entries[rid], reason=UncoveredEntry.Reason.NO_TEAM_FREE
+        )
+        for rid in plan.unassigned
+    ]
+    UncoveredEntry.objects.bulk_create(uncovered)
+    sheet.build_status = DutySheet.Build.DONE
+    sheet.build_stage = "done"
+    sheet.built_at = timezone.now()
+    sheet.save(update_fields=["build_status", "build_stage", "built_at", "updated_at"])
+    stats.refresh(date=sheet.date)
+    notify.draft_ready(sheet)
+    return sheet
+
+
+def duty_sheet_build_due(*, now: datetime.datetime | None = None) -> DutySheet | None:
+    """The cut-off job: once the station's cut-off for today has passed and today has no sheet,
+    lock the rosters and build the draft. Returns the sheet it built, else None."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    if now < lender_services.cutoff_at(today):
+        return None
+    if DutySheet.objects.filter(date=today).exists():
+        return None
+    lender_services.rosters_lock(date=today)
+    sheet, claimed = _build_claim(date=today, origin=DutySheet.Origin.CUTOFF, by=None)
+    if not claimed:
+        return None
+    return duty_sheet_build_run(sheet_pk=sheet.pk)
+
+
+@transaction.atomic
+def duty_sheet_rebuild(*, date: datetime.date, by: User) -> DutySheet:
+    """The duty officer asks for a fresh plan: a new version, built by a worker; the old kept."""
+    from . import tasks
+
+    if timezone.now() >= lender_services.cutoff_at(date):
+        lender_services.rosters_lock(date=date)
+    sheet, claimed = _build_claim(date=date, origin=DutySheet.Origin.REBUILD, by=by)
+    if claimed:
+        transaction.on_commit(lambda: tasks.duty_sheet_build.delay(sheet.pk))
+    return sheet
+
+
+# --- Changing a sheet ---
+
+
+def _copy_sheet(source: DutySheet, *, by: User, now: datetime.datetime) -> DutySheet:
+    sheet = DutySheet.objects.create(
+        date=source.date,
+        version=_next_version(source.date),
+        origin=DutySheet.Origin.CHANGE,
+        previous=source,
+        build_status=DutySheet.Build.COPIED,
+        built_at=source.built_at,
+        created_by=by,
+        updated_by=by,
+    )
+    for run in EscortRun.objects.filter(sheet=source).prefetch_related("run_entries"):
+        entries = [link.entry_id for link in run.run_entries.all()]
+        original = run.pk
+        run.pk = None
+        run.sheet = sheet
+        run.copied_from_id = original
+        run.save()
+        RunEntry.objects.bulk_create(
+            RunEntry(sheet=sheet, run=run, entry_id=entry_pk) for entry_pk in entries
+        )
+    UncoveredEntry.objects.bulk_create(
+        UncoveredEntry(
+            sheet=sheet,
+            entry_id=item.entry_id,
+            reason=item.reason,
+            detail=item.detail,
+            created_by=item.created_by,
+        )
+        for item in UncoveredEntry.objects.filter(sheet=source)
+    )
+    return sheet
+
+
+def _editable_sheet(date: datetime.date, *, by: User) -> DutySheet:
+    """The draft to change, under the date's lock; a published version is copied into a new
+    draft first, so what was sent stays as it was."""
+    _lock_date(date)
+    latest = DutySheet.objects.filter(date=date).order_by("-version").first()
+    if latest is None:
+        raise ValidationError(_("There is no duty sheet for this date yet."))
+    if latest.is_building:
+        raise ValidationError(_("The sheet is being built. Wait for it to finish."))
+    if latest.build_status == DutySheet.Build.FAILED:
+        raise ValidationError(_("The last build failed. Rebuild the sheet first."))
+    if latest.status == DutySheet.Status.DRAFT:
+        return latest
+    if latest.status == DutySheet.Status.PUBLISHED:
+        return _copy_sheet(latest, by=by, now=timezone.now())
+    raise ValidationError(_("This version was replaced. Open the latest version."))
+
+
+def _touch(sheet: DutySheet, by: User) -> None:
+    sheet.updated_by = by
+    sheet.save(update_fields=["updated_by", "updated_at"])
+    stats.refresh(date=sheet.date)
+
+
+def _in_sheet(sheet: DutySheet, run: EscortRun) -> EscortRun:
+    """`run` as it is on `sheet` (it may be the copy of a run of an earlier version)."""
+    if run.sheet_id == sheet.pk:
+        return EscortRun.objects.select_for_update().select_related("team", "area").get(pk=run.pk)
+    copy = (
+        EscortRun.objects.select_related("team", "area")
+        .filter(sheet=sheet, copied_from=run)
+        .first()
+    )
+    if copy is None:
+        raise ValidationError(_("That run is no longer on the sheet. Reload the page."))
+    return copy
+
+
+def _entries_of(run: EscortRun) -> list[RosterEntry]:
+    return [
+        link.entry
+        for link in run.run_entries.select_related("entry__agent", "entry__area").order_by(
+            "entry__depart_at"
+        )
+    ]
+
+
+def _entry_on_date(entry: RosterEntry, date: datetime.date) -> None:
+    if entry.roster.date != date:
+        raise ValidationError(_("That entry is not on this date's rosters."))
+
+
+def _check_team_available(team: EscortTeam, date: datetime.date) -> None:
+    if not team.active:
+        raise ValidationError(_("%(team)s is not active.") % {"team": team})
+    if TeamOffDuty.objects.filter(team=team, date=date).exists():
+        raise ValidationError(_("%(team)s is off duty on this date.") % {"team": team})
+
+
+def _check_team_day(
+    sheet: DutySheet,
+    team: EscortTeam,
+    *,
+    changed: EscortRun | None = None,
+    slot: planning.Slot | None = None,
+    dropped: Iterable[EscortRun] = (),
+) -> None:
+    """Raise unless `team` can do its runs on `sheet`, with `changed` replaced by `slot`
+    (or `slot` added as a new run) and the `dropped` runs (emptied by the change) left out."""
+    skip = {run.pk for run in dropped}
+    if changed is not None:
+        skip.add(changed.pk)
+    slots = []
+    for run in EscortRun.objects.filter(sheet=sheet, team=team).select_related("area"):
+        if run.pk in skip:
+            continue
+        slots.append(planning.run_slot(run))
+    if slot is not None:
+        slots.append(slot)
+    problems = planning.team_day_problems(team, slots)
+    if problems:
+        raise ValidationError(problems)
+
+
+def _slot(area: CollectionArea, start: int, end: int, agents: int) -> planning.Slot:
+    return planning.Slot(
+        area=area,
+        start=start,
+        end=end,
+        agents=agents,
+        label=f"{area.name} {planning.clock(start):%H:%M}-{planning.clock(end):%H:%M}",
+    )
+
+
+def _take_off(sheet: DutySheet, entry: RosterEntry) -> None:
+    """Remove the entry from its run (shrinking the run to what is left, or deleting an empty
+    one) or from the uncovered list."""
+    link = RunEntry.objects.filter(sheet=sheet, entry=entry).select_related("run").first()
+    UncoveredEntry.objects.filter(sheet=sheet, entry=entry).delete()
+    if link is None:
+        return
+    run = link.run
+    link.delete()
+    rest = _entries_of(run)
+    if not rest:
+        run.delete()
+        return
+    run.start = min(e.depart_at for e in rest)
+    run.end = max(e.return_at for e in rest)
+    run.save(update_fields=["start", "end", "updated_at"])
+
+
+@transaction.atomic
+def run_move_entry(
+    *,
+    date: datetime.date,
+    entry: RosterEntry,
+    by: User,
+    to_run: EscortRun | None = None,
+    to_team: EscortTeam | None = None,
+) -> EscortRun:
+    """Put an entry on another run, or on a new run of another team, by the planner's rules."""
+    if (to_run is None) == (to_team is None):
+        raise ValidationError(_("Choose a run or a team."))
+    _entry_on_date(entry, date)
+    sheet = _editable_sheet(date, by=by)
+    current = RunEntry.objects.filter(sheet=sheet, entry=entry).select_related("run").first()
+    if to_run is not None:
+        to_run = _in_sheet(sheet, to_run)
+        if current is not None and current.run_id == to_run.pk:
+            raise ValidationError(_("The entry is already on that run."))
+        if to_run.area_id != entry.area_id:
+            raise ValidationError(
+                _("%(agent)s collects in %(area)s; that run is in %(run_area)s.")
+                % {"agent": entry.agent.name, "area": entry.area, "run_area": to_run.area}
+            )
+        team = to_run.team
+        _check_team_available(team, date)
+        entries = [*_entries_of(to_run), entry]
+        start = min(planning.minutes(to_run.start), planning.minutes(entry.depart_at))
+        end = max(planning.minutes(to_run.end), planning.minutes(entry.return_at))
+        slot = _slot(to_run.area, start, end, len(entries))
+        _check_team_day(
+            sheet,
+            team,
+            changed=to_run,
+            slot=slot,
+            dropped=_emptied(sheet, [entry]),
+        )
+        _take_off(sheet, entry)
+        to_run.start, to_run.end = planning.clock(start), planning.clock(end)
+        to_run.updated_by = by
+        to_run.save(update_fields=["start", "end", "updated_by", "updated_at"])
+        RunEntry.objects.create(sheet=sheet, run=to_run, entry=entry)
+        target = to_run
+    else:
+        _check_team_available(to_team, date)
+        start, end = planning.minutes(entry.depart_at), planning.minutes(entry.return_at)
+        slot = _slot(entry.area, start, end, 1)
+        _check_team_day(sheet, to_team, slot=slot, dropped=_emptied(sheet, [entry]))
+        _take_off(sheet, entry)
+        target = EscortRun.objects.create(
+            sheet=sheet,
+            team=to_team,
+            area=entry.area,
+            start=entry.depart_at,
+            end=entry.return_at,
+            created_by=by,
+            updated_by=by,
+        )
+        RunEntry.objects.create(sheet=sheet, run=target, entry=entry)
+    _touch(sheet, by)
+    return target
+
+
+def _emptied(sheet: DutySheet, entries: list[RosterEntry]) -> list[EscortRun]:
+    """The runs of `sheet` that taking `entries` off would leave empty."""
+    runs = EscortRun.objects.filter(sheet=sheet, run_entries__entry__in=entries).distinct()
+    return [run for run in runs if not run.run_entries.exclude(entry__in=entries).exists()]
+
+
+@transaction.atomic
+def run_remove_entry(*, date: datetime.date, entry: RosterEntry, by: User) -> UncoveredEntry:
+    """Take an entry off its run; it goes to the uncovered list for route surveillance."""
+    _entry_on_date(entry, date)
+    sheet = _editable_sheet(date, by=by)
+    if not RunEntry.objects.filter(sheet=sheet, entry=entry).exists():
+        raise ValidationError(_("That entry is not on a run."))
+    _take_off(sheet, entry)
+    item = UncoveredEntry.objects.create(
+        sheet=sheet, entry=entry, reason=UncoveredEntry.Reason.REMOVED, created_by=by
+    )
+    _touch(sheet, by)
+    return item
+
+
+@transaction.atomic
+def run_create(
+    *,
+    date: datetime.date,
+    team: EscortTeam,
+    entries: list[RosterEntry],
+    by: User,
+    start: datetime.time | None = None,
+    end: datetime.time | None = None,
+    meeting_point: str = "",
+) -> EscortRun:
+    """A run made by hand from entries of one area, by the same rules as the planner's."""
+    if not entries:
+        raise ValidationError(_("Choose at least one entry for the run."))
+    for entry in entries:
+        _entry_on_date(entry, date)
+    areas = {entry.area_id for entry in entries}
+    if len(areas) != 1:
+        raise ValidationError(_("All entries of a run must be in one area."))
+    area = entries[0].area
+    sheet = _editable_sheet(date, by=by)
+    _check_team_available(team, date)
+    start_min = (
+        planning.minutes(start) if start else min(planning.minutes(e.depart_at) for e in entries)
+    )
+    end_min = planning.minutes(end) if end else max(planning.minutes(e.return_at) for e in entries)
+    if start_min >= end_min:
+        raise ValidationError(_("The run must end after it starts."))
+    problems = planning.window_covers(start_min, end_min, entries)
+    if problems:
+        raise ValidationError(problems)
+    _check_team_day(
+        sheet,
+        team,
+        slot=_slot(area, start_min, end_min, len(entries)),
+        dropped=_emptied(sheet, entries),
+    )
+    for entry in entries:
+        _take_off(sheet, entry)
+    run = EscortRun.objects.create(
+        sheet=sheet,
+        team=team,
+        area=area,
+        start=planning.clock(start_min),
+        end=planning.clock(end_min),
+        meeting_point=meeting_point.strip(),
+        created_by=by,
+        updated_by=by,
+    )
+    RunEntry.objects.bulk_create(RunEntry(sheet=sheet, run=run, entry=e) for e in entries)
+    _touch(sheet, by)
+    return run
+
+
+@transaction.atomic
+def run_set_meeting_point(
+    *, date: datetime.date, run: EscortRun, meeting_point: str, by: User
+) -> EscortRun:
+    sheet = _editable_sheet(date, by=by)
+    run = _in_sheet(sheet, run)
+    run.meeting_point = meeting_point.strip()
+    run.updated_by = by
+    run.full_clean()
+    run.save(update_fields=["meeting_point", "updated_by", "updated_at"])
+    _touch(sheet, by)
+    return run
+
+
+@transaction.atomic
+def run_change_team(
+    *, date: datetime.date, run: EscortRun, team: EscortTeam, by: User
+) -> EscortRun:
+    sheet = _editable_sheet(date, by=by)
+    run = _in_sheet(sheet, run)
+    if run.team_id == team.pk:
+        raise ValidationError(_("The run already belongs to %(team)s.") % {"team": team})
+    _check_team_available(team, date)
+    slot = planning.run_slot(run)
+    _check_team_day(sheet, team, slot=slot)
+    run.team = team
+    run.status = EscortRun.Status.PLANNED
+    run.acknowledged_at = None
+    run.updated_by = by
+    run.save(update_fields=["team", "status", "acknowledged_at", "updated_by", "updated_at"])
+    _touch(sheet, by)
+    return run
+
+
+@transaction.atomic
+def late_entry_add(
+    *,
+    date: datetime.date,
+    branch: LenderBranch,
+    data: lender_services.EntryInput,
+    by: User,
+) -> RosterEntry:
+    """A duty officer adds a trip after cut-off; it joins the sheet as uncovered until placed."""
+    entry = lender_services.roster_entry_add(
+        branch=branch, date=date, data=data, by=by, as_officer=True
+    )
+    if DutySheet.objects.filter(date=date).exists():
+        sheet = _editable_sheet(date, by=by)
+        UncoveredEntry.objects.create(
+            sheet=sheet, entry=entry, reason=UncoveredEntry.Reason.LATE, created_by=by
+        )
+        _touch(sheet, by)
+    return entry
+
+
+# --- Publishing ---
+
+
+def _placements(sheet: DutySheet) -> dict[int, dict]:
+    placed: dict[int, dict] = {}
+    for link in RunEntry.objects.filter(sheet=sheet).select_related("run__team", "run__area"):
+        run = link.run
+        placed[link.entry_id] = {
+            "team": run.team.name,
+            "area": run.area.name,
+            "start": f"{run.start:%H:%M}",
+            "end": f"{run.end:%H:%M}",
+            "meeting_point": run.meeting_point,
+        }
+    for item in UncoveredEntry.objects.filter(sheet=sheet):
+        placed[item.entry_id] = {"uncovered": item.reason}
+    return placed
+
+
+def sheet_diff(*, old: DutySheet | None, new: DutySheet) -> list[dict]:
+    """Per entry whose escort differs between two versions: before and after (None if absent)."""
+    before = _placements(old) if old is not None else {}
+    after = _placements(new)
+    changed = sorted(pk for pk in before.keys() | after.keys() if before.get(pk) != after.get(pk))
+    entries = RosterEntry.objects.select_related("agent", "roster__branch").in_bulk(changed)
+    return [
+        {
+            "entry": pk,
+            "agent": entries[pk].agent.name if pk in entries else "",
+            "branch": entries[pk].roster.branch_id if pk in entries else None,
+            "before": before.get(pk),
+            "after": after.get(pk),
+        }
+        for pk in changed
+    ]
+
+
+@transaction.atomic
+def duty_sheet_publish(*, date: datetime.date, by: User) -> DutySheet:
+    """Publish the date's draft: it becomes the version branches and escorts see, and records
+    what changed against the version published before it."""
+    _lock_date(date)
+    sheet = DutySheet.objects.filter(date=date, status=DutySheet.Status.DRAFT).first()
+    if sheet is None:
+        raise ValidationError(_("There is no draft to publish; the latest version is published."))
+    if sheet.build_status not in (DutySheet.Build.DONE, DutySheet.Build.COPIED):
+        raise ValidationError(_("The draft is not built yet. Wait for it, or rebuild."))
+    now = timezone.now()
+    old = DutySheet.objects.filter(date=date, status=DutySheet.Status.PUBLISHED).first()
+    sheet.changes = sheet_diff(old=old, new=sheet) if old is not None else []
+    if old is not None:
+        _carry_progress(sheet, old)
+        _supersede(old, now=now)
+    sheet.status = DutySheet.Status.PUBLISHED
+    sheet.published_by = by
+    sheet.published_at = now
+    sheet.updated_by = by
+    sheet.full_clean()
+    sheet.save()
+    stats.refresh(date=date)
+    if old is None:
+        notify.sheet_published(sheet)
+    else:
+        notify.sheet_changed(sheet)
+    return sheet
+
+
+_PROGRESS_FIELDS = ["status", "acknowledged_at", "started_at", "completed_at", "status_changed_by"]
+
+
+def _carry_progress(sheet: DutySheet, old: DutySheet) -> None:
+    """What escorts did on the version in force while this one was a draft carries over."""
+    for run in EscortRun.objects.filter(sheet=sheet, copied_from__sheet=old).select_related(
+        "copied_from"
+    ):
+        source = run.copied_from
+        if run.team_id != source.team_id:
+            continue
+        for name in _PROGRESS_FIELDS:
+            setattr(run, name, getattr(source, name))
+        run.save(update_fields=[*_PROGRESS_FIELDS, "updated_at"])
+
+
+# --- The escort's day ---
+
+_NEXT = {
+    EscortRun.Status.ACKNOWLEDGED: ({EscortRun.Status.PLANNED}, "acknowledged_at"),
+    EscortRun.Status.STARTED: (
+        {EscortRun.Status.PLANNED, EscortRun.Status.ACKNOWLEDGED},
+        "started_at",
+    ),
+    EscortRun.Status.COMPLETED: ({EscortRun.Status.STARTED}, "completed_at"),
+    EscortRun.Status.MISSED: (
+        {EscortRun.Status.PLANNED, EscortRun.Status.ACKNOWLEDGED},
+        None,
+    ),
+}
+
+
+@transaction.atomic
+def run_set_status(*, run: EscortRun, status: str, by: User) -> EscortRun:
+    """An escort acknowledges, starts or completes a run of the version in force today."""
+    run = EscortRun.objects.select_for_update().select_related("sheet").get(pk=run.pk)
+    if run.sheet.status != DutySheet.Status.PUBLISHED:
+        raise ValidationError(_("This run is not on the published sheet."))
+    if run.sheet.date != timezone.localdate():
+        raise ValidationError(_("Only today's runs can be updated."))
+    allowed, stamp = _NEXT[status]
+    if run.status not in allowed:
+        raise ValidationError(
+            _("A run that is %(now)s cannot be marked %(new)s.")
+            % {
+                "now": run.get_status_display().lower(),
+                "new": EscortRun.Status(status).label.lower(),
+            }
+        )
+    run.status = status
+    fields = ["status", "status_changed_by", "updated_at"]
+    if stamp:
+        setattr(run, stamp, timezone.now())
+        fields.append(stamp)
+    run.status_changed_by = by
+    run.save(update_fields=fields)
+    stats.refresh(date=run.sheet.date)
+    return run
+
+
+def runs_flag_overdue(*, now: datetime.datetime | None = None) -> int:
+    """Announce, once each, the runs of today's published sheet not started 15 minutes after
+    their start. The conditional update claims a run, so two workers announce it once."""
+    from .selectors import OVERDUE_AFTER
+
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    latest_start = (timezone.localtime(now) - OVERDUE_AFTER).time()
+    if timezone.localtime(now).date() != timezone.localtime(now - OVERDUE_AFTER).date():
+        return 0
+    candidates = EscortRun.objects.filter(
+        sheet__date=today,
+        sheet__status=DutySheet.Status.PUBLISHED,
+        status__in=[EscortRun.Status.PLANNED, EscortRun.Status.ACKNOWLEDGED],
+        start__lte=latest_start,
+        overdue_announced_at__isnull=True,
+    ).values_list("pk", flat=True)
+    count = 0
+    for pk in list(candidates):
+        with transaction.atomic():
+            claimed = EscortRun.objects.filter(pk=pk, overdue_announced_at__isnull=True).update(
+                overdue_announced_at=now
+            )
+            if claimed:
+                run = EscortRun.objects.get(pk=pk)
+                notify.run_overdue(run)
+                count += 1
+    if count:
+        stats.refresh(date=today)
+    return count
+
+
+def station_tick(*, now: datetime.datetime | None = None) -> DutySheet | None:
+    """The minute job of a station: build today's draft at cut-off, flag overdue runs."""
+    runs_flag_overdue(now=now)
+    return duty_sheet_build_due(now=now)

@@ -1,0 +1,77 @@
+"""The duty sheet's figures for the SDPO dashboard (see stations.stats)."""
+
+from __future__ import annotations
+
+import datetime
+from collections import Counter
+
+from django.utils import timezone
+
+from . import planning
+from .models import DutySheet, EscortRun, RunEntry, UncoveredEntry
+from .selectors import OVERDUE_AFTER
+
+# Uncovered entries at or above this planner priority are listed by name on the dashboard.
+HIGH_PRIORITY = 6
+LIST_LIMIT = 20
+
+
+def sheet_in_force(date: datetime.date) -> DutySheet | None:
+    """The published version if there is one, else the draft being worked on."""
+    sheets = DutySheet.objects.filter(date=date).exclude(status=DutySheet.Status.SUPERSEDED)
+    return sheets.filter(status=DutySheet.Status.PUBLISHED).first() or sheets.first()
+
+
+def figures(date: datetime.date) -> dict[str, object]:
+    sheet = sheet_in_force(date)
+    if sheet is None:
+        return {
+            "entries_covered": 0,
+            "entries_uncovered": 0,
+            "uncovered_by_reason": {},
+            "runs": 0,
+            "runs_acknowledged": 0,
+            "runs_completed": 0,
+            "runs_overdue": 0,
+            "sheet_published": False,
+            "high_priority_uncovered": [],
+        }
+    runs = EscortRun.objects.filter(sheet=sheet)
+    statuses = Counter(runs.values_list("status", flat=True))
+    uncovered = list(
+        UncoveredEntry.objects.filter(sheet=sheet).select_related(
+            "entry__area", "entry__roster__branch"
+        )
+    )
+    raised = planning.raised_risk_area_ids(date)
+    high = [
+        {
+            "time": f"{item.entry.depart_at:%H:%M}-{item.entry.return_at:%H:%M}",
+            "area": item.entry.area.name,
+            "branch": str(item.entry.roster.branch),
+            "reason": item.get_reason_display(),
+        }
+        for item in uncovered
+        if planning.priority(item.entry, raised=raised) >= HIGH_PRIORITY
+    ]
+    overdue = 0
+    now = timezone.localtime()
+    if sheet.status == DutySheet.Status.PUBLISHED and date == now.date():
+        latest_start = (now - OVERDUE_AFTER).time()
+        overdue = runs.filter(
+            status__in=[EscortRun.Status.PLANNED, EscortRun.Status.ACKNOWLEDGED],
+            start__lte=latest_start,
+        ).count()
+    return {
+        "entries_covered": RunEntry.objects.filter(sheet=sheet).count(),
+        "entries_uncovered": len(uncovered),
+        "uncovered_by_reason": dict(Counter(item.reason for item in uncovered)),
+        "runs": sum(statuses.values()),
+        "runs_acknowledged": statuses[EscortRun.Status.ACKNOWLEDGED]
+        + statuses[EscortRun.Status.STARTED]
+        + statuses[EscortRun.Status.COMPLETED],
+        "runs_completed": statuses[EscortRun.Status.COMPLETED],
+        "runs_overdue": overdue,
+        "sheet_published": sheet.status == DutySheet.Status.PUBLISHED,
+        "high_priority_uncovered": high[:LIST_LIMIT],
+    }

@@ -1,0 +1,80 @@
+"""What the duty sheet tells whom: each branch its own escorts, each leader their runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from escorts import services
+from escorts.tests.conftest import TODAY, entry
+from escorts.tests.factories import OfficerFactory, TeamFactory
+from lenders.tests.factories import AreaFactory, BranchFactory, MemberFactory
+from notifications.models import Message
+from stations.models import StationRole
+from stations.tests.factories import StationRoleFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _inbox(user) -> list[Message]:
+    return list(Message.objects.filter(recipient=user, channel="in_app"))
+
+
+def test_the_duty_officers_hear_that_the_draft_is_ready(station, clock):
+    duty = StationRoleFactory(station=station, role=StationRole.Role.DUTY_OFFICER).user
+    lender = MemberFactory(branch=BranchFactory()).user
+    TeamFactory()
+    entry()
+    services.duty_sheet_build_due()
+    assert [m.kind for m in _inbox(duty)] == ["sheet_draft_ready"]
+    assert _inbox(lender) == []
+
+
+def test_publishing_tells_each_branch_only_of_its_own_escort(station, clock):
+    leader_user = UserFactory()
+    TeamFactory(leader=OfficerFactory(user=leader_user), capacity=4)
+    area = AreaFactory()
+    mine, theirs = BranchFactory(), BranchFactory()
+    my_member = MemberFactory(branch=mine).user
+    their_member = MemberFactory(branch=theirs).user
+    entry(branch=mine, area=area)
+    entry(branch=theirs, area=area)
+    services.duty_sheet_build_due()
+    services.duty_sheet_publish(date=TODAY, by=UserFactory())
+
+    mine_messages = _inbox(my_member)
+    assert [m.kind for m in mine_messages] == ["sheet_published"]
+    assert f"/branch/{mine.pk}/" in mine_messages[0].context["path"]
+    assert str(theirs) not in str(mine_messages[0].context)
+    assert [m.kind for m in _inbox(their_member)] == ["sheet_published"]
+    assert [m.kind for m in _inbox(leader_user)] == ["sheet_published"]
+
+
+def test_a_republish_tells_only_those_whose_escort_changed(station, clock):
+    TeamFactory(capacity=4)
+    area, far = AreaFactory(), AreaFactory()
+    steady, moved = BranchFactory(), BranchFactory()
+    steady_member = MemberFactory(branch=steady).user
+    moved_member = MemberFactory(branch=moved).user
+    entry(branch=steady, area=area)
+    shifted = entry(branch=moved, area=far, start="14:00", end="15:00")
+    services.duty_sheet_build_due()
+    officer = UserFactory()
+    services.duty_sheet_publish(date=TODAY, by=officer)
+    services.run_remove_entry(date=TODAY, entry=shifted, by=officer)
+    services.duty_sheet_publish(date=TODAY, by=officer)
+
+    assert [m.kind for m in _inbox(steady_member)] == ["sheet_published"]
+    assert sorted(m.kind for m in _inbox(moved_member)) == ["sheet_changed", "sheet_published"]
+
+
+def test_publishing_twice_the_same_event_sends_nothing_twice(station, clock):
+    TeamFactory()
+    member = MemberFactory(branch=BranchFactory()).user
+    entry(branch=member.branch_memberships.get().branch)
+    sheet = services.duty_sheet_build_due()
+    services.duty_sheet_publish(date=TODAY, by=UserFactory())
+    from escorts import notify
+
+    sheet.refresh_from_db()
+    notify.sheet_published(sheet)
+    assert len(_inbox(member)) == 1

@@ -1,0 +1,275 @@
+"""The pages: who may see what (outsiders get 404), the sheet, the escort's day, the branch's
+view, the printed sheet and the export."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.db import connection
+from pypdf import PdfReader
+
+from escorts import services
+from escorts.models import DutySheet, EscortRun
+from escorts.tests.conftest import TODAY, entry
+from escorts.tests.factories import OfficerFactory, TeamFactory
+from lenders.tests.factories import AreaFactory, BranchFactory, MemberFactory
+from stations.models import StationRole, SubdivisionRole
+from stations.routing import station_reverse
+from stations.tests.factories import StationRoleFactory, SubdivisionRoleFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def url(name: str, *args) -> str:
+    return station_reverse(connection.tenant, name, *args)
+
+
+@pytest.fixture
+def duty(station):
+    return StationRoleFactory(station=station, role=StationRole.Role.DUTY_OFFICER).user
+
+
+@pytest.fixture
+def day(station, clock, duty):
+    """Two teams; Alpha escorts the first branch's two agents, Bravo the second branch's one."""
+    alpha_leader = OfficerFactory(name="Tapas Maity", user=UserFactory(first_name="Tapas"))
+    StationRoleFactory(station=station, user=alpha_leader.user, role="escort")
+    bravo_leader = OfficerFactory(name="Rina Das", user=UserFactory())
+    StationRoleFactory(station=station, user=bravo_leader.user, role="escort")
+    alpha = TeamFactory(name="Alpha", leader=alpha_leader, capacity=2)
+    bravo = TeamFactory(name="Bravo", leader=bravo_leader, capacity=2)
+    ours = BranchFactory(lender_name="Bandhan", branch_name="Debra")
+    theirs = BranchFactory(lender_name="Ujjivan", branch_name="Debra")
+    village = AreaFactory(name="Malancha")
+    other = AreaFactory(name="Radhamohanpur", latitude=22.32, longitude=87.52)
+    a = entry(branch=ours, area=village)
+    b = entry(branch=ours, area=village, start="10:30", end="11:30")
+    c = entry(branch=theirs, area=other, start="11:00", end="12:00")
+    sheet = services.duty_sheet_build_due()
+    return {
+        "sheet": sheet, "alpha": alpha, "bravo": bravo, "ours": ours, "theirs": theirs,
+        "a": a, "b": b, "c": c, "alpha_leader": alpha_leader, "bravo_leader": bravo_leader,
+    }  # fmt: skip
+
+
+def _publish(day, duty):
+    # Pin the runs to known teams first, so the pages' expectations do not depend on the plan.
+    for run in EscortRun.objects.filter(sheet=day["sheet"]):
+        wanted = day["alpha"] if run.area.name == "Malancha" else day["bravo"]
+        if run.team_id != wanted.pk:
+            services.run_change_team(date=TODAY, run=run, team=wanted, by=duty)
+    return services.duty_sheet_publish(date=TODAY, by=duty)
+
+
+def test_the_duty_officer_sees_the_draft_grouped_by_team(day, duty, client_for):
+    page = client_for(duty).get(url("escorts:sheet", TODAY)).content.decode()
+    assert "Malancha" in page and "Radhamohanpur" in page
+    assert "Bandhan, Debra" in page
+    assert "Publish" in page
+
+
+def test_the_sheet_page_answers_404_to_everyone_else(day, client_for, pingla):
+    escort = day["alpha_leader"].user
+    lender = MemberFactory(branch=day["ours"]).user
+    stranger = UserFactory()
+    for user in (escort, lender, stranger):
+        assert client_for(user).get(url("escorts:sheet", TODAY)).status_code == 404
+    # A duty officer of another station.
+    other = StationRoleFactory(station=pingla, role=StationRole.Role.DUTY_OFFICER).user
+    assert client_for(other).get(url("escorts:sheet", TODAY)).status_code == 404
+
+
+def test_the_sdpo_sees_published_versions_only_and_cannot_change_them(day, duty, client_for, debra):
+    sdpo = SubdivisionRoleFactory(
+        subdivision=debra.subdivision, role=SubdivisionRole.Role.SDPO
+    ).user
+    client = client_for(sdpo)
+    assert client.get(url("escorts:sheet", TODAY)).status_code == 404
+    _publish(day, duty)
+    page = client.get(url("escorts:sheet", TODAY)).content.decode()
+    assert "Malancha" in page and "/publish/" not in page and "/rebuild/" not in page
+    assert client.post(url("escorts:sheet_rebuild", TODAY)).status_code == 404
+    assert client.get(url("escorts:sheet_pdf", TODAY, 1)).status_code == 200
+
+
+def test_publish_through_the_page_asks_first(day, duty, client_for):
+    client = client_for(duty)
+    assert "Yes, publish" in client.get(url("escorts:sheet_publish", TODAY)).content.decode()
+    response = client.post(url("escorts:sheet_publish", TODAY))
+    assert response.status_code == 302
+    assert DutySheet.objects.get(date=TODAY).status == DutySheet.Status.PUBLISHED
+
+
+def test_an_edit_rule_broken_on_the_page_shows_the_message(day, duty, client_for):
+    small = TeamFactory(name="Tiny", capacity=1)
+    run = EscortRun.objects.get(sheet=day["sheet"], area__name="Malancha")
+    response = client_for(duty).post(
+        url("escorts:run_edit", TODAY, run.pk), {"team": small.pk, "meeting_point": ""}
+    )
+    assert response.status_code == 200
+    assert "Tiny escorts at most 1 agents at once" in response.content.decode()
+
+
+def test_the_build_progress_is_reported(station, clock, duty, client_for):
+    sheet, _ = services._build_claim(date=TODAY, origin=DutySheet.Origin.REBUILD, by=duty)
+    client = client_for(duty)
+    page = client.get(url("escorts:sheet", TODAY)).content.decode()
+    assert "data-progress-url" in page
+    data = client.get(url("escorts:sheet_progress", TODAY, sheet.version)).json()
+    assert data["status"] == "running" and 0 < data["percent"] < 100
+
+
+def test_the_escort_sees_only_their_own_teams_runs_and_moves_them_on(day, duty, client_for):
+    _publish(day, duty)
+    alpha_client = client_for(day["alpha_leader"].user)
+    page = alpha_client.get(url("escorts:my_day")).content.decode()
+    assert "Malancha" in page and "Radhamohanpur" not in page
+    mine = EscortRun.objects.get(sheet__status="published", team=day["alpha"])
+    theirs = EscortRun.objects.get(sheet__status="published", team=day["bravo"])
+    for action, status in [
+        ("acknowledge", "acknowledged"),
+        ("start", "started"),
+        ("complete", "completed"),
+    ]:
+        response = alpha_client.post(url("escorts:my_run_action", mine.pk, action))
+        assert response.status_code == 302
+        mine.refresh_from_db()
+        assert mine.status == status
+    assert mine.status_changed_by == day["alpha_leader"].user
+    # Another team's run: 404, and nothing changes.
+    assert alpha_client.post(url("escorts:my_run_action", theirs.pk, "start")).status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.status == EscortRun.Status.PLANNED
+
+
+def test_the_duty_officer_sees_runs_not_started_after_15_minutes_as_overdue(
+    day, duty, client_for, clock
+):
+    _publish(day, duty)
+    clock.move_to("2026-12-01T10:14:00+05:30")
+    assert (
+        "Overdue</span>" not in client_for(duty).get(url("escorts:sheet", TODAY)).content.decode()
+    )
+    clock.move_to("2026-12-01T10:16:00+05:30")
+    page = client_for(duty).get(url("escorts:sheet", TODAY)).content.decode()
+    assert "Overdue</span>" in page
+    assert 'data-refresh-seconds="30"' in page
+    assert services.runs_flag_overdue() == 1
+    assert services.runs_flag_overdue() == 0  # announced once
+
+
+def test_a_branch_sees_its_own_escorts_and_nothing_of_another_branch(day, duty, client_for):
+    _publish(day, duty)
+    member = MemberFactory(branch=day["ours"]).user
+    client = client_for(member)
+    page = client.get(url("escorts:branch_escorts", day["ours"].pk, TODAY)).content.decode()
+    assert day["a"].agent.name in page and day["b"].agent.name in page
+    assert "Alpha" in page and str(day["alpha_leader"].phone) in page
+    assert day["c"].agent.name not in page and "Radhamohanpur" not in page
+    # Another branch's page: 404.
+    assert client.get(url("escorts:branch_escorts", day["theirs"].pk, TODAY)).status_code == 404
+
+
+def test_before_publishing_a_branch_learns_nothing_of_the_plan(day, client_for):
+    member = MemberFactory(branch=day["ours"]).user
+    page = client_for(member).get(url("escorts:branch_escorts", day["ours"].pk, TODAY))
+    assert "not published" in page.content.decode()
+    assert "Alpha" not in page.content.decode()
+
+
+def test_the_printed_sheet_has_the_station_date_version_and_teams(day, duty, client_for):
+    _publish(day, duty)
+    response = client_for(duty).get(url("escorts:sheet_pdf", TODAY, 1))
+    assert response["Content-Type"] == "application/pdf"
+    reader = PdfReader(io.BytesIO(response.content))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert "Debra" in text
+    assert "01 December 2026" in text
+    assert "Version 1" in text
+    assert "Alpha" in text and "Bravo" in text
+    assert "Prepared by" in text and "Approved by" in text
+    assert "Page 1 /" in text
+
+
+def test_a_draft_is_not_printed_but_can_be_exported(day, duty, client_for):
+    client = client_for(duty)
+    assert client.get(url("escorts:sheet_pdf", TODAY, 1)).status_code == 404
+    response = client.get(url("escorts:sheet_csv", TODAY, 1))
+    rows = response.content.decode().splitlines()
+    assert rows[0].startswith("Date,Version,Team")
+    assert len(rows) == 4  # header and three entries
+
+
+def test_teams_and_officers_are_kept_on_pages_with_confirmation(station, duty, client_for):
+    client = client_for(duty)
+    response = client.post(
+        url("escorts:officer_add"),
+        {"name": "Arup Bera", "rank": "si", "badge_no": "DEB/1", "phone": "+919434000001",
+         "active": "on"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    from escorts.models import EscortTeam, Officer
+
+    officer = Officer.objects.get(badge_no="DEB/1")
+    response = client.post(
+        url("escorts:team_add"),
+        {"name": "Mobile 9", "leader": officer.pk, "shift_start": "08:00", "shift_end": "16:00",
+         "capacity": 3, "active": "on"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    team = EscortTeam.objects.get(name="Mobile 9")
+    assert team.base_latitude == station.latitude  # the station's location by default
+    assert "Yes, delete" in client.get(url("escorts:team_delete", team.pk)).content.decode()
+    assert client.post(url("escorts:officer_delete", officer.pk)).status_code == 302
+    assert Officer.objects.filter(pk=officer.pk).exists()  # leads a team: refused
+    client.post(url("escorts:team_delete", team.pk))
+    assert not EscortTeam.objects.filter(pk=team.pk).exists()
+
+
+def test_only_the_oc_changes_the_cut_off(station, duty, client_for):
+    data = {"roster_cutoff": "07:45", "planner_seconds": 5, "default_speed_kmph": 30}
+    assert client_for(duty).post(url("escorts:settings"), data).status_code == 404
+    oc = StationRoleFactory(station=station, role=StationRole.Role.OFFICER_IN_CHARGE).user
+    assert client_for(oc).post(url("escorts:settings"), data).status_code == 302
+    station.refresh_from_db()
+    assert station.roster_cutoff.strftime("%H:%M") == "07:45"
+
+
+def test_a_team_is_marked_off_duty_for_a_date(station, duty, client_for):
+    team = TeamFactory()
+    client = client_for(duty)
+    client.post(
+        url("escorts:availability", TODAY), {"team": team.pk, "off": "on", "reason": "VIP duty"}
+    )
+    assert team.days_off.get().reason == "VIP duty"
+    client.post(url("escorts:availability", TODAY), {"team": team.pk})
+    assert not team.days_off.exists()
+
+
+def test_the_edit_forms_and_history_open(day, duty, client_for):
+    client = client_for(duty)
+    run = EscortRun.objects.filter(sheet=day["sheet"]).first()
+    for path in [
+        url("escorts:run_new", TODAY),
+        url("escorts:run_edit", TODAY, run.pk),
+        url("escorts:entry_move", TODAY, day["a"].pk),
+        url("escorts:entry_remove", TODAY, day["a"].pk),
+        url("escorts:late_entry", TODAY),
+        url("escorts:sheet_versions", TODAY),
+        url("escorts:team_list"),
+        url("escorts:officer_list"),
+        url("escorts:availability", TODAY),
+    ]:
+        assert client.get(path).status_code == 200, path
+
+
+def test_moving_an_entry_through_the_page(day, duty, client_for):
+    bravo = day["bravo"]
+    response = client_for(duty).post(
+        url("escorts:entry_move", TODAY, day["c"].pk), {"team": bravo.pk}
+    )
+    assert response.status_code == 302
+    assert EscortRun.objects.filter(
+        sheet=day["sheet"], team=bravo, run_entries__entry=day["c"]
+    ).exists()

@@ -1,0 +1,616 @@
+"""Escort pages: the duty officer's teams and sheet, the SDPO's read-only view of published
+sheets, the escort's day and a branch's own escorts. Objects are always looked up within what
+the user may see, so anything else answers 404."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from lenders import services as lender_services
+from lenders.models import RosterEntry
+from lenders.selectors import branch_list_for_user
+from stations.access import Perm, current_station, station_permission_required
+
+from . import forms, selectors, services
+from .models import DutySheet, EscortRun, EscortTeam, Officer, RunEntry, UncoveredEntry
+
+# --- Access ---
+
+
+def _sheet_reader(view: Callable) -> Callable:
+    """Duty officers see every version; the SDPO's office only versions that were published."""
+
+    @station_permission_required(Perm.ENTER)
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if not request.station_perms & {Perm.OPERATE, Perm.OVERSEE}:
+            raise Http404
+        request.operates = Perm.OPERATE in request.station_perms
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _readable_sheet(request: HttpRequest, date: datetime.date, version: int | None) -> DutySheet:
+    sheets = selectors.sheet_list_for_date(date=date)
+    if not request.operates:
+        sheets = sheets.filter(published_at__isnull=False)
+    sheet = (
+        sheets.filter(version=version).first()
+        if version is not None
+        else sheets.order_by("-version").first()
+    )
+    if sheet is None:
+        raise Http404
+    return sheet
+
+
+def _today() -> datetime.date:
+    return timezone.localdate()
+
+
+# --- Landing ---
+
+
+@station_permission_required(Perm.ENTER)
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    perms = request.station_perms
+    if Perm.OPERATE in perms or Perm.OVERSEE in perms:
+        raw = request.GET.get("date", "")
+        try:
+            date = datetime.date.fromisoformat(raw) if raw else _today()
+        except ValueError:
+            date = _today()
+        return redirect("escorts:sheet", date=date)
+    if selectors.officer_for_user(user=request.user) is not None:
+        return redirect("escorts:my_day")
+    raise Http404
+
+
+# --- Officers and teams ---
+
+
+@station_permission_required(Perm.OPERATE)
+@require_GET
+def officer_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "escorts/officer_list.html", {"officers": selectors.officer_list()})
+
+
+@station_permission_required(Perm.OPERATE)
+@require_http_methods(["GET", "POST"])
+def officer_edit(request: HttpRequest, officer_pk: int | None = None) -> HttpResponse:
+    officer = get_object_or_404(Officer, pk=officer_pk) if officer_pk else Officer()
+    form = forms.OfficerForm(
+        request.POST or None, instance=officer, station=current_station(request)
+    )
+    if form.is_valid():
+        try:
+            services.officer_save(officer=form.save(), by=request.user)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Officer saved."))
+            return redirect("escorts:officer_list")
+    return render(request, "escorts/form.html", {"form": form, "title": _("Officer")})
+
+
+@station_permission_required(Perm.OPERATE)
+@require_http_methods(["GET", "POST"])
+def officer_delete(request: HttpRequest, officer_pk: int) -> HttpResponse:
+    officer = get_object_or_404(Officer, pk=officer_pk)
+    if request.method == "POST":
+        try:
+            services.officer_delete(officer=officer, by=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Officer deleted."))
+        return redirect("escorts:officer_list")
+    return render(
+        request,
+        "escorts/confirm.html",
+        {
+            "title": _("Delete officer %(name)s?") % {"name": officer},
+            "button": _("Yes, delete"),
+            "back_url": reverse("escorts:officer_list"),
+        },
+    )
+
+
+@station_permission_required(Perm.OPERATE)
+@require_GET
+def team_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "escorts/team_list.html", {"teams": selectors.team_list()})
+
+
+@station_permission_required(Perm.OPERATE)
+@require_http_methods(["GET", "POST"])
+def team_edit(request: HttpRequest, team_pk: int | None = None) -> HttpResponse:
+    team = get_object_or_404(EscortTeam, pk=team_pk) if team_pk else EscortTeam()
+    form = forms.TeamForm(request.POST or None, instance=team)
+    if form.is_valid():
+        try:
+            services.team_save(
+                team=form.save(commit=False),
+                members=form.cleaned_data["members"],
+                by=request.user,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Team saved."))
+            return redirect("escorts:team_list")
+    return render(request, "escorts/form.html", {"form": form, "title": _("Escort team")})
+
+
+@station_permission_required(Perm.OPERATE)
+@require_http_methods(["GET", "POST"])
+def team_delete(request: HttpRequest, team_pk: int) -> HttpResponse:
+    team = get_object_or_404(EscortTeam, pk=team_pk)
+    if request.method == "POST":
+        try:
+            services.team_delete(team=team, by=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Team deleted."))
+        return redirect("escorts:team_list")
+    return render(
+        request,
+        "escorts/confirm.html",
+        {
+            "title": _("Delete team %(name)s?") % {"name": team},
+            "button": _("Yes, delete"),
+            "back_url": reverse("escorts:team_list"),
+        },
+    )
+
+
+@station_permission_required(Perm.OPERATE)
+@require_http_methods(["GET", "POST"])
+def availability(request: HttpRequest, date: datetime.date) -> HttpResponse:
+    if request.method == "POST":
+        form = forms.OffDutyForm(request.POST)
+        if form.is_valid():
+            services.team_set_off_duty(
+                team=form.cleaned_data["team"],
+                date=date,
+                off=form.cleaned_data["off"],
+                reason=form.cleaned_data["reason"],
+                by=request.user,
+            )
+            messages.success(request, _("Availability saved. It applies to the next build."))
+        return redirect("escorts:availability", date=date)
+    off = {item.team_id: item for item in selectors.team_list_off_duty(date=date)}
+    teams = [(team, off.get(team.pk)) for team in selectors.team_list().filter(active=True)]
+    return render(request, "escorts/availability.html", {"date": date, "teams": teams})
+
+
+@station_permission_required(Perm.ADMINISTER)
+@require_http_methods(["GET", "POST"])
+def station_settings(request: HttpRequest) -> HttpResponse:
+    station = current_station(request)
+    form = forms.StationSettingsForm(
+        request.POST or None,
+        initial={
+            "roster_cutoff": station.roster_cutoff,
+            "planner_seconds": station.planner_seconds,
+            "default_speed_kmph": station.default_speed_kmph,
+        },
+    )
+    if form.is_valid():
+        try:
+            services.station_escort_settings_update(
+                station=station, by=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Settings saved."))
+            return redirect("escorts:settings")
+    return render(request, "escorts/form.html", {"form": form, "title": _("Escort settings")})
+
+
+# --- The sheet ---
+
+
+def _sheet_context(request: HttpRequest, sheet: DutySheet) -> dict:
+    groups = selectors.sheet_grouped(sheet=sheet)
+    uncovered = list(selectors.uncovered_list(sheet=sheet))
+    runs = sum(len(g.runs) for g in groups)
+    covered = sum(g.agents for g in groups)
+    latest = selectors.sheet_latest(date=sheet.date)
+    return {
+        "sheet": sheet,
+        "date": sheet.date,
+        "groups": groups,
+        "uncovered": uncovered,
+        "totals": {
+            "runs": runs,
+            "covered": covered,
+            "uncovered": len(uncovered),
+            "entries": covered + len(uncovered),
+            "teams": len(groups),
+            "overdue": sum(1 for g in groups for r in g.runs if r.overdue),
+        },
+        "is_latest": latest is not None and latest.pk == sheet.pk,
+        "operates": request.operates,
+        "can_edit": request.operates
+        and latest is not None
+        and latest.pk == sheet.pk
+        and not sheet.is_building,
+        "live": sheet.status == DutySheet.Status.PUBLISHED and sheet.date == _today(),
+    }
+
+
+@_sheet_reader
+@require_GET
+def sheet(request: HttpRequest, date: datetime.date, version: int | None = None) -> HttpResponse:
+    try:
+        found = _readable_sheet(request, date, version)
+    except Http404:
+        if version is not None or not request.operates:
+            raise
+        context = {"sheet": None, "date": date, "operates": True}
+        context["cutoff"] = lender_services.cutoff_at(date)
+        return render(request, "escorts/sheet.html", context)
+    return render(request, "escorts/sheet.html", _sheet_context(request, found))
+
+
+@never_cache
+@_sheet_reader
+@require_GET
+def sheet_progress(request: HttpRequest, date: datetime.date, version: int) -> JsonResponse:
+    found = _readable_sheet(request, date, version)
+    stage_share = {"reading": 5, "planning": 10, "saving": 95, "done": 100}
+    percent = stage_share.get(found.build_stage, 0)
+    if found.is_building and found.build_stage == "planning" and found.build_started_at:
+        elapsed = (timezone.now() - found.build_started_at).total_seconds()
+        percent = min(94, 10 + int(84 * elapsed / max(1, found.build_seconds)))
+    if found.build_status != DutySheet.Build.RUNNING:
+        percent = 100
+    return JsonResponse(
+        {"status": found.build_status, "stage": found.build_stage, "percent": percent}
+    )
+
+
+@_sheet_reader
+@require_GET
+def sheet_versions(request: HttpRequest, date: datetime.date) -> HttpResponse:
+    sheets = selectors.sheet_list_for_date(date=date).order_by("-version")
+    if not request.operates:
+        sheets = sheets.filter(published_at__isnull=False)
+    return render(request, "escorts/versions.html", {"date": date, "sheets": sheets})
+
+
+@station_permission_required(Perm.OPERATE)
+@require_POST
+def sheet_rebuild(request: HttpRequest, date: datetime.date) -> HttpResponse:
+    try:
+        built = services.duty_sheet_rebuild(date=date, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("escorts:sheet", date=date)
+    messages.info(request, _("Building version %(v)d.") % {"v": built.version})
+    return redirect("escorts:sheet", date=date)
+
+
+@station_permission_required(Perm.OPERATE)
+@require_http_methods(["GET", "POST"])
+def sheet_publish(request: HttpRequest, date: datetime.date) -> HttpResponse:
+    draft = selectors.sheet_list_for_date(date=date).filter(status=DutySheet.Status.DRAFT).first()
+    if draft is None:
+        raise Http404
+    if request.method == "POST":
+        try:
+            published = services.duty_sheet_publish(date=date, by=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("escorts:sheet", date=date)
+        if published.changes:
+            messages.success(
+                request,
+                _("Version %(v)d published; %(n)d entries changed.")
+                % {"v": published.version, "n": len(published.changes)},
+            )
+        else:
+            messages.success(request, _("Version %(v)d published.") % {"v": published.version})
+        return redirect("escorts:sheet_version", date=date, version=published.version)
+    old = selectors.sheet_published(date=date)
+    changes = services.sheet_diff(old=old, new=draft) if old else None
+    return render(
+        request,
+        "escorts/publish.html",
+        {"sheet": draft, "date": date, "old": old, "changes": changes},
+    )
+
+
+def _entry_for(date: datetime.date, entry_pk: int) -> RosterEntry:
+    return get_object_or_404(
+        RosterEntry.objects.select_related("agent", "area", "roster__branch"),
+        pk=entry_pk,
+        roster__date=date,
+    )
+
+
+def _after_edit(request: HttpRequest, date: datetime.date, message: str) -> HttpResponse:
+    messages.success(request, message)
+    return redirect("escorts:sheet", date=date)
+
+
+@station_permission_required(Perm.OPERATE)
+@require_http_methods(["GET", "POST"])
+def entry_move(request: HttpRequest, date: datetime.date, entry_pk: int) -> HttpResponse:
+    entry = _entry_for(date, entry_pk)
+    latest = selectors.sheet_latest(date=date)
+    if latest is None:
+        raise Http404
+    form = forms.MoveEntryForm(request.POST or None, sheet=latest, entry=entry)
+    if form.is_valid():
+        try:
+            services.run_move_entry(
+                date=date,
+                entry=entry,
+                to_run=form.cleaned_data["run"],
+                to_team=form.cleaned_data["team"],
+                by=request.user,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return _after_edit(request, date, _("Entry moved."))
+    return render(
+        request,
+        "escorts/form.html",
+        {"form": form, "title": _("Move %(entry)s") % {"entry": entry}, "date": date},
+    )
+
+
+@station_permission_required(Perm.OPERATE)
+@require_http_methods(["GET", "POST"])
+def entry_remove(request: HttpRequest, date: datetime.date, entry_pk: int) -> HttpResponse:
+    entry = _entry_for(date, entry_pk)
+    if request.method == "POST":
+        try:
+            services.run_remove_entry(date=date, entry=entry, by=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("escorts:sheet", date=date)
+        return _after_edit(request, date, _("Entry taken off its run."))
+    return render(
+        request,
+        "escorts/confirm.html",
+        {
+            "title": _("Take %(entry)s off its run?") % {"entry": entry},
+            "text": _("The entry will be listed as uncovered, for route surveillance."),
+            "button": _("Yes, take it off"),
+            "back_url": reverse("escorts:sheet", kwargs={"date": date}),
+        },
+    )
+
+
+@station_permission_required(Perm.OPERATE)
+@require_http_methods(["GET", "POST"])
+def run_new(request: HttpRequest, date: datetime.date) -> HttpResponse:
+    latest = selectors.sheet_latest(date=date)
+    if latest is None:
+        raise Http404
+    on_sheet = (
+        UncoveredEntry.objects.filter(sheet=latest)
+        .values("entry_id")
+        .union(RunEntry.objects.filter(sheet=latest).values("entry_id"))
+    )
+    entries = RosterEntry.objects.filter(pk__in=on_sheet).select_related(
+        "agent", "area", "roster__branch"
+    )
+    form = forms.RunCreateForm(request.POST or None, entries=entries)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.run_create(
+                date=date,
+                team=data["team"],
+                entries=list(data["entries"]),
+                start=data["start"],
+                end=data["end"],
+                meeting_point=data["meeting_point"],
+                by=request.user,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return _after_edit(request, date, _("Run created."))
+    return render(request, "escorts/form.html", {"form": form, "title": _("New run"), "date": date})
+
+
+@station_permission_required(Perm.OPERATE)
+@require_http_methods(["GET", "POST"])
+def run_edit(request: HttpRequest, date: datetime.date, run_pk: int) -> HttpResponse:
+    run = get_object_or_404(
+        EscortRun.objects.select_related("team", "area"), pk=run_pk, sheet__date=date
+    )
+    form = forms.RunEditForm(
+        request.POST or None, initial={"meeting_point": run.meeting_point, "team": run.team}
+    )
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["team"] != run.team:
+                run = services.run_change_team(
+                    date=date, run=run, team=data["team"], by=request.user
+                )
+            if data["meeting_point"] != run.meeting_point:
+                services.run_set_meeting_point(
+                    date=date, run=run, meeting_point=data["meeting_point"], by=request.user
+                )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return _after_edit(request, date, _("Run saved."))
+    return render(
+        request,
+        "escorts/form.html",
+        {"form": form, "title": _("Run %(run)s") % {"run": run}, "date": date},
+    )
+
+
+@station_permission_required(Perm.OPERATE)
+@require_http_methods(["GET", "POST"])
+def late_entry(request: HttpRequest, date: datetime.date) -> HttpResponse:
+    form = forms.LateEntryForm(request.POST or None)
+    if form.is_valid():
+        data = form.cleaned_data
+        entry_input = lender_services.EntryInput(
+            agent=data["agent"],
+            area=data["area"],
+            depart_at=data["depart_at"],
+            return_at=data["return_at"],
+            cash_band=data["cash_band"],
+            centres=data["centres"],
+        )
+        try:
+            services.late_entry_add(
+                date=date, branch=data["branch"], data=entry_input, by=request.user
+            )
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                for field, errors in exc.error_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, exc)
+        else:
+            return _after_edit(request, date, _("Late entry added to the uncovered list."))
+    return render(
+        request, "escorts/form.html", {"form": form, "title": _("Late entry"), "date": date}
+    )
+
+
+# --- Print and export ---
+
+
+@_sheet_reader
+@require_GET
+def sheet_pdf(request: HttpRequest, date: datetime.date, version: int) -> HttpResponse:
+    from weasyprint import HTML
+
+    found = _readable_sheet(request, date, version)
+    if not found.was_published:
+        raise Http404
+    context = _sheet_context(request, found)
+    context["station"] = current_station(request)
+    html = render_to_string("escorts/sheet_print.html", context, request=request)
+    pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="duty-sheet-{date}-v{version}.pdf"'
+    return response
+
+
+@_sheet_reader
+@require_GET
+def sheet_csv(request: HttpRequest, date: datetime.date, version: int) -> HttpResponse:
+    found = _readable_sheet(request, date, version)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="duty-sheet-{date}-v{version}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            _("Date"), _("Version"), _("Team"), _("Leader"), _("Leader's phone"), _("Start"),
+            _("End"), _("Area"), _("Meeting point"), _("Run status"), _("Agent"),
+            _("Agent's phone"), _("Branch"), _("Cash band"), _("Uncovered reason"),
+        ]
+    )  # fmt: skip
+    for run in selectors.run_list(sheet=found):
+        for link in run.run_entries.all():
+            entry = link.entry
+            writer.writerow(
+                [
+                    date, found.version, run.team.name, run.team.leader.name,
+                    run.team.leader.phone, f"{run.start:%H:%M}", f"{run.end:%H:%M}",
+                    run.area.name, run.meeting_point, run.get_status_display(), entry.agent.name,
+                    entry.agent.phone, entry.roster.branch, entry.get_cash_band_display(), "",
+                ]
+            )  # fmt: skip
+    for item in selectors.uncovered_list(sheet=found):
+        entry = item.entry
+        writer.writerow(
+            [
+                date, found.version, "", "", "", f"{entry.depart_at:%H:%M}",
+                f"{entry.return_at:%H:%M}", entry.area.name, "", "", entry.agent.name,
+                entry.agent.phone, entry.roster.branch, entry.get_cash_band_display(),
+                item.get_reason_display(),
+            ]
+        )  # fmt: skip
+    return response
+
+
+# --- The escort's day ---
+
+
+@station_permission_required(Perm.ENTER)
+@require_GET
+def my_day(request: HttpRequest) -> HttpResponse:
+    officer = selectors.officer_for_user(user=request.user)
+    if officer is None:
+        raise Http404
+    today = _today()
+    runs = list(selectors.run_list_for_officer(officer=officer, date=today))
+    for run in runs:
+        run.overdue = selectors.is_overdue(run, date=today)
+    return render(request, "escorts/my_day.html", {"officer": officer, "runs": runs, "date": today})
+
+
+_ACTIONS = {
+    "acknowledge": (EscortRun.Status.ACKNOWLEDGED, gettext_lazy("Run acknowledged.")),
+    "start": (EscortRun.Status.STARTED, gettext_lazy("Run started.")),
+    "complete": (EscortRun.Status.COMPLETED, gettext_lazy("Run completed.")),
+}
+
+
+@station_permission_required(Perm.ENTER)
+@require_POST
+def my_run_action(request: HttpRequest, run_pk: int, action: str) -> HttpResponse:
+    officer = selectors.officer_for_user(user=request.user)
+    if officer is None or action not in _ACTIONS:
+        raise Http404
+    run = get_object_or_404(
+        selectors.run_list_for_officer(officer=officer, date=_today()), pk=run_pk
+    )
+    status, done = _ACTIONS[action]
+    try:
+        services.run_set_status(run=run, status=status, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, str(done))
+    return redirect("escorts:my_day")
+
+
+# --- A branch's own escorts ---
+
+
+@station_permission_required(Perm.ENTER)
+@require_GET
+def branch_escorts(request: HttpRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
+    branch = get_object_or_404(branch_list_for_user(user=request.user), pk=branch_pk)
+    published, rows = selectors.branch_escorts(branch=branch, date=date)
+    return render(
+        request,
+        "escorts/branch_escorts.html",
+        {"branch": branch, "date": date, "sheet": published, "rows": rows},
+    )

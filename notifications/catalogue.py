@@ -1,0 +1,172 @@
+"""The message kinds, their variables and their template files.
+
+Each kind has, per language, three files under `templates/notifications/messages/`:
+
+- `<kind>.<lang>.subject.txt`: one line, the email subject and the inbox title;
+- `<kind>.<lang>.txt`: the body for the inbox and email;
+- `<kind>.<lang>.sms.txt`: the short text for SMS. Indian DLT rules allow only registered
+  templates whose variable parts are `{#var#}` slots, so this file is fixed text with nothing
+  but `{{ variable }}` of the kind's own variables. WhatsApp sends the same variables, in the
+  order the text uses them, as the parameters of its approved template.
+
+Messages carry a reference, a time, a meeting point and someone to call, never cash figures
+and never another branch's details; the rest sits behind the login at `link`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from django.conf import settings
+from django.template import Context, Engine
+
+from .models import Kind
+
+MESSAGES_DIR = Path(__file__).resolve().parent / "templates" / "notifications" / "messages"
+# DLT allows at most 30 characters in one variable; the link is registered as a URL variable.
+SMS_VARIABLE_MAX = 30
+UNBOUNDED_VARIABLES = frozenset({"link"})
+
+# Text that would put money into a message. Cash bands and amounts stay behind the login.
+CASH_PATTERN = re.compile(
+    r"₹|\bRs\.?\s*\d|\bINR\b|\brupees?\b|টাকা|\blakhs?\b|\blacs?\b|লাখ|\bcrores?\b|কোটি",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    # Every variable each SMS text must use once. `link` is made from the context's `path`.
+    variables: tuple[str, ...]
+    # Shown in the inbox and email only, never in SMS or WhatsApp.
+    optional: tuple[str, ...] = ()
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(name for name in self.variables if name != "link")
+
+
+_ESCORT = ("reference", "date", "time", "meeting_point", "contact", "phone", "link")
+
+KINDS: dict[str, KindSpec] = {
+    Kind.BRANCH_APPROVED: KindSpec(("branch", "station", "link")),
+    Kind.BRANCH_REJECTED: KindSpec(("branch", "station", "link"), optional=("reason",)),
+    Kind.ROSTER_REMINDER: KindSpec(("date", "cutoff", "station", "link")),
+    Kind.SHEET_DRAFT_READY: KindSpec(("date", "runs", "uncovered", "link")),
+    Kind.SHEET_PUBLISHED: KindSpec(_ESCORT),
+    Kind.SHEET_CHANGED: KindSpec(_ESCORT),
+    Kind.RUN_OVERDUE: KindSpec(("reference", "time", "meeting_point", "link")),
+    Kind.SOS: KindSpec(("reference", "time", "place", "name", "phone", "link")),
+    Kind.INCIDENT_RECORDED: KindSpec(("reference", "time", "place", "link")),
+    Kind.SDPO_DAILY_SUMMARY: KindSpec(
+        ("date", "stations", "rosters", "runs", "uncovered", "incidents", "link")
+    ),
+}
+
+_engine = Engine(
+    dirs=[str(MESSAGES_DIR)],
+    autoescape=False,
+    loaders=[
+        ("django.template.loaders.cached.Loader", ["django.template.loaders.filesystem.Loader"])
+    ],
+)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    body: str
+    sms: str
+    # The SMS text's variable values in the order they appear in it: the DLT slots and the
+    # WhatsApp {{1}}, {{2}}, ... of this language's template.
+    parameters: tuple[str, ...]
+
+
+def languages() -> list[str]:
+    return [code for code, _name in settings.LANGUAGES]
+
+
+def template_name(kind: str, language: str, part: str) -> str:
+    suffix = {"subject": ".subject.txt", "body": ".txt", "sms": ".sms.txt"}[part]
+    return f"{kind}.{language}{suffix}"
+
+
+def link_for(path: str) -> str:
+    return settings.SITE_URL.rstrip("/") + (path or "/")
+
+
+def context_check(kind: str, context: dict) -> None:
+    """Raise ValueError unless `context` suits `kind`: known kind, every variable, JSON values
+    only, a portal path, and nothing that looks like money."""
+    spec = KINDS.get(kind)
+    if spec is None:
+        raise ValueError(f"Unknown message kind {kind!r}.")
+    missing = [name for name in spec.required if context.get(name) in (None, "")]
+    if missing:
+        raise ValueError(f"Message kind {kind!r} needs {', '.join(missing)}.")
+    allowed = {*spec.required, *spec.optional, "path"}
+    unknown = sorted(set(context) - allowed)
+    if unknown:
+        raise ValueError(f"Message kind {kind!r} does not take {', '.join(unknown)}.")
+    try:
+        text = json.dumps(context, ensure_ascii=False)
+    except TypeError as exc:
+        raise ValueError(f"Message context must be JSON: {exc}") from exc
+    if CASH_PATTERN.search(text):
+        raise ValueError("Messages carry no cash figures.")
+    path = context.get("path", "")
+    if path and (not isinstance(path, str) or not path.startswith("/") or path.startswith("//")):
+        raise ValueError("The message's path must be a path on the portal, starting with '/'.")
+
+
+def render(kind: str, language: str, context: dict) -> Rendered:
+    spec = KINDS[kind]
+    if language not in languages():
+        language = settings.LANGUAGE_CODE
+    values = {name: str(value) for name, value in context.items() if name != "path"}
+    values["link"] = link_for(context.get("path", ""))
+    sms_values = {
+        name: value if name in UNBOUNDED_VARIABLES else value[:SMS_VARIABLE_MAX]
+        for name, value in values.items()
+        if name in spec.variables
+    }
+
+    def text(part: str, data: dict) -> str:
+        template = _engine.get_template(template_name(kind, language, part))
+        return template.render(Context(data, autoescape=False)).strip()
+
+    return Rendered(
+        subject=" ".join(text("subject", values).split()),
+        body=text("body", values),
+        sms=text("sms", sms_values),
+        parameters=tuple(sms_values[name] for name in sms_variable_order(kind, language)),
+    )
+
+
+_VARIABLE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+@cache
+def _sms_source(kind: str, language: str) -> str:
+    return (MESSAGES_DIR / template_name(kind, language, "sms")).read_text().strip()
+
+
+@cache
+def sms_variable_order(kind: str, language: str) -> tuple[str, ...]:
+    """The kind's variables in the order this language's SMS text uses them."""
+    return tuple(_VARIABLE.findall(_sms_source(kind, language)))
+
+
+def sms_registration_text(kind: str, language: str) -> str:
+    """The SMS template as it is registered on the DLT platform, with `{#var#}` slots."""
+    return _VARIABLE.sub("{#var#}", _sms_source(kind, language))
+
+
+def whatsapp_registration_text(kind: str, language: str) -> str:
+    """The SMS text with WhatsApp's numbered parameters, for the template's approval."""
+    counter = iter(range(1, 100))
+    return _VARIABLE.sub(lambda _match: f"{{{{{next(counter)}}}}}", _sms_source(kind, language))

@@ -1,0 +1,147 @@
+"""Reads of the outbox: a user's inbox and unread count, the officers' list of problems."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from stations.models import User
+
+from . import catalogue
+from .backends import backend_for
+from .models import Channel, ChannelPreference, Message
+
+# --- Channels ---
+
+
+def channels_available() -> list[str]:
+    """The channels the portal can send on now: its own inbox, and each configured backend."""
+    return [Channel.IN_APP] + [
+        channel
+        for channel in (Channel.EMAIL, Channel.SMS, Channel.WHATSAPP)
+        if channel in settings.NOTIFICATIONS_BACKENDS and backend_for(channel).is_available()
+    ]
+
+
+def channel_address(*, user: User, channel: str) -> str:
+    """Where `user` receives `channel`, or "" when they cannot (no email, no valid phone)."""
+    if channel == Channel.IN_APP:
+        return str(user.pk)
+    return backend_for(channel).address(user)
+
+
+def channels_for(
+    *, user: User, preference: ChannelPreference | None, available: list[str], urgent: bool
+) -> list[str]:
+    """The channels one message goes out on: the portal always; the others when the user can
+    receive them and wants them, or, for an urgent message, whenever they can receive them."""
+    preference = preference or ChannelPreference(user=user)
+    return [
+        channel
+        for channel in available
+        if channel_address(user=user, channel=channel) and (urgent or preference.wants(channel))
+    ]
+
+
+def channel_usability(*, user: User) -> dict[str, str]:
+    """For each channel besides the portal: "" when the user can receive it, else why not."""
+    available = channels_available()
+    reasons = {}
+    for channel in (Channel.EMAIL, Channel.SMS, Channel.WHATSAPP):
+        if channel not in available:
+            reasons[channel] = _("Not available on this portal yet.")
+        elif not channel_address(user=user, channel=channel):
+            reasons[channel] = (
+                _("Your account has no email address.")
+                if channel == Channel.EMAIL
+                else _("Your account has no valid mobile number.")
+            )
+        else:
+            reasons[channel] = ""
+    return reasons
+
+
+# --- The inbox ---
+
+
+def message_unread_count(*, user: User) -> int:
+    """Unread portal messages of `user` in the current station."""
+    if not user.is_authenticated:
+        return 0
+    return Message.objects.filter(
+        recipient=user, channel=Channel.IN_APP, read_at__isnull=True
+    ).count()
+
+
+def message_list_inbox(*, user: User) -> QuerySet[Message]:
+    """The user's portal messages in the current station, newest first."""
+    return Message.objects.filter(recipient=user, channel=Channel.IN_APP).order_by(
+        "-created_at", "-pk"
+    )
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    message: Message
+    subject: str
+    body: str
+
+
+def inbox_page(*, user: User, page_number: object, language: str, per_page: int = 25) -> Page:
+    """One page of the inbox, each message rendered in `language` (the reader's language now)."""
+    page = Paginator(message_list_inbox(user=user), per_page).get_page(page_number)
+    items = []
+    for message in page.object_list:
+        rendered = catalogue.render(message.kind, language, message.context)
+        items.append(InboxItem(message, rendered.subject, rendered.body))
+    page.object_list = items
+    return page
+
+
+# --- The officers' outbox ---
+
+
+class OutboxFilter:
+    PROBLEMS = "problems"  # failed, waiting or sending
+    FAILED = "failed"
+    SENT = "sent"
+    ALL = "all"
+    CHOICES = (PROBLEMS, FAILED, SENT, ALL)
+
+
+def message_list_outbox(*, show: str = OutboxFilter.PROBLEMS) -> QuerySet[Message]:
+    """Messages of the current station leaving by email, SMS or WhatsApp, for its officers."""
+    messages = (
+        Message.objects.exclude(channel=Channel.IN_APP)
+        .select_related("recipient")
+        .order_by("-created_at", "-pk")
+    )
+    if show == OutboxFilter.FAILED:
+        return messages.filter(status=Message.Status.FAILED)
+    if show == OutboxFilter.SENT:
+        return messages.filter(status=Message.Status.SENT)
+    if show == OutboxFilter.ALL:
+        return messages
+    return messages.exclude(status=Message.Status.SENT)
+
+
+def outbox_page(*, show: str, page_number: object, per_page: int = 50) -> Page:
+    return Paginator(message_list_outbox(show=show), per_page).get_page(page_number)
+
+
+def message_count_failed() -> int:
+    return (
+        Message.objects.filter(status=Message.Status.FAILED).exclude(channel=Channel.IN_APP).count()
+    )
+
+
+# --- Preferences ---
+
+
+def preference_for(*, user: User) -> ChannelPreference:
+    """The user's channel choices in this station (the defaults when never set)."""
+    return ChannelPreference.objects.filter(user=user).first() or ChannelPreference(user=user)
