@@ -7,6 +7,8 @@ from stations import views as station_views
 
 urlpatterns = [
     path("", station_views.home, name="home"),
+    # The sign-in page with a rate limit, in front of Django's own account pages.
+    path("accounts/login/", station_views.login, name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/setlang/", station_views.set_language, name="set_language"),
     path("lenders/", include("lenders.urls_public")),

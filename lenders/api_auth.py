@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import authentication, exceptions, permissions
+from rest_framework import authentication, exceptions, permissions, throttling
 from rest_framework.request import Request
 
 from stations.access import Perm, current_station, may
@@ -66,3 +66,16 @@ class BranchApiKeyScheme(OpenApiAuthenticationExtension):
                 _("Write “Api-Key ” and then the key the branch manager made on the portal.")
             ),
         }
+
+
+class BranchKeyThrottle(throttling.SimpleRateThrottle):
+    """Calls per key in the station, so one branch's runaway script cannot crowd out others."""
+
+    scope = "branch_key"
+
+    def get_cache_key(self, request: Request, view: object) -> str | None:
+        if not isinstance(request.auth, BranchApiKey):
+            return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+        station = current_station(request._request)
+        ident = f"{station.schema_name}:{request.auth.pk}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}

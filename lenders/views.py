@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from escort_portal.forms import add_service_errors
+from escort_portal.ratelimits import rate_limit
 from stations.access import Perm, station_permission_required
 from stations.routing import public_reverse
 from stations.selectors import station_list_live
@@ -28,6 +29,7 @@ from .models import CollectionArea, FieldAgent, LenderBranch, RosterEntry
 # --- Public site: sign-up and registration ---
 
 
+@rate_limit("signup")
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
+from escort_portal.ratelimits import rate_limit
 from stations.access import Perm, station_permission_required
 
 from . import selectors, services, upload
@@ -56,6 +57,7 @@ def _row_problems(exc: services.RosterRowsInvalid, lines: list[int]) -> list[dic
 
 
 @station_permission_required(Perm.ENTER)
+@rate_limit("upload", key="user")
 @require_http_methods(["GET", "POST"])
 def roster_upload(request: HttpRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
     branch = _branch(request, branch_pk)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
+from auditlog.models import LogEntry
+from axes.models import AccessAttempt
+from django.conf import settings
 from django.db.models import QuerySet
 
 from .models import Station, StationRole, SubdivisionRole, User
@@ -52,3 +56,45 @@ def user_list_overseers(*, station: Station) -> QuerySet[User]:
     return User.objects.filter(
         is_active=True, subdivision_roles__subdivision_id=station.subdivision_id
     ).distinct()
+
+
+def audit_list(
+    *,
+    model: str = "",
+    actor: str = "",
+    search: str = "",
+    since: datetime.date | None = None,
+    until: datetime.date | None = None,
+) -> QuerySet:
+    """The current schema's audit trail, newest first, filtered as the trail page asks."""
+    entries = LogEntry.objects.select_related("actor", "content_type").order_by("-timestamp")
+    if model:
+        app_label, _dot, name = model.partition(".")
+        entries = entries.filter(content_type__app_label=app_label, content_type__model=name)
+    if actor:
+        entries = entries.filter(actor__username__icontains=actor)
+    if search:
+        entries = entries.filter(object_repr__icontains=search)
+    if since:
+        entries = entries.filter(timestamp__date__gte=since)
+    if until:
+        entries = entries.filter(timestamp__date__lte=until)
+    return entries
+
+
+def audit_models() -> list[tuple[str, str]]:
+    """(value, label) for every model with a trail, for the filter."""
+    from auditlog.registry import auditlog
+
+    return sorted(
+        (f"{m._meta.app_label}.{m._meta.model_name}", str(m._meta.verbose_name).capitalize())
+        for m in auditlog.get_models()
+    )
+
+
+def locked_out_attempts(*, station: Station) -> QuerySet:
+    """Sign-in lockouts of people with a role in this station."""
+    usernames = User.objects.filter(station_roles__station=station).values("username")
+    return AccessAttempt.objects.filter(
+        username__in=usernames, failures_since_start__gte=settings.AXES_FAILURE_LIMIT
+    ).order_by("-attempt_time")

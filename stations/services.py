@@ -5,9 +5,12 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+from axes.utils import reset as axes_reset
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_tenants.utils import schema_exists
 
 from .models import (
@@ -104,3 +107,11 @@ def heartbeat_record() -> WorkerHeartbeat:
         schema_name=connection.schema_name, defaults={"seen_at": timezone.now()}
     )
     return heartbeat
+
+
+def user_unlock(*, station: Station, username: str, by: User) -> int:
+    """An officer-in-charge lifts a sign-in lockout of someone with a role in their station.
+    Returns how many lockout records were cleared."""
+    if not StationRole.objects.filter(station=station, user__username=username).exists():
+        raise ValidationError(_("This person has no role at your station."))
+    return axes_reset(username=username)

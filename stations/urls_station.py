@@ -6,4 +6,6 @@ app_name = "station"
 
 urlpatterns = [
     path("", views.station_landing, name="landing"),
+    path("audit/", views.audit_trail, name="audit_trail"),
+    path("people/lockouts/", views.lockouts, name="lockouts"),
 ]

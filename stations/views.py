@@ -2,17 +2,24 @@ from __future__ import annotations
 
 import datetime
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.i18n import set_language as django_set_language
+
+from escort_portal.ratelimits import rate_limit
 
 from . import dashboard, health, selectors, services
 from .access import Perm, current_station, station_permission_required, station_role
+from .forms import AuditFilterForm
 from .models import StationDay, StationRole, WorkerHeartbeat
 
 
@@ -75,3 +82,40 @@ def sdpo_dashboard(request: HttpRequest) -> HttpResponse:
         "lowest_coverage": board.station_trends[: dashboard.ROWS_PER_PAGE],
     }
     return render(request, "stations/dashboard.html", context)
+
+
+def rate_limited(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Too many tries in a short time: say so plainly, with a 429."""
+    return render(request, "429.html", status=429)
+
+
+login = rate_limit("login")(LoginView.as_view())
+
+
+@station_permission_required(Perm.ADMINISTER)
+@require_GET
+def audit_trail(request: HttpRequest) -> HttpResponse:
+    """The station's record of who changed what; read only, for the officer-in-charge."""
+    form = AuditFilterForm(request.GET or None, models=selectors.audit_models())
+    filters = form.cleaned_data if form.is_valid() else {}
+    entries = selectors.audit_list(**{k: v for k, v in filters.items() if v})
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    return render(request, "stations/audit_trail.html", {"form": form, "page": page})
+
+
+@station_permission_required(Perm.ADMINISTER)
+@require_http_methods(["GET", "POST"])
+def lockouts(request: HttpRequest) -> HttpResponse:
+    station = current_station(request)
+    if request.method == "POST":
+        try:
+            services.user_unlock(
+                station=station, username=request.POST.get("username", ""), by=request.user
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Unlocked. They can sign in again now."))
+        return redirect("station:lockouts")
+    attempts = selectors.locked_out_attempts(station=station)
+    return render(request, "stations/lockouts.html", {"attempts": attempts})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .base import *  # noqa: F403
-from .base import DATABASES, env
+from .base import DATABASES, REST_FRAMEWORK, env
 
 SECRET_KEY = "test-only-not-secret"
 DEBUG = False
@@ -32,3 +32,9 @@ WHATSAPP_PHONE_NUMBER_ID = "100000000000001"
 WHATSAPP_TOKEN = "test-whatsapp-token"
 WHATSAPP_TEMPLATE_NAMES = {}
 NOTIFICATIONS_HTTP_TIMEOUT = env.float("NOTIFICATIONS_HTTP_TIMEOUT", default=2.0)
+
+# Counters of rate limits live in memory per test process; the tests that check limits turn
+# them on for themselves.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+RATELIMIT_ENABLE = False
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}

@@ -470,5 +470,11 @@ def _checked(instance: Instance, plan: Plan) -> tuple[int, int] | None:
 
 
 def solve(instance: Instance, *, seconds: float = 10.0, seed: int = 0) -> Plan:
-    """A feasible plan covering as much priority as possible, found within `seconds`."""
+    """A feasible plan covering as much priority as possible, then using fewest team minutes.
+
+    Returns within `seconds` of wall time, except that the greedy plan is always made first (a few
+    tenths of a second at 1000 requests). The same seed gives the same plan unless the budget is
+    what stopped the search; on busy instances it usually is, and a faster or idler machine then
+    finds more.
+    """
     return optimise(instance, seconds=seconds, seed=seed).plan

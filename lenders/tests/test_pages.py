@@ -199,7 +199,7 @@ def test_a_manager_files_tomorrows_roster_from_the_form(in_debra, client_for, cl
 def test_the_roster_page_says_it_is_locked_after_cut_off(in_debra, client_for, clock):
     member = MemberFactory(branch=BranchFactory())
     client = client_for(member.user)
-    clock.move_to(MORNING.replace(hour=9))
+    clock.move_to(MORNING.replace(hour=8, minute=45))
     page = client.get(
         f"/station/debra/lenders/branch/{member.branch.pk}/roster/2026-12-01/"
     ).content.decode()

@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from auditlog.models import LogEntry
+from django.conf import settings
+from django.core.cache import cache
+from django.test import override_settings
+from django_tenants.utils import tenant_context
+
+from lenders.tests.factories import BranchFactory, MemberFactory
+from stations.models import StationRole
+from stations.tests.factories import StationRoleFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _login(client, username: str, password: str):
+    return client.post("/accounts/login/", {"username": username, "password": password})
+
+
+def test_repeated_wrong_passwords_lock_the_account_until_the_oc_unlocks_it(
+    client, debra, client_for
+):
+    role = StationRoleFactory(station=debra, role=StationRole.Role.DUTY_OFFICER)
+    username = role.user.username
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _login(client, username, "wrong")
+    locked = _login(client, username, "pass-word-123")
+    assert locked.status_code == 429
+    assert "too many wrong passwords" in locked.content.decode()
+
+    oc = client_for(StationRoleFactory(station=debra, role=StationRole.Role.OFFICER_IN_CHARGE).user)
+    assert username in oc.get("/station/debra/people/lockouts/").content.decode()
+    oc.post("/station/debra/people/lockouts/", {"username": username})
+    assert _login(client, username, "pass-word-123").status_code == 302
+
+
+def test_an_oc_cannot_unlock_someone_of_another_station(debra, pingla, client_for):
+    outsider = StationRoleFactory(station=pingla).user
+    oc = client_for(StationRoleFactory(station=debra, role=StationRole.Role.OFFICER_IN_CHARGE).user)
+    response = oc.post(
+        "/station/debra/people/lockouts/", {"username": outsider.username}, follow=True
+    )
+    assert "no role at your station" in response.content.decode()
+    duty = client_for(StationRoleFactory(station=debra).user)
+    assert duty.get("/station/debra/people/lockouts/").status_code == 404
+
+
+def test_sign_in_is_rate_limited_per_address(client):
+    cache.clear()
+    UserFactory(username="someone")
+    with override_settings(
+        RATELIMIT_ENABLE=True, RATE_LIMITS={**settings.RATE_LIMITS, "login": "3/m"}
+    ):
+        codes = [_login(client, f"nobody{n}", "x").status_code for n in range(4)]
+    assert codes[:3] == [200, 200, 200]
+    assert codes[3] == 429
+
+
+def test_pages_carry_a_strict_content_security_policy_and_no_inline_script(debra, client_for):
+    client = client_for(
+        StationRoleFactory(station=debra, role=StationRole.Role.OFFICER_IN_CHARGE).user
+    )
+    for url in ["/", "/accounts/login/", "/station/debra/", "/station/debra/audit/"]:
+        response = client.get(url)
+        policy = response["Content-Security-Policy"]
+        script_src = re.search(r"script-src ([^;]*)", policy).group(1)
+        assert "'unsafe-inline'" not in script_src
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", response.content.decode()), url
+        assert response["X-Frame-Options"] == "DENY"
+
+
+def test_a_session_ends_after_the_idle_time(client_for):
+    client = client_for(UserFactory())
+    response = client.get("/")
+    cookie = response.cookies[settings.SESSION_COOKIE_NAME]
+    assert int(cookie["max-age"]) == settings.SESSION_COOKIE_AGE
+    assert settings.SESSION_SAVE_EVERY_REQUEST
+
+
+def test_production_settings_pass_the_deploy_check():
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "escort_portal.settings.production",
+        "SECRET_KEY": "x" * 20 + "a-long-random-production-key-" + "y" * 30,
+        "ALLOWED_HOSTS": "escort.example.org",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/escort_portal",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=env,
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_changes_are_in_the_stations_own_audit_trail_with_who_made_them(
+    in_debra, pingla, client_for
+):
+    member = MemberFactory(branch=BranchFactory())
+    client = client_for(member.user)
+    client.post(
+        f"/station/debra/lenders/branch/{member.branch.pk}/agents/new/",
+        {"name": "Mampi Bag", "employee_id": "A77", "phone": "9830012399"},
+    )
+    with tenant_context(in_debra):
+        entry = LogEntry.objects.get(object_repr__startswith="Mampi Bag")
+        assert entry.actor == member.user
+        assert entry.action == LogEntry.Action.CREATE
+    with tenant_context(pingla):
+        assert not LogEntry.objects.filter(object_repr__startswith="Mampi Bag").exists()
+
+    oc = client_for(
+        StationRoleFactory(station=in_debra, role=StationRole.Role.OFFICER_IN_CHARGE).user
+    )
+    page = oc.get("/station/debra/audit/?search=Mampi").content.decode()
+    assert "Mampi Bag" in page
+    assert member.user.username in page
+    duty = client_for(StationRoleFactory(station=in_debra).user)
+    assert duty.get("/station/debra/audit/").status_code == 404
