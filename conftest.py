@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import tenant_context
 
 from stations import services
@@ -75,9 +77,17 @@ def in_pingla(pingla) -> Iterator[Station]:
 
 @pytest.fixture
 def client_for(db) -> Callable:
+    """A client signed in as `user`, with the second factor done, as after a real sign-in."""
+
     def make(user) -> Client:
         client = Client()
         client.force_login(user)
+        device, _ = TOTPDevice.objects.get_or_create(
+            user=user, confirmed=True, defaults={"name": "test"}
+        )
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
         return client
 
     return make

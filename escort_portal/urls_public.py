@@ -9,6 +9,7 @@ urlpatterns = [
     path("", station_views.home, name="home"),
     # The sign-in page with a rate limit, in front of Django's own account pages.
     path("accounts/login/", station_views.login, name="login"),
+    path("accounts/two-factor/", station_views.two_factor, name="two_factor"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/setlang/", station_views.set_language, name="set_language"),
     path("lenders/", include("lenders.urls_public")),

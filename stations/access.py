@@ -11,10 +11,13 @@ import enum
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django_tenants.utils import get_public_schema_name
 
 from .models import Station, StationRole, SubdivisionRole, User
@@ -90,9 +93,27 @@ def station_permission_required(*required: Perm) -> Callable:
             perms = permissions(request.user, station)
             if perms.isdisjoint(required):
                 raise Http404
+            if needs_second_factor(request.user, station):
+                return second_factor_redirect(request)
             request.station_perms = perms
             return view(request, *args, **kwargs)
 
         return wrapped
 
     return decorator
+
+
+def needs_second_factor(user: User, station: Station | None = None) -> bool:
+    """Police roles and the SDPO's office sign in with a second factor; lenders may choose to."""
+    if not settings.OTP_REQUIRED or not user.is_authenticated:
+        return False
+    if user.is_verified():
+        return False
+    police = StationRole.objects.filter(user=user).exclude(role=StationRole.Role.LENDER)
+    if station is not None:
+        police = police.filter(station=station)
+    return police.exists() or SubdivisionRole.objects.filter(user=user).exists()
+
+
+def second_factor_redirect(request: HttpRequest) -> HttpResponse:
+    return redirect(f"{settings.OTP_VERIFY_URL}?{urlencode({'next': request.get_full_path()})}")

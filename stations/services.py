@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import schema_exists
 
 from .models import (
@@ -115,3 +116,23 @@ def user_unlock(*, station: Station, username: str, by: User) -> int:
     if not StationRole.objects.filter(station=station, user__username=username).exists():
         raise ValidationError(_("This person has no role at your station."))
     return axes_reset(username=username)
+
+
+def totp_device_for_setup(*, user: User) -> TOTPDevice:
+    """The authenticator the user is setting up: unconfirmed until a code from it checks out."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    return device or TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
+
+
+@transaction.atomic
+def totp_verify(*, user: User, token: str) -> TOTPDevice | None:
+    """The user's device that accepts `token`, confirming a new one on its first good code."""
+    for device in TOTPDevice.objects.select_for_update().filter(user=user).order_by("-confirmed"):
+        if device.verify_token(token):
+            if not device.confirmed:
+                device.confirmed = True
+                device.save(update_fields=["confirmed"])
+                # One authenticator per person: a confirmed new one replaces the old.
+                TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+            return device
+    return None

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import datetime
+from base64 import b32encode
 
+import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
@@ -10,16 +12,26 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.i18n import set_language as django_set_language
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from escort_portal.ratelimits import rate_limit
 
 from . import dashboard, health, selectors, services
-from .access import Perm, current_station, station_permission_required, station_role
-from .forms import AuditFilterForm
+from .access import (
+    Perm,
+    current_station,
+    needs_second_factor,
+    second_factor_redirect,
+    station_permission_required,
+    station_role,
+)
+from .forms import AuditFilterForm, TokenForm
 from .models import StationDay, StationRole, WorkerHeartbeat
 
 
@@ -69,6 +81,8 @@ def sdpo_dashboard(request: HttpRequest) -> HttpResponse:
     """Every station of the SDPO's subdivisions, from the read model; 404 for anyone else."""
     if not dashboard.may_oversee(user=request.user):
         raise Http404
+    if needs_second_factor(request.user):
+        return second_factor_redirect(request)
     try:
         date = datetime.date.fromisoformat(request.GET.get("date", ""))
     except ValueError:
@@ -119,3 +133,33 @@ def lockouts(request: HttpRequest) -> HttpResponse:
         return redirect("station:lockouts")
     attempts = selectors.locked_out_attempts(station=station)
     return render(request, "stations/lockouts.html", {"attempts": attempts})
+
+
+@login_required
+@rate_limit("login", key="user")
+@require_http_methods(["GET", "POST"])
+def two_factor(request: HttpRequest) -> HttpResponse:
+    """Set up an authenticator app (first time) or enter its current code."""
+    target = request.POST.get("next") or request.GET.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = "/"
+    confirmed = TOTPDevice.objects.filter(user=request.user, confirmed=True).exists()
+    device = None if confirmed else services.totp_device_for_setup(user=request.user)
+    form = TokenForm(request.POST or None)
+    if form.is_valid():
+        verified = services.totp_verify(user=request.user, token=form.cleaned_data["token"].strip())
+        if verified is not None:
+            otp_login(request, verified)
+            return redirect(target)
+        form.add_error(
+            "token",
+            _("That code is not right. Codes change every 30 seconds: use the current one."),
+        )
+    context = {
+        "form": form,
+        "next": target,
+        "device": device,
+        "qr": segno.make(device.config_url).svg_data_uri(scale=4) if device else None,
+        "secret": b32encode(device.bin_key).decode() if device else None,
+    }
+    return render(request, "registration/two_factor.html", context)

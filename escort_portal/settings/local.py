@@ -8,3 +8,6 @@ from .base import env
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env("SECRET_KEY", default="development-only-not-secret")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+# On a developer's machine the demo officers sign in with their password alone; set
+# OTP_REQUIRED=true to try the second factor.
+OTP_REQUIRED = env.bool("OTP_REQUIRED", default=False)
