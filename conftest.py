@@ -9,12 +9,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import tenant_context
 
+from escort_portal.celery import app
+from escort_portal.testing import start_worker, stop_worker
 from stations import services
 from stations.models import Station, Subdivision
 
@@ -141,3 +144,12 @@ def private_redis(tmp_path: Path) -> Iterator[Callable]:
     start.stop = stop  # type: ignore[attr-defined]
     yield start
     stop()
+
+
+@pytest.fixture
+def celery_worker(db) -> Iterator[subprocess.Popen]:
+    """A real Celery worker on the test queue and database, the queue emptied first."""
+    app.connection_for_write().default_channel.client.delete(settings.CELERY_TASK_DEFAULT_QUEUE)
+    process = start_worker()
+    yield process
+    stop_worker(process)

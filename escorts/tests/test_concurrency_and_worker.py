@@ -6,9 +6,6 @@ own and delete them again afterwards (the test's own transaction would hide them
 from __future__ import annotations
 
 import datetime
-import os
-import subprocess
-import sys
 import threading
 import time
 
@@ -95,36 +92,6 @@ def test_two_builds_at_once_make_one_sheet(debra, committed):
 
 
 @pytest.fixture
-def worker():
-    app.connection_for_write().default_channel.client.delete(settings.CELERY_TASK_DEFAULT_QUEUE)
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "escort_portal.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "escort_portal",
-            "worker",
-            "--pool=solo",
-            "--without-mingle",
-            "--without-gossip",
-            "--loglevel=WARNING",
-        ],
-        env=env,
-        cwd=settings.BASE_DIR,
-    )
-    yield process
-    process.terminate()
-    process.wait(timeout=30)
-
-
-@pytest.fixture
 def early_cutoff(debra):
     """Cut-off at midnight and a one-second planner for the worker, put back afterwards."""
     saved = (debra.roster_cutoff, debra.planner_seconds)
@@ -142,7 +109,7 @@ def early_cutoff(debra):
     change(*saved)
 
 
-def test_the_worker_builds_todays_draft_at_cut_off(debra, committed, early_cutoff, worker):
+def test_the_worker_builds_todays_draft_at_cut_off(debra, committed, early_cutoff, celery_worker):
     from django.utils import timezone
 
     today = timezone.localdate()
@@ -166,7 +133,7 @@ def test_the_worker_builds_todays_draft_at_cut_off(debra, committed, early_cutof
         debra, lambda: set(Roster.objects.filter(date=today).values_list("status", flat=True))
     )
     assert statuses == {Roster.Status.LOCKED}
-    assert worker.poll() is None
+    assert celery_worker.poll() is None
 
 
 def test_the_beat_task_queues_the_tick_in_every_live_station(debra):

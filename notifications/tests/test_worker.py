@@ -17,13 +17,13 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from escort_portal.celery import app
+from escort_portal.testing import start_worker, stop_worker, wait_for
 from notifications import services
 from notifications.dispatch import deliveries_queue
 from notifications.models import Channel, ChannelPreference, Message
 from notifications.tasks import message_sweep_all_stations
 from stations.models import WorkerHeartbeat
 
-from .conftest import start_worker, stop_worker, wait_for
 from .samples import DLT_IDS, SAMPLES
 
 Status = Message.Status
