@@ -318,3 +318,13 @@ def preference_set(*, user: User, email: bool, sms: bool, whatsapp: bool) -> Cha
         user=user, defaults={"email": email, "sms": sms, "whatsapp": whatsapp}
     )
     return preference
+
+
+def message_purge(*, before: datetime.datetime, dry_run: bool = False) -> int:
+    """Delete the station's messages made before `before` (retention). They are copies of what
+    was said; no figure is counted from them. Returns how many."""
+    old = Message.objects.filter(created_at__lt=before)
+    if dry_run:
+        return old.count()
+    deleted, _ = old.delete()
+    return deleted

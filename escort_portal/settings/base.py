@@ -6,6 +6,7 @@ import datetime
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -244,6 +245,10 @@ CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "stations.tasks.heartbeat_all_stations", "schedule": 60.0},
     "escorts-tick": {"task": "escorts.tasks.tick_all_stations", "schedule": 60.0},
     "roster-reminders": {"task": "lenders.tasks.roster_reminders_all_stations", "schedule": 60.0},
+    "retention": {
+        "task": "lenders.tasks.retention_all_stations",
+        "schedule": crontab(hour=2, minute=30),
+    },
     "notifications-sweep": {
         "task": "notifications.tasks.message_sweep_all_stations",
         "schedule": env.float("NOTIFICATIONS_SWEEP_SECONDS", default=60.0),

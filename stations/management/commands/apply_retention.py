@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandParser
+from django_tenants.utils import tenant_context
+
+from lenders.retention import retention_apply
+from stations.selectors import station_list_live
+
+
+class Command(BaseCommand):
+    help = "Remove personal data older than each station's retention days (see lenders.retention)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--station", action="append", help="Only this station slug")
+        parser.add_argument("--dry-run", action="store_true", help="Count, change nothing")
+
+    def handle(self, *args: object, **options: object) -> None:
+        stations = station_list_live()
+        if options["station"]:
+            stations = stations.filter(slug__in=options["station"])
+        verb = "would clear" if options["dry_run"] else "cleared"
+        for station in stations:
+            with tenant_context(station):
+                report = retention_apply(dry_run=bool(options["dry_run"]))
+            self.stdout.write(
+                f"{station.slug}: before {report.before}: {verb} {report.entries} entries, "
+                f"{report.sos_alerts} SOS locations, {report.incidents} incident narratives, "
+                f"{report.messages} messages"
+            )
