@@ -12,9 +12,10 @@ import datetime
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import QuerySet
-from django.http import Http404
+from django.http import Http404, HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView
@@ -269,3 +270,8 @@ class SchemaView(_StationScoped, SpectacularAPIView):
     def permission_denied(self, request: Request, message: object = None, code: object = None):
         # Like every page of a station: nothing here for outsiders, not even a "log in".
         raise Http404
+
+
+@csrf_exempt  # It changes nothing; any method gets the same JSON 404.
+def not_found(request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
+    return JsonResponse({"detail": str(_("Not found."))}, status=404)

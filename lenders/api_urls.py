@@ -1,7 +1,7 @@
 """The roster API, its OpenAPI schema and docs, under /station/<slug>/api/."""
 
 from csp.decorators import csp_update
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
 
 from stations.access import Perm, station_permission_required
@@ -33,4 +33,6 @@ urlpatterns = [
     path("schema/", api.SchemaView.as_view(), name="schema"),
     path("docs/", _docs(SpectacularSwaggerSplitView), name="docs"),
     path("redoc/", _docs(SpectacularRedocView), name="redoc"),
+    # Any other address under the API answers in JSON, as the schema promises, not with a page.
+    re_path(r"^v1/", api.not_found, name="not_found"),
 ]
