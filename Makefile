@@ -7,7 +7,7 @@ MANAGE := $(BIN)/python manage.py
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint setup install services messages migrate seed
+.PHONY: run test lint setup install services messages migrate seed browser
 
 run: setup
 	@echo ""
@@ -17,9 +17,20 @@ run: setup
 	@echo ""
 	$(BIN)/honcho start -f Procfile
 
-test: setup lint
+test: setup lint browser
 	$(MANAGE) makemigrations --check --dry-run
 	$(BIN)/pytest
+
+# The browser tests drive Debian's chromium; install it when we may, else they are skipped.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq chromium fonts-noto-core >/dev/null; \
+	  else \
+	    echo "[browser] chromium is missing; browser tests will be skipped." \
+	         "Install it with: sudo apt-get install chromium fonts-noto-core"; \
+	  fi; \
+	fi
 
 lint: install
 	$(BIN)/ruff check .

@@ -11,3 +11,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 # On a developer's machine the demo officers sign in with their password alone; set
 # OTP_REQUIRED=true to try the second factor.
 OTP_REQUIRED = env.bool("OTP_REQUIRED", default=False)
+# Static files straight from the source folders: no collectstatic on a developer's machine.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
