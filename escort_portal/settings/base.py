@@ -61,7 +61,7 @@ TENANT_LIMIT_SET_CALLS = True
 # New stations are cloned from this schema, which `migrate_schemas` keeps current.
 TENANT_BASE_SCHEMA = "station_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
-PUBLIC_SCHEMA_URLCONF = "escort_portal.urls_public"
+PUBLIC_SCHEMA_URLCONF = env("PUBLIC_SCHEMA_URLCONF", default="escort_portal.urls_public")
 ROOT_URLCONF = "escort_portal.urls_station"
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
