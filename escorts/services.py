@@ -155,16 +155,18 @@ def _next_version(date: datetime.date) -> int:
 def _build_claim(*, date: datetime.date, origin: str, by: User | None) -> tuple[DutySheet, bool]:
     """Make the row of a new version to build, or return the one that makes it unnecessary.
 
-    At cut-off any sheet of the date means the job already ran. On a rebuild only a build
-    still running does (two clicks, one build).
+    At cut-off any sheet of the date means the job already ran, unless its build was abandoned
+    (a worker killed mid-build): the next minute's job then builds a new version. On a rebuild
+    only a build still running does (two clicks, one build).
     """
     _lock_date(date)
     now = timezone.now()
     latest = DutySheet.objects.filter(date=date).order_by("-version").first()
     if latest is not None:
-        if origin == DutySheet.Origin.CUTOFF:
+        abandoned = latest.is_building and _build_is_stale(latest, now)
+        if origin == DutySheet.Origin.CUTOFF and not abandoned:
             return latest, False
-        if latest.is_building and not _build_is_stale(latest, now):
+        if latest.is_building and not abandoned:
             return latest, False
     draft = DutySheet.objects.filter(date=date, status=DutySheet.Status.DRAFT).first()
     if draft is not None:
@@ -259,7 +261,8 @@ def duty_sheet_build_due(*, now: datetime.datetime | None = None) -> DutySheet |
     today = timezone.localdate(now)
     if now < lender_services.cutoff_at(today):
         return None
-    if DutySheet.objects.filter(date=today).exists():
+    latest = DutySheet.objects.filter(date=today).order_by("-version").first()
+    if latest is not None and not (latest.is_building and _build_is_stale(latest, now)):
         return None
     lender_services.rosters_lock(date=today)
     sheet, claimed = _build_claim(date=today, origin=DutySheet.Origin.CUTOFF, by=None)

@@ -438,12 +438,15 @@ def main() -> None:
     )
     os.environ.update(env)
     workers: list[subprocess.Popen] = []
+    build_rows: list[tuple[str, str]] = []
     try:
         station, officer, tomorrow = prepare(args.planner_seconds)
         build_rows, build_ok = worker_killed_during_build(env, workers, station, officer, tomorrow)
-        publish_rows, publish_ok = redis_killed_during_publish(
-            redis, gateway, station, officer, tomorrow
-        )
+        publish_rows, publish_ok = [("skipped", "no built draft to publish")], False
+        if build_ok:
+            publish_rows, publish_ok = redis_killed_during_publish(
+                redis, gateway, station, officer, tomorrow
+            )
     finally:
         for worker in workers:
             stop_worker(worker)

@@ -151,3 +151,21 @@ def test_the_database_allows_one_draft_and_one_row_per_version(station):
         DutySheet.objects.create(
             date=TODAY, version=1, origin=DutySheet.Origin.REBUILD, status="superseded"
         )
+
+
+def test_a_build_abandoned_by_a_killed_worker_is_rebuilt_by_the_next_cut_off_job(station, clock):
+    TeamFactory()
+    entry()
+    # The worker died after claiming the date: the version is left "building".
+    abandoned, claimed = services._build_claim(date=TODAY, origin=DutySheet.Origin.CUTOFF, by=None)
+    assert claimed
+    assert services.duty_sheet_build_due() is None  # still within its time and grace
+    clock.move_to(MORNING + services.BUILD_GRACE + datetime.timedelta(minutes=1))
+    rebuilt = services.duty_sheet_build_due()
+    assert rebuilt is not None
+    assert rebuilt.version == abandoned.version + 1
+    assert rebuilt.build_status == DutySheet.Build.DONE
+    abandoned.refresh_from_db()
+    assert abandoned.status == DutySheet.Status.SUPERSEDED
+    assert abandoned.build_status == DutySheet.Build.FAILED
+    assert DutySheet.objects.filter(date=TODAY, status=DutySheet.Status.DRAFT).count() == 1
