@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -75,6 +76,8 @@ def _roster_context(branch: LenderBranch, date: datetime.date) -> dict:
         "roster": branch.rosters.filter(date=date).first(),
         "cutoff": cutoff,
         "open": branch.can_file and services.is_open_for_branches(date),
+        # Hours and minutes of our own: Django's "timeuntil" has no Bengali.
+        "left": divmod(max(0, int((cutoff - timezone.now()).total_seconds() // 60)), 60),
     }
 
 

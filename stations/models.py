@@ -25,6 +25,8 @@ class Subdivision(models.Model):
         verbose_name_plural = _("subdivisions")
 
     def __str__(self) -> str:
+        if get_language() == "bn" and self.name_bn:
+            return self.name_bn
         return self.name
 
 
