@@ -48,6 +48,19 @@ class _CashBandField(serializers.CharField):
     pass
 
 
+# The station's local time of day without a zone, answered as "09:30" ("09:30:00" is accepted
+# too). Not OpenAPI's `format: time`: that is RFC 3339's, which requires a UTC offset.
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$",
+        "example": "09:30",
+    }
+)
+class _TimeField(serializers.TimeField):
+    pass
+
+
 class AreaSerializer(serializers.ModelSerializer):
     class Meta:
         model = CollectionArea
@@ -89,10 +102,10 @@ class EntrySerializer(serializers.Serializer):
         help_text=_("Id of one of the station's collection areas (see the areas list)."),
     )
     area_name = serializers.CharField(source="area.name", read_only=True)
-    depart_at = serializers.TimeField(
+    depart_at = _TimeField(
         format="%H:%M", input_formats=TIME_INPUT_FORMATS, required=False, allow_null=True
     )
-    return_at = serializers.TimeField(
+    return_at = _TimeField(
         format="%H:%M", input_formats=TIME_INPUT_FORMATS, required=False, allow_null=True
     )
     cash_band = _CashBandField(required=False, allow_blank=True)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
+from django.db import connection
 
 from stations.tasks import queue_in_every_station
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task
@@ -22,9 +27,11 @@ def roster_reminders_all_stations() -> int:
 
 @shared_task
 def retention_station() -> None:
+    """Safe to retry or to run twice: a second run finds nothing left to clear."""
     from . import retention
 
-    retention.retention_apply()
+    report = retention.retention_apply()
+    logger.info("Retention in %s: %s", connection.schema_name, report)
 
 
 @shared_task

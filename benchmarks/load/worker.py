@@ -4,7 +4,9 @@
 
 A task whose worker died before acknowledging it (`acks_late`) is handed out again once its
 visibility timeout has passed: an hour in the project's settings, `BENCH_VISIBILITY_TIMEOUT`
-seconds here, so the fault run sees the broker's redelivery within its time limit.
+seconds here. A live worker looks for such tasks every `unacked_restore_interval` x
+`unacked_restore_throttle` seconds (kombu's default: 10 x 10); here every second, so the fault
+run sees the redelivery within its time limit.
 """
 
 from __future__ import annotations
@@ -20,5 +22,7 @@ if __name__ == "__main__":
         app.conf.broker_transport_options = {
             **(app.conf.broker_transport_options or {}),
             "visibility_timeout": int(timeout),
+            "unacked_restore_interval": 1,
+            "unacked_restore_throttle": 1,
         }
     app.worker_main(["worker", *sys.argv[1:]])

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_tenants.utils import tenant_context
 
 from lenders.retention import retention_apply
@@ -8,7 +8,10 @@ from stations.selectors import station_list_live
 
 
 class Command(BaseCommand):
-    help = "Remove personal data older than each station's retention days (see lenders.retention)."
+    help = (
+        "Clear personal data older than each station's retention days (see lenders.retention) "
+        "and say, per station, how many rows of each kind were cleared."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--station", action="append", help="Only this station slug")
@@ -18,12 +21,16 @@ class Command(BaseCommand):
         stations = station_list_live()
         if options["station"]:
             stations = stations.filter(slug__in=options["station"])
-        verb = "would clear" if options["dry_run"] else "cleared"
+            unknown = set(options["station"]) - set(stations.values_list("slug", flat=True))
+            if unknown:
+                raise CommandError(f"No such station: {', '.join(sorted(unknown))}")
+        dry_run = bool(options["dry_run"])
+        verb = "would clear" if dry_run else "cleared"
         for station in stations:
             with tenant_context(station):
-                report = retention_apply(dry_run=bool(options["dry_run"]))
+                report = retention_apply(dry_run=dry_run)
             self.stdout.write(
                 f"{station.slug}: before {report.before}: {verb} {report.entries} entries, "
                 f"{report.sos_alerts} SOS locations, {report.incidents} incident narratives, "
-                f"{report.messages} messages"
+                f"{report.audit_records} audit records, {report.messages} messages"
             )
