@@ -245,6 +245,7 @@ CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "stations.tasks.heartbeat_all_stations", "schedule": 60.0},
     "escorts-tick": {"task": "escorts.tasks.tick_all_stations", "schedule": 60.0},
     "roster-reminders": {"task": "lenders.tasks.roster_reminders_all_stations", "schedule": 60.0},
+    "sdpo-summary": {"task": "stations.tasks.sdpo_summaries_send", "schedule": crontab(hour=19)},
     "retention": {
         "task": "lenders.tasks.retention_all_stations",
         "schedule": crontab(hour=2, minute=30),

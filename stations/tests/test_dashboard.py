@@ -178,3 +178,19 @@ def test_the_sdpo_dashboard_link_shows_on_the_home_page_only_for_the_sdpo(debra,
     sdpo = SubdivisionRoleFactory(subdivision=debra.subdivision).user
     assert "/sdpo/" in client_for(sdpo).get("/").content.decode()
     assert "/sdpo/" not in client_for(UserFactory()).get("/").content.decode()
+
+
+def test_the_sdpo_gets_the_days_summary_once(debra, pingla, clock):
+    from notifications.models import Message
+    from stations.services import sdpo_summary_send
+
+    sdpo = SubdivisionRoleFactory(subdivision=debra.subdivision).user
+    StationDay.objects.create(station=debra, date=TODAY, rosters_filed=3, runs=2, incidents=1)
+    StationDay.objects.create(station=pingla, date=TODAY, rosters_filed=4, entries_uncovered=5)
+    assert sdpo_summary_send(subdivision=debra.subdivision, date=TODAY) > 0
+    assert sdpo_summary_send(subdivision=debra.subdivision, date=TODAY) == 0
+    with tenant_context(debra):
+        message = Message.objects.get(recipient=sdpo, channel="in_app")
+    assert message.kind == "sdpo_daily_summary"
+    assert message.context["rosters"] == "7"
+    assert message.context["uncovered"] == "5"
