@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from lenders.models import BranchMember, LenderBranch, RosterEntry
-from lenders.notify import branch_people
+from lenders.notify import branch_people, short
 from notifications.services import message_queue
 from stations.models import Station, User
 from stations.routing import station_reverse
@@ -23,11 +23,6 @@ _BRANCH_ROLES = (BranchMember.Role.MANAGER, BranchMember.Role.STAFF)
 
 def _station() -> Station:
     return connection.tenant
-
-
-def _short(text: str, limit: int = 30) -> str:
-    # An SMS variable holds at most 30 characters under the DLT rules.
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def run_reference(run: EscortRun) -> str:
@@ -44,8 +39,8 @@ def _escort_context(run: EscortRun, date_text: str, station: Station, path: str)
         "reference": run_reference(run),
         "date": date_text,
         "time": f"{run.start:%H:%M}-{run.end:%H:%M}",
-        "meeting_point": _short(run.meeting_point or run.area.name),
-        "contact": _short(f"{leader.get_rank_display()} {leader.name}"),
+        "meeting_point": short(run.meeting_point or run.area.name),
+        "contact": short(f"{leader.get_rank_display()} {leader.name}"),
         "phone": str(leader.phone),
         "path": path,
     }
@@ -139,7 +134,7 @@ def sheet_changed(sheet: DutySheet) -> None:
                 "date": sheet.date.strftime("%d-%m-%Y"),
                 "time": ", ".join(f"{e.depart_at:%H:%M}" for e in entries)[:30],
                 "meeting_point": "-",
-                "contact": _short(station.name),
+                "contact": short(station.name),
                 "phone": station.phone or "112",
                 "path": station_reverse(station, "escorts:branch_escorts", branch.pk, sheet.date),
             },
@@ -155,7 +150,7 @@ def run_overdue(run: EscortRun) -> None:
         context={
             "reference": run_reference(run),
             "time": f"{run.start:%H:%M}",
-            "meeting_point": _short(run.meeting_point or run.area.name),
+            "meeting_point": short(run.meeting_point or run.area.name),
             "path": station_reverse(station, "escorts:sheet", run.sheet.date),
         },
     )

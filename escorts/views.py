@@ -21,9 +21,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from escort_portal.forms import add_service_errors
 from lenders import services as lender_services
+from lenders.access import member_branch
 from lenders.models import RosterEntry
-from lenders.selectors import branch_list_for_user
 from stations.access import Perm, current_station, station_permission_required
 
 from . import forms, selectors, services
@@ -489,11 +490,7 @@ def late_entry(request: HttpRequest, date: datetime.date) -> HttpResponse:
                 date=date, branch=data["branch"], data=entry_input, by=request.user
             )
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errors in exc.error_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, exc)
+            add_service_errors(form, exc)
         else:
             return _after_edit(request, date, _("Late entry added to the uncovered list."))
     return render(
@@ -607,7 +604,7 @@ def my_run_action(request: HttpRequest, run_pk: int, action: str) -> HttpRespons
 @station_permission_required(Perm.ENTER)
 @require_GET
 def branch_escorts(request: HttpRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
-    branch = get_object_or_404(branch_list_for_user(user=request.user), pk=branch_pk)
+    branch = member_branch(request, branch_pk)
     published, rows = selectors.branch_escorts(branch=branch, date=date)
     return render(
         request,

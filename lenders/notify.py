@@ -21,7 +21,7 @@ def _station() -> Station:
     return connection.tenant
 
 
-def _short(text: str, limit: int = 30) -> str:
+def short(text: str, limit: int = 30) -> str:
     # An SMS variable holds at most 30 characters under the DLT rules.
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -44,8 +44,8 @@ def branch_decided(branch: LenderBranch) -> None:
     station = _station()
     approved = branch.status == LenderBranch.Status.APPROVED
     context = {
-        "branch": _short(str(branch)),
-        "station": _short(station.name),
+        "branch": short(str(branch)),
+        "station": short(station.name),
         "path": station_reverse(station, "lenders:branch", branch.pk),
     }
     if not approved:
@@ -69,7 +69,7 @@ def roster_reminder(branch: LenderBranch, date: datetime.date) -> None:
         context={
             "date": date.strftime("%d-%m-%Y"),
             "cutoff": station.roster_cutoff.strftime("%H:%M"),
-            "station": _short(station.name),
+            "station": short(station.name),
             "path": station_reverse(station, "lenders:roster_day", branch.pk, date),
         },
     )
@@ -86,8 +86,8 @@ def sos_raised(alert: SosAlert) -> None:
         context={
             "reference": f"SOS-{alert.pk}",
             "time": timezone.localtime(alert.raised_at).strftime("%H:%M"),
-            "place": _short(entry.area.name),
-            "name": _short(entry.agent.name),
+            "place": short(entry.area.name),
+            "name": short(entry.agent.name),
             "phone": str(entry.agent.phone),
             "path": station_reverse(station, "lenders:sos_list"),
         },
@@ -105,7 +105,7 @@ def incident_recorded(incident: Incident) -> None:
         context={
             "reference": f"INC-{incident.pk}",
             "time": timezone.localtime(incident.occurred_at).strftime("%d-%m %H:%M"),
-            "place": _short(place),
+            "place": short(place),
             "path": station_reverse(station, "lenders:incident_detail", incident.pk),
         },
     )

@@ -14,8 +14,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from stations.access import Perm, station_permission_required
 
-from . import api_keys, selectors
-from .models import LenderBranch
+from . import api_keys
+from .access import managed_branch
 
 
 class ApiKeyForm(forms.Form):
@@ -26,15 +26,11 @@ class ApiKeyForm(forms.Form):
     )
 
 
-def _managed_branch(request: HttpRequest, branch_pk: int) -> LenderBranch:
-    return get_object_or_404(selectors.branch_list_managed_by(user=request.user), pk=branch_pk)
-
-
 @never_cache  # the page that shows a new key must not stay in any cache
 @station_permission_required(Perm.ENTER)
 @require_http_methods(["GET", "POST"])
 def api_key_list(request: HttpRequest, branch_pk: int) -> HttpResponse:
-    branch = _managed_branch(request, branch_pk)
+    branch = managed_branch(request, branch_pk)
     form = ApiKeyForm(request.POST or None)
     new_key = None
     if form.is_valid():
@@ -59,7 +55,7 @@ def api_key_list(request: HttpRequest, branch_pk: int) -> HttpResponse:
 @station_permission_required(Perm.ENTER)
 @require_POST
 def api_key_revoke(request: HttpRequest, branch_pk: int, key_pk: int) -> HttpResponse:
-    branch = _managed_branch(request, branch_pk)
+    branch = managed_branch(request, branch_pk)
     api_key = get_object_or_404(branch.api_keys, pk=key_pk)
     api_keys.api_key_revoke(api_key=api_key, by=request.user)
     messages.success(

@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -18,7 +18,7 @@ from escort_portal.ratelimits import rate_limit
 from stations.access import Perm, station_permission_required
 
 from . import selectors, services, upload
-from .models import LenderBranch
+from .access import member_branch
 from .roster_replace import roster_rows_replace
 
 
@@ -39,10 +39,6 @@ class UploadForm(forms.Form):
         return file
 
 
-def _branch(request: HttpRequest, branch_pk: int) -> LenderBranch:
-    return get_object_or_404(selectors.branch_list_for_user(user=request.user), pk=branch_pk)
-
-
 def _row_problems(exc: services.RosterRowsInvalid, lines: list[int]) -> list[dict]:
     """Each bad row as the page lists it: its line in the spreadsheet and what is wrong."""
     problems = []
@@ -60,7 +56,7 @@ def _row_problems(exc: services.RosterRowsInvalid, lines: list[int]) -> list[dic
 @rate_limit("upload", key="user")
 @require_http_methods(["GET", "POST"])
 def roster_upload(request: HttpRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
-    branch = _branch(request, branch_pk)
+    branch = member_branch(request, branch_pk)
     form = UploadForm(request.POST or None, request.FILES or None)
     problems: list[dict] = []
     file_name = ""
@@ -113,7 +109,9 @@ def roster_upload(request: HttpRequest, branch_pk: int, date: datetime.date) -> 
 
 @station_permission_required(Perm.ENTER)
 def roster_template(request: HttpRequest, branch_pk: int, fmt: str) -> HttpResponse:
-    branch = _branch(request, branch_pk)  # first: another branch's gets 404 whatever the method
+    branch = member_branch(
+        request, branch_pk
+    )  # first: another branch's gets 404 whatever the method
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
     if fmt == "xlsx":
