@@ -12,14 +12,3 @@ class EscortsConfig(AppConfig):
         from . import stats as escort_stats
 
         stats.register(escort_stats.figures)
-
-        from auditlog.registry import auditlog
-
-        from . import models
-
-        for model in (models.Officer, models.EscortTeam, models.TeamOffDuty, models.EscortRun):
-            auditlog.register(model)
-        # The build's progress fields change every few seconds; they are not decisions.
-        auditlog.register(
-            models.DutySheet, exclude_fields=["build_stage", "updated_at", "created_at"]
-        )

@@ -10,9 +10,11 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
+from escort_portal import audit
 from lenders.models import CollectionArea, RosterEntry
 
 
+@audit.track()
 class Officer(models.Model):
     class Rank(models.TextChoices):
         SI = "si", _("Sub-Inspector (SI)")
@@ -58,6 +60,7 @@ class Officer(models.Model):
         return f"{self.get_rank_display()} {self.name}"
 
 
+@audit.track()
 class EscortTeam(models.Model):
     name = models.CharField(_("name"), max_length=80, unique=True)
     leader = models.ForeignKey(
@@ -97,6 +100,7 @@ class EscortTeam(models.Model):
         return self.name
 
 
+@audit.track()
 class TeamOffDuty(models.Model):
     """A team that is not available on one date (leave, law-and-order duty, vehicle repair)."""
 
@@ -120,6 +124,7 @@ class TeamOffDuty(models.Model):
         return f"{self.team} · {self.date:%Y-%m-%d}"
 
 
+@audit.track(exclude=["build_stage", "updated_at", "created_at"])
 class DutySheet(models.Model):
     """One version of the escort plan for one date.
 
@@ -210,6 +215,7 @@ class DutySheet(models.Model):
         return self.published_at is not None
 
 
+@audit.track()
 class EscortRun(models.Model):
     """One team escorting a group of entries of one area from `start` to `end`."""
 
@@ -265,6 +271,7 @@ class EscortRun(models.Model):
         return f"{self.team} · {self.area} · {self.start:%H:%M}-{self.end:%H:%M}"
 
 
+@audit.track()
 class RunEntry(models.Model):
     """An entry on a run. One entry is on at most one run of a sheet."""
 

@@ -8,7 +8,10 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
+from escort_portal import audit
 
+
+@audit.track()
 class LenderBranch(models.Model):
     class Kind(models.TextChoices):
         MFI = "mfi", _("Micro-finance institution")
@@ -58,6 +61,7 @@ class LenderBranch(models.Model):
         return self.status == self.Status.APPROVED
 
 
+@audit.track()
 class BranchMember(models.Model):
     """A login of a branch: its manager, staff who file rosters, or a field agent."""
 
@@ -85,6 +89,7 @@ class BranchMember(models.Model):
         return f"{self.user} · {self.get_role_display()} · {self.branch}"
 
 
+@audit.track(exclude=["photo"])
 class FieldAgent(models.Model):
     branch = models.ForeignKey(LenderBranch, on_delete=models.PROTECT, related_name="agents")
     name = models.CharField(_("name"), max_length=120)
@@ -109,6 +114,7 @@ class FieldAgent(models.Model):
         return f"{self.name} ({self.employee_id})"
 
 
+@audit.track()
 class CollectionArea(models.Model):
     """A village, market or centre where agents collect; kept by the station."""
 
@@ -161,6 +167,7 @@ class CollectionArea(models.Model):
         return self.latitude is not None and self.longitude is not None
 
 
+@audit.track()
 class Roster(models.Model):
     """One branch's collection trips for one date."""
 
@@ -201,6 +208,7 @@ class CashBand(models.TextChoices):
     OVER_2L = "gt2l", _("Over Rs 2 lakh")
 
 
+@audit.track()
 class RosterEntry(models.Model):
     """One trip of one field agent: out to an area and back to the deposit point."""
 
@@ -236,6 +244,7 @@ class RosterEntry(models.Model):
         return f"{self.agent.name} · {self.area} · {self.depart_at:%H:%M}-{self.return_at:%H:%M}"
 
 
+@audit.track(exclude=["hashed_key"])
 class BranchApiKey(models.Model):
     """A key a branch's own software uses to file rosters through the API.
 
@@ -272,6 +281,7 @@ class BranchApiKey(models.Model):
         return self.revoked_at is None
 
 
+@audit.track()
 class Incident(models.Model):
     """Something that happened on the road: recorded by the station or reported by a branch."""
 
@@ -323,6 +333,7 @@ class Incident(models.Model):
         return f"{self.get_kind_display()} · {self.occurred_at:%Y-%m-%d %H:%M}"
 
 
+@audit.track()
 class SosAlert(models.Model):
     """A field agent's call for help during a trip; open until a station officer takes it."""
 

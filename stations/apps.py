@@ -7,10 +7,10 @@ class StationsConfig(AppConfig):
     verbose_name = _("Stations")
 
     def ready(self) -> None:
-        from auditlog.registry import auditlog
+        from django.core.management.commands import makemigrations
+        from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
 
-        from . import models
-
-        auditlog.register(models.User, exclude_fields=["password", "last_login"])
-        for model in (models.StationRole, models.SubdivisionRole, models.Station):
-            auditlog.register(model)
+        # pgtrigger gives makemigrations and Django's migrate an autodetector that knows
+        # triggers; django-tenants' migrate names Django's plain one, which Django's check
+        # refuses. It runs Django's migrate in each schema, so they are the same in fact.
+        MigrateSchemasCommand.autodetector = makemigrations.Command.autodetector

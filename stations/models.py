@@ -12,6 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 from django_tenants.utils import get_public_schema_name
 
+from escort_portal import audit
+
 
 class Subdivision(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
@@ -37,6 +39,7 @@ class StationQuerySet(models.QuerySet):
         return self.exclude(schema_name__in=[get_public_schema_name(), settings.TENANT_BASE_SCHEMA])
 
 
+@audit.track()
 class Station(TenantMixin):
     """A police station: one PostgreSQL schema holding all of its data."""
 
@@ -96,6 +99,7 @@ class Domain(DomainMixin):
     """With subfolder routing, `domain` holds the station's slug."""
 
 
+@audit.track(exclude=["password", "last_login"])
 class User(AbstractUser):
     class Language(models.TextChoices):
         ENGLISH = "en", _("English")
@@ -111,6 +115,7 @@ class User(AbstractUser):
         verbose_name_plural = _("users")
 
 
+@audit.track()
 class StationRole(models.Model):
     """What a user is in one station. One role per user and station."""
 
@@ -138,6 +143,7 @@ class StationRole(models.Model):
         return f"{self.user} · {self.get_role_display()} · {self.station}"
 
 
+@audit.track()
 class SubdivisionRole(models.Model):
     """The SDPO and their staff: read access to every station of the subdivision."""
 

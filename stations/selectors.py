@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from auditlog.models import LogEntry
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.db.models import QuerySet
+from django.utils import timezone
+
+from escort_portal import audit
 
 from .models import Station, StationRole, SubdivisionRole, User
 
@@ -58,6 +60,15 @@ def user_list_overseers(*, station: Station) -> QuerySet[User]:
     ).distinct()
 
 
+# The tracked apps whose events live in a station's schema. Users, roles and stations are
+# recorded in the public schema, beside their own tables.
+STATION_TRAIL_APPS = ("lenders", "escorts")
+
+
+def _midnight(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
 def audit_list(
     *,
     model: str = "",
@@ -66,29 +77,42 @@ def audit_list(
     since: datetime.date | None = None,
     until: datetime.date | None = None,
 ) -> QuerySet:
-    """The current schema's audit trail, newest first, filtered as the trail page asks."""
-    entries = LogEntry.objects.select_related("actor", "content_type").order_by("-timestamp")
+    """The current station's audit trail, newest first, filtered as the trail page asks: `model`
+    is an app_label.model_name, `actor` part of a username, `search` text of the recorded row or
+    its number, `since` and `until` days (both included)."""
+    tables = audit.event_models(app_labels=STATION_TRAIL_APPS)
     if model:
-        app_label, _dot, name = model.partition(".")
-        entries = entries.filter(content_type__app_label=app_label, content_type__model=name)
+        tables = [table for table in tables if audit.kind_of(table) == model] or tables
+    user_ids = None
     if actor:
-        entries = entries.filter(actor__username__icontains=actor)
-    if search:
-        entries = entries.filter(object_repr__icontains=search)
-    if since:
-        entries = entries.filter(timestamp__date__gte=since)
-    if until:
-        entries = entries.filter(timestamp__date__lte=until)
-    return entries
+        user_ids = User.objects.filter(username__icontains=actor).values_list("pk", flat=True)
+    return audit.trail(
+        tables,
+        user_ids=user_ids,
+        search=search,
+        since=_midnight(since) if since else None,
+        until=_midnight(until + datetime.timedelta(days=1)) if until else None,
+    )
+
+
+def audit_rows(events) -> list[audit.TrailRow]:
+    """One page of `audit_list` with what changed and who changed it."""
+    rows = audit.rows(events)
+    people = User.objects.in_bulk({row.user_id for row in rows if row.user_id})
+    for row in rows:
+        person = people.get(row.user_id)
+        row.who = person.username if person else ""
+    return rows
 
 
 def audit_models() -> list[tuple[str, str]]:
-    """(value, label) for every model with a trail, for the filter."""
-    from auditlog.registry import auditlog
-
+    """(value, label) for every kind of record in a station's trail, for the filter."""
     return sorted(
-        (f"{m._meta.app_label}.{m._meta.model_name}", str(m._meta.verbose_name).capitalize())
-        for m in auditlog.get_models()
+        (
+            audit.kind_of(table),
+            str(table.pgh_tracked_model._meta.verbose_name).capitalize(),
+        )
+        for table in audit.event_models(app_labels=STATION_TRAIL_APPS)
     )
 
 

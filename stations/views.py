@@ -114,7 +114,8 @@ def audit_trail(request: HttpRequest) -> HttpResponse:
     filters = form.cleaned_data if form.is_valid() else {}
     entries = selectors.audit_list(**{k: v for k, v in filters.items() if v})
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
-    return render(request, "stations/audit_trail.html", {"form": form, "page": page})
+    rows = selectors.audit_rows(page.object_list)
+    return render(request, "stations/audit_trail.html", {"form": form, "page": page, "rows": rows})
 
 
 @station_permission_required(Perm.ADMINISTER)

@@ -23,6 +23,8 @@ SITE_URL = env("SITE_URL", default="http://localhost:8000")
 
 SHARED_APPS = [
     "django_tenants",
+    # Before the project's apps: it patches the migration autodetector they rely on when ready.
+    "pgtrigger",
     "stations",
     "django.contrib.contenttypes",
     "django.contrib.auth",
@@ -38,7 +40,8 @@ SHARED_APPS = [
     "csp",
     "django_otp",
     "django_otp.plugins.otp_totp",
-    "auditlog",
+    # The audit trail (escort_portal.audit); the public schema records users and roles.
+    "pghistory",
     *["rest_framework", "drf_spectacular", "drf_spectacular_sidecar"],  # the roster API
 ]
 # Every station-owned table lives in the station's schema. Moving an app between these lists
@@ -46,8 +49,9 @@ SHARED_APPS = [
 TENANT_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.admin",
-    # Each station's audit trail lives in its own schema; the public one records users and roles.
-    "auditlog",
+    # Each station's audit trail lives in its own schema, beside the tables it records.
+    "pgtrigger",
+    "pghistory",
     "lenders",
     "escorts",
     "notifications",
@@ -88,7 +92,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "stations.middleware.UserLanguageMiddleware",
-    "auditlog.middleware.AuditlogMiddleware",
+    "pghistory.middleware.HistoryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",

@@ -6,13 +6,10 @@ import subprocess
 import sys
 
 import pytest
-from auditlog.models import LogEntry
 from django.conf import settings
 from django.core.cache import cache
 from django.test import override_settings
-from django_tenants.utils import tenant_context
 
-from lenders.tests.factories import BranchFactory, MemberFactory
 from stations.models import StationRole
 from stations.tests.factories import StationRoleFactory, UserFactory
 
@@ -101,29 +98,3 @@ def test_production_settings_pass_the_deploy_check():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
-
-
-def test_changes_are_in_the_stations_own_audit_trail_with_who_made_them(
-    in_debra, pingla, client_for
-):
-    member = MemberFactory(branch=BranchFactory())
-    client = client_for(member.user)
-    client.post(
-        f"/station/debra/lenders/branch/{member.branch.pk}/agents/new/",
-        {"name": "Mampi Bag", "employee_id": "A77", "phone": "9830012399"},
-    )
-    with tenant_context(in_debra):
-        entry = LogEntry.objects.get(object_repr__startswith="Mampi Bag")
-        assert entry.actor == member.user
-        assert entry.action == LogEntry.Action.CREATE
-    with tenant_context(pingla):
-        assert not LogEntry.objects.filter(object_repr__startswith="Mampi Bag").exists()
-
-    oc = client_for(
-        StationRoleFactory(station=in_debra, role=StationRole.Role.OFFICER_IN_CHARGE).user
-    )
-    page = oc.get("/station/debra/audit/?search=Mampi").content.decode()
-    assert "Mampi Bag" in page
-    assert member.user.username in page
-    duty = client_for(StationRoleFactory(station=in_debra).user)
-    assert duty.get("/station/debra/audit/").status_code == 404

@@ -1,0 +1,230 @@
+"""The audit trail.
+
+django-pghistory keeps it: a PostgreSQL trigger on each tracked table copies every inserted,
+changed or deleted row into an event table beside it, inside the same statement. So a change
+made by a queryset update, a bulk insert or plain SQL is recorded like a save, and the event
+tables refuse updates and deletes (append-only triggers); only the retention job, which must
+clear old personal details, passes them. The person and the page behind a change come from the
+request (pghistory's middleware) and are stored in each event row, so the record stays in the
+schema of the station it belongs to. `benchmarks/audit` measured this against django-auditlog.
+
+This module says how models are tracked and reads the event tables as one trail.
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import pghistory
+from django.apps import apps
+from django.db import models
+from django.db.models import Q, Value
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+
+def track(*, exclude: Sequence[str] = ()) -> Callable[[type[models.Model]], type[models.Model]]:
+    """Record every insert, update (of a tracked field) and delete of the decorated model."""
+    return pghistory.track(
+        pghistory.InsertEvent(),
+        pghistory.UpdateEvent(),
+        pghistory.DeleteEvent(),
+        exclude=list(exclude) or None,
+        context_field=pghistory.ContextJSONField(),
+        append_only=True,
+    )
+
+
+def event_models(*, app_labels: Iterable[str]) -> list[type[models.Model]]:
+    """The event tables of the tracked models of these apps, in a stable order."""
+    found = []
+    for label in app_labels:
+        for model in apps.get_app_config(label).get_models():
+            if issubclass(model, pghistory.models.Event) and model.pgh_tracked_model:
+                found.append(model)
+    return sorted(found, key=lambda model: model._meta.label)
+
+
+def kind_of(event_model: type[models.Model]) -> str:
+    tracked = event_model.pgh_tracked_model._meta
+    return f"{tracked.app_label}.{tracked.model_name}"
+
+
+def _text_fields(event_model: type[models.Model]) -> list[str]:
+    return [
+        f.name
+        for f in event_model._meta.fields
+        if isinstance(f, (models.CharField, models.TextField)) and not f.name.startswith("pgh_")
+    ]
+
+
+def trail(
+    event_models: Sequence[type[models.Model]],
+    *,
+    user_ids: Iterable[int] | None = None,
+    search: str = "",
+    since: datetime.datetime | None = None,
+    until: datetime.datetime | None = None,
+) -> models.QuerySet:
+    """Every event of these tables as one queryset of dicts, newest first: `id`, `at`, `label`
+    (insert, update, delete), `kind` (app_label.model), `object_id` and `context` (who, where).
+
+    `search` finds the text in any text field of the recorded row, `user_ids` the changes made by
+    these people, `since`/`until` bound the time (until excluded).
+    """
+    parts = []
+    for event_model in event_models:
+        events = event_model.objects.all()
+        if user_ids is not None:
+            events = events.filter(pgh_context__user__in=list(user_ids))
+        if search:
+            found = Q()
+            for name in _text_fields(event_model):
+                found |= Q(**{f"{name}__icontains": search})
+            if search.isdigit():
+                found |= Q(pgh_obj_id=int(search))
+            events = events.filter(found) if found else events.none()
+        if since:
+            events = events.filter(pgh_created_at__gte=since)
+        if until:
+            events = events.filter(pgh_created_at__lt=until)
+        parts.append(
+            events.order_by()
+            .values_list("pgh_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "pgh_context")
+            .annotate(kind=Value(kind_of(event_model)))
+        )
+    if not parts:
+        raise ValueError("no event tables to read")
+    first, *others = parts
+    return first.union(*others, all=True).order_by("-pgh_created_at", "-pgh_id")
+
+
+ACTIONS = {
+    "insert": gettext_lazy("Created"),
+    "update": gettext_lazy("Changed"),
+    "delete": gettext_lazy("Removed"),
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    before: str
+    after: str
+
+
+@dataclass
+class TrailRow:
+    """One event of the trail, with what changed against the object's previous event."""
+
+    id: int
+    at: datetime.datetime
+    label: str
+    kind: str
+    kind_name: str
+    object_id: int
+    object_label: str
+    user_id: int | None
+    url: str
+    changes: list[Change] = field(default_factory=list)
+    who: str = ""
+
+    @property
+    def action(self) -> str:
+        return str(ACTIONS.get(self.label, self.label))
+
+
+def _shown(model_field: models.Field, event: models.Model, labels: dict) -> str:
+    value = getattr(event, model_field.attname)
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime.datetime):
+        return date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
+    if model_field.is_relation:
+        return labels.get((model_field.related_model, value), f"#{value}")
+    if model_field.choices:
+        return str(dict(model_field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    return str(value)
+
+
+def rows(page: Iterable[tuple]) -> list[TrailRow]:
+    """The trail rows of one page of `trail()`: each event beside its object's previous one,
+    related objects by name. A few queries per kind of object on the page, not per row."""
+    page = list(page)
+    by_kind: dict[str, list[tuple]] = {}
+    for event in page:
+        by_kind.setdefault(event[5], []).append(event)
+    built: dict[tuple[str, int], TrailRow] = {}
+    for kind, events in by_kind.items():
+        tracked = apps.get_model(kind)
+        event_model = tracked.pgh_event_model
+        shown_fields = [
+            f
+            for f in event_model._meta.fields
+            if not f.name.startswith("pgh_")
+            and f.name != tracked._meta.pk.name
+            # The row's own clock says nothing the event's time does not.
+            and not getattr(f, "auto_now", False)
+            and not getattr(f, "auto_now_add", False)
+        ]
+        object_ids = {event[3] for event in events}
+        history = event_model.objects.filter(
+            pgh_obj_id__in=object_ids, pgh_id__lte=max(event[0] for event in events)
+        ).order_by("pgh_obj_id", "pgh_id")
+        labels = _labels(tracked, shown_fields, history, object_ids)
+        wanted = {event[0] for event in events}
+        for _obj, snapshots in itertools.groupby(history, key=lambda e: e.pgh_obj_id):
+            previous = None
+            for snapshot in snapshots:
+                if snapshot.pgh_id in wanted:
+                    built[kind, snapshot.pgh_id] = _row(
+                        tracked, snapshot, previous, shown_fields, labels
+                    )
+                previous = snapshot
+    return [built[event[5], event[0]] for event in page]
+
+
+def _labels(tracked, shown_fields, history, object_ids) -> dict:
+    """(model, pk) -> str(object) for the objects the page names, in one query per model."""
+    wanted: dict[type[models.Model], set] = {tracked: set(object_ids)}
+    for event in history:
+        for model_field in shown_fields:
+            value = getattr(event, model_field.attname)
+            if model_field.is_relation and value is not None:
+                wanted.setdefault(model_field.related_model, set()).add(value)
+    labels = {}
+    for model, pks in wanted.items():
+        related = [f.name for f in model._meta.fields if f.many_to_one]
+        for pk, obj in model._default_manager.select_related(*related).in_bulk(pks).items():
+            labels[model, pk] = str(obj)
+    return labels
+
+
+def _row(tracked, snapshot, previous, shown_fields, labels) -> TrailRow:
+    changes = []
+    if snapshot.pgh_label != "delete":
+        for model_field in shown_fields:
+            after = _shown(model_field, snapshot, labels)
+            before = _shown(model_field, previous, labels) if previous else ""
+            if after != before:
+                changes.append(Change(str(model_field.verbose_name), before, after))
+    context = snapshot.pgh_context or {}
+    return TrailRow(
+        id=snapshot.pgh_id,
+        at=snapshot.pgh_created_at,
+        label=snapshot.pgh_label,
+        kind=f"{tracked._meta.app_label}.{tracked._meta.model_name}",
+        kind_name=str(tracked._meta.verbose_name).capitalize(),
+        object_id=snapshot.pgh_obj_id,
+        object_label=labels.get((tracked, snapshot.pgh_obj_id), f"#{snapshot.pgh_obj_id}"),
+        user_id=context.get("user"),
+        url=context.get("url", ""),
+        changes=changes,
+    )

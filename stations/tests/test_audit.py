@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.db import DatabaseError, transaction
+from django_tenants.utils import tenant_context
+
+from escorts.models import RunEntry
+from lenders import services as lender_services
+from lenders.models import CollectionArea, FieldAgent, Roster
+from lenders.tests.factories import (
+    AgentFactory,
+    AreaFactory,
+    BranchFactory,
+    EntryFactory,
+    MemberFactory,
+    RosterFactory,
+)
+from stations import services
+from stations.models import StationRole
+from stations.tests.factories import StationRoleFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def oc(debra, client_for):
+    return client_for(
+        StationRoleFactory(station=debra, role=StationRole.Role.OFFICER_IN_CHARGE).user
+    )
+
+
+def test_a_change_is_in_its_own_stations_trail_with_who_made_it(in_debra, pingla, client_for, oc):
+    member = MemberFactory(branch=BranchFactory())
+    client_for(member.user).post(
+        f"/station/debra/lenders/branch/{member.branch.pk}/agents/new/",
+        {"name": "Mampi Bag", "employee_id": "A77", "phone": "9830012399"},
+    )
+    agent = FieldAgent.objects.get(name="Mampi Bag")
+    event = agent.events.get()
+    assert event.pgh_label == "insert"
+    assert event.pgh_context["user"] == member.user.pk
+    with tenant_context(pingla):
+        assert not FieldAgent.pgh_event_model.objects.filter(name="Mampi Bag").exists()
+
+    page = oc.get("/station/debra/audit/?search=Mampi").content.decode()
+    assert "Mampi Bag" in page
+    assert member.user.username in page
+
+
+def test_the_page_shows_what_changed_from_what(in_debra, oc):
+    agent = AgentFactory(name="Rina Das", phone="+919830012300")
+    agent.phone = "+919830099999"
+    agent.save()
+
+    page = oc.get(f"/station/debra/audit/?search={agent.pk}&model=lenders.fieldagent")
+    text = page.content.decode()
+    assert "+919830012300 → +919830099999" in text
+    assert text.count("Rina Das") >= 2  # the change and the creation
+
+
+def test_changes_made_in_bulk_are_recorded_too(in_debra):
+    """A queryset update or a bulk insert sends no signal; the trail must not depend on one."""
+    roster = RosterFactory(date=datetime.date(2026, 12, 1))
+    area = AreaFactory(status=CollectionArea.Status.PROPOSED)
+    entry = EntryFactory(roster=roster, area=area)
+    into = AreaFactory()
+
+    lender_services.rosters_lock(date=roster.date)
+    lender_services.area_merge(area=area, into=into)
+
+    assert roster.events.filter(status=Roster.Status.LOCKED).exists()
+    assert entry.events.filter(area=into).exists()
+    assert RunEntry.pgh_event_model.objects.count() == 0
+
+
+def test_nobody_can_edit_or_delete_the_trail(in_debra):
+    AgentFactory(name="Rina Das")
+    events = FieldAgent.pgh_event_model.objects.filter(name="Rina Das")
+    for attempt in (lambda: events.update(name="Someone else"), events.delete):
+        with pytest.raises(DatabaseError), transaction.atomic():
+            attempt()
+    assert events.count() == 1
+
+
+def test_a_new_station_records_its_own_changes(db, debra):
+    station = services.station_create(
+        slug="kharagpur-town", name="Kharagpur Town", subdivision=debra.subdivision
+    )
+    with tenant_context(station):
+        AgentFactory(name="Rina Das", branch=BranchFactory())
+        assert FieldAgent.pgh_event_model.objects.filter(name="Rina Das").count() == 1
+    with tenant_context(debra):
+        assert not FieldAgent.pgh_event_model.objects.filter(name="Rina Das").exists()
+
+
+def test_only_the_officer_in_charge_sees_the_trail(debra, client_for, oc):
+    assert oc.get("/station/debra/audit/").status_code == 200
+    duty = client_for(StationRoleFactory(station=debra).user)
+    assert duty.get("/station/debra/audit/").status_code == 404
+
+
+def test_filters_by_person_kind_and_day(in_debra, oc, client_for):
+    # Made first: the person behind a request stays attached until its transaction ends, and
+    # a test is one transaction.
+    AgentFactory(name="Rina Das")
+    member = MemberFactory(branch=BranchFactory())
+    client_for(member.user).post(
+        f"/station/debra/lenders/branch/{member.branch.pk}/agents/new/",
+        {"name": "Mampi Bag", "employee_id": "A77", "phone": "9830012399"},
+    )
+    today = datetime.date.today().isoformat()
+
+    mine = oc.get(f"/station/debra/audit/?actor={member.user.username}").content.decode()
+    assert "Mampi Bag" in mine and "Rina Das" not in mine
+    agents = oc.get("/station/debra/audit/?model=lenders.fieldagent").content.decode()
+    assert "Mampi Bag" in agents and "Rina Das" in agents
+    rosters = oc.get("/station/debra/audit/?model=lenders.roster").content.decode()
+    assert "Mampi Bag" not in rosters
+    old = oc.get("/station/debra/audit/?until=2020-01-01").content.decode()
+    assert "Mampi Bag" not in old
+    assert "Mampi Bag" in oc.get(f"/station/debra/audit/?since={today}").content.decode()
