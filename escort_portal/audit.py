@@ -72,7 +72,8 @@ def trail(
     until: datetime.datetime | None = None,
 ) -> models.QuerySet:
     """Every event of these tables as one queryset of dicts, newest first: `id`, `at`, `label`
-    (insert, update, delete), `kind` (app_label.model), `object_id` and `context` (who, where).
+    (insert, update, delete), `kind` (app_label.model), `object_id` and `context` (the person and
+    page, or the scheduled job, behind the change).
 
     `search` finds the text in any text field of the recorded row, `user_ids` the changes made by
     these people, `since`/`until` bound the time (until excluded).
@@ -130,6 +131,7 @@ class TrailRow:
     object_id: int
     object_label: str
     user_id: int | None
+    job: str
     url: str
     changes: list[Change] = field(default_factory=list)
     who: str = ""
@@ -137,6 +139,11 @@ class TrailRow:
     @property
     def action(self) -> str:
         return str(ACTIONS.get(self.label, self.label))
+
+    @property
+    def job_name(self) -> str:
+        """The scheduled job behind the change, as people say it: `rosters lock station`."""
+        return self.job.rpartition(".")[2].replace("_", " ")
 
 
 def _shown(model_field: models.Field, event: models.Model, labels: dict) -> str:
@@ -225,6 +232,7 @@ def _row(tracked, snapshot, previous, shown_fields, labels) -> TrailRow:
         object_id=snapshot.pgh_obj_id,
         object_label=labels.get((tracked, snapshot.pgh_obj_id), f"#{snapshot.pgh_obj_id}"),
         user_id=context.get("user"),
+        job=context.get("job", ""),
         url=context.get("url", ""),
         changes=changes,
     )

@@ -3,10 +3,12 @@ from __future__ import annotations
 import datetime
 
 import pytest
+import time_machine
 from django.db import DatabaseError, transaction
 from django_tenants.utils import tenant_context
 
 from escorts.models import RunEntry
+from escorts.tasks import station_tick
 from lenders import services as lender_services
 from lenders.models import CollectionArea, FieldAgent, Roster
 from lenders.tests.factories import (
@@ -22,6 +24,8 @@ from stations.models import StationRole
 from stations.tests.factories import StationRoleFactory
 
 pytestmark = pytest.mark.django_db
+
+IST = datetime.timezone(datetime.timedelta(hours=5, minutes=30))
 
 
 @pytest.fixture
@@ -121,3 +125,17 @@ def test_filters_by_person_kind_and_day(in_debra, oc, client_for):
     old = oc.get("/station/debra/audit/?until=2020-01-01").content.decode()
     assert "Mampi Bag" not in old
     assert "Mampi Bag" in oc.get(f"/station/debra/audit/?since={today}").content.decode()
+
+
+def test_a_scheduled_jobs_changes_carry_its_name(in_debra, oc):
+    day = datetime.date(2026, 12, 1)
+    roster = RosterFactory(date=day, status=Roster.Status.FILED)
+    after_cutoff = datetime.datetime(2026, 12, 1, 10, 0, tzinfo=IST)
+
+    with time_machine.travel(after_cutoff, tick=False):
+        station_tick.apply()
+
+    locked = roster.events.get(status=Roster.Status.LOCKED)
+    assert locked.pgh_context == {"job": "escorts.tasks.station_tick"}
+    page = oc.get("/station/debra/audit/?model=lenders.roster").content.decode()
+    assert "scheduled job: station tick" in page
