@@ -6,6 +6,7 @@ import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -39,6 +40,10 @@ class StationQuerySet(models.QuerySet):
         return self.exclude(schema_name__in=[get_public_schema_name(), settings.TENANT_BASE_SCHEMA])
 
 
+# An incident is often reported, and the trips around it looked up, weeks after the day.
+MIN_RETENTION_DAYS = 30
+
+
 @audit.track()
 class Station(TenantMixin):
     """A police station: one PostgreSQL schema holding all of its data."""
@@ -70,7 +75,14 @@ class Station(TenantMixin):
     planner_seconds = models.PositiveSmallIntegerField(
         _("planner time budget (seconds)"), default=10
     )
-    retention_days = models.PositiveSmallIntegerField(_("retention days"), default=90)
+    retention_days = models.PositiveSmallIntegerField(
+        _("retention days"),
+        default=90,
+        validators=[MinValueValidator(MIN_RETENTION_DAYS)],
+        help_text=_(
+            "Personal details of trips older than this are cleared every night; at least 30 days."
+        ),
+    )
     default_speed_kmph = models.PositiveSmallIntegerField(
         _("default travel speed (km/h)"), default=25
     )
@@ -82,6 +94,12 @@ class Station(TenantMixin):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(retention_days__gte=MIN_RETENTION_DAYS),
+                name="station_keeps_details_a_month_at_least",
+            )
+        ]
         verbose_name = _("police station")
         verbose_name_plural = _("police stations")
 

@@ -6,7 +6,9 @@ from io import StringIO
 import pytest
 import time_machine
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from escort_portal.celery import app
@@ -16,7 +18,7 @@ from lenders.retention import RetentionReport, retention_apply
 from lenders.tasks import retention_station
 from lenders.tests.factories import EntryFactory, MemberFactory
 from notifications.models import Message
-from stations.models import StationDay
+from stations.models import Station, StationDay
 from stations.tests.factories import StationRoleFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -204,3 +206,12 @@ def test_the_nightly_task_clears_the_station_it_runs_in(in_debra, old_and_new):
     entry = settings.CELERY_BEAT_SCHEDULE["retention"]
     assert entry["task"] in app.tasks
     assert (entry["schedule"].hour, entry["schedule"].minute) == ({2}, {30})
+
+
+def test_a_station_keeps_details_for_a_month_at_least(debra):
+    debra.retention_days = 0
+    with pytest.raises(ValidationError) as error:
+        debra.full_clean()
+    assert "greater than or equal to 30" in " ".join(error.value.message_dict["retention_days"])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Station.objects.filter(pk=debra.pk).update(retention_days=0)
