@@ -161,6 +161,10 @@ def _shown(model_field: models.Field, event: models.Model, labels: dict) -> str:
     return str(value)
 
 
+def _stamps_itself(model_field: models.Field) -> bool:
+    return getattr(model_field, "auto_now", False) or getattr(model_field, "auto_now_add", False)
+
+
 def rows(page: Iterable[tuple]) -> list[TrailRow]:
     """The trail rows of one page of `trail()`: each event beside its object's previous one,
     related objects by name. A few queries per kind of object on the page, not per row."""
@@ -178,8 +182,7 @@ def rows(page: Iterable[tuple]) -> list[TrailRow]:
             if not f.name.startswith("pgh_")
             and f.name != tracked._meta.pk.name
             # The row's own clock says nothing the event's time does not.
-            and not getattr(f, "auto_now", False)
-            and not getattr(f, "auto_now_add", False)
+            and not _stamps_itself(tracked._meta.get_field(f.name))
         ]
         object_ids = {event[3] for event in events}
         history = event_model.objects.filter(

@@ -39,9 +39,14 @@ class Officer(models.Model):
     )
     active = models.BooleanField(_("active"), default=True)
     updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("updated by"),
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         ordering = ["name"]
@@ -81,9 +86,14 @@ class EscortTeam(models.Model):
     )
     active = models.BooleanField(_("active"), default=True)
     updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("updated by"),
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         ordering = ["name"]
@@ -104,13 +114,20 @@ class EscortTeam(models.Model):
 class TeamOffDuty(models.Model):
     """A team that is not available on one date (leave, law-and-order duty, vehicle repair)."""
 
-    team = models.ForeignKey(EscortTeam, on_delete=models.CASCADE, related_name="days_off")
+    team = models.ForeignKey(
+        EscortTeam, on_delete=models.CASCADE, related_name="days_off", verbose_name=_("team")
+    )
     date = models.DateField(_("date"))
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["date", "team__name"]
@@ -155,29 +172,53 @@ class DutySheet(models.Model):
     )
     origin = models.CharField(_("origin"), max_length=10, choices=Origin.choices)
     previous = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("previous version"),
     )
-    build_status = models.CharField(max_length=10, choices=Build.choices, default=Build.RUNNING)
-    build_stage = models.CharField(max_length=20, blank=True)
-    build_started_at = models.DateTimeField(null=True, blank=True)
-    build_seconds = models.PositiveSmallIntegerField(default=0)
-    build_error = models.TextField(blank=True)
+    build_status = models.CharField(
+        max_length=10, choices=Build.choices, default=Build.RUNNING, verbose_name=_("build status")
+    )
+    build_stage = models.CharField(max_length=20, blank=True, verbose_name=_("build stage"))
+    build_started_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("build started at")
+    )
+    build_seconds = models.PositiveSmallIntegerField(default=0, verbose_name=_("build seconds"))
+    build_error = models.TextField(blank=True, verbose_name=_("build error"))
     built_at = models.DateTimeField(_("built at"), null=True, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("updated by"),
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
     published_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("published by"),
     )
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
-    superseded_at = models.DateTimeField(null=True, blank=True)
+    superseded_at = models.DateTimeField(null=True, blank=True, verbose_name=_("superseded at"))
     # What this version changed against the version published before it, set when published.
-    changes = models.JSONField(default=list, blank=True)
+    changes = models.JSONField(default=list, blank=True, verbose_name=_("changes"))
 
     class Meta:
         ordering = ["date", "version"]
@@ -226,9 +267,15 @@ class EscortRun(models.Model):
         COMPLETED = "completed", _("Completed")
         MISSED = "missed", _("Missed")
 
-    sheet = models.ForeignKey(DutySheet, on_delete=models.CASCADE, related_name="runs")
-    team = models.ForeignKey(EscortTeam, on_delete=models.PROTECT, related_name="runs")
-    area = models.ForeignKey(CollectionArea, on_delete=models.PROTECT, related_name="+")
+    sheet = models.ForeignKey(
+        DutySheet, on_delete=models.CASCADE, related_name="runs", verbose_name=_("sheet")
+    )
+    team = models.ForeignKey(
+        EscortTeam, on_delete=models.PROTECT, related_name="runs", verbose_name=_("team")
+    )
+    area = models.ForeignKey(
+        CollectionArea, on_delete=models.PROTECT, related_name="+", verbose_name=_("area")
+    )
     start = models.TimeField(_("start"))
     end = models.TimeField(_("end"))
     entries = models.ManyToManyField(
@@ -240,24 +287,46 @@ class EscortRun(models.Model):
     )
     # The run of the previous version this one was copied from: its progress carries over.
     copied_from = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("copied from"),
     )
-    acknowledged_at = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True, verbose_name=_("acknowledged at"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    completed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("completed at"))
     status_changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("status changed by"),
     )
-    overdue_announced_at = models.DateTimeField(null=True, blank=True)
+    overdue_announced_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("overdue announced at")
+    )
     # Null when the planner made the run.
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("updated by"),
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         ordering = ["team__name", "start", "pk"]
@@ -275,9 +344,15 @@ class EscortRun(models.Model):
 class RunEntry(models.Model):
     """An entry on a run. One entry is on at most one run of a sheet."""
 
-    sheet = models.ForeignKey(DutySheet, on_delete=models.CASCADE, related_name="+")
-    run = models.ForeignKey(EscortRun, on_delete=models.CASCADE, related_name="run_entries")
-    entry = models.ForeignKey(RosterEntry, on_delete=models.CASCADE, related_name="+")
+    sheet = models.ForeignKey(
+        DutySheet, on_delete=models.CASCADE, related_name="+", verbose_name=_("sheet")
+    )
+    run = models.ForeignKey(
+        EscortRun, on_delete=models.CASCADE, related_name="run_entries", verbose_name=_("run")
+    )
+    entry = models.ForeignKey(
+        RosterEntry, on_delete=models.CASCADE, related_name="+", verbose_name=_("entry")
+    )
 
     class Meta:
         constraints = [
@@ -299,14 +374,23 @@ class UncoveredEntry(models.Model):
         REMOVED = "removed", _("Taken off a run by the duty officer")
         LATE = "late", _("Added after the sheet was built")
 
-    sheet = models.ForeignKey(DutySheet, on_delete=models.CASCADE, related_name="uncovered")
-    entry = models.ForeignKey(RosterEntry, on_delete=models.CASCADE, related_name="+")
+    sheet = models.ForeignKey(
+        DutySheet, on_delete=models.CASCADE, related_name="uncovered", verbose_name=_("sheet")
+    )
+    entry = models.ForeignKey(
+        RosterEntry, on_delete=models.CASCADE, related_name="+", verbose_name=_("entry")
+    )
     reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
     detail = models.CharField(_("detail"), max_length=255, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["entry__depart_at", "pk"]

@@ -40,13 +40,22 @@ class LenderBranch(models.Model):
     )
     decision_reason = models.TextField(_("reason"), blank=True)
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
     )
-    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True, verbose_name=_("decided at"))
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["lender_name", "branch_name"]
@@ -70,15 +79,25 @@ class BranchMember(models.Model):
         STAFF = "staff", _("Staff")
         AGENT = "agent", _("Field agent")
 
-    branch = models.ForeignKey(LenderBranch, on_delete=models.CASCADE, related_name="members")
+    branch = models.ForeignKey(
+        LenderBranch, on_delete=models.CASCADE, related_name="members", verbose_name=_("branch")
+    )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="branch_memberships"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="branch_memberships",
+        verbose_name=_("user"),
     )
     role = models.CharField(_("role"), max_length=10, choices=Role.choices)
     agent = models.OneToOneField(
-        "FieldAgent", on_delete=models.CASCADE, null=True, blank=True, related_name="login"
+        "FieldAgent",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="login",
+        verbose_name=_("agent"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         constraints = [
@@ -91,14 +110,16 @@ class BranchMember(models.Model):
 
 @audit.track(exclude=["photo"])
 class FieldAgent(models.Model):
-    branch = models.ForeignKey(LenderBranch, on_delete=models.PROTECT, related_name="agents")
+    branch = models.ForeignKey(
+        LenderBranch, on_delete=models.PROTECT, related_name="agents", verbose_name=_("branch")
+    )
     name = models.CharField(_("name"), max_length=120)
     employee_id = models.CharField(_("employee id"), max_length=40)
     phone = PhoneNumberField(_("mobile number"), region="IN")
     id_reference = models.CharField(_("ID document reference"), max_length=60, blank=True)
     photo = models.ImageField(_("photo"), upload_to="agents/", blank=True)
     active = models.BooleanField(_("active"), default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["name"]
@@ -141,12 +162,22 @@ class CollectionArea(models.Model):
         _("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE
     )
     proposed_by = models.ForeignKey(
-        LenderBranch, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        LenderBranch,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("proposed by"),
     )
     merged_into = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("merged into"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["name"]
@@ -176,16 +207,23 @@ class Roster(models.Model):
         FILED = "filed", _("Filed")
         LOCKED = "locked", _("Locked at cut-off")
 
-    branch = models.ForeignKey(LenderBranch, on_delete=models.PROTECT, related_name="rosters")
+    branch = models.ForeignKey(
+        LenderBranch, on_delete=models.PROTECT, related_name="rosters", verbose_name=_("branch")
+    )
     date = models.DateField(_("date"))
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT
     )
     filed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("filed by"),
     )
-    filed_at = models.DateTimeField(null=True, blank=True)
-    locked_at = models.DateTimeField(null=True, blank=True)
+    filed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("filed at"))
+    locked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("locked at"))
 
     class Meta:
         ordering = ["-date"]
@@ -212,9 +250,15 @@ class CashBand(models.TextChoices):
 class RosterEntry(models.Model):
     """One trip of one field agent: out to an area and back to the deposit point."""
 
-    roster = models.ForeignKey(Roster, on_delete=models.CASCADE, related_name="entries")
-    agent = models.ForeignKey(FieldAgent, on_delete=models.PROTECT, related_name="entries")
-    area = models.ForeignKey(CollectionArea, on_delete=models.PROTECT, related_name="entries")
+    roster = models.ForeignKey(
+        Roster, on_delete=models.CASCADE, related_name="entries", verbose_name=_("roster")
+    )
+    agent = models.ForeignKey(
+        FieldAgent, on_delete=models.PROTECT, related_name="entries", verbose_name=_("agent")
+    )
+    area = models.ForeignKey(
+        CollectionArea, on_delete=models.PROTECT, related_name="entries", verbose_name=_("area")
+    )
     centres = models.CharField(_("centre or group names"), max_length=255, blank=True)
     depart_at = models.TimeField(_("departure time"))
     return_at = models.TimeField(_("expected return time"))
@@ -224,10 +268,14 @@ class RosterEntry(models.Model):
     notes = models.CharField(_("notes"), max_length=500, blank=True)
     is_late = models.BooleanField(_("added after cut-off"), default=False)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         ordering = ["depart_at", "pk"]
@@ -253,19 +301,31 @@ class BranchApiKey(models.Model):
     its cost to every API call without making a random key any harder to guess.
     """
 
-    branch = models.ForeignKey(LenderBranch, on_delete=models.CASCADE, related_name="api_keys")
+    branch = models.ForeignKey(
+        LenderBranch, on_delete=models.CASCADE, related_name="api_keys", verbose_name=_("branch")
+    )
     name = models.CharField(_("name"), max_length=60)
     # The first characters of the key, kept so that people can tell their keys apart.
     prefix = models.CharField(_("key starts with"), max_length=12, unique=True)
-    hashed_key = models.CharField(max_length=64, unique=True, editable=False)
+    hashed_key = models.CharField(
+        max_length=64, unique=True, editable=False, verbose_name=_("hashed key")
+    )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("created by"),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
     revoked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("revoked by"),
     )
 
     class Meta:
@@ -316,13 +376,21 @@ class Incident(models.Model):
     narrative = models.TextField(_("what happened"), blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices)
     reported_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("reported by"),
     )
     confirmed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("confirmed by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         ordering = ["-occurred_at"]
@@ -337,19 +405,37 @@ class Incident(models.Model):
 class SosAlert(models.Model):
     """A field agent's call for help during a trip; open until a station officer takes it."""
 
-    entry = models.ForeignKey(RosterEntry, on_delete=models.PROTECT, related_name="sos_alerts")
+    entry = models.ForeignKey(
+        RosterEntry, on_delete=models.PROTECT, related_name="sos_alerts", verbose_name=_("entry")
+    )
     raised_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("raised by"),
     )
-    raised_at = models.DateTimeField(auto_now_add=True)
-    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
-    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
-    accuracy_m = models.PositiveIntegerField(null=True, blank=True)
-    incident = models.OneToOneField(Incident, on_delete=models.PROTECT, related_name="sos")
+    raised_at = models.DateTimeField(auto_now_add=True, verbose_name=_("raised at"))
+    latitude = models.DecimalField(
+        max_digits=9, decimal_places=6, null=True, blank=True, verbose_name=_("latitude")
+    )
+    longitude = models.DecimalField(
+        max_digits=9, decimal_places=6, null=True, blank=True, verbose_name=_("longitude")
+    )
+    accuracy_m = models.PositiveIntegerField(
+        null=True, blank=True, verbose_name=_("accuracy (metres)")
+    )
+    incident = models.OneToOneField(
+        Incident, on_delete=models.PROTECT, related_name="sos", verbose_name=_("incident")
+    )
     acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("acknowledged by"),
     )
-    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True, verbose_name=_("acknowledged at"))
 
     class Meta:
         ordering = ["-raised_at"]

@@ -86,7 +86,7 @@ class Station(TenantMixin):
     default_speed_kmph = models.PositiveSmallIntegerField(
         _("default travel speed (km/h)"), default=25
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     objects = StationQuerySet.as_manager()
 
@@ -144,11 +144,16 @@ class StationRole(models.Model):
         LENDER = "lender", _("Lender branch staff")
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="station_roles"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="station_roles",
+        verbose_name=_("user"),
     )
-    station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="roles")
+    station = models.ForeignKey(
+        Station, on_delete=models.CASCADE, related_name="roles", verbose_name=_("station")
+    )
     role = models.CharField(_("role"), max_length=10, choices=Role.choices)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         constraints = [
@@ -170,9 +175,14 @@ class SubdivisionRole(models.Model):
         SDPO_STAFF = "staff", _("SDPO staff")
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="subdivision_roles"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="subdivision_roles",
+        verbose_name=_("user"),
     )
-    subdivision = models.ForeignKey(Subdivision, on_delete=models.CASCADE, related_name="roles")
+    subdivision = models.ForeignKey(
+        Subdivision, on_delete=models.CASCADE, related_name="roles", verbose_name=_("subdivision")
+    )
     role = models.CharField(_("role"), max_length=10, choices=Role.choices)
 
     class Meta:
@@ -191,8 +201,8 @@ class SubdivisionRole(models.Model):
 class WorkerHeartbeat(models.Model):
     """When a Celery worker last ran a task in a schema (a station's or public)."""
 
-    schema_name = models.CharField(max_length=63, primary_key=True)
-    seen_at = models.DateTimeField()
+    schema_name = models.CharField(max_length=63, primary_key=True, verbose_name=_("schema name"))
+    seen_at = models.DateTimeField(verbose_name=_("seen at"))
 
     def __str__(self) -> str:
         return f"{self.schema_name} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"
@@ -205,29 +215,39 @@ class StationDay(models.Model):
     (`stations.stats.refresh`), so the dashboard never reads a station schema.
     """
 
-    station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="days")
-    date = models.DateField()
-    branches_approved = models.PositiveIntegerField(default=0)
-    branches_pending = models.PositiveIntegerField(default=0)
-    rosters_filed = models.PositiveIntegerField(default=0)
-    rosters_missing = models.PositiveIntegerField(default=0)
-    entries = models.PositiveIntegerField(default=0)
-    entries_covered = models.PositiveIntegerField(default=0)
-    entries_uncovered = models.PositiveIntegerField(default=0)
-    uncovered_by_reason = models.JSONField(default=dict, blank=True)
-    runs = models.PositiveIntegerField(default=0)
-    runs_acknowledged = models.PositiveIntegerField(default=0)
-    runs_completed = models.PositiveIntegerField(default=0)
-    runs_overdue = models.PositiveIntegerField(default=0)
-    sheet_published = models.BooleanField(default=False)
-    incidents = models.PositiveIntegerField(default=0)
-    sos_open = models.PositiveIntegerField(default=0)
-    sos = models.PositiveIntegerField(default=0)
+    station = models.ForeignKey(
+        Station, on_delete=models.CASCADE, related_name="days", verbose_name=_("station")
+    )
+    date = models.DateField(verbose_name=_("date"))
+    branches_approved = models.PositiveIntegerField(default=0, verbose_name=_("branches approved"))
+    branches_pending = models.PositiveIntegerField(default=0, verbose_name=_("branches pending"))
+    rosters_filed = models.PositiveIntegerField(default=0, verbose_name=_("rosters filed"))
+    rosters_missing = models.PositiveIntegerField(default=0, verbose_name=_("rosters missing"))
+    entries = models.PositiveIntegerField(default=0, verbose_name=_("entries"))
+    entries_covered = models.PositiveIntegerField(default=0, verbose_name=_("entries covered"))
+    entries_uncovered = models.PositiveIntegerField(default=0, verbose_name=_("entries uncovered"))
+    uncovered_by_reason = models.JSONField(
+        default=dict, blank=True, verbose_name=_("uncovered by reason")
+    )
+    runs = models.PositiveIntegerField(default=0, verbose_name=_("runs"))
+    runs_acknowledged = models.PositiveIntegerField(default=0, verbose_name=_("runs acknowledged"))
+    runs_completed = models.PositiveIntegerField(default=0, verbose_name=_("runs completed"))
+    runs_overdue = models.PositiveIntegerField(default=0, verbose_name=_("runs overdue"))
+    sheet_published = models.BooleanField(default=False, verbose_name=_("sheet published"))
+    incidents = models.PositiveIntegerField(default=0, verbose_name=_("incidents"))
+    sos_open = models.PositiveIntegerField(default=0, verbose_name=_("sos open"))
+    sos = models.PositiveIntegerField(default=0, verbose_name=_("sos"))
     # Short lists the dashboard shows as they are: names and references, never cash figures.
-    pending_branches = models.JSONField(default=list, blank=True)
-    never_filed_branches = models.JSONField(default=list, blank=True)
-    high_priority_uncovered = models.JSONField(default=list, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    pending_branches = models.JSONField(
+        default=list, blank=True, verbose_name=_("pending branches")
+    )
+    never_filed_branches = models.JSONField(
+        default=list, blank=True, verbose_name=_("never filed branches")
+    )
+    high_priority_uncovered = models.JSONField(
+        default=list, blank=True, verbose_name=_("high priority uncovered")
+    )
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["station", "date"], name="one_station_day")]

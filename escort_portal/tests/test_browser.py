@@ -474,6 +474,25 @@ def test_a_duty_officer_publishes_the_sheet_and_prints_it(tab, language, station
     officer.assert_clean()
 
 
+@pytest.mark.parametrize(("language", "station"), [("en", "pingla"), ("bn", "debra")])
+def test_the_officer_in_charge_reads_who_published_the_sheet(tab, language, station):
+    """After the duty officer's scenario: the publishing is in the station's audit trail."""
+    oc = tab()
+    oc.sign_in(f"{station}-oc", language)
+    oc.go(f"/station/{station}/audit/")
+    page = oc.page
+    page.select_option("select[name=model]", "escorts.dutysheet")
+    page.fill("input[name=actor]", f"{station}-duty")
+    oc.click_and_wait(page.locator("main form button[type=submit]"))
+
+    rows = page.locator("main table tbody tr")
+    published = rows.filter(has_text=oc.t("Published")).first
+    assert f"{station}-duty" in published.inner_text()
+    assert oc.t("Changed") in published.inner_text()
+    oc.shot(f"audit-trail-{language}")
+    oc.assert_clean()
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_the_sdpo_sees_every_station_and_opens_one(tab, language):
     sdpo = tab()
