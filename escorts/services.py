@@ -249,7 +249,7 @@ def _build_store(*, sheet_pk: int, data: planning.PlanInput, plan) -> DutySheet:
     sheet.build_stage = "done"
     sheet.built_at = timezone.now()
     sheet.save(update_fields=["build_status", "build_stage", "built_at", "updated_at"])
-    stats.refresh(date=sheet.date)
+    stats.refresh_on_commit(date=sheet.date)
     notify.draft_ready(sheet)
     return sheet
 
@@ -342,7 +342,7 @@ def _editable_sheet(date: datetime.date, *, by: User) -> DutySheet:
 def _touch(sheet: DutySheet, by: User) -> None:
     sheet.updated_by = by
     sheet.save(update_fields=["updated_by", "updated_at"])
-    stats.refresh(date=sheet.date)
+    stats.refresh_on_commit(date=sheet.date)
 
 
 def _in_sheet(sheet: DutySheet, run: EscortRun) -> EscortRun:
@@ -685,7 +685,7 @@ def duty_sheet_publish(*, date: datetime.date, by: User) -> DutySheet:
     sheet.updated_by = by
     sheet.full_clean()
     sheet.save()
-    stats.refresh(date=date)
+    stats.refresh_on_commit(date=date)
     if old is None:
         notify.sheet_published(sheet)
     else:
@@ -749,7 +749,7 @@ def run_set_status(*, run: EscortRun, status: str, by: User) -> EscortRun:
         fields.append(stamp)
     run.status_changed_by = by
     run.save(update_fields=fields)
-    stats.refresh(date=run.sheet.date)
+    stats.refresh_on_commit(date=run.sheet.date)
     return run
 
 
@@ -781,7 +781,7 @@ def runs_flag_overdue(*, now: datetime.datetime | None = None) -> int:
                 notify.run_overdue(run)
                 count += 1
     if count:
-        stats.refresh(date=today)
+        stats.refresh_on_commit(date=today)
     return count
 
 

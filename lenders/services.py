@@ -72,7 +72,7 @@ def branch_register(*, user: User, **details: object) -> LenderBranch:
     branch.save()
     BranchMember.objects.create(branch=branch, user=user, role=BranchMember.Role.MANAGER)
     _grant_lender_role(user)
-    stats.refresh()
+    stats.refresh_on_commit()
     return branch
 
 
@@ -92,7 +92,7 @@ def _decide(branch: LenderBranch, *, status: str, by: User, reason: str) -> Lend
     branch.decided_at = timezone.now()
     branch.decision_reason = reason
     branch.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
-    stats.refresh()
+    stats.refresh_on_commit()
     if status in (LenderBranch.Status.APPROVED, LenderBranch.Status.REJECTED):
         notify.branch_decided(branch)
     return branch
@@ -393,7 +393,7 @@ def roster_entry_add(
     _check_can_change(roster, as_officer=as_officer)
     entry = _add(roster, data, by=by, as_officer=as_officer)
     _mark_filed(roster, by)
-    stats.refresh(date=date)
+    stats.refresh_on_commit(date=date)
     return entry
 
 
@@ -410,7 +410,7 @@ def roster_entry_update(
     if as_officer and timezone.now() >= cutoff_at(roster.date):
         entry.is_late = True
     entry.save()
-    stats.refresh(date=roster.date)
+    stats.refresh_on_commit(date=roster.date)
     return entry
 
 
@@ -422,7 +422,7 @@ def roster_entry_delete(*, entry: RosterEntry, by: User, as_officer: bool = Fals
     if not roster.entries.exists() and roster.status == Roster.Status.FILED:
         roster.status = Roster.Status.DRAFT
         roster.save(update_fields=["status"])
-    stats.refresh(date=roster.date)
+    stats.refresh_on_commit(date=roster.date)
 
 
 @transaction.atomic
@@ -452,7 +452,7 @@ def roster_entries_replace(
     elif roster.status == Roster.Status.FILED:
         roster.status = Roster.Status.DRAFT
         roster.save(update_fields=["status"])
-    stats.refresh(date=date)
+    stats.refresh_on_commit(date=date)
     return entries
 
 
@@ -489,7 +489,7 @@ def roster_copy_from_last(*, branch: LenderBranch, date: datetime.date, by: User
                 skipped.append((old, " ".join(exc.messages)))
     if added:
         _mark_filed(roster, by)
-        stats.refresh(date=date)
+        stats.refresh_on_commit(date=date)
     return CopyResult(added=added, skipped=skipped, source=source)
 
 
@@ -521,7 +521,7 @@ def _incident_save(incident: Incident) -> Incident:
         raise ValidationError({"occurred_at": _("An incident cannot be in the future.")})
     incident.full_clean()
     incident.save()
-    stats.refresh(date=timezone.localdate(incident.occurred_at))
+    stats.refresh_on_commit(date=timezone.localdate(incident.occurred_at))
     return incident
 
 
@@ -613,7 +613,7 @@ def sos_raise(
         accuracy_m=accuracy_m,
         incident=incident,
     )
-    stats.refresh()
+    stats.refresh_on_commit()
     notify.sos_raised(alert)
     return alert
 
@@ -629,7 +629,7 @@ def sos_acknowledge(*, alert: SosAlert, by: User) -> SosAlert:
         alert.acknowledged_at = timezone.now()
         alert.acknowledged_by = by
         alert.save(update_fields=["acknowledged_at", "acknowledged_by"])
-        stats.refresh()
+        stats.refresh_on_commit()
     return alert
 
 

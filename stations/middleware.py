@@ -1,9 +1,83 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import ModuleType
 
+from django.conf import settings
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
+from django.urls import set_urlconf
 from django.utils import translation
+from django_tenants.middleware import TenantSubfolderMiddleware
+from django_tenants.urlresolvers import get_subfolder_urlconf
+from django_tenants.utils import (
+    get_public_schema_name,
+    get_subfolder_prefix,
+    get_tenant_domain_model,
+    get_tenant_model,
+)
+
+from .models import Station
+
+# One URLconf module per station prefix for the life of the process: Django caches a resolver
+# per URLconf module, so the same module each time means each station's resolver is built once.
+# Only a prefix whose station exists gets one, so made-up paths cannot grow it.
+_station_urlconfs: dict[tuple[str, str], ModuleType] = {}
+
+
+class StationSubfolderMiddleware(TenantSubfolderMiddleware):
+    """django-tenants' routing by /station/<slug>/, keeping each station's URLconf.
+
+    The library's middleware builds a new URLconf module for the station on every request and
+    calls `clear_url_caches()` so those modules do not pile up in Django's resolver cache; the
+    first `reverse()` of every request then rebuilds the resolver from every station pattern,
+    about a fifth of a roster POST. Here the module is made once per station prefix and reused,
+    and the caches are left alone. No prefix leaks between stations: the prefix is written into
+    each station's module rather than read from the connection, each module has a resolver of
+    its own, and every request sets its own URLconf (Django resets it when the request ends).
+
+    `process_request` is the library's (django-tenants 4.0) without `clear_url_caches()`.
+    """
+
+    def process_request(self, request: HttpRequest) -> None:
+        # Another tenant middleware before this one has already chosen.
+        if hasattr(request, "tenant"):
+            return None
+        connection.set_schema_to_public()
+        prefix = f"/{get_subfolder_prefix()}/"
+        urlconf = None
+        if not request.path.startswith(prefix):
+            tenant_model = get_tenant_model()
+            try:
+                tenant = tenant_model.objects.get(schema_name=get_public_schema_name())
+            except tenant_model.DoesNotExist:
+                raise self.TENANT_NOT_FOUND_EXCEPTION("Unable to find public tenant") from None
+            self.setup_url_routing(request, force_public=True)
+        else:
+            subfolder = request.path[len(prefix) :].split("/")[0]
+            domain_model = get_tenant_domain_model()
+            try:
+                tenant = self.get_tenant(domain_model=domain_model, hostname=subfolder)
+            except domain_model.DoesNotExist:
+                return self.no_tenant_found(request, subfolder)
+            tenant.domain_subfolder = subfolder
+            urlconf = self.get_urlconf(tenant=tenant)
+        tenant.domain_url = self.hostname_from_request(request)
+        request.tenant = tenant
+        connection.set_tenant(tenant)
+        if urlconf is not None:
+            request.urlconf = urlconf
+            set_urlconf(urlconf)
+        return None
+
+    @staticmethod
+    def get_urlconf(tenant: Station) -> ModuleType:
+        key = (settings.ROOT_URLCONF, tenant.domain_subfolder)
+        urlconf = _station_urlconfs.get(key)
+        if urlconf is None:
+            # Two threads may both build one; either module serves, and the first one stays.
+            urlconf = _station_urlconfs.setdefault(key, get_subfolder_urlconf(tenant))
+        return urlconf
 
 
 class UserLanguageMiddleware:

@@ -211,8 +211,9 @@ class WorkerHeartbeat(models.Model):
 class StationDay(models.Model):
     """The SDPO dashboard's read model: one station's figures for one day.
 
-    Kept current by the services that change the facts behind it, in the same transaction
-    (`stations.stats.refresh`), so the dashboard never reads a station schema.
+    Kept current by the services that change the facts behind it, recounted as soon as their
+    transaction commits (`stations.stats.refresh_on_commit`), so the dashboard never reads a
+    station schema.
     """
 
     station = models.ForeignKey(

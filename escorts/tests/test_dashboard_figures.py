@@ -1,5 +1,5 @@
-"""The duty sheet's figures reach the SDPO's read model as they change, and a rebuild from the
-station schema gives the same figures."""
+"""The duty sheet's figures reach the SDPO's read model as changes commit, and a rebuild from
+the station schema gives the same figures."""
 
 from __future__ import annotations
 
@@ -29,11 +29,14 @@ def _day(station) -> dict:
     }
 
 
-def test_a_built_and_published_sheet_shows_on_the_dashboard_and_survives_a_rebuild(station, clock):
+def test_a_built_and_published_sheet_shows_on_the_dashboard_and_survives_a_rebuild(
+    station, clock, django_capture_on_commit_callbacks
+):
     TeamFactory(capacity=1)
     covered = entry(cash_band=CashBand.UNDER_50K)
     no_map = entry(area=AreaFactory(latitude=None, longitude=None), cash_band=CashBand.OVER_2L)
-    sheet = services.duty_sheet_build_due()
+    with django_capture_on_commit_callbacks(execute=True):
+        sheet = services.duty_sheet_build_due()
     figures = _day(station)
     assert figures["entries"] == 2
     assert figures["entries_covered"] == 1
@@ -42,9 +45,10 @@ def test_a_built_and_published_sheet_shows_on_the_dashboard_and_survives_a_rebui
     assert figures["sheet_published"] is False
     assert [item["area"] for item in figures["high_priority_uncovered"]] == [no_map.area.name]
 
-    services.duty_sheet_publish(date=TODAY, by=UserFactory())
-    run = EscortRun.objects.get(sheet__date=TODAY, sheet__status="published")
-    services.run_set_status(run=run, status="acknowledged", by=UserFactory())
+    with django_capture_on_commit_callbacks(execute=True):
+        services.duty_sheet_publish(date=TODAY, by=UserFactory())
+        run = EscortRun.objects.get(sheet__date=TODAY, sheet__status="published")
+        services.run_set_status(run=run, status="acknowledged", by=UserFactory())
     figures = _day(station)
     assert figures["sheet_published"] is True
     assert figures["runs"] == 1

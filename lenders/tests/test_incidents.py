@@ -46,18 +46,21 @@ def _today(station) -> StationDay:
     return StationDay.objects.get(station=station, date=TODAY)
 
 
-def test_an_officer_records_an_incident_and_the_dashboard_counts_it(in_debra, client_for, clock):
+def test_an_officer_records_an_incident_and_the_dashboard_counts_it(
+    in_debra, client_for, clock, django_capture_on_commit_callbacks
+):
     officer = StationRoleFactory(station=in_debra, role="duty").user
     area = AreaFactory()
-    response = client_for(officer).post(
-        "/station/debra/lenders/incidents/new/",
-        {
-            "occurred_at": "2026-12-01T10:15",
-            "kind": "snatching",
-            "area": area.pk,
-            "fir_number": "Debra PS 231/26",
-        },
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(officer).post(
+            "/station/debra/lenders/incidents/new/",
+            {
+                "occurred_at": "2026-12-01T10:15",
+                "kind": "snatching",
+                "area": area.pk,
+                "fir_number": "Debra PS 231/26",
+            },
+        )
     assert response.status_code == 302
     incident = Incident.objects.get(fir_number="Debra PS 231/26")
     assert incident.status == "open"
@@ -77,20 +80,24 @@ def test_an_incident_in_the_future_is_refused_and_the_form_keeps_the_input(
     assert 'value="Loyada more"' in page
 
 
-def test_a_branch_report_counts_only_once_the_station_confirms_it(in_debra, client_for, clock):
+def test_a_branch_report_counts_only_once_the_station_confirms_it(
+    in_debra, client_for, clock, django_capture_on_commit_callbacks
+):
     member = MemberFactory(branch=BranchFactory())
-    client_for(member.user).post(
-        f"/station/debra/lenders/branch/{member.branch.pk}/incidents/report/",
-        {"occurred_at": "2026-12-01T09:00", "kind": "suspicious", "place": "Balichak road"},
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(member.user).post(
+            f"/station/debra/lenders/branch/{member.branch.pk}/incidents/report/",
+            {"occurred_at": "2026-12-01T09:00", "kind": "suspicious", "place": "Balichak road"},
+        )
     incident = Incident.objects.get(place="Balichak road")
     assert incident.status == "reported"
     assert incident.branch == member.branch
     assert _today(in_debra).incidents == 0
     officer = StationRoleFactory(station=in_debra, role="duty").user
-    client_for(officer).post(
-        f"/station/debra/lenders/incidents/{incident.pk}/status/", {"status": "open"}
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(officer).post(
+            f"/station/debra/lenders/incidents/{incident.pk}/status/", {"status": "open"}
+        )
     incident.refresh_from_db()
     assert incident.status == "open"
     assert incident.confirmed_by == officer
@@ -147,9 +154,12 @@ def test_an_agent_cannot_send_sos_for_someone_elses_trip(trip, client_for):
     assert SosAlert.objects.count() == 0
 
 
-def test_an_open_sos_shows_to_the_station_and_the_sdpo_until_taken(trip, client_for):
+def test_an_open_sos_shows_to_the_station_and_the_sdpo_until_taken(
+    trip, client_for, django_capture_on_commit_callbacks
+):
     entry, agent_user = trip
-    client_for(agent_user).post(f"/station/debra/lenders/my-trips/{entry.pk}/sos/")
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(agent_user).post(f"/station/debra/lenders/my-trips/{entry.pk}/sos/")
     station = Station.objects.get(slug="debra")
     officer = client_for(StationRoleFactory(station=station, role="duty").user)
     sdpo = client_for(SubdivisionRoleFactory(subdivision=station.subdivision).user)
@@ -161,7 +171,8 @@ def test_an_open_sos_shows_to_the_station_and_the_sdpo_until_taken(trip, client_
     with tenant_context(station):
         alert = SosAlert.objects.get()
     assert sdpo.post(f"/station/debra/lenders/sos/{alert.pk}/acknowledge/").status_code == 404
-    officer.post(f"/station/debra/lenders/sos/{alert.pk}/acknowledge/")
+    with django_capture_on_commit_callbacks(execute=True):
+        officer.post(f"/station/debra/lenders/sos/{alert.pk}/acknowledge/")
     assert _today(station).sos_open == 0
     assert "open SOS" not in officer.get("/station/debra/").content.decode()
 

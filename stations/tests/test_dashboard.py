@@ -55,10 +55,11 @@ def _entry(branch, agent, area, start: str, end: str) -> lender_services.EntryIn
     )
 
 
-def _scripted_day(station: Station) -> None:
-    """A morning at a station: registrations, a decision, rosters filed and changed."""
+def _scripted_day(station: Station, on_commit) -> None:
+    """A morning at a station: registrations, a decision, rosters filed and changed, then
+    committed (`on_commit` is pytest-django's django_capture_on_commit_callbacks)."""
     user = UserFactory()
-    with tenant_context(station):
+    with tenant_context(station), on_commit(execute=True):
         pending = lender_services.branch_register(
             user=user,
             lender_name="Arohan",
@@ -98,8 +99,10 @@ def _scripted_day(station: Station) -> None:
         assert silent.status == "approved"
 
 
-def test_the_read_model_follows_the_days_changes_as_they_happen(debra, clock):
-    _scripted_day(debra)
+def test_the_read_model_follows_the_days_changes_as_they_happen(
+    debra, clock, django_capture_on_commit_callbacks
+):
+    _scripted_day(debra, django_capture_on_commit_callbacks)
     figures = _figures(debra, TODAY)
     assert figures["branches_approved"] == 2
     assert figures["branches_pending"] == 1
@@ -110,8 +113,10 @@ def test_the_read_model_follows_the_days_changes_as_they_happen(debra, clock):
     assert len(figures["never_filed_branches"]) == 1
 
 
-def test_a_rebuild_from_the_station_schemas_matches_the_live_read_model(debra, clock):
-    _scripted_day(debra)
+def test_a_rebuild_from_the_station_schemas_matches_the_live_read_model(
+    debra, clock, django_capture_on_commit_callbacks
+):
+    _scripted_day(debra, django_capture_on_commit_callbacks)
     live = _figures(debra, TODAY)
     StationDay.objects.filter(station=debra).delete()
     call_command(

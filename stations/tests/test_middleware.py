@@ -1,0 +1,49 @@
+"""Routing by /station/<slug>/ keeps one URLconf per station between requests, and no request
+sees another station's prefix."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import get_resolver, reverse
+
+from stations.middleware import _station_urlconfs
+from stations.tests.factories import SubdivisionRoleFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_alternating_stations_reverse_and_resolve_under_their_own_prefix(debra, pingla, client_for):
+    # The SDPO of Kharagpur may enter both stations; their landing pages link with {% url %}.
+    client = client_for(SubdivisionRoleFactory(subdivision=debra.subdivision).user)
+    for _ in range(2):
+        for slug, other in (("debra", "pingla"), ("pingla", "debra")):
+            response = client.get(f"/station/{slug}/")
+            assert response.status_code == 200
+            assert response.resolver_match.route == f"station/{slug}/"
+            page = response.content.decode()
+            assert f'href="/station/{slug}/escorts/"' in page
+            assert f"/station/{other}/" not in page
+            home = client.get("/")
+            assert home.status_code == 200
+            assert home.resolver_match.url_name == "home"
+
+
+def test_each_station_keeps_its_urlconf_and_resolver_across_requests(debra, pingla, client_for):
+    client = client_for(SubdivisionRoleFactory(subdivision=debra.subdivision).user)
+    first = client.get("/station/debra/").wsgi_request.urlconf
+    resolver = get_resolver(first)
+    pingla_urlconf = client.get("/station/pingla/").wsgi_request.urlconf
+    client.get("/")
+    again = client.get("/station/debra/").wsgi_request.urlconf
+    assert again is first
+    assert pingla_urlconf is not first
+    # Not rebuilt from every pattern for the next request.
+    assert get_resolver(again) is resolver
+    assert reverse("escorts:index", urlconf=again) == "/station/debra/escorts/"
+    assert reverse("escorts:index", urlconf=pingla_urlconf) == "/station/pingla/escorts/"
+
+
+def test_a_station_that_does_not_exist_gets_no_urlconf(client_for, debra):
+    client = client_for(SubdivisionRoleFactory(subdivision=debra.subdivision).user)
+    assert client.get("/station/nowhere/").status_code == 404
+    assert not any(subfolder == "nowhere" for _, subfolder in _station_urlconfs)
