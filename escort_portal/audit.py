@@ -71,9 +71,9 @@ def trail(
     since: datetime.datetime | None = None,
     until: datetime.datetime | None = None,
 ) -> models.QuerySet:
-    """Every event of these tables as one queryset of dicts, newest first: `id`, `at`, `label`
-    (insert, update, delete), `kind` (app_label.model), `object_id` and `context` (the person and
-    page, or the scheduled job, behind the change).
+    """Every event of these tables as one queryset, newest first, of tuples: the event's id,
+    time, label (insert, update, delete), object id, context (the person and page, or the
+    scheduled job, behind the change) and kind (app_label.model_name of the object).
 
     `search` finds the text in any text field of the recorded row, `user_ids` the changes made by
     these people, `since`/`until` bound the time (until excluded).
@@ -104,6 +104,9 @@ def trail(
     first, *others = parts
     return first.union(*others, all=True).order_by("-pgh_created_at", "-pgh_id")
 
+
+# Where the columns the rows need are in a row of `trail()`.
+_ID, _OBJECT, _KIND = 0, 3, 5
 
 ACTIONS = {
     "insert": gettext_lazy("Created"),
@@ -171,7 +174,7 @@ def rows(page: Iterable[tuple]) -> list[TrailRow]:
     page = list(page)
     by_kind: dict[str, list[tuple]] = {}
     for event in page:
-        by_kind.setdefault(event[5], []).append(event)
+        by_kind.setdefault(event[_KIND], []).append(event)
     built: dict[tuple[str, int], TrailRow] = {}
     for kind, events in by_kind.items():
         tracked = apps.get_model(kind)
@@ -184,12 +187,12 @@ def rows(page: Iterable[tuple]) -> list[TrailRow]:
             # The row's own clock says nothing the event's time does not.
             and not _stamps_itself(tracked._meta.get_field(f.name))
         ]
-        object_ids = {event[3] for event in events}
+        object_ids = {event[_OBJECT] for event in events}
         history = event_model.objects.filter(
-            pgh_obj_id__in=object_ids, pgh_id__lte=max(event[0] for event in events)
+            pgh_obj_id__in=object_ids, pgh_id__lte=max(event[_ID] for event in events)
         ).order_by("pgh_obj_id", "pgh_id")
         labels = _labels(tracked, shown_fields, history, object_ids)
-        wanted = {event[0] for event in events}
+        wanted = {event[_ID] for event in events}
         for _obj, snapshots in itertools.groupby(history, key=lambda e: e.pgh_obj_id):
             previous = None
             for snapshot in snapshots:
@@ -198,7 +201,7 @@ def rows(page: Iterable[tuple]) -> list[TrailRow]:
                         tracked, snapshot, previous, shown_fields, labels
                     )
                 previous = snapshot
-    return [built[event[5], event[0]] for event in page]
+    return [built[event[_KIND], event[_ID]] for event in page]
 
 
 def _labels(tracked, shown_fields, history, object_ids) -> dict:
