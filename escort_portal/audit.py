@@ -135,6 +135,7 @@ class TrailRow:
     object_label: str
     user_id: int | None
     job: str
+    api_key: str
     url: str
     changes: list[Change] = field(default_factory=list)
     who: str = ""
@@ -239,6 +240,7 @@ def _row(tracked, snapshot, previous, shown_fields, labels) -> TrailRow:
         object_label=labels.get((tracked, snapshot.pgh_obj_id), f"#{snapshot.pgh_obj_id}"),
         user_id=context.get("user"),
         job=context.get("job", ""),
+        api_key=context.get("api_key", ""),
         url=context.get("url", ""),
         changes=changes,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pghistory
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
@@ -28,6 +29,8 @@ class BranchApiKeyAuthentication(authentication.BaseAuthentication):
         api_key = api_key_check(key=key)
         if api_key is None:
             raise exceptions.AuthenticationFailed(_("Invalid or revoked API key."))
+        # The audit trail names the key beside the manager the call acts as.
+        pghistory.context(api_key=api_key.prefix)
         return (api_key.created_by, api_key)
 
     def authenticate_header(self, request: Request) -> str:

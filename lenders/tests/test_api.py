@@ -22,7 +22,9 @@ from lenders.tests.factories import (
     EntryFactory,
     MemberFactory,
 )
+from stations.models import StationRole
 from stations.routing import station_reverse
+from stations.tests.factories import StationRoleFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -203,6 +205,17 @@ def test_a_session_of_another_station_gets_404_not_a_login_prompt(pingla, client
     assert response.status_code == 404
 
 
+def test_the_audit_trail_names_the_key_beside_its_manager(
+    debra, branch, key, agent, area, clock, client_for
+):
+    Api(key).post(entries_path(), body(agent, area))
+    oc = client_for(StationRoleFactory(station=debra, role=StationRole.Role.OFFICER_IN_CHARGE).user)
+    page = oc.get("/station/debra/audit/?model=lenders.rosterentry").content.decode()
+    manager = branch.api_keys.get().created_by.username
+    assert manager in page
+    assert f"through API key {key[:8]}" in page
+
+
 # --- Writing through the rules ---
 
 
@@ -213,6 +226,9 @@ def test_it_files_reads_changes_and_deletes_an_entry(branch, key, agent, area, c
     entry_id = created.json()["id"]
     entry = RosterEntry.objects.get(pk=entry_id)
     assert entry.roster.branch == branch
+    recorded = entry.events.get().pgh_context
+    assert recorded["user"] == branch.api_keys.get().created_by_id
+    assert key.startswith(recorded["api_key"])
     assert entry.roster.status == "filed"
     assert api.get(f"{entries_path()}{entry_id}/").json()["notes"] == "Two centres"
 
