@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime
 import itertools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pghistory
@@ -64,7 +64,7 @@ def _text_fields(event_model: type[models.Model]) -> list[str]:
 
 
 def trail(
-    event_models: Sequence[type[models.Model]],
+    event_models: Mapping[type[models.Model], Q],
     *,
     user_ids: Iterable[int] | None = None,
     search: str = "",
@@ -75,12 +75,13 @@ def trail(
     time, label (insert, update, delete), object id, context (the person and page, or the
     scheduled job, behind the change) and kind (app_label.model_name of the object).
 
-    `search` finds the text in any text field of the recorded row, `user_ids` the changes made by
-    these people, `since`/`until` bound the time (until excluded).
+    `event_models` maps each table to the part of it to read (`Q()` for all of it). `search`
+    finds the text in any text field of the recorded row, `user_ids` the changes made by these
+    people, `since`/`until` bound the time (until excluded).
     """
     parts = []
-    for event_model in event_models:
-        events = event_model.objects.all()
+    for event_model, scope in event_models.items():
+        events = event_model.objects.filter(scope)
         if user_ids is not None:
             events = events.filter(pgh_context__user__in=list(user_ids))
         if search:

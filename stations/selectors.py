@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from axes.models import AccessAttempt
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from escort_portal import audit
@@ -61,7 +61,8 @@ def user_list_overseers(*, station: Station) -> QuerySet[User]:
 
 
 # The tracked apps whose events live in a station's schema. Users, roles and stations are
-# recorded in the public schema, beside their own tables.
+# recorded in the public schema, beside their own tables; a station's trail adds the changes
+# of its own people's roles from there.
 STATION_TRAIL_APPS = ("lenders", "escorts")
 
 
@@ -69,20 +70,30 @@ def _midnight(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
+def _station_tables(station: Station) -> dict:
+    """Each event table of a station's trail, with the part of it that is the station's."""
+    tables = {table: Q() for table in audit.event_models(app_labels=STATION_TRAIL_APPS)}
+    tables[StationRole.pgh_event_model] = Q(station_id=station.pk)
+    return tables
+
+
 def audit_list(
     *,
+    station: Station,
     model: str = "",
     actor: str = "",
     search: str = "",
     since: datetime.date | None = None,
     until: datetime.date | None = None,
 ) -> QuerySet:
-    """The current station's audit trail, newest first, filtered as the trail page asks: `model`
-    is an app_label.model_name, `actor` part of a username, `search` text of the recorded row or
-    its number, `since` and `until` days (both included)."""
-    tables = audit.event_models(app_labels=STATION_TRAIL_APPS)
+    """The station's audit trail, newest first, filtered as the trail page asks: `model` is an
+    app_label.model_name, `actor` part of a username, `search` text of the recorded row or its
+    number, `since` and `until` days (both included)."""
+    tables = _station_tables(station)
     if model:
-        tables = [table for table in tables if audit.kind_of(table) == model] or tables
+        tables = {
+            table: scope for table, scope in tables.items() if audit.kind_of(table) == model
+        } or tables
     user_ids = None
     if actor:
         user_ids = User.objects.filter(username__icontains=actor).values_list("pk", flat=True)
@@ -105,14 +116,11 @@ def audit_rows(events) -> list[audit.TrailRow]:
     return rows
 
 
-def audit_models() -> list[tuple[str, str]]:
+def audit_models(*, station: Station) -> list[tuple[str, str]]:
     """(value, label) for every kind of record in a station's trail, for the filter."""
     return sorted(
-        (
-            audit.kind_of(table),
-            str(table.pgh_tracked_model._meta.verbose_name).capitalize(),
-        )
-        for table in audit.event_models(app_labels=STATION_TRAIL_APPS)
+        (audit.kind_of(table), str(table.pgh_tracked_model._meta.verbose_name).capitalize())
+        for table in _station_tables(station)
     )
 
 

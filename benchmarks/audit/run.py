@@ -266,6 +266,7 @@ def seed_trail(events: int, users: list) -> None:
 def measure_reads(repeat: int, users: list) -> list[tuple]:
     from auditlog.models import LogEntry
     from django.db import connection
+    from django.db.models import Q
     from pghistory.models import Events
 
     from escort_portal import audit
@@ -274,7 +275,7 @@ def measure_reads(repeat: int, users: list) -> list[tuple]:
 
     person = users[0]
     entry = TrackedEntry.objects.order_by("pk").last()
-    tables = audit.event_models(app_labels=["audit_bench"])
+    tables = {table: Q() for table in audit.event_models(app_labels=["audit_bench"])}
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
 

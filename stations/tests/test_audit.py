@@ -21,7 +21,7 @@ from lenders.tests.factories import (
 )
 from stations import services
 from stations.models import StationRole
-from stations.tests.factories import StationRoleFactory
+from stations.tests.factories import StationRoleFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -139,3 +139,16 @@ def test_a_scheduled_jobs_changes_carry_its_name(in_debra, oc):
     assert locked.pgh_context == {"job": "escorts.tasks.station_tick"}
     page = oc.get("/station/debra/audit/?model=lenders.roster").content.decode()
     assert "scheduled job: station tick" in page
+
+
+def test_the_stations_trail_has_its_own_peoples_roles_and_no_one_elses(
+    debra, pingla, oc, client_for
+):
+    someone = UserFactory(username="new-duty-officer")
+    elsewhere = UserFactory(username="pingla-newcomer")
+    services.station_role_grant(user=someone, station=debra, role=StationRole.Role.DUTY_OFFICER)
+    services.station_role_grant(user=elsewhere, station=pingla, role=StationRole.Role.DUTY_OFFICER)
+
+    page = oc.get("/station/debra/audit/?model=stations.stationrole").content.decode()
+    assert "new-duty-officer" in page
+    assert "pingla-newcomer" not in page
