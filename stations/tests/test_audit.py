@@ -152,3 +152,15 @@ def test_the_stations_trail_has_its_own_peoples_roles_and_no_one_elses(
     page = oc.get("/station/debra/audit/?model=stations.stationrole").content.decode()
     assert "new-duty-officer" in page
     assert "pingla-newcomer" not in page
+
+
+def test_the_trail_pages_fifty_at_a_time(in_debra, oc):
+    branch = BranchFactory()
+    AgentFactory.create_batch(60, branch=branch)
+
+    first = oc.get("/station/debra/audit/?model=lenders.fieldagent").content.decode()
+    second = oc.get("/station/debra/audit/?model=lenders.fieldagent&page=2").content.decode()
+    assert "Page 1 of 2" in first
+    assert "Page 2 of 2" in second
+    assert first.count("<tr>") - 1 == 50
+    assert second.count("<tr>") - 1 == 10
