@@ -786,6 +786,10 @@ def runs_flag_overdue(*, now: datetime.datetime | None = None) -> int:
 
 
 def station_tick(*, now: datetime.datetime | None = None) -> DutySheet | None:
-    """The minute job of a station: build today's draft at cut-off, flag overdue runs."""
+    """The minute job of a station: build today's draft at cut-off, flag overdue runs, and
+    recount today's dashboard figures. Changes recount them as they commit; this recount makes
+    good, within a minute, one that failed after its change had committed."""
     runs_flag_overdue(now=now)
-    return duty_sheet_build_due(now=now)
+    sheet = duty_sheet_build_due(now=now)
+    stats.refresh_on_commit(date=timezone.localdate(now or timezone.now()))
+    return sheet

@@ -61,3 +61,15 @@ def test_a_built_and_published_sheet_shows_on_the_dashboard_and_survives_a_rebui
         "rebuild_dashboard", "--from", TODAY.isoformat(), "--station", "debra", stdout=StringIO()
     )
     assert _day(station) == figures
+
+
+def test_the_minute_job_makes_good_figures_a_lost_recount_left_wrong(
+    station, clock, django_capture_on_commit_callbacks
+):
+    entry(cash_band=CashBand.UNDER_50K)
+    StationDay.objects.update_or_create(station=station, date=TODAY, defaults={"entries": 99})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.station_tick()
+
+    assert _day(station)["entries"] == 1
