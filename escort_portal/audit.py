@@ -37,6 +37,9 @@ def track(*, exclude: Sequence[str] = ()) -> Callable[[type[models.Model]], type
         exclude=list(exclude) or None,
         context_field=pghistory.ContextJSONField(),
         append_only=True,
+        # The trail is read newest first; the index keeps a page's cost flat as years of
+        # events pile up (retention clears their details, never the events).
+        meta={"indexes": [models.Index(fields=["pgh_created_at", "pgh_id"])]},
     )
 
 
@@ -63,6 +66,11 @@ def _text_fields(event_model: type[models.Model]) -> list[str]:
     ]
 
 
+NEWEST_FIRST = ("-pgh_created_at", "-pgh_id")
+# Where the columns are in a row of `trail()`.
+_ID, _AT, _OBJECT, _KIND = 0, 1, 3, 5
+
+
 def trail(
     event_models: Mapping[type[models.Model], Q],
     *,
@@ -70,10 +78,14 @@ def trail(
     search: str = "",
     since: datetime.datetime | None = None,
     until: datetime.datetime | None = None,
-) -> models.QuerySet:
-    """Every event of these tables as one queryset, newest first, of tuples: the event's id,
+    limit: int,
+) -> list[tuple]:
+    """The newest `limit` events of these tables, newest first, as tuples: the event's id,
     time, label (insert, update, delete), object id, context (the person and page, or the
     scheduled job, behind the change) and kind (app_label.model_name of the object).
+
+    Each table gives its own newest `limit` through its time index, then those are merged: the
+    cost follows `limit`, not the size of the trail.
 
     `event_models` maps each table to the part of it to read (`Q()` for all of it). `search`
     finds the text in any text field of the recorded row, `user_ids` the changes made by these
@@ -96,18 +108,18 @@ def trail(
         if until:
             events = events.filter(pgh_created_at__lt=until)
         parts.append(
-            events.order_by()
-            .values_list("pgh_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "pgh_context")
+            events.values_list("pgh_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "pgh_context")
             .annotate(kind=Value(kind_of(event_model)))
+            .order_by(*NEWEST_FIRST)[:limit]
         )
     if not parts:
         raise ValueError("no event tables to read")
     first, *others = parts
-    return first.union(*others, all=True).order_by("-pgh_created_at", "-pgh_id")
+    # At most `limit` rows from each table: merging them here is cheaper than another sort
+    # in PostgreSQL, and Django cannot order a union of sliced parts.
+    merged = first.union(*others, all=True)
+    return sorted(merged, key=lambda row: (row[_AT], row[_ID]), reverse=True)[:limit]
 
-
-# Where the columns the rows need are in a row of `trail()`.
-_ID, _OBJECT, _KIND = 0, 3, 5
 
 ACTIONS = {
     "insert": gettext_lazy("Created"),

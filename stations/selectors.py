@@ -77,18 +77,37 @@ def _station_tables(station: Station) -> dict:
     return tables
 
 
-def audit_list(
+AUDIT_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """One page of a station's trail, newest first. There is no page count: counting years of
+    events for every page would cost more than reading the page."""
+
+    rows: list[audit.TrailRow]
+    number: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+
+def audit_page(
     *,
     station: Station,
+    number: int = 1,
     model: str = "",
     actor: str = "",
     search: str = "",
     since: datetime.date | None = None,
     until: datetime.date | None = None,
-) -> QuerySet:
-    """The station's audit trail, newest first, filtered as the trail page asks: `model` is an
-    app_label.model_name, `actor` part of a username, `search` text of the recorded row or its
-    number, `since` and `until` days (both included)."""
+) -> AuditPage:
+    """Page `number` of the station's audit trail, filtered as the trail page asks: `model` is
+    an app_label.model_name, `actor` part of a username, `search` text of the recorded row or
+    its number, `since` and `until` days (both included). Each row says what changed and who
+    changed it."""
     tables = _station_tables(station)
     if model:
         tables = {
@@ -97,23 +116,21 @@ def audit_list(
     user_ids = None
     if actor:
         user_ids = User.objects.filter(username__icontains=actor).values_list("pk", flat=True)
-    return audit.trail(
+    end = number * AUDIT_PAGE_SIZE
+    events = audit.trail(
         tables,
         user_ids=user_ids,
         search=search,
         since=_midnight(since) if since else None,
         until=_midnight(until + datetime.timedelta(days=1)) if until else None,
+        limit=end + 1,
     )
-
-
-def audit_rows(events) -> list[audit.TrailRow]:
-    """One page of `audit_list` with what changed and who changed it."""
-    rows = audit.rows(events)
+    rows = audit.rows(events[end - AUDIT_PAGE_SIZE : end])
     people = User.objects.in_bulk({row.user_id for row in rows if row.user_id})
     for row in rows:
         person = people.get(row.user_id)
         row.who = person.username if person else ""
-    return rows
+    return AuditPage(rows=rows, number=number, has_next=len(events) > end)
 
 
 def audit_models(*, station: Station) -> list[tuple[str, str]]:

@@ -112,11 +112,8 @@ def audit_trail(request: HttpRequest) -> HttpResponse:
     """The station's record of who changed what; read only, for the officer-in-charge."""
     station = request.tenant
     form = AuditFilterForm(request.GET or None, models=selectors.audit_models(station=station))
-    filters = form.cleaned_data if form.is_valid() else {}
-    entries = selectors.audit_list(station=station, **{k: v for k, v in filters.items() if v})
-    page = Paginator(entries, 50).get_page(request.GET.get("page"))
-    rows = selectors.audit_rows(page.object_list)
-    return render(request, "stations/audit_trail.html", {"form": form, "page": page, "rows": rows})
+    page = selectors.audit_page(station=station, number=form.page_number(), **form.filters())
+    return render(request, "stations/audit_trail.html", {"form": form, "page": page})
 
 
 @station_permission_required(Perm.ADMINISTER)
