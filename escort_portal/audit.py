@@ -30,17 +30,28 @@ from django.utils.translation import gettext_lazy
 
 def track(*, exclude: Sequence[str] = ()) -> Callable[[type[models.Model]], type[models.Model]]:
     """Record every insert, update (of a tracked field) and delete of the decorated model."""
-    return pghistory.track(
-        pghistory.InsertEvent(),
-        pghistory.UpdateEvent(),
-        pghistory.DeleteEvent(),
-        exclude=list(exclude) or None,
-        context_field=pghistory.ContextJSONField(),
-        append_only=True,
-        # The trail is read newest first; the index keeps a page's cost flat as years of
-        # events pile up (retention clears their details, never the events).
-        meta={"indexes": [models.Index(fields=["pgh_created_at", "pgh_id"])]},
-    )
+
+    def decorate(model: type[models.Model]) -> type[models.Model]:
+        indexes = [
+            # The trail is read newest first; the index keeps a page's cost flat as years of
+            # events pile up (retention clears their details, never the events).
+            models.Index(fields=["pgh_created_at", "pgh_id"]),
+            # The trail filtered by person: the person is inside the JSON context.
+            models.Index(
+                models.F("pgh_context__user"), name=f"pgh_who_{model._meta.model_name[:20]}"
+            ),
+        ]
+        return pghistory.track(
+            pghistory.InsertEvent(),
+            pghistory.UpdateEvent(),
+            pghistory.DeleteEvent(),
+            exclude=list(exclude) or None,
+            context_field=pghistory.ContextJSONField(),
+            append_only=True,
+            meta={"indexes": indexes},
+        )(model)
+
+    return decorate
 
 
 def event_models(*, app_labels: Iterable[str]) -> list[type[models.Model]]:
