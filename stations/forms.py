@@ -15,20 +15,23 @@ class AuditFilterForm(forms.Form):
         label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
-    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    # Deeper pages read every newer row again; the dates reach further back for less.
+    MAX_PAGES = 100
 
     def __init__(self, *args: object, models: list[tuple[str, str]], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.fields["model"].choices = [("", _("Everything")), *models]
 
     def filters(self) -> dict[str, object]:
-        """The filters given, valid ones only; none when the form is not valid."""
+        """The filters given; none when the form is not valid."""
         if not self.is_valid():
             return {}
-        return {k: v for k, v in self.cleaned_data.items() if v and k != "page"}
+        return {k: v for k, v in self.cleaned_data.items() if v}
 
     def page_number(self) -> int:
-        return (self.cleaned_data.get("page") if self.is_valid() else None) or 1
+        """The page asked for, from 1 to MAX_PAGES; 1 for anything else."""
+        page = str(self.data.get("page", ""))
+        return min(int(page), self.MAX_PAGES) if page.isdigit() and int(page) > 0 else 1
 
 
 class TokenForm(forms.Form):

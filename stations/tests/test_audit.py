@@ -165,3 +165,14 @@ def test_the_trail_pages_fifty_at_a_time(in_debra, oc):
     assert second.count("<tr>") - 1 == 10
     assert "Newer" in second and "Older" not in second
     assert "search=Pager+agent" in second  # the filter stays on as the pages turn
+
+
+def test_a_page_number_out_of_range_is_harmless_and_keeps_the_filters(in_debra, oc):
+    AgentFactory(name="Rina Das")
+    AgentFactory(name="Mampi Bag")
+    for page in ("0", "-3", "x"):
+        text = oc.get(f"/station/debra/audit/?search=Rina&page={page}").content.decode()
+        assert "Rina Das" in text and "Mampi Bag" not in text
+    deep = oc.get("/station/debra/audit/?search=Rina&page=99999")
+    assert deep.status_code == 200
+    assert "Page 100" in deep.content.decode()
