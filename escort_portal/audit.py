@@ -65,8 +65,7 @@ def event_models(*, app_labels: Iterable[str]) -> list[type[models.Model]]:
 
 
 def kind_of(event_model: type[models.Model]) -> str:
-    tracked = event_model.pgh_tracked_model._meta
-    return f"{tracked.app_label}.{tracked.model_name}"
+    return event_model.pgh_tracked_model._meta.label_lower
 
 
 def _text_fields(event_model: type[models.Model]) -> list[str]:
@@ -258,7 +257,7 @@ def _row(tracked, snapshot, previous, shown_fields, labels) -> TrailRow:
         id=snapshot.pgh_id,
         at=snapshot.pgh_created_at,
         label=snapshot.pgh_label,
-        kind=f"{tracked._meta.app_label}.{tracked._meta.model_name}",
+        kind=tracked._meta.label_lower,
         kind_name=str(tracked._meta.verbose_name).capitalize(),
         object_id=snapshot.pgh_obj_id,
         object_label=labels.get((tracked, snapshot.pgh_obj_id), f"#{snapshot.pgh_obj_id}"),

@@ -780,16 +780,15 @@ def runs_flag_overdue(*, now: datetime.datetime | None = None) -> int:
                 run = EscortRun.objects.get(pk=pk)
                 notify.run_overdue(run)
                 count += 1
-    if count:
-        stats.refresh_on_commit(date=today)
     return count
 
 
 def station_tick(*, now: datetime.datetime | None = None) -> DutySheet | None:
     """The minute job of a station: build today's draft at cut-off, flag overdue runs, and
-    recount today's dashboard figures. Changes recount them as they commit; this recount makes
-    good, within a minute, one that failed after its change had committed."""
+    recount today's dashboard figures. The recount moves the overdue count on as the clock
+    passes run starts, and makes good, within a minute, a change's recount that failed after
+    the change had committed."""
     runs_flag_overdue(now=now)
     sheet = duty_sheet_build_due(now=now)
-    stats.refresh_on_commit(date=timezone.localdate(now or timezone.now()))
+    stats.refresh_on_commit(date=timezone.localdate(now))
     return sheet

@@ -3,6 +3,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from .selectors import AUDIT_MAX_PAGES
+
 
 class AuditFilterForm(forms.Form):
     model = forms.ChoiceField(label=_("What"), required=False)
@@ -15,9 +17,6 @@ class AuditFilterForm(forms.Form):
         label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
-    # Deeper pages read every newer row again; the dates reach further back for less.
-    MAX_PAGES = 100
-
     def __init__(self, *args: object, models: list[tuple[str, str]], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.fields["model"].choices = [("", _("Everything")), *models]
@@ -29,9 +28,9 @@ class AuditFilterForm(forms.Form):
         return {k: v for k, v in self.cleaned_data.items() if v}
 
     def page_number(self) -> int:
-        """The page asked for, from 1 to MAX_PAGES; 1 for anything else."""
+        """The page asked for, up to the trail's deepest; 1 for anything else."""
         page = str(self.data.get("page", ""))
-        return min(int(page), self.MAX_PAGES) if page.isdigit() and int(page) > 0 else 1
+        return min(int(page), AUDIT_MAX_PAGES) if page.isdigit() and int(page) > 0 else 1
 
 
 class TokenForm(forms.Form):

@@ -78,6 +78,8 @@ def _station_tables(station: Station) -> dict:
 
 
 AUDIT_PAGE_SIZE = 50
+# Deeper pages read every newer row again; the dates reach further back for less.
+AUDIT_MAX_PAGES = 100
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,15 @@ class AuditPage:
     @property
     def has_previous(self) -> bool:
         return self.number > 1
+
+    @property
+    def has_older(self) -> bool:
+        return self.has_next and self.number < AUDIT_MAX_PAGES
+
+    @property
+    def needs_dates(self) -> bool:
+        """Older changes are there, but only a narrower range of days reaches them."""
+        return self.has_next and self.number >= AUDIT_MAX_PAGES
 
 
 def audit_page(

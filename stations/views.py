@@ -113,10 +113,7 @@ def audit_trail(request: HttpRequest) -> HttpResponse:
     station = request.tenant
     form = AuditFilterForm(request.GET or None, models=selectors.audit_models(station=station))
     page = selectors.audit_page(station=station, number=form.page_number(), **form.filters())
-    deepest = page.number == AuditFilterForm.MAX_PAGES and page.has_next
-    return render(
-        request, "stations/audit_trail.html", {"form": form, "page": page, "deepest": deepest}
-    )
+    return render(request, "stations/audit_trail.html", {"form": form, "page": page})
 
 
 @station_permission_required(Perm.ADMINISTER)

@@ -34,6 +34,8 @@ from collections import Counter
 from contextlib import contextmanager
 from functools import partial
 
+from benchmarks.load.run import percentile
+
 os.environ["DJANGO_SETTINGS_MODULE"] = "benchmarks.audit.settings"
 
 DAY_SIZE = 30
@@ -70,11 +72,6 @@ class RoundTrips:
     def __call__(self, execute, sql, params, many, context):
         self.count += 1
         return execute(sql, params, many, context)
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 class Variant:
