@@ -12,13 +12,14 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 
 COPY . .
-# Build-time values only: the real ones come from the environment at run time.
-RUN SECRET_KEY=build ALLOWED_HOSTS=build DATABASE_URL=postgres://build@build/build \
-    python manage.py compilemessages --ignore=.venv \
-    && SECRET_KEY=build ALLOWED_HOSTS=build DATABASE_URL=postgres://build@build/build \
-    python manage.py collectstatic --noinput
+# The build steps, one per line (the production smoke test runs these same lines). Build-time
+# values only: the real ones come from the environment at run time.
+RUN SECRET_KEY=build ALLOWED_HOSTS=build DATABASE_URL=postgres://build@build/build python manage.py compilemessages --ignore=.venv
+RUN SECRET_KEY=build ALLOWED_HOSTS=build DATABASE_URL=postgres://build@build/build python manage.py collectstatic --noinput
 
-RUN useradd --system --home /app portal && chown -R portal /app/media 2>/dev/null || true
+# Never as root: the portal's own user owns only the uploaded files.
+RUN useradd --system --no-create-home --home-dir /app portal \
+    && mkdir -p /app/media && chown portal /app/media
 USER portal
 EXPOSE 8000
 CMD ["gunicorn", "escort_portal.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2"]

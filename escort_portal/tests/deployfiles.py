@@ -1,0 +1,36 @@
+"""The commands the image builds with and the containers run, read from the Dockerfile and
+docker-compose.yml, so the production smoke run starts exactly what a deployment starts."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def service_command(name: str) -> list[str]:
+    return list(compose()["services"][name]["command"])
+
+
+def dockerfile_build_steps() -> list[list[str]]:
+    """`python manage.py ...` of each RUN line, without the build-time variables before it."""
+    steps = []
+    for line in (ROOT / "Dockerfile").read_text().splitlines():
+        if line.startswith("RUN ") and " python manage.py " in line:
+            words = shlex.split(line.removeprefix("RUN "))
+            steps.append(words[words.index("python") :])
+    return steps
+
+
+def dockerfile_cmd() -> list[str]:
+    for line in (ROOT / "Dockerfile").read_text().splitlines():
+        if line.startswith("CMD "):
+            return yaml.safe_load(line.removeprefix("CMD "))
+    raise AssertionError("the Dockerfile has no CMD")

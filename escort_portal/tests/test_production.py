@@ -1,0 +1,444 @@
+"""The portal run the way it is deployed, on this machine, without Docker.
+
+The Dockerfile's build steps (compilemessages, collectstatic into a temporary STATIC_ROOT) with
+the production settings; then the compose file's own commands (migrate, gunicorn, a Celery worker
+and beat) as separate processes with the production settings, against a database and a Redis of
+this module's own, on loopback. Only SECURE_SSL_REDIRECT is relaxed, through its variable, so the
+pages answer over plain http; the cookies stay Secure, and the visitor below sends them back
+itself, as a browser would over https.
+"""
+
+from __future__ import annotations
+
+import datetime
+import http.client
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from base64 import b32decode
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+from zoneinfo import ZoneInfo
+
+import psycopg2
+import pytest
+from django.conf import settings
+from django_otp.oath import TOTP
+from psycopg2 import sql
+
+from conftest import free_port
+from escort_portal.tests.deployfiles import dockerfile_build_steps, service_command
+
+DATABASE = f"{settings.DATABASES['default']['TEST']['NAME']}_smoke"
+BIN = Path(sys.executable).parent
+PASSWORD = "smoke-pass-0417"
+STATION = "debra"
+LOCAL = ZoneInfo(settings.TIME_ZONE)
+HASHED = re.compile(r"\.[0-9a-f]{12}\.\w+$")
+DEBUG_PAGE_MARKS = ("Traceback", "DEBUG = True", "Django Version")
+
+# The people a station has on its first day: a duty officer, and an approved lender branch with
+# one field agent in one of the station's areas. Prints their ids for the visitor.
+PEOPLE = f"""
+import json
+from django_tenants.utils import tenant_context
+from lenders.models import BranchMember, CollectionArea, FieldAgent, LenderBranch
+from stations import services
+from stations.models import Station, StationRole, User
+
+station = Station.objects.get(slug={STATION!r})
+officer = User.objects.create_user("smoke-duty", password={PASSWORD!r}, first_name="Duty")
+services.station_role_grant(user=officer, station=station, role=StationRole.Role.DUTY_OFFICER)
+lender = User.objects.create_user("smoke-lender", password={PASSWORD!r}, first_name="Lender")
+services.station_role_grant(user=lender, station=station, role=StationRole.Role.LENDER)
+with tenant_context(station):
+    branch = LenderBranch.objects.create(
+        lender_name="Smoke Finance", branch_name="Debra", kind="mfi", address="Main Road",
+        manager_name="Lender", manager_phone="+919434012345", status="approved",
+    )
+    BranchMember.objects.create(branch=branch, user=lender, role=BranchMember.Role.MANAGER)
+    agent = FieldAgent.objects.create(
+        branch=branch, name="Agent One", phone="+919733012345", employee_id="SMK001"
+    )
+    area = CollectionArea.objects.create(
+        name="Smoke Bazar", name_bn="স্মোক বাজার", latitude=22.37, longitude=87.55
+    )
+print(json.dumps({{"branch": branch.pk, "agent": agent.pk, "area": area.pk}}))
+"""
+
+
+QUEUE_THE_CUT_OFF_JOB = "from escorts.tasks import tick_all_stations; tick_all_stations.delay()"
+
+
+# --- The processes ---
+
+
+def _database_url(name: str) -> str:
+    db = settings.DATABASES["default"]
+    return f"postgres://{db['USER'] or 'postgres'}@{db['HOST']}:{db['PORT']}/{name}"
+
+
+def _drop_database(*, create: bool = False) -> None:
+    db = settings.DATABASES["default"]
+    connection = psycopg2.connect(
+        dbname="postgres", user=db["USER"] or "postgres", host=db["HOST"], port=db["PORT"]
+    )
+    connection.autocommit = True  # CREATE and DROP DATABASE run outside a transaction
+    name = sql.Identifier(DATABASE)
+    try:
+        with connection.cursor() as cursor:
+            # FORCE: processes left over from an interrupted run may still hold connections.
+            cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+            if create:
+                cursor.execute(sql.SQL("CREATE DATABASE {}").format(name))
+    finally:
+        connection.close()
+
+
+def _program(command: list[str]) -> list[str]:
+    """The compose file's command with this checkout's interpreter and scripts."""
+    if command[0] == "python":
+        return [sys.executable, *command[1:]]
+    return [str(BIN / command[0]), *command[1:]]
+
+
+@dataclass
+class Deployment:
+    url: str
+    env: dict[str, str]
+    logs: Path
+    static_root: Path
+    people: dict[str, int]
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def log(self, name: str) -> str:
+        return (self.logs / f"{name}.log").read_text(errors="replace")
+
+    def run(self, *command: str) -> str:
+        result = subprocess.run(
+            _program(list(command)),
+            env=self.env,
+            cwd=settings.BASE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert result.returncode == 0, (
+            f"{' '.join(command)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        )
+        return result.stdout
+
+    def start(self, name: str, command: list[str]) -> None:
+        with (self.logs / f"{name}.log").open("wb") as log:
+            self.processes[name] = subprocess.Popen(
+                _program(command),
+                env=self.env,
+                cwd=settings.BASE_DIR,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+    def sql(self, statement: str | sql.Composable, *params: object) -> list[tuple]:
+        connection = psycopg2.connect(_database_url(DATABASE))
+        try:
+            with connection, connection.cursor() as cursor:
+                cursor.execute(statement, params)
+                return cursor.fetchall() if cursor.description else []
+        finally:
+            connection.close()
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory) -> Iterator[Deployment]:
+    root = tmp_path_factory.mktemp("production")
+    logs = Path(settings.BASE_DIR) / "test-artifacts" / "production"
+    logs.mkdir(parents=True, exist_ok=True)
+    redis_port, web_port = free_port(), free_port()
+    redis_url = f"redis://127.0.0.1:{redis_port}/0"
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "CELERY_", "TEST_", "SENTRY_"))
+    }
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "escort_portal.settings.production",
+            "SECRET_KEY": "smoke-" + os.urandom(16).hex(),
+            "ALLOWED_HOSTS": "127.0.0.1",
+            # Plain http on loopback; every other security setting stays as deployed.
+            "SECURE_SSL_REDIRECT": "false",
+            "DATABASE_URL": _database_url(DATABASE),
+            "REDIS_URL": redis_url,
+            "CELERY_BROKER_URL": redis_url,
+            "CACHE_URL": f"redis://127.0.0.1:{redis_port}/1",
+            "CELERY_TASK_DEFAULT_QUEUE": "escort_portal",
+            "STATIC_ROOT": str(root / "static"),
+            "MEDIA_ROOT": str(root / "media"),
+            "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
+            "SMS_GATEWAY_URL": "",
+            "WHATSAPP_API_URL": "",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    deployment = Deployment(
+        url=f"http://127.0.0.1:{web_port}",
+        env=env,
+        logs=logs,
+        static_root=root / "static",
+        people={},
+    )
+    redis_server = subprocess.Popen(
+        ["redis-server", "--bind", "127.0.0.1", "--port", str(redis_port), "--save", "",
+         "--appendonly", "no", "--dir", str(root)],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        _drop_database(create=True)
+        deployment.run(*service_command("migrate"))
+        deployment.run(
+            "python", "manage.py", "create_station", STATION, "--name", "Debra",
+            "--subdivision", "Kharagpur", "--cutoff", "23:59",
+        )  # fmt: skip
+        deployment.people = json.loads(
+            deployment.run("python", "manage.py", "shell", "-c", PEOPLE).strip().splitlines()[-1]
+        )
+        # The worker and beat come up while the image's build steps run, as in a deployment
+        # where the image is built once and the containers start from it.
+        deployment.start("worker", service_command("worker"))
+        deployment.start("beat", service_command("beat"))
+        for step in dockerfile_build_steps():
+            deployment.run(*step)
+        web = service_command("web")
+        web[web.index("--bind") + 1] = f"127.0.0.1:{web_port}"
+        deployment.start("gunicorn", web)
+        visitor = Visitor(deployment.url)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                visitor.get("/healthz")
+                break
+            except OSError:
+                assert deployment.processes["gunicorn"].poll() is None, deployment.log("gunicorn")
+                assert time.monotonic() < deadline, "gunicorn did not answer within a minute"
+                time.sleep(0.2)
+        yield deployment
+    finally:
+        deployment.stop()
+        redis_server.terminate()
+        redis_server.wait(timeout=10)
+        _drop_database()
+
+
+# --- A visitor that keeps its own cookies ---
+
+
+@dataclass
+class Response:
+    status: int
+    headers: http.client.HTTPMessage
+    body: str
+    path: str
+
+    @property
+    def location(self) -> str:
+        return self.headers["Location"]
+
+
+class Visitor:
+    """http.client with a cookie jar of its own. Python's cookie jar, like a browser, never
+    sends a Secure cookie over plain http; a browser over https would, so this one does."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self.host, self.port = parts.hostname, parts.port
+        self.cookies: dict[str, str] = {}
+        self.insecure_cookies: list[str] = []
+        self.seen: list[Response] = []
+
+    def request(self, method: str, path: str, form: dict | None = None) -> Response:
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        headers = {"Host": f"{self.host}:{self.port}"}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        body = None
+        if form is not None:
+            body = urlencode(form, doseq=True)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            raw = connection.getresponse()
+            response = Response(raw.status, raw.headers, raw.read().decode(errors="replace"), path)
+        finally:
+            connection.close()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            cookie = SimpleCookie()
+            cookie.load(header)
+            for name, morsel in cookie.items():
+                if not morsel["secure"]:
+                    self.insecure_cookies.append(name)
+                if morsel["max-age"] == "0":
+                    self.cookies.pop(name, None)
+                else:
+                    self.cookies[name] = morsel.value
+        self.seen.append(response)
+        return response
+
+    def get(self, path: str) -> Response:
+        return self.request("GET", path)
+
+    def follow(self, method: str, path: str, form: dict | None = None) -> Response:
+        response = self.request(method, path, form)
+        for _ in range(10):
+            if response.status not in (301, 302, 303):
+                return response
+            response = self.get(response.location)
+        raise AssertionError(f"too many redirects from {path}")
+
+    def submit(self, path: str, fields: dict) -> Response:
+        """The form at `path`, filled in, with the CSRF token a browser would send."""
+        page = self.get(path)
+        assert page.status == 200, (path, page.status)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.body).group(1)
+        return self.follow("POST", path, {"csrfmiddlewaretoken": token, **fields})
+
+    def sign_in(self, username: str) -> Response:
+        return self.submit("/accounts/login/", {"username": username, "password": PASSWORD})
+
+
+def _today() -> datetime.date:
+    return datetime.datetime.now(LOCAL).date()
+
+
+def _assert_no_debug_page(visitor: Visitor) -> None:
+    for response in visitor.seen:
+        assert response.status < 500, (response.path, response.status)
+        assert not any(mark in response.body for mark in DEBUG_PAGE_MARKS), response.path
+
+
+# --- The run ---
+
+
+def test_the_build_steps_give_hashed_static_files(deployment):
+    manifest = json.loads((deployment.static_root / "staticfiles.json").read_text())["paths"]
+    assert HASHED.search(manifest["vendor/bootstrap/bootstrap.min.css"])
+    assert HASHED.search(manifest["vendor/bootstrap/bootstrap.bundle.min.js"])
+    assert (Path(settings.BASE_DIR) / "locale/bn/LC_MESSAGES/django.mo").exists()
+
+
+def test_the_login_page_and_every_static_file_it_links_are_served(deployment):
+    visitor = Visitor(deployment.url)
+    page = visitor.get("/accounts/login/")
+    assert page.status == 200
+    linked = re.findall(r'(?:href|src)="(/static/[^"]+)"', page.body)
+    assert len(linked) >= 3
+    for path in linked:
+        assert HASHED.search(path), f"{path} is not a hashed name"
+        assert visitor.get(path).status == 200, path
+    _assert_no_debug_page(visitor)
+
+
+def test_a_lender_files_an_entry_and_the_cut_off_job_puts_it_on_the_sheet(deployment):
+    visitor = Visitor(deployment.url)
+    landing = visitor.sign_in("smoke-lender")
+    assert landing.status == 200 and "/accounts/login/" not in landing.path
+    # The cookies that carry the sign-in stay Secure even over this plain-http run.
+    assert {"sessionid", "csrftoken"} <= set(visitor.cookies)
+    assert visitor.insecure_cookies == []
+
+    branch, today = deployment.people["branch"], _today()
+    roster = f"/station/{STATION}/lenders/branch/{branch}/roster/{today.isoformat()}/"
+    filed = visitor.submit(
+        roster + "add/",
+        {
+            "agent": deployment.people["agent"],
+            "area": deployment.people["area"],
+            "centres": "Smoke centre 7",
+            "depart_at": "23:00",
+            "return_at": "23:45",
+            "cash_band": "lt50k",
+        },
+    )
+    assert filed.path == roster, filed.body[-2000:]
+    assert "Smoke centre 7" in filed.body
+    _assert_no_debug_page(visitor)
+
+    # The clock passes the cut-off: the station's cut-off is moved before now. Then the job
+    # beat queues every minute, queued by hand rather than waiting for the minute.
+    deployment.sql("UPDATE stations_station SET roster_cutoff = '00:00' WHERE slug = %s", STATION)
+    deployment.run("python", "manage.py", "shell", "-c", QUEUE_THE_CUT_OFF_JOB)
+    schema = sql.Identifier(
+        deployment.sql("SELECT schema_name FROM stations_station WHERE slug = %s", STATION)[0][0]
+    )
+    uncovered = sql.SQL(
+        "SELECT sheet.origin, sheet.build_status, entry.centres, uncovered.reason"
+        " FROM {s}.escorts_dutysheet sheet"
+        " JOIN {s}.escorts_uncoveredentry uncovered ON uncovered.sheet_id = sheet.id"
+        " JOIN {s}.lenders_rosterentry entry ON entry.id = uncovered.entry_id"
+        " WHERE sheet.date = %s"
+    ).format(s=schema)
+    deadline = time.monotonic() + 60
+    while not (rows := deployment.sql(uncovered, today)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    # The station has no escort team yet, so the entry is listed as uncovered, with the reason.
+    assert rows == [("cutoff", "done", "Smoke centre 7", "no_team")], deployment.log("worker")
+
+
+def test_a_police_user_meets_the_second_factor(deployment):
+    visitor = Visitor(deployment.url)
+    visitor.sign_in("smoke-duty")
+    station_page = f"/station/{STATION}/"
+    asked = visitor.get(station_page)
+    assert asked.status == 302 and asked.location.startswith("/accounts/two-factor/")
+    setup = visitor.get(asked.location)
+    secret = re.search(r'<code class="fs-6">([A-Z2-7]+)</code>', setup.body).group(1)
+    code = TOTP(b32decode(secret)).token()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', setup.body).group(1)
+    verified = visitor.follow(
+        "POST",
+        asked.location,
+        {"csrfmiddlewaretoken": token, "token": f"{code:06d}", "next": station_page},
+    )
+    assert verified.status == 200 and verified.path == station_page
+    _assert_no_debug_page(visitor)
+
+
+def test_healthz_says_the_worker_is_alive(deployment):
+    response = Visitor(deployment.url).get("/healthz")
+    body = json.loads(response.body)
+    assert response.status == 200, body
+    assert body["checks"] == {"database": "ok", "redis": "ok", "worker": "ok"}
+
+
+def test_beat_installed_the_schedule(deployment):
+    names = {row[0] for row in deployment.sql("SELECT name FROM django_celery_beat_periodictask")}
+    assert {"heartbeat", "escorts-tick", "notifications-sweep"} <= names
+    assert deployment.processes["beat"].poll() is None, deployment.log("beat")
+
+
+def test_an_unknown_page_is_the_portals_404_not_a_debug_page(deployment):
+    visitor = Visitor(deployment.url)
+    assert visitor.get("/no-such-page/").status == 404
+    assert visitor.get(f"/station/{STATION}/no-such-page/").status in (302, 404)
+    _assert_no_debug_page(visitor)
+
+
+def test_no_process_logged_a_traceback(deployment):
+    for name in ("gunicorn", "worker", "beat"):
+        assert "Traceback" not in deployment.log(name), deployment.log(name)[-4000:]
