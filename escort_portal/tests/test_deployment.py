@@ -1,4 +1,5 @@
-"""docker-compose.yml cannot run here; check that what it names exists in the project."""
+"""docker-compose.yml cannot run here; check that what it names exists in the project, and that
+it starts what the production smoke test (test_production.py) starts."""
 
 from __future__ import annotations
 
@@ -10,13 +11,21 @@ import pytest
 import yaml
 from django.core.management import get_commands
 
+from escort_portal.tests.deployfiles import dockerfile_build_steps, dockerfile_cmd
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 APP_SERVICES = {
     name: service for name, service in COMPOSE["services"].items() if "build" in service
 }
-# Variables set for the images' own programs, not read by the portal.
-IMAGE_VARIABLES = {"POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD"}
+# Variables set for the images' own programs and deploy/backup.sh, not read by the portal.
+IMAGE_VARIABLES = {
+    "POSTGRES_DB",
+    "POSTGRES_USER",
+    "POSTGRES_PASSWORD",
+    "BACKUP_DIR",
+    "BACKUP_KEEP_DAYS",
+}
 
 
 def _settings_variables() -> set[str]:
@@ -63,7 +72,57 @@ def test_every_variable_compose_sets_is_read_by_the_settings(name):
 
 def test_every_service_has_a_health_check_or_is_a_one_off():
     for name, service in COMPOSE["services"].items():
-        assert "healthcheck" in service or name in {"migrate", "worker", "beat"}
+        assert "healthcheck" in service or name in {"migrate", "beat"}
+
+
+def test_web_and_workers_start_after_the_one_off_migrate():
+    assert COMPOSE["services"]["migrate"]["restart"] == "no"
+    for name, service in APP_SERVICES.items():
+        if name != "migrate":
+            assert service["depends_on"]["migrate"] == {
+                "condition": "service_completed_successfully"
+            }
+
+
+def test_the_image_serves_what_the_web_service_serves():
+    assert dockerfile_cmd() == COMPOSE["services"]["web"]["command"]
+
+
+def test_the_image_is_built_with_the_steps_the_smoke_run_runs():
+    steps = [step[2] for step in dockerfile_build_steps()]
+    assert steps == ["compilemessages", "collectstatic"]
+
+
+def test_the_image_runs_as_a_user_of_its_own():
+    lines = (ROOT / "Dockerfile").read_text().splitlines()
+    users = [line.split()[1] for line in lines if line.startswith("USER ")]
+    assert users and users[-1] not in {"root", "0"}
+    assert not any(line.startswith("RUN ") for line in lines[lines.index(f"USER {users[-1]}") :])
+
+
+def _required_by_production() -> set[str]:
+    text = (ROOT / "escort_portal" / "settings" / "production.py").read_text()
+    calls = re.findall(r"env(?:\.\w+)?\(\s*\"([A-Z_]+)\"([^)]*)\)", text)
+    return {name for name, rest in calls if "default=" not in rest}
+
+
+def test_every_variable_production_requires_is_given_to_the_containers():
+    assert {"SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL"} <= _required_by_production()
+    example = dict(re.findall(r"^([A-Z_]+)=(.+)$", (ROOT / ".env.example").read_text(), re.M))
+    for name, service in APP_SERVICES.items():
+        given = set(service["environment"]) | set(example)
+        assert _required_by_production() <= given, name
+
+
+def test_no_container_looks_for_a_service_on_its_own_loopback():
+    # .env.example is the containers' env_file: its development addresses (127.0.0.1) must be
+    # replaced in the compose file, or a container would look for PostgreSQL or Redis in itself.
+    example = dict(re.findall(r"^([A-Z_]+)=(.+)$", (ROOT / ".env.example").read_text(), re.M))
+    local = {name for name, value in example.items() if "://127.0.0.1" in value}
+    local -= {name for name in local if name.startswith(("TEST_", "BENCH_"))}
+    assert "CACHE_URL" in local
+    for name, service in APP_SERVICES.items():
+        assert local <= set(service["environment"]), (name, local - set(service["environment"]))
 
 
 def test_env_example_lists_every_variable_the_settings_read():
