@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from celery import Task, shared_task
+from django.utils import timezone
 
+from stations.models import Subdivision
 from stations.tasks import queue_in_every_station
 
 from . import services
@@ -29,3 +31,13 @@ def message_sweep_station() -> int:
 def message_sweep_all_stations() -> int:
     """Beat entry: sweep every station's outbox in that station's schema."""
     return queue_in_every_station(message_sweep_station)
+
+
+@shared_task(name="notifications.sdpo_summaries_send")
+def sdpo_summaries_send() -> int:
+    """Evening beat entry: each subdivision's SDPO gets the day's figures."""
+    today = timezone.localdate()
+    return sum(
+        services.sdpo_summary_send(subdivision=subdivision, date=today)
+        for subdivision in Subdivision.objects.all()
+    )

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from celery import Task, shared_task
-from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from . import services
-from .models import Subdivision
 from .selectors import station_list_live
 
 
@@ -31,13 +29,3 @@ def heartbeat_all_stations() -> int:
     """Beat entry: prove the worker runs in public and in every station schema."""
     services.heartbeat_record()
     return queue_in_every_station(heartbeat_station)
-
-
-@shared_task(name="stations.sdpo_summaries_send")
-def sdpo_summaries_send() -> int:
-    """Evening beat entry: each subdivision's SDPO gets the day's figures."""
-    today = timezone.localdate()
-    return sum(
-        services.sdpo_summary_send(subdivision=subdivision, date=today)
-        for subdivision in Subdivision.objects.all()
-    )

@@ -249,7 +249,7 @@ CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "stations.heartbeat_all_stations", "schedule": 60.0},
     "escorts-tick": {"task": "escorts.tick_all_stations", "schedule": 60.0},
     "roster-reminders": {"task": "lenders.roster_reminders_all_stations", "schedule": 60.0},
-    "sdpo-summary": {"task": "stations.sdpo_summaries_send", "schedule": crontab(hour=19)},
+    "sdpo-summary": {"task": "notifications.sdpo_summaries_send", "schedule": crontab(hour=19)},
     "retention": {
         "task": "lenders.retention_all_stations",
         "schedule": crontab(hour=2, minute=30),

@@ -4,7 +4,7 @@ from django.db import migrations
 
 RENAMED = {
     "stations.tasks.heartbeat_all_stations": "stations.heartbeat_all_stations",
-    "stations.tasks.sdpo_summaries_send": "stations.sdpo_summaries_send",
+    "stations.tasks.sdpo_summaries_send": "notifications.sdpo_summaries_send",
     "escorts.tasks.tick_all_stations": "escorts.tick_all_stations",
     "lenders.tasks.roster_reminders_all_stations": "lenders.roster_reminders_all_stations",
     "lenders.tasks.retention_all_stations": "lenders.retention_all_stations",
