@@ -34,6 +34,7 @@ browser:
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 setup: install services messages migrate seed
 

@@ -17,13 +17,10 @@ def start_worker(*, broker_url: str | None = None, extra_env: dict | None = None
     """A Celery worker process on the test queue and the test database."""
     db = connection.settings_dict
     assert db["NAME"] == settings.DATABASES[DEFAULT_DB_ALIAS]["TEST"]["NAME"]
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE"}
-    }
+    env = dict(os.environ)
     env.update(
         {
+            # The test settings drop every CELERY_* variable, whatever the environment says.
             "DJANGO_SETTINGS_MODULE": "escort_portal.settings.test",
             "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
             "TEST_CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,

@@ -7,8 +7,10 @@ class EscortsConfig(AppConfig):
     verbose_name = _("Escorts")
 
     def ready(self) -> None:
-        from stations import stats
+        from stations import demo, stats
 
+        from . import demo as escort_demo
         from . import stats as escort_stats
 
         stats.register(escort_stats.figures)
+        demo.register(escort_demo.seed)

@@ -13,6 +13,7 @@ import datetime
 import logging
 from collections.abc import Iterable
 
+from celery import current_app
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Max
@@ -274,13 +275,12 @@ def duty_sheet_build_due(*, now: datetime.datetime | None = None) -> DutySheet |
 @transaction.atomic
 def duty_sheet_rebuild(*, date: datetime.date, by: User) -> DutySheet:
     """The duty officer asks for a fresh plan: a new version, built by a worker; the old kept."""
-    from . import tasks
-
     if timezone.now() >= lender_services.cutoff_at(date):
         lender_services.rosters_lock(date=date)
     sheet, claimed = _build_claim(date=date, origin=DutySheet.Origin.REBUILD, by=by)
     if claimed:
-        transaction.on_commit(lambda: tasks.duty_sheet_build.delay(sheet.pk))
+        # By name: tasks call services, never the other way round.
+        transaction.on_commit(lambda: current_app.send_task("escorts.duty_sheet_build", [sheet.pk]))
     return sheet
 
 

@@ -7,29 +7,27 @@ from django.db import OperationalError
 
 from stations.tasks import queue_in_every_station
 
+from . import services
 
-@shared_task(bind=True, acks_late=True, max_retries=3)
+
+@shared_task(name="escorts.station_tick", bind=True, acks_late=True, max_retries=3)
 def station_tick(self) -> None:
     """In one station: build today's draft once cut-off has passed; flag overdue runs."""
-    from . import services
-
     try:
         services.station_tick()
     except OperationalError as exc:
         raise self.retry(exc=exc, countdown=min(300, 15 * 2**self.request.retries)) from exc
 
 
-@shared_task
+@shared_task(name="escorts.tick_all_stations")
 def tick_all_stations() -> int:
     """Beat entry, every minute: queue the tick in every station."""
     return queue_in_every_station(station_tick)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=3)
+@shared_task(name="escorts.duty_sheet_build", bind=True, acks_late=True, max_retries=3)
 def duty_sheet_build(self, sheet_pk: int) -> None:
     """Plan and store a version claimed by a rebuild; harmless when run twice."""
-    from . import services
-
     try:
         services.duty_sheet_build_run(sheet_pk=sheet_pk)
     except OperationalError as exc:

@@ -7,8 +7,10 @@ class LendersConfig(AppConfig):
     verbose_name = _("Lenders")
 
     def ready(self) -> None:
-        from stations import stats
+        from stations import demo, stats
 
+        from . import demo as lender_demo
         from . import stats as lender_stats
 
         stats.register(lender_stats.figures)
+        demo.register(lender_demo.seed)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from celery import current_app
+
 logger = logging.getLogger(__name__)
 
 # A down broker should cost a request a fraction of a second, not the default retries: the
@@ -19,15 +21,15 @@ def deliveries_queue(message_pks: Sequence[int], *, schema_name: str) -> int:
     One broker connection serves the whole batch and is opened afresh each time, so a broker
     that came back (even empty, after a restart) gets its queue declared again.
     """
-    from .tasks import message_deliver
-
     if not message_pks:
         return 0
     queued = 0
     try:
-        with message_deliver.app.connection_for_write() as broker:
+        with current_app.connection_for_write() as broker:
             for pk in message_pks:
-                message_deliver.apply_async(
+                # By name: tasks call services, never the other way round.
+                current_app.send_task(
+                    "notifications.message_deliver",
                     args=[pk],
                     headers={"_schema_name": schema_name},
                     connection=broker,

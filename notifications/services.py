@@ -23,12 +23,12 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_noop
-from django_tenants.utils import get_public_schema_name
+from django_tenants.utils import get_public_schema_name, tenant_context
 
-from stations.models import User
+from stations.models import Station, StationDay, Subdivision, SubdivisionRole, User
 
 from . import catalogue
 from .backends import PermanentDeliveryError, TransientDeliveryError, backend_for
@@ -328,3 +328,36 @@ def message_purge(*, before: datetime.datetime, dry_run: bool = False) -> int:
         return old.count()
     deleted, _ = old.delete()
     return deleted
+
+
+def sdpo_summary_send(*, subdivision: Subdivision, date: datetime.date) -> int:
+    """Queue the day's summary to the SDPO's office of `subdivision`, from the read model.
+
+    Messages live in a station's schema, so the summary is filed in the subdivision's first
+    station; the event key makes a second run of the day a no-op. Returns messages queued.
+    """
+    stations = Station.objects.live().filter(subdivision=subdivision).order_by("name")
+    recipients = [role.user for role in SubdivisionRole.objects.filter(subdivision=subdivision)]
+    first = stations.first()
+    if first is None or not recipients:
+        return 0
+    days = StationDay.objects.filter(station__in=stations, date=date)
+    totals = days.aggregate(
+        rosters=Sum("rosters_filed"),
+        runs=Sum("runs"),
+        uncovered=Sum("entries_uncovered"),
+        incidents=Sum("incidents"),
+    )
+    with tenant_context(first), transaction.atomic():
+        messages = message_queue(
+            event=f"sdpo-summary:{subdivision.pk}:{date.isoformat()}",
+            kind="sdpo_daily_summary",
+            recipients=recipients,
+            context={
+                "date": date.strftime("%d-%m-%Y"),
+                "stations": str(stations.count()),
+                **{name: str(value or 0) for name, value in totals.items()},
+                "path": "/sdpo/",
+            },
+        )
+    return len(messages)

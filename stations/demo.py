@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.auth.hashers import make_password
@@ -138,6 +139,18 @@ def seed(*, password: str) -> list[DemoLogin]:
                 services.station_role_grant(user=user, station=station, role=role)
                 logins.append(DemoLogin(user.username, f"{title}, {station.name}"))
     return logins
+
+
+# Each station app's demo data, `seed(*, station, password) -> [(login, who)]`, registered in
+# its AppConfig.ready() and so run in the order of INSTALLED_APPS (escort teams after lenders).
+StationSeed = Callable[..., list[tuple[str, str]]]
+station_seeds: list[StationSeed] = []
+
+
+def register(seed: StationSeed) -> StationSeed:
+    if seed not in station_seeds:
+        station_seeds.append(seed)
+    return seed
 
 
 def demo_stations() -> list[Station]:

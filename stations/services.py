@@ -9,11 +9,10 @@ from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from django_tenants.utils import schema_exists, tenant_context
+from django_tenants.utils import schema_exists
 
 from .models import (
     Domain,
@@ -137,40 +136,3 @@ def totp_verify(*, user: User, token: str) -> TOTPDevice | None:
                 TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
             return device
     return None
-
-
-def sdpo_summary_send(*, subdivision: Subdivision, date: datetime.date) -> int:
-    """Queue the day's summary to the SDPO's office of `subdivision`, from the read model.
-
-    Messages live in a station's schema, so the summary is filed in the subdivision's first
-    station; the event key makes a second run of the day a no-op. Returns messages queued.
-    """
-    from notifications.services import message_queue
-
-    from .models import StationDay, SubdivisionRole
-
-    stations = Station.objects.live().filter(subdivision=subdivision).order_by("name")
-    recipients = [role.user for role in SubdivisionRole.objects.filter(subdivision=subdivision)]
-    first = stations.first()
-    if first is None or not recipients:
-        return 0
-    days = StationDay.objects.filter(station__in=stations, date=date)
-    totals = days.aggregate(
-        rosters=Sum("rosters_filed"),
-        runs=Sum("runs"),
-        uncovered=Sum("entries_uncovered"),
-        incidents=Sum("incidents"),
-    )
-    with tenant_context(first), transaction.atomic():
-        messages = message_queue(
-            event=f"sdpo-summary:{subdivision.pk}:{date.isoformat()}",
-            kind="sdpo_daily_summary",
-            recipients=recipients,
-            context={
-                "date": date.strftime("%d-%m-%Y"),
-                "stations": str(stations.count()),
-                **{name: str(value or 0) for name, value in totals.items()},
-                "path": "/sdpo/",
-            },
-        )
-    return len(messages)

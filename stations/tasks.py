@@ -19,27 +19,13 @@ def queue_in_every_station(task: Task, *args: object) -> int:
     return count
 
 
-@shared_task
+@shared_task(name="stations.heartbeat_station")
 def heartbeat_station() -> None:
     services.heartbeat_record()
 
 
-@shared_task
+@shared_task(name="stations.heartbeat_all_stations")
 def heartbeat_all_stations() -> int:
     """Beat entry: prove the worker runs in public and in every station schema."""
     services.heartbeat_record()
     return queue_in_every_station(heartbeat_station)
-
-
-@shared_task
-def sdpo_summaries_send() -> int:
-    """Evening beat entry: each subdivision's SDPO gets the day's figures."""
-    from django.utils import timezone
-
-    from .models import Subdivision
-
-    today = timezone.localdate()
-    return sum(
-        services.sdpo_summary_send(subdivision=subdivision, date=today)
-        for subdivision in Subdivision.objects.all()
-    )

@@ -25,8 +25,8 @@ from benchmarks.planner.generate import generate
 from escorts.planner import check, greedy, instance_from_json, plan_to_json
 from escorts.planner.optimise import optimise
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-SAMPLES = SHARED / "specs" / "planner-samples"
+# The planner specification's samples and reference checker, kept in the repository.
+SAMPLES = Path(__file__).resolve().parents[2] / "escorts" / "tests" / "data"
 SAMPLE_NAMES = ("small-30", "small-40", "medium-120", "large-500")
 SIZES = (30, 100, 300, 500, 1000)
 # From this many entries on, the instance gets the big budget.
@@ -34,10 +34,7 @@ BIG = 1000
 
 
 def _reference_check(data: dict[str, Any], plan: dict[str, Any]) -> str:
-    path = SHARED / "tools" / "check_plan.py"
-    if not path.exists():
-        return "n/a"
-    spec = importlib.util.spec_from_file_location("check_plan", path)
+    spec = importlib.util.spec_from_file_location("check_plan", SAMPLES / "check_plan.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -79,13 +76,10 @@ def _in_child(data: dict[str, Any], seconds: float, seed: int) -> dict[str, Any]
 
 def _cases(sizes: list[int], data_seed: int) -> list[tuple[str, dict[str, Any], int | None]]:
     cases: list[tuple[str, dict[str, Any], int | None]] = []
-    best_path = SAMPLES / "best.json"
-    best = json.loads(best_path.read_text()) if best_path.exists() else {}
+    best = json.loads((SAMPLES / "best.json").read_text())
     for name in SAMPLE_NAMES:
-        path = SAMPLES / f"{name}.json"
-        if path.exists():
-            known = best.get(f"{name}.json", {}).get("best_covered_priority")
-            cases.append((name, json.loads(path.read_text()), known))
+        known = best.get(f"{name}.json", {}).get("best_covered_priority")
+        cases.append((name, json.loads((SAMPLES / f"{name}.json").read_text()), known))
     for size in sizes:
         cases.append((f"generated-{size}", generate(size, seed=data_seed), None))
     return cases

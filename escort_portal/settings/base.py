@@ -251,16 +251,16 @@ CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="escort_por
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
-    "heartbeat": {"task": "stations.tasks.heartbeat_all_stations", "schedule": 60.0},
-    "escorts-tick": {"task": "escorts.tasks.tick_all_stations", "schedule": 60.0},
-    "roster-reminders": {"task": "lenders.tasks.roster_reminders_all_stations", "schedule": 60.0},
-    "sdpo-summary": {"task": "stations.tasks.sdpo_summaries_send", "schedule": crontab(hour=19)},
+    "heartbeat": {"task": "stations.heartbeat_all_stations", "schedule": 60.0},
+    "escorts-tick": {"task": "escorts.tick_all_stations", "schedule": 60.0},
+    "roster-reminders": {"task": "lenders.roster_reminders_all_stations", "schedule": 60.0},
+    "sdpo-summary": {"task": "notifications.sdpo_summaries_send", "schedule": crontab(hour=19)},
     "retention": {
-        "task": "lenders.tasks.retention_all_stations",
+        "task": "lenders.retention_all_stations",
         "schedule": crontab(hour=2, minute=30),
     },
     "notifications-sweep": {
-        "task": "notifications.tasks.message_sweep_all_stations",
+        "task": "notifications.message_sweep_all_stations",
         "schedule": env.float("NOTIFICATIONS_SWEEP_SECONDS", default=60.0),
     },
 }

@@ -50,9 +50,9 @@ ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts" / "browser"
 DATABASE = os.environ.get(
     "BROWSER_DATABASE_NAME", f"{settings.DATABASES['default']['TEST']['NAME']}_browser"
 )
-# A Redis database apart from the development (0, 1) and unit-test (15) ones; the queue is named
+# The suite's own Redis database (TEST_REDIS_URL), never a development one; the queue is named
 # after this checkout's test queue, so two checkouts never share one.
-REDIS_URL = "redis://127.0.0.1:6379/14"
+REDIS_URL = settings.REDIS_URL
 QUEUE = f"{settings.CELERY_TASK_DEFAULT_QUEUE}_browser"
 PASSWORD = "escort-demo"
 # The navigation's "My stations" link, written out rather than looked up, so that a language

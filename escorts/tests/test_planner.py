@@ -34,16 +34,13 @@ from escorts.planner import (
 from escorts.planner.optimise import optimise
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-SAMPLES = SHARED / "specs" / "planner-samples"
+# The reference checker and the samples, copied verbatim from the planner's specification.
+DATA = Path(__file__).resolve().parent / "data"
 SAMPLE_NAMES = ["small-30.json", "small-40.json", "medium-120.json", "large-500.json"]
 
 
 def _reference() -> ModuleType:
-    path = SHARED / "tools" / "check_plan.py"
-    if not path.exists():
-        pytest.skip("the shared reference checker is not next to the repository")
-    spec = importlib.util.spec_from_file_location("check_plan", path)
+    spec = importlib.util.spec_from_file_location("check_plan", DATA / "check_plan.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -51,17 +48,11 @@ def _reference() -> ModuleType:
 
 
 def _sample(name: str) -> dict[str, Any]:
-    path = SAMPLES / name
-    if not path.exists():
-        pytest.skip(f"sample {name} is not in the shared folder")
-    return json.loads(path.read_text())
+    return json.loads((DATA / name).read_text())
 
 
 def _best_known() -> dict[str, Any]:
-    path = SAMPLES / "best.json"
-    if not path.exists():
-        pytest.skip("best.json is not in the shared folder")
-    return json.loads(path.read_text())
+    return json.loads((DATA / "best.json").read_text())
 
 
 def _both_checks(instance: Instance, plan: Plan) -> tuple[int, int]:

@@ -63,7 +63,6 @@ def broker(private_redis, monkeypatch) -> Callable[[], str]:
     `app.connection_for_write(broker.url)`.
     """
     url = private_redis()
-    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
     monkeypatch.setitem(app.conf, "broker_url", url)
     return private_redis
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.conf import settings
 
 from notifications import catalogue
 from notifications.catalogue import CASH_PATTERN, KINDS, MESSAGES_DIR
@@ -37,7 +38,7 @@ def test_it_renders_every_kind_with_its_details_and_no_cash(kind, language):
         assert not CASH_PATTERN.search(text), text
         assert "{{" not in text and "{%" not in text
     assert "\n" not in rendered.subject
-    assert "http://localhost:8000" + SAMPLES[kind]["path"] in rendered.body
+    assert settings.SITE_URL + SAMPLES[kind]["path"] in rendered.body
     assert rendered.sms.endswith(rendered.parameters[-1])
     for name in KINDS[kind].variables:
         if name != "link":
@@ -79,7 +80,7 @@ def test_sms_variables_are_cut_to_the_dlt_limit_but_links_are_not():
     assert "A very long place name beyond " in rendered.sms
     assert "thirty characters" not in rendered.sms
     assert "thirty characters" in rendered.body
-    assert rendered.parameters[-1] == "http://localhost:8000/station/debra/escorts/sos/17/"
+    assert rendered.parameters[-1] == f"{settings.SITE_URL}/station/debra/escorts/sos/17/"
 
 
 def test_the_optional_reason_shows_in_the_body_only():

@@ -7,6 +7,7 @@ import json
 import time
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.test import override_settings
 from django.utils import timezone
@@ -51,7 +52,7 @@ PUBLISHED_VARIABLES = [
     "Debra bus stand",
     "ASI R. Mahato",
     "+919800000001",
-    "http://localhost:8000/station/debra/lenders/escort/",
+    f"{settings.SITE_URL}/station/debra/lenders/escort/",
 ]
 
 
@@ -65,7 +66,7 @@ def test_it_sends_an_sms_as_the_registered_dlt_template(in_debra, person, gatewa
             message,
             "Escort Portal: escort DB-0112-03 on 01 Dec at 10:15, meet at Debra bus stand. "
             "Contact ASI R. Mahato +919800000001. "
-            "Details http://localhost:8000/station/debra/lenders/escort/",
+            f"Details {settings.SITE_URL}/station/debra/lenders/escort/",
             PUBLISHED_VARIABLES,
         ),
     ).respond_with_json({"status": "accepted", "id": "gw-1"})

@@ -124,7 +124,7 @@ def test_with_redis_stopped_events_commit_and_are_delivered_when_it_returns(
     started = timezone.now()
     worker = start_worker(
         broker_url=broker.url,
-        extra_env={**_gateway_env(httpserver), "NOTIFICATIONS_SWEEP_GRACE_SECONDS": "0"},
+        extra_env={**_gateway_env(httpserver), "TEST_NOTIFICATIONS_SWEEP_GRACE_SECONDS": "0"},
     )
     try:
         # A worker that is up and has run its first jobs, then loses Redis.

@@ -134,7 +134,7 @@ def test_a_scheduled_jobs_changes_carry_its_name(in_debra, oc):
         station_tick.apply()
 
     locked = roster.events.get(status=Roster.Status.LOCKED)
-    assert locked.pgh_context == {"job": "escorts.tasks.station_tick"}
+    assert locked.pgh_context == {"job": "escorts.station_tick"}
     page = oc.get("/station/debra/audit/?model=lenders.roster").content.decode()
     assert "scheduled job: station tick" in page
 

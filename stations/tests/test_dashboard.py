@@ -187,7 +187,7 @@ def test_the_sdpo_dashboard_link_shows_on_the_home_page_only_for_the_sdpo(debra,
 
 def test_the_sdpo_gets_the_days_summary_once(debra, pingla, clock):
     from notifications.models import Message
-    from stations.services import sdpo_summary_send
+    from notifications.services import sdpo_summary_send
 
     sdpo = SubdivisionRoleFactory(subdivision=debra.subdivision).user
     StationDay.objects.create(station=debra, date=TODAY, rosters_filed=3, runs=2, incidents=1)

@@ -7,8 +7,6 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from escorts import demo as escorts_demo
-from lenders import demo as lenders_demo
 from stations import demo, stats
 
 
@@ -20,8 +18,8 @@ class Command(BaseCommand):
         logins = [(login.username, login.what) for login in demo.seed(password=password)]
         for station in demo.demo_stations():
             with tenant_context(station):
-                logins += lenders_demo.seed(station=station, password=password)
-                logins += escorts_demo.seed(station=station, password=password)
+                for seed in demo.station_seeds:
+                    logins += seed(station=station, password=password)
                 # Demo rows are written directly, so count them once for the dashboard.
                 today = timezone.localdate()
                 for date in (today, today + datetime.timedelta(days=1)):
