@@ -37,11 +37,6 @@ from .models import (
 
 logger = logging.getLogger(__name__)
 
-# A build still "running" this long after its planner budget is taken to have died with its
-# worker; a rebuild may then start afresh.
-BUILD_GRACE = datetime.timedelta(minutes=5)
-
-
 # --- Officers and teams ---
 
 
@@ -136,8 +131,7 @@ def _lock_date(date: datetime.date) -> None:
 
 
 def _build_is_stale(sheet: DutySheet, now: datetime.datetime) -> bool:
-    started = sheet.build_started_at or sheet.created_at
-    return now > started + datetime.timedelta(seconds=sheet.build_seconds) + BUILD_GRACE
+    return sheet.build_is_stale(now)
 
 
 def _supersede(sheet: DutySheet, *, now: datetime.datetime) -> None:

@@ -3,6 +3,7 @@ view, the printed sheet and the export."""
 
 from __future__ import annotations
 
+import datetime
 import io
 
 import pytest
@@ -10,7 +11,7 @@ from django.db import connection
 from pypdf import PdfReader
 
 from escorts import services
-from escorts.models import DutySheet, EscortRun
+from escorts.models import BUILD_GRACE, DutySheet, EscortRun
 from escorts.tests.conftest import TODAY, entry
 from escorts.tests.factories import OfficerFactory, TeamFactory
 from lenders.tests.factories import AreaFactory, BranchFactory, MemberFactory
@@ -273,3 +274,19 @@ def test_moving_an_entry_through_the_page(day, duty, client_for):
     assert EscortRun.objects.filter(
         sheet=day["sheet"], team=bravo, run_entries__entry=day["c"]
     ).exists()
+
+
+def test_a_build_stuck_past_its_grace_offers_a_rebuild(station, clock, duty, client_for):
+    stuck, _ = services._build_claim(date=TODAY, origin=DutySheet.Origin.REBUILD, by=duty)
+    client = client_for(duty)
+    page = client.get(url("escorts:sheet", TODAY)).content.decode()
+    assert "data-progress-url" in page and "/rebuild/" not in page  # within its time: wait
+
+    clock.shift(datetime.timedelta(seconds=stuck.build_seconds) + BUILD_GRACE)
+    clock.shift(datetime.timedelta(minutes=1))
+    page = client.get(url("escorts:sheet", TODAY)).content.decode()
+    assert "the job building it has stopped" in page
+    assert url("escorts:sheet_rebuild", TODAY) in page
+    assert client.post(url("escorts:sheet_rebuild", TODAY)).status_code == 302
+    latest = DutySheet.objects.filter(date=TODAY).order_by("-version").first()
+    assert latest.version == stuck.version + 1
