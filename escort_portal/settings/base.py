@@ -187,11 +187,14 @@ RATE_LIMITS = {
     "signup": env("RATE_LIMIT_SIGNUP", default="5/m"),
     "upload": env("RATE_LIMIT_UPLOAD", default="20/m"),
 }
+# With Redis down the counters fall back to each process's memory (escort_portal/cache.py); the
+# short timeouts keep a Redis that does not answer from holding up sign-in.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "escort_portal.cache.RedisCacheWithLocalFallback",
         "LOCATION": env("CACHE_URL", default="redis://127.0.0.1:6379/1"),
         "KEY_PREFIX": "escort_portal",
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     }
 }
 
