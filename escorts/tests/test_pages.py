@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import re
 
 import pytest
 from django.db import connection
@@ -94,12 +95,47 @@ def test_the_sdpo_sees_published_versions_only_and_cannot_change_them(day, duty,
     assert client.get(url("escorts:sheet_pdf", TODAY, 1)).status_code == 200
 
 
+def _reviewed_revision(page: str) -> str:
+    return re.search(r'name="revision" value="([0-9a-f]+)"', page).group(1)
+
+
 def test_publish_through_the_page_asks_first(day, duty, client_for):
     client = client_for(duty)
-    assert "Yes, publish" in client.get(url("escorts:sheet_publish", TODAY)).content.decode()
-    response = client.post(url("escorts:sheet_publish", TODAY))
+    page = client.get(url("escorts:sheet_publish", TODAY)).content.decode()
+    assert "Yes, publish" in page
+    response = client.post(
+        url("escorts:sheet_publish", TODAY), {"revision": _reviewed_revision(page)}
+    )
     assert response.status_code == 302
     assert DutySheet.objects.get(date=TODAY).status == DutySheet.Status.PUBLISHED
+
+
+def test_publish_refuses_a_draft_changed_since_it_was_reviewed_and_shows_the_new_diff(
+    day, duty, client_for
+):
+    _publish(day, duty)
+    services.run_set_meeting_point(
+        date=TODAY, run=EscortRun.objects.get(sheet=day["sheet"], area__name="Malancha"),
+        meeting_point="Hat tala", by=duty,
+    )  # fmt: skip
+    oc = client_for(StationRoleFactory(station=connection.tenant, role="oc").user)
+    reviewed = oc.get(url("escorts:sheet_publish", TODAY)).content.decode()
+    assert "2 entries change against version 1" in reviewed
+    # Meanwhile the duty officer takes another entry off the draft.
+    services.run_remove_entry(date=TODAY, entry=day["c"], by=duty)
+
+    response = oc.post(
+        url("escorts:sheet_publish", TODAY), {"revision": _reviewed_revision(reviewed)}
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "The draft changed after you opened this page" in page
+    assert "3 entries change against version 1" in page
+    assert DutySheet.objects.get(date=TODAY, version=2).status == DutySheet.Status.DRAFT
+
+    response = oc.post(url("escorts:sheet_publish", TODAY), {"revision": _reviewed_revision(page)})
+    assert response.status_code == 302
+    assert len(DutySheet.objects.get(date=TODAY, version=2).changes) == 3
 
 
 def test_an_edit_rule_broken_on_the_page_shows_the_message(day, duty, client_for):
