@@ -270,6 +270,7 @@ def sheet(request: HttpRequest, date: datetime.date, version: int | None = None)
             raise
         context = {"sheet": None, "date": date, "operates": True}
         context["cutoff"] = lender_services.cutoff_at(date)
+        context["late"] = selectors.sheet_build_late(date=date)
         return render(request, "escorts/sheet.html", context)
     return render(request, "escorts/sheet.html", _sheet_context(request, found))
 

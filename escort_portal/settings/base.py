@@ -248,6 +248,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="escort_portal")
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Beat stores each job's last run as it sends it (not every 3 minutes), which is how /healthz
+# and the sheet page tell "no scheduler" from "no worker".
+CELERY_BEAT_SYNC_EVERY = 1
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "stations.tasks.heartbeat_all_stations", "schedule": 60.0},
     "escorts-tick": {"task": "escorts.tasks.tick_all_stations", "schedule": 60.0},

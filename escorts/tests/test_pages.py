@@ -9,14 +9,16 @@ import re
 
 import pytest
 from django.db import connection
+from django.utils import timezone
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from pypdf import PdfReader
 
 from escorts import services
 from escorts.models import BUILD_GRACE, DutySheet, EscortRun
-from escorts.tests.conftest import TODAY, entry
+from escorts.tests.conftest import IST, TODAY, entry
 from escorts.tests.factories import OfficerFactory, TeamFactory
 from lenders.tests.factories import AreaFactory, BranchFactory, MemberFactory
-from stations.models import StationRole, SubdivisionRole
+from stations.models import StationRole, SubdivisionRole, WorkerHeartbeat
 from stations.routing import station_reverse
 from stations.tests.factories import StationRoleFactory, SubdivisionRoleFactory, UserFactory
 
@@ -326,3 +328,27 @@ def test_a_build_stuck_past_its_grace_offers_a_rebuild(station, clock, duty, cli
     assert client.post(url("escorts:sheet_rebuild", TODAY)).status_code == 302
     latest = DutySheet.objects.filter(date=TODAY).order_by("-version").first()
     assert latest.version == stuck.version + 1
+
+
+def test_a_sheet_late_past_its_cut_off_says_what_is_missing(station, clock, duty, client_for):
+    hour = datetime.timedelta(hours=1)
+    WorkerHeartbeat.objects.all().delete()
+    WorkerHeartbeat.objects.create(schema_name="public", seen_at=timezone.now() - hour)
+    PeriodicTask.objects.update(enabled=False)
+    minute, _ = IntervalSchedule.objects.get_or_create(every=60, period="seconds")
+    beat_job = PeriodicTask.objects.create(
+        name="test minute job", task="escorts.tasks.tick_all_stations", interval=minute,
+        last_run_at=timezone.now() - hour,
+    )  # fmt: skip
+    client = client_for(duty)
+    page = client.get(url("escorts:sheet", TODAY)).content.decode()
+    assert "The duty sheet is late: the 08:30 cut-off has passed" in page
+    assert "The scheduler (beat), which starts the cut-off job, was last seen" in page
+
+    PeriodicTask.objects.filter(pk=beat_job.pk).update(last_run_at=timezone.now())
+    page = client.get(url("escorts:sheet", TODAY)).content.decode()
+    assert "No worker has run the portal" in page
+
+    clock.move_to(datetime.datetime(2026, 12, 1, 8, 0, tzinfo=IST))  # before the cut-off
+    page = client.get(url("escorts:sheet", TODAY)).content.decode()
+    assert "late" not in page and "It is built by itself at the 08:30 cut-off" in page
