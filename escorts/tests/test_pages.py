@@ -352,3 +352,16 @@ def test_a_sheet_late_past_its_cut_off_says_what_is_missing(station, clock, duty
     clock.move_to(datetime.datetime(2026, 12, 1, 8, 0, tzinfo=IST))  # before the cut-off
     page = client.get(url("escorts:sheet", TODAY)).content.decode()
     assert "late" not in page and "It is built by itself at the 08:30 cut-off" in page
+
+
+def test_a_cut_off_after_the_morning_is_refused_and_the_page_says_why(station, client_for):
+    oc = client_for(
+        StationRoleFactory(station=station, role=StationRole.Role.OFFICER_IN_CHARGE).user
+    )
+    assert "by 10:00: the rosters lock" in oc.get(url("escorts:settings")).content.decode()
+    data = {"roster_cutoff": "23:55", "planner_seconds": 5, "default_speed_kmph": 30}
+    response = oc.post(url("escorts:settings"), data)
+    assert response.status_code == 200
+    assert "The cut-off must be in the morning, by 10:00" in response.content.decode()
+    station.refresh_from_db()
+    assert station.roster_cutoff.strftime("%H:%M") == "08:30"
