@@ -283,3 +283,35 @@ class StationDay(models.Model):
     def coverage_percent(self) -> int | None:
         planned = self.entries_covered + self.entries_uncovered
         return round(100 * self.entries_covered / planned) if planned else None
+
+
+class SubmissionToken(models.Model):
+    """A page form's one-time token once posted, and where its saved result is: a second tap
+    of the same form is sent there instead of saving again (stations.replay)."""
+
+    token = models.UUIDField(primary_key=True, verbose_name=_("token"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    location = models.CharField(max_length=2000, blank=True, verbose_name=_("result location"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+
+    def __str__(self) -> str:
+        return str(self.token)
+
+
+class IdempotentRequest(models.Model):
+    """An API write sent with an `Idempotency-Key`, and its answer, replayed for the same key
+    (stations.replay). `scope` is the station's schema and a hash of the caller's key."""
+
+    scope = models.CharField(max_length=140, verbose_name=_("scope"))
+    key = models.CharField(max_length=255, verbose_name=_("idempotency key"))
+    fingerprint = models.CharField(max_length=64, verbose_name=_("request fingerprint"))
+    status_code = models.PositiveSmallIntegerField(null=True, verbose_name=_("status code"))
+    content_type = models.CharField(max_length=100, blank=True, verbose_name=_("content type"))
+    body = models.BinaryField(default=b"", verbose_name=_("body"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="one_request_per_key")]
+
+    def __str__(self) -> str:
+        return self.key

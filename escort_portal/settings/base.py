@@ -94,6 +94,9 @@ MIDDLEWARE = [
     "stations.middleware.UserLanguageMiddleware",
     "pghistory.middleware.HistoryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A repeated form POST or API write answers what the first one did (stations/replay.py).
+    "stations.replay.SubmissionTokenMiddleware",
+    "stations.replay.IdempotencyKeyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
@@ -112,6 +115,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "stations.context_processors.station",
             ],
+            # {% csrf_token %} also writes the form's one-time submission token.
+            "builtins": ["stations.templatetags.submission"],
         },
     }
 ]
