@@ -127,6 +127,7 @@ def test_with_redis_stopped_sign_in_sign_up_upload_and_the_api_still_answer(
         assert cache.add("redis-is-up", 1)  # the counters really are in the private Redis
 
         limits_on_a_private_redis.stop()
+        stopped = time.monotonic()
         with caplog.at_level(logging.WARNING, logger="escort_portal.cache"):
             sign_in = Client().post(
                 "/accounts/login/", {"username": member.username, "password": "a-Strong-pass-77"}
@@ -163,6 +164,11 @@ def test_with_redis_stopped_sign_in_sign_up_upload_and_the_api_still_answer(
                 ),
                 content_type="application/json",
             )
+    print(
+        f"Redis stopped: sign-in {sign_in.status_code}, sign-up {sign_up.status_code}, "
+        f"upload {uploaded.status_code}, API {api.status_code}, "
+        f"all four in {time.monotonic() - stopped:.2f} s"
+    )
     assert (sign_in.status_code, sign_up.status_code) == (302, 302)
     assert (uploaded.status_code, api.status_code) == (302, 201)
     assert "Redis cache unavailable" in caplog.text
