@@ -20,6 +20,7 @@ import time
 import uuid
 from collections.abc import Callable
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.utils.translation import gettext as _
@@ -100,8 +101,12 @@ class IdempotencyKeyMiddleware:
             return JsonResponse({"detail": _("The Idempotency-Key is too long.")}, status=400)
         caller = hashlib.sha256(request.headers.get("Authorization", "").encode()).hexdigest()
         scope = f"{connection.schema_name}:{caller}"
+        try:
+            body = request.body
+        except RequestDataTooBig:
+            return self.get_response(request)  # the view answers it with its own message
         fingerprint = hashlib.sha256(
-            b"\n".join([request.method.encode(), request.path.encode(), request.body])
+            b"\n".join([request.method.encode(), request.path.encode(), body])
         ).hexdigest()
         if not _claim(IdempotentRequest, scope=scope, key=key, fingerprint=fingerprint):
             replay = self._replay(scope, key, fingerprint)
