@@ -17,7 +17,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import tenant_context
 
 from escort_portal.celery import app
-from escort_portal.testing import start_worker, stop_worker
+from escort_portal.testing import PrivatePostgres, start_worker, stop_worker
 from stations import services
 from stations.models import Station, Subdivision
 
@@ -153,3 +153,14 @@ def celery_worker(db) -> Iterator[subprocess.Popen]:
     process = start_worker()
     yield process
     stop_worker(process)
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A PostgreSQL cluster of the test's own, stopped and removed afterwards whatever happens."""
+    server = PrivatePostgres(free_port())
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()

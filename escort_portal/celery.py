@@ -6,10 +6,55 @@ import os
 
 from celery.signals import task_postrun, task_prerun, worker_ready
 from tenant_schemas_celery.app import CeleryApp
+from tenant_schemas_celery.task import TenantTask
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "escort_portal.settings.local")
 
-app = CeleryApp("escort_portal")
+# How often a task that lost its database connection is tried again, and the longest pause.
+DATABASE_LOST_RETRIES = 6
+DATABASE_LOST_MAX_COUNTDOWN = 60
+
+
+def _database_lost() -> bool:
+    """Whether the default connection no longer works (as opposed to a query that failed)."""
+    from django.db import connection
+
+    if connection.connection is None:
+        return False
+    return not connection.is_usable()
+
+
+class PortalTask(TenantTask):
+    """Every task of the portal: a task that lost its database connection heals and runs again.
+
+    A database restart breaks every connection a worker holds. Celery's Django fixup closes
+    connections only once per CELERY_DB_REUSE_MAX tasks, and a broken connection then fails
+    every task with whatever error psycopg2 raised (OperationalError at first, InterfaceError
+    "connection already closed" after), so the task that meets it closes the connection and is
+    tried again with a fresh one.
+    """
+
+    abstract = True
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        import psycopg2
+        from django.db import DatabaseError, connections
+
+        try:
+            return super().__call__(*args, **kwargs)
+        except (DatabaseError, psycopg2.Error) as exc:
+            if not _database_lost():
+                raise
+            connections.close_all()
+            retries = self.request.retries
+            raise self.retry(
+                exc=exc,
+                countdown=min(DATABASE_LOST_MAX_COUNTDOWN, 2 ** (retries + 1)),
+                max_retries=max(self.max_retries or 0, DATABASE_LOST_RETRIES),
+            ) from exc
+
+
+app = CeleryApp("escort_portal", task_cls=PortalTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
@@ -41,3 +86,13 @@ def _audit_job_done(task_id: str, **kwargs: object) -> None:
     context = _job_contexts.pop(task_id, None)
     if context is not None:
         context.__exit__(None, None, None)
+
+
+@task_postrun.connect
+def _check_connections_before_the_next_task(**kwargs: object) -> None:
+    # What Django does between requests: drop a connection that failed or outlived
+    # CONN_MAX_AGE, and (CONN_HEALTH_CHECKS) test the kept one before its next query, so a
+    # database restarted between two tasks costs the next one a reconnect, not an error.
+    from django.db import close_old_connections
+
+    close_old_connections()

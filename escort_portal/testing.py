@@ -1,11 +1,13 @@
 """Helpers for tests that need processes of their own: a real Celery worker on the test
-database and queue."""
+database and queue, a PostgreSQL of a test's own."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 
@@ -64,3 +66,67 @@ def wait_for(condition: Callable[[], bool], *, seconds: float = 60) -> bool:
             return True
         time.sleep(0.1)
     return condition()
+
+
+class PrivatePostgres:
+    """A PostgreSQL cluster of a test's own (initdb into a temporary folder, a free port), which
+    the test may restart under running processes. Never the shared server."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.directory = tempfile.mkdtemp(prefix="ep-private-pg-")
+        self.data = os.path.join(self.directory, "data")
+        self.url = f"postgres://postgres@127.0.0.1:{port}/escort_portal"
+        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+            shutil.chown(self.directory, "postgres")
+
+    def _run(self, *command: str) -> None:
+        as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*as_postgres, *command], check=True, stdout=subprocess.DEVNULL)
+
+    def _pg_ctl(self, action: str, *extra: str) -> None:
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1"
+        log = os.path.join(self.directory, "log")
+        self._run("pg_ctl", "-D", self.data, "-o", options, "-l", log, "-w", action, *extra)
+
+    def start(self) -> None:
+        self._run("initdb", "-D", self.data, "-U", "postgres", "-A", "trust")
+        self._pg_ctl("start")
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "escort_portal")
+
+    def restart(self) -> None:
+        self._pg_ctl("restart", "-m", "fast")
+
+    def copy_database(self, source: dict) -> None:
+        """Load a copy of another database (the test database: its schemas and stations)."""
+        dump = subprocess.Popen(
+            [
+                *("pg_dump", "-Fc", "-h", source["HOST"], "-p", str(source["PORT"])),
+                *("-U", source["USER"], source["NAME"]),
+            ],
+            stdout=subprocess.PIPE,
+        )
+        subprocess.run(
+            [
+                *("pg_restore", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"),
+                *("--no-owner", "-d", "escort_portal"),
+            ],
+            stdin=dump.stdout,
+            check=True,
+        )
+        dump.stdout.close()
+        assert dump.wait() == 0
+
+    def query(self, sql: str, *params: object) -> list[tuple]:
+        import psycopg2
+
+        with psycopg2.connect(self.url) as conn, conn.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        conn.close()
+        return rows
+
+    def stop(self) -> None:
+        if os.path.exists(os.path.join(self.data, "postmaster.pid")):
+            self._pg_ctl("stop", "-m", "immediate")
+        shutil.rmtree(self.directory, ignore_errors=True)

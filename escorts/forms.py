@@ -183,7 +183,11 @@ class StationSettingsForm(forms.Form):
     """A plain form: the station row is the tenant of the request and must not be changed
     in memory by validation."""
 
-    roster_cutoff = forms.TimeField(label=_("Roster cut-off time"), widget=TimeInput())
+    roster_cutoff = forms.TimeField(
+        label=_("Roster cut-off time"),
+        widget=TimeInput(),
+        help_text=Station._meta.get_field("roster_cutoff").help_text,
+    )
     planner_seconds = forms.IntegerField(
         label=_("Planner time budget (seconds)"), min_value=1, max_value=120
     )

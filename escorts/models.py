@@ -7,11 +7,16 @@ import datetime
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
 from escort_portal import audit
 from lenders.models import CollectionArea, RosterEntry
+
+# A build still "running" this long after its planner budget is taken to have died with its
+# worker; a rebuild may then start afresh.
+BUILD_GRACE = datetime.timedelta(minutes=5)
 
 
 @audit.track()
@@ -250,6 +255,15 @@ class DutySheet(models.Model):
     @property
     def is_building(self) -> bool:
         return self.build_status == self.Build.RUNNING
+
+    def build_is_stale(self, now: datetime.datetime) -> bool:
+        """Building past the planner's budget and the grace: the worker that had it is gone."""
+        started = self.build_started_at or self.created_at
+        return now > started + datetime.timedelta(seconds=self.build_seconds) + BUILD_GRACE
+
+    @property
+    def is_stuck(self) -> bool:
+        return self.is_building and self.build_is_stale(timezone.now())
 
     @property
     def was_published(self) -> bool:

@@ -138,3 +138,37 @@ def branch_escorts(*, branch: LenderBranch, date: datetime.date) -> tuple[DutySh
         for item in UncoveredEntry.objects.filter(sheet=sheet, entry_id__in=ids):
             uncovered[item.entry_id] = item
     return sheet, [BranchEscort(e, runs.get(e.pk), uncovered.get(e.pk)) for e in entries]
+
+
+# The minute job builds the sheet within a minute or two of the cut-off; past this it is late.
+BUILD_LATE_AFTER = datetime.timedelta(minutes=3)
+
+
+@dataclass(frozen=True)
+class LateBuild:
+    """Why a date's sheet is not there although its cut-off has passed."""
+
+    cutoff: datetime.datetime
+    # "scheduler": beat has sent no job lately; "worker": beat runs but no worker took its
+    # jobs; "waiting": both seen, the build is just slow to start.
+    reason: str
+    last_seen: datetime.datetime | None
+
+
+def sheet_build_late(
+    *, date: datetime.date, now: datetime.datetime | None = None
+) -> LateBuild | None:
+    """For a date without a sheet: whether the cut-off job is late, and what is missing."""
+    from lenders import services as lender_services
+    from stations import health
+
+    now = now or timezone.now()
+    cutoff = lender_services.cutoff_at(date)
+    if now < cutoff + BUILD_LATE_AFTER:
+        return None
+    jobs = health.jobs()
+    if not jobs.scheduler_ok:
+        return LateBuild(cutoff, "scheduler", jobs.scheduler_last_seen)
+    if not jobs.worker_ok:
+        return LateBuild(cutoff, "worker", jobs.worker_last_seen)
+    return LateBuild(cutoff, "waiting", None)

@@ -10,6 +10,8 @@ makes the build idempotent: two workers, or a retry, find the version already cl
 from __future__ import annotations
 
 import datetime
+import hashlib
+import json
 import logging
 from collections.abc import Iterable
 
@@ -37,11 +39,6 @@ from .models import (
 )
 
 logger = logging.getLogger(__name__)
-
-# A build still "running" this long after its planner budget is taken to have died with its
-# worker; a rebuild may then start afresh.
-BUILD_GRACE = datetime.timedelta(minutes=5)
-
 
 # --- Officers and teams ---
 
@@ -137,8 +134,7 @@ def _lock_date(date: datetime.date) -> None:
 
 
 def _build_is_stale(sheet: DutySheet, now: datetime.datetime) -> bool:
-    started = sheet.build_started_at or sheet.created_at
-    return now > started + datetime.timedelta(seconds=sheet.build_seconds) + BUILD_GRACE
+    return sheet.build_is_stale(now)
 
 
 def _supersede(sheet: DutySheet, *, now: datetime.datetime) -> None:
@@ -663,16 +659,35 @@ def sheet_diff(*, old: DutySheet | None, new: DutySheet) -> list[dict]:
     ]
 
 
+def sheet_revision(sheet: DutySheet) -> str:
+    """A token of what a version says: every entry's escort or reason, and its last change.
+    The publish page carries it, so what is published is what the officer reviewed."""
+    content = json.dumps(
+        [sheet.pk, sheet.updated_at.isoformat(), sorted(_placements(sheet).items())],
+        sort_keys=True,
+    )
+    return hashlib.sha256(content.encode()).hexdigest()[:20]
+
+
+class DraftChanged(ValidationError):
+    """The draft is no longer the one the officer reviewed."""
+
+
 @transaction.atomic
-def duty_sheet_publish(*, date: datetime.date, by: User) -> DutySheet:
+def duty_sheet_publish(*, date: datetime.date, by: User, revision: str | None = None) -> DutySheet:
     """Publish the date's draft: it becomes the version branches and escorts see, and records
-    what changed against the version published before it."""
+    what changed against the version published before it. With `revision` (from
+    `sheet_revision`), only if the draft is still what was reviewed; else DraftChanged."""
     _lock_date(date)
     sheet = DutySheet.objects.filter(date=date, status=DutySheet.Status.DRAFT).first()
     if sheet is None:
         raise ValidationError(_("There is no draft to publish; the latest version is published."))
     if sheet.build_status not in (DutySheet.Build.DONE, DutySheet.Build.COPIED):
         raise ValidationError(_("The draft is not built yet. Wait for it, or rebuild."))
+    if revision is not None and revision != sheet_revision(sheet):
+        raise DraftChanged(
+            _("The draft changed after you opened this page. Check the changes again.")
+        )
     now = timezone.now()
     old = DutySheet.objects.filter(date=date, status=DutySheet.Status.PUBLISHED).first()
     sheet.changes = sheet_diff(old=old, new=sheet) if old is not None else []

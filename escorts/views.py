@@ -270,6 +270,7 @@ def sheet(request: HttpRequest, date: datetime.date, version: int | None = None)
             raise
         context = {"sheet": None, "date": date, "operates": True}
         context["cutoff"] = lender_services.cutoff_at(date)
+        context["late"] = selectors.sheet_build_late(date=date)
         return render(request, "escorts/sheet.html", context)
     return render(request, "escorts/sheet.html", _sheet_context(request, found))
 
@@ -318,28 +319,34 @@ def sheet_publish(request: HttpRequest, date: datetime.date) -> HttpResponse:
     draft = selectors.sheet_list_for_date(date=date).filter(status=DutySheet.Status.DRAFT).first()
     if draft is None:
         raise Http404
+    changed_since = None
     if request.method == "POST":
         try:
-            published = services.duty_sheet_publish(date=date, by=request.user)
+            published = services.duty_sheet_publish(
+                date=date, by=request.user, revision=request.POST.get("revision", "")
+            )
+        except services.DraftChanged as exc:
+            # Show the draft as it is now, with its own diff and token, to be confirmed again.
+            changed_since = " ".join(exc.messages)
+            draft = selectors.sheet_list_for_date(date=date).get(status=DutySheet.Status.DRAFT)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect("escorts:sheet", date=date)
-        if published.changes:
-            messages.success(
-                request,
-                _("Version %(v)d published; %(n)d entries changed.")
-                % {"v": published.version, "n": len(published.changes)},
-            )
         else:
-            messages.success(request, _("Version %(v)d published.") % {"v": published.version})
-        return redirect("escorts:sheet_version", date=date, version=published.version)
+            if published.changes:
+                messages.success(
+                    request,
+                    _("Version %(v)d published; %(n)d entries changed.")
+                    % {"v": published.version, "n": len(published.changes)},
+                )
+            else:
+                messages.success(request, _("Version %(v)d published.") % {"v": published.version})
+            return redirect("escorts:sheet_version", date=date, version=published.version)
     old = selectors.sheet_published(date=date)
     changes = services.sheet_diff(old=old, new=draft) if old else None
-    return render(
-        request,
-        "escorts/publish.html",
-        {"sheet": draft, "date": date, "old": old, "changes": changes},
-    )
+    context = {"sheet": draft, "date": date, "old": old, "changes": changes}
+    context.update(revision=services.sheet_revision(draft), changed_since=changed_since)
+    return render(request, "escorts/publish.html", context)
 
 
 def _entry_for(date: datetime.date, entry_pk: int) -> RosterEntry:

@@ -1,8 +1,10 @@
-"""Checks behind /healthz: the database, Redis and a recent worker heartbeat."""
+"""Checks behind /healthz: the database, Redis, beat sending the periodic jobs and a recent
+worker heartbeat."""
 
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 
 import redis
 from django.conf import settings
@@ -39,15 +41,57 @@ def worker_last_seen() -> datetime.datetime | None:
         return None
 
 
+def scheduler_last_seen() -> datetime.datetime | None:
+    """When beat last sent a periodic job (it stores each last run: CELERY_BEAT_SYNC_EVERY)."""
+    from django_celery_beat.models import PeriodicTask
+
+    try:
+        return PeriodicTask.objects.filter(enabled=True).aggregate(last=Max("last_run_at"))["last"]
+    except Exception:  # noqa: BLE001 - the database check reports the cause
+        return None
+
+
+@dataclass(frozen=True)
+class Jobs:
+    """Whether the scheduled jobs run: beat sends them, a worker runs them."""
+
+    scheduler_last_seen: datetime.datetime | None
+    worker_last_seen: datetime.datetime | None
+    scheduler_ok: bool
+    # None: unknown. The worker's heartbeat is itself a beat job, so with beat gone a quiet
+    # worker proves nothing.
+    worker_ok: bool | None
+
+
+def jobs() -> Jobs:
+    stale_after = datetime.timedelta(seconds=settings.WORKER_HEARTBEAT_STALE_SECONDS)
+    now = timezone.now()
+    scheduler, worker = scheduler_last_seen(), worker_last_seen()
+    scheduler_ok = scheduler is not None and now - scheduler <= stale_after
+    worker_ok: bool | None = worker is not None and now - worker <= stale_after
+    if not worker_ok and not scheduler_ok:
+        worker_ok = None
+    return Jobs(scheduler, worker, scheduler_ok, worker_ok)
+
+
 def report() -> tuple[bool, dict]:
     """(healthy, details) for the health endpoint."""
-    last_seen = worker_last_seen()
-    stale_after = datetime.timedelta(seconds=settings.WORKER_HEARTBEAT_STALE_SECONDS)
-    worker_alive = last_seen is not None and timezone.now() - last_seen <= stale_after
-    checks = {"database": database_ok(), "redis": redis_ok(), "worker": worker_alive}
-    details = {
-        "status": "ok" if all(checks.values()) else "fail",
-        "checks": {name: "ok" if ok else "fail" for name, ok in checks.items()},
-        "worker_last_seen": last_seen.isoformat() if last_seen else None,
+    found = jobs()
+    checks = {
+        "database": "ok" if database_ok() else "fail",
+        "redis": "ok" if redis_ok() else "fail",
+        "scheduler": "ok" if found.scheduler_ok else "fail",
+        "worker": {True: "ok", False: "fail", None: "unknown"}[found.worker_ok],
     }
-    return all(checks.values()), details
+    healthy = all(value == "ok" for value in checks.values())
+    details = {
+        "status": "ok" if healthy else "fail",
+        "checks": checks,
+        "scheduler_last_seen": _iso(found.scheduler_last_seen),
+        "worker_last_seen": _iso(found.worker_last_seen),
+    }
+    return healthy, details
+
+
+def _iso(moment: datetime.datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

@@ -6,7 +6,7 @@ import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -41,6 +41,12 @@ class StationQuerySet(models.QuerySet):
 
 
 # An incident is often reported, and the trips around it looked up, weeks after the day.
+# A cut-off is the morning of the day it locks: the sheet for a date is built at that date's
+# cut-off, so a later one (23:55) would build it after the day's trips. 10:00 is when the
+# first collection trips usually leave; "the evening before" is not offered, as every roster
+# rule (editing until cut-off, late entries after it) reads the cut-off on the trip's own date.
+LATEST_ROSTER_CUTOFF = datetime.time(10, 0)
+
 MIN_RETENTION_DAYS = 30
 
 
@@ -68,7 +74,23 @@ class Station(TenantMixin):
     longitude = models.DecimalField(
         _("longitude"), max_digits=8, decimal_places=5, null=True, blank=True
     )
-    roster_cutoff = models.TimeField(_("roster cut-off time"), default=datetime.time(8, 30))
+    roster_cutoff = models.TimeField(
+        _("roster cut-off time"),
+        default=datetime.time(8, 30),
+        validators=[
+            MaxValueValidator(
+                LATEST_ROSTER_CUTOFF,
+                _(
+                    "The cut-off must be in the morning, by 10:00: the day's sheet is built at "
+                    "the cut-off, and the first trips usually leave from then."
+                ),
+            )
+        ],
+        help_text=_(
+            "The morning of the day, by 10:00: the rosters lock and the day's sheet is built "
+            "at this time, before the first trips leave."
+        ),
+    )
     reminder_lead_minutes = models.PositiveSmallIntegerField(
         _("reminder lead time (minutes)"), default=60
     )
@@ -261,3 +283,35 @@ class StationDay(models.Model):
     def coverage_percent(self) -> int | None:
         planned = self.entries_covered + self.entries_uncovered
         return round(100 * self.entries_covered / planned) if planned else None
+
+
+class SubmissionToken(models.Model):
+    """A page form's one-time token once posted, and where its saved result is: a second tap
+    of the same form is sent there instead of saving again (stations.replay)."""
+
+    token = models.UUIDField(primary_key=True, verbose_name=_("token"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    location = models.CharField(max_length=2000, blank=True, verbose_name=_("result location"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+
+    def __str__(self) -> str:
+        return str(self.token)
+
+
+class IdempotentRequest(models.Model):
+    """An API write sent with an `Idempotency-Key`, and its answer, replayed for the same key
+    (stations.replay). `scope` is the station's schema and a hash of the caller's key."""
+
+    scope = models.CharField(max_length=140, verbose_name=_("scope"))
+    key = models.CharField(max_length=255, verbose_name=_("idempotency key"))
+    fingerprint = models.CharField(max_length=64, verbose_name=_("request fingerprint"))
+    status_code = models.PositiveSmallIntegerField(null=True, verbose_name=_("status code"))
+    content_type = models.CharField(max_length=100, blank=True, verbose_name=_("content type"))
+    body = models.BinaryField(default=b"", verbose_name=_("body"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="one_request_per_key")]
+
+    def __str__(self) -> str:
+        return self.key

@@ -76,6 +76,10 @@ def station_create(
     station.full_clean()
     station.save(verbosity=0)
     Domain.objects.create(domain=slug, tenant=station, is_primary=True)
+    if settings.DATABASE_APP_ROLE:
+        from .db_roles import app_role_grant
+
+        app_role_grant(role=settings.DATABASE_APP_ROLE, schemas=[station.schema_name])
     return station
 
 

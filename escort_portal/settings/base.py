@@ -78,6 +78,9 @@ DATABASES = {
     )
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+# The role web, worker and beat connect as, when it is not the owner of the schemas: migrations
+# and create_station run as the owner and grant it its rights (stations/db_roles.py).
+DATABASE_APP_ROLE = env("DATABASE_APP_ROLE", default="")
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -95,6 +98,9 @@ MIDDLEWARE = [
     "stations.middleware.UserLanguageMiddleware",
     "pghistory.middleware.HistoryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A repeated form POST or API write answers what the first one did (stations/replay.py).
+    "stations.replay.SubmissionTokenMiddleware",
+    "stations.replay.IdempotencyKeyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
@@ -113,6 +119,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "stations.context_processors.station",
             ],
+            # {% csrf_token %} also writes the form's one-time submission token.
+            "builtins": ["stations.templatetags.submission"],
         },
     }
 ]
@@ -188,11 +196,14 @@ RATE_LIMITS = {
     "signup": env("RATE_LIMIT_SIGNUP", default="5/m"),
     "upload": env("RATE_LIMIT_UPLOAD", default="20/m"),
 }
+# With Redis down the counters fall back to each process's memory (escort_portal/cache.py); the
+# short timeouts keep a Redis that does not answer from holding up sign-in.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "escort_portal.cache.RedisCacheWithLocalFallback",
         "LOCATION": env("CACHE_URL", default="redis://127.0.0.1:6379/1"),
         "KEY_PREFIX": "escort_portal",
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     }
 }
 
@@ -250,6 +261,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="escort_portal")
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Beat stores each job's last run as it sends it (not every 3 minutes), which is how /healthz
+# and the sheet page tell "no scheduler" from "no worker".
+CELERY_BEAT_SYNC_EVERY = 1
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "stations.heartbeat_all_stations", "schedule": 60.0},
     "escorts-tick": {"task": "escorts.tick_all_stations", "schedule": 60.0},

@@ -3,18 +3,22 @@ view, the printed sheet and the export."""
 
 from __future__ import annotations
 
+import datetime
 import io
+import re
 
 import pytest
 from django.db import connection
+from django.utils import timezone
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from pypdf import PdfReader
 
 from escorts import services
-from escorts.models import DutySheet, EscortRun
-from escorts.tests.conftest import TODAY, entry
+from escorts.models import BUILD_GRACE, DutySheet, EscortRun
+from escorts.tests.conftest import IST, TODAY, entry
 from escorts.tests.factories import OfficerFactory, TeamFactory
 from lenders.tests.factories import AreaFactory, BranchFactory, MemberFactory
-from stations.models import StationRole, SubdivisionRole
+from stations.models import StationRole, SubdivisionRole, WorkerHeartbeat
 from stations.routing import station_reverse
 from stations.tests.factories import StationRoleFactory, SubdivisionRoleFactory, UserFactory
 
@@ -93,12 +97,47 @@ def test_the_sdpo_sees_published_versions_only_and_cannot_change_them(day, duty,
     assert client.get(url("escorts:sheet_pdf", TODAY, 1)).status_code == 200
 
 
+def _reviewed_revision(page: str) -> str:
+    return re.search(r'name="revision" value="([0-9a-f]+)"', page).group(1)
+
+
 def test_publish_through_the_page_asks_first(day, duty, client_for):
     client = client_for(duty)
-    assert "Yes, publish" in client.get(url("escorts:sheet_publish", TODAY)).content.decode()
-    response = client.post(url("escorts:sheet_publish", TODAY))
+    page = client.get(url("escorts:sheet_publish", TODAY)).content.decode()
+    assert "Yes, publish" in page
+    response = client.post(
+        url("escorts:sheet_publish", TODAY), {"revision": _reviewed_revision(page)}
+    )
     assert response.status_code == 302
     assert DutySheet.objects.get(date=TODAY).status == DutySheet.Status.PUBLISHED
+
+
+def test_publish_refuses_a_draft_changed_since_it_was_reviewed_and_shows_the_new_diff(
+    day, duty, client_for
+):
+    _publish(day, duty)
+    services.run_set_meeting_point(
+        date=TODAY, run=EscortRun.objects.get(sheet=day["sheet"], area__name="Malancha"),
+        meeting_point="Hat tala", by=duty,
+    )  # fmt: skip
+    oc = client_for(StationRoleFactory(station=connection.tenant, role="oc").user)
+    reviewed = oc.get(url("escorts:sheet_publish", TODAY)).content.decode()
+    assert "2 entries change against version 1" in reviewed
+    # Meanwhile the duty officer takes another entry off the draft.
+    services.run_remove_entry(date=TODAY, entry=day["c"], by=duty)
+
+    response = oc.post(
+        url("escorts:sheet_publish", TODAY), {"revision": _reviewed_revision(reviewed)}
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "The draft changed after you opened this page" in page
+    assert "3 entries change against version 1" in page
+    assert DutySheet.objects.get(date=TODAY, version=2).status == DutySheet.Status.DRAFT
+
+    response = oc.post(url("escorts:sheet_publish", TODAY), {"revision": _reviewed_revision(page)})
+    assert response.status_code == 302
+    assert len(DutySheet.objects.get(date=TODAY, version=2).changes) == 3
 
 
 def test_an_edit_rule_broken_on_the_page_shows_the_message(day, duty, client_for):
@@ -273,3 +312,56 @@ def test_moving_an_entry_through_the_page(day, duty, client_for):
     assert EscortRun.objects.filter(
         sheet=day["sheet"], team=bravo, run_entries__entry=day["c"]
     ).exists()
+
+
+def test_a_build_stuck_past_its_grace_offers_a_rebuild(station, clock, duty, client_for):
+    stuck, _ = services._build_claim(date=TODAY, origin=DutySheet.Origin.REBUILD, by=duty)
+    client = client_for(duty)
+    page = client.get(url("escorts:sheet", TODAY)).content.decode()
+    assert "data-progress-url" in page and "/rebuild/" not in page  # within its time: wait
+
+    clock.shift(datetime.timedelta(seconds=stuck.build_seconds) + BUILD_GRACE)
+    clock.shift(datetime.timedelta(minutes=1))
+    page = client.get(url("escorts:sheet", TODAY)).content.decode()
+    assert "the job building it has stopped" in page
+    assert url("escorts:sheet_rebuild", TODAY) in page
+    assert client.post(url("escorts:sheet_rebuild", TODAY)).status_code == 302
+    latest = DutySheet.objects.filter(date=TODAY).order_by("-version").first()
+    assert latest.version == stuck.version + 1
+
+
+def test_a_sheet_late_past_its_cut_off_says_what_is_missing(station, clock, duty, client_for):
+    hour = datetime.timedelta(hours=1)
+    WorkerHeartbeat.objects.all().delete()
+    WorkerHeartbeat.objects.create(schema_name="public", seen_at=timezone.now() - hour)
+    PeriodicTask.objects.update(enabled=False)
+    minute, _ = IntervalSchedule.objects.get_or_create(every=60, period="seconds")
+    beat_job = PeriodicTask.objects.create(
+        name="test minute job", task="escorts.tasks.tick_all_stations", interval=minute,
+        last_run_at=timezone.now() - hour,
+    )  # fmt: skip
+    client = client_for(duty)
+    page = client.get(url("escorts:sheet", TODAY)).content.decode()
+    assert "The duty sheet is late: the 08:30 cut-off has passed" in page
+    assert "The scheduler (beat), which starts the cut-off job, was last seen" in page
+
+    PeriodicTask.objects.filter(pk=beat_job.pk).update(last_run_at=timezone.now())
+    page = client.get(url("escorts:sheet", TODAY)).content.decode()
+    assert "No worker has run the portal" in page
+
+    clock.move_to(datetime.datetime(2026, 12, 1, 8, 0, tzinfo=IST))  # before the cut-off
+    page = client.get(url("escorts:sheet", TODAY)).content.decode()
+    assert "late" not in page and "It is built by itself at the 08:30 cut-off" in page
+
+
+def test_a_cut_off_after_the_morning_is_refused_and_the_page_says_why(station, client_for):
+    oc = client_for(
+        StationRoleFactory(station=station, role=StationRole.Role.OFFICER_IN_CHARGE).user
+    )
+    assert "by 10:00: the rosters lock" in oc.get(url("escorts:settings")).content.decode()
+    data = {"roster_cutoff": "23:55", "planner_seconds": 5, "default_speed_kmph": 30}
+    response = oc.post(url("escorts:settings"), data)
+    assert response.status_code == 200
+    assert "The cut-off must be in the morning, by 10:00" in response.content.decode()
+    station.refresh_from_db()
+    assert station.roster_cutoff.strftime("%H:%M") == "08:30"

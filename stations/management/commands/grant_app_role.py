@@ -1,0 +1,25 @@
+"""Give the portal's database role its rights in every schema (run as the schema's owner)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from stations.db_roles import app_role_grant
+
+
+class Command(BaseCommand):
+    help = (
+        "Grant the role web, worker and beat connect as (DATABASE_APP_ROLE, or ROLE) what the "
+        "portal needs in every schema: no DDL, and the audit trail's event tables append-only."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("role", nargs="?", default="")
+
+    def handle(self, *args: object, **options: object) -> None:
+        role = str(options["role"] or settings.DATABASE_APP_ROLE)
+        if not role:
+            raise CommandError("Name the role, or set DATABASE_APP_ROLE.")
+        schemas = app_role_grant(role=role)
+        self.stdout.write(f"Granted {role} its rights in {len(schemas)} schemas.")
