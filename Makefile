@@ -7,7 +7,7 @@ MANAGE := $(BIN)/python manage.py
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint setup install services messages migrate seed browser
+.PHONY: run test lint setup install services messages migrate seed browser restore-drill
 
 run: setup
 	@echo ""
@@ -57,3 +57,10 @@ migrate: services
 
 seed: migrate
 	$(MANAGE) seed_demo
+
+# Dumps a freshly seeded database with deploy/backup.sh, restores it with deploy/restore.sh and
+# checks the portal serves the same pages from both (README, Backups). BUSY_DAYS=90 adds 90 days
+# of a busy station.
+BUSY_DAYS ?= 0
+restore-drill: services
+	$(BIN)/python -m escort_portal.restore_drill --busy-days $(BUSY_DAYS)

@@ -58,6 +58,9 @@ app = CeleryApp("escort_portal", task_cls=PortalTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+# A line per task in the operations log (JSON in production).
+from escort_portal import oplog  # noqa: E402, F401
+
 
 @worker_ready.connect
 def _heartbeat_on_start(sender: object, **kwargs: object) -> None:

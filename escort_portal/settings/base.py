@@ -295,6 +295,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # The operations log (escort_portal.oplog) is for production; runserver and Celery already
+    # print a line per request and task in development.
+    "loggers": {
+        "escort_portal.requests": {"level": "WARNING"},
+        "escort_portal.tasks": {"level": "WARNING"},
+    },
 }
 
 # --- The roster API (lenders/api.py): a branch's key for every call unless a view says else ---

@@ -11,6 +11,7 @@ itself, as a browser would over https.
 from __future__ import annotations
 
 import datetime
+import gzip
 import http.client
 import json
 import os
@@ -26,13 +27,16 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
+import brotli
 import psycopg2
 import pytest
 from django.conf import settings
+from django.core import signing
 from django_otp.oath import TOTP
 from psycopg2 import sql
 
 from conftest import free_port
+from escort_portal import restore_drill
 from escort_portal.tests.deployfiles import dockerfile_build_steps, service_command
 
 DATABASE = f"{settings.DATABASES['default']['TEST']['NAME']}_smoke"
@@ -55,6 +59,10 @@ from stations.models import Station, StationRole, User
 station = Station.objects.get(slug={STATION!r})
 officer = User.objects.create_user("smoke-duty", password={PASSWORD!r}, first_name="Duty")
 services.station_role_grant(user=officer, station=station, role=StationRole.Role.DUTY_OFFICER)
+oc = User.objects.create_user("smoke-oc", password={PASSWORD!r}, first_name="OC")
+services.station_role_grant(user=oc, station=station, role=StationRole.Role.OFFICER_IN_CHARGE)
+sdpo = User.objects.create_user("smoke-sdpo", password={PASSWORD!r}, first_name="SDPO")
+services.subdivision_role_grant(user=sdpo, subdivision=station.subdivision, role="sdpo")
 lender = User.objects.create_user("smoke-lender", password={PASSWORD!r}, first_name="Lender")
 services.station_role_grant(user=lender, station=station, role=StationRole.Role.LENDER)
 with tenant_context(station):
@@ -442,3 +450,122 @@ def test_an_unknown_page_is_the_portals_404_not_a_debug_page(deployment):
 def test_no_process_logged_a_traceback(deployment):
     for name in ("gunicorn", "worker", "beat"):
         assert "Traceback" not in deployment.log(name), deployment.log(name)[-4000:]
+
+
+def _json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def test_requests_and_tasks_are_logged_as_json_without_personal_data(deployment):
+    requests = [
+        line for line in _json_lines(deployment.log("gunicorn"))
+        if line["logger"] == "escort_portal.requests"
+    ]  # fmt: skip
+    filed = [
+        line for line in requests
+        if line["method"] == "POST" and line["path"].endswith("/roster/<isodate:date>/add/")
+    ]  # fmt: skip
+    assert filed, requests[-5:]
+    assert filed[0]["station"] == STATION and filed[0]["status"] == 302
+    assert isinstance(filed[0]["user"], int) and filed[0]["duration_ms"] > 0
+    everything = deployment.log("gunicorn") + deployment.log("worker")
+    for personal in ("smoke-lender", "smoke-duty", "Smoke centre 7", "+9197330", "Agent One"):
+        assert personal not in everything
+
+    tasks = [
+        line for line in _json_lines(deployment.log("worker"))
+        if line["logger"] == "escort_portal.tasks"
+    ]  # fmt: skip
+    ticks = [line for line in tasks if line["task"] == "escorts.tasks.station_tick"]
+    assert ticks and ticks[0]["status"] == "SUCCESS" and ticks[0]["station"], tasks[-5:]
+
+
+def _envelope(request: object) -> bytes:
+    body = request.get_data()
+    encoding = request.headers.get("Content-Encoding", "")
+    if encoding == "gzip":
+        return gzip.decompress(body)
+    if encoding == "br":
+        return brotli.decompress(body)
+    return body
+
+
+SENTRY_PROBE = "raise RuntimeError('error tracker probe')"
+
+
+def _probe_env(**variables: str) -> dict[str, str]:
+    """The production settings for a one-off `manage.py shell` that needs no database."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "TEST_", "SENTRY_", "SECRET_KEY"))
+    }
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "escort_portal.settings.production",
+            "SECRET_KEY": "probe",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "DATABASE_URL": _database_url("unused"),
+            **variables,
+        }
+    )
+    return env
+
+
+def test_errors_reach_the_error_tracker_only_when_its_variable_is_set(httpserver):
+    env = _probe_env()
+    httpserver.expect_request(re.compile(r"/api/1/envelope/")).respond_with_data("{}")
+    probe = [sys.executable, "manage.py", "shell", "-c", SENTRY_PROBE]
+    for dsn in ("", f"http://public@127.0.0.1:{httpserver.port}/1"):
+        subprocess.run(
+            probe, env={**env, "SENTRY_DSN": dsn}, cwd=settings.BASE_DIR,
+            capture_output=True, timeout=120, check=False,
+        )  # fmt: skip
+        sent = [_envelope(request) for request, _ in httpserver.log]
+        if not dsn:
+            assert sent == []
+    assert any(b"error tracker probe" in body for body in sent)
+
+
+def test_a_backup_restores_into_a_new_database_that_serves_the_same_pages(deployment, tmp_path):
+    # Run after the scenario above, so the backup holds a roster, a sheet and their audit trail.
+    restored = f"{DATABASE}_restored"
+    try:
+        result = restore_drill.drill(_database_url(DATABASE), restored, tmp_path)
+        assert result["differences"] == [] and result["same"]
+        assert result["counts"][STATION]["entries"] == 1
+        assert result["counts"][STATION]["sheets"] == 1
+        assert result["counts"][STATION]["audit"] > 0
+        now = result["now"]
+        pages = set(restore_drill.fingerprint(_database_url(restored), now=now)["pages"])
+        assert {"/station/debra/audit/", f"/station/debra/escorts/sheet/{_today()}/"} <= pages
+        assert any(page.startswith("/sdpo/") for page in pages)
+
+        # The comparison sees a change: one entry edited in the restored copy.
+        schema = deployment.sql("SELECT schema_name FROM stations_station WHERE slug = %s", STATION)
+        connection = psycopg2.connect(_database_url(restored))
+        with connection, connection.cursor() as cursor:
+            # The audit trail's trigger finds its table by the search path, as the portal sets it.
+            search_path = sql.SQL("SET search_path TO {}, public")
+            cursor.execute(search_path.format(sql.Identifier(schema[0][0])))
+            cursor.execute("UPDATE lenders_rosterentry SET centres = 'Changed'")
+        connection.close()
+        changed = restore_drill.fingerprint(_database_url(restored), now=now)
+        assert changed != restore_drill.fingerprint(_database_url(DATABASE), now=now)
+    finally:
+        restore_drill.database_drop(_database_url(DATABASE), restored)
+
+
+def test_a_new_secret_key_still_accepts_what_the_old_one_signed_while_it_is_a_fallback():
+    signed = signing.dumps("signed before the rotation", key="the-old-key")
+    probe = [sys.executable, "manage.py", "shell", "-c", f"print(signing.loads({signed!r}))"]
+    probe[-1] = "from django.core import signing; " + probe[-1]
+    results = {}
+    for fallbacks in ("the-old-key", ""):
+        env = _probe_env(SECRET_KEY="the-new-key", SECRET_KEY_FALLBACKS=fallbacks)
+        results[fallbacks] = subprocess.run(
+            probe, env=env, cwd=settings.BASE_DIR, capture_output=True, text=True,
+            timeout=120, check=False,
+        )  # fmt: skip
+    assert results["the-old-key"].stdout.splitlines()[-1] == "signed before the rotation"
+    assert "BadSignature" in results[""].stderr
