@@ -43,7 +43,7 @@ class PortalTask(TenantTask):
         try:
             return super().__call__(*args, **kwargs)
         except (DatabaseError, psycopg2.Error) as exc:
-            if not _database_lost():
+            if self.request.is_eager or not _database_lost():
                 raise
             connections.close_all()
             retries = self.request.retries
@@ -92,10 +92,12 @@ def _audit_job_done(task_id: str, **kwargs: object) -> None:
 
 
 @task_postrun.connect
-def _check_connections_before_the_next_task(**kwargs: object) -> None:
+def _check_connections_before_the_next_task(task: object, **kwargs: object) -> None:
     # What Django does between requests: drop a connection that failed or outlived
     # CONN_MAX_AGE, and (CONN_HEALTH_CHECKS) test the kept one before its next query, so a
-    # database restarted between two tasks costs the next one a reconnect, not an error.
+    # database restarted between two tasks costs the next one a reconnect, not an error. Not
+    # for a task run in the caller's process (apply()): the connection is the caller's.
     from django.db import close_old_connections
 
-    close_old_connections()
+    if not task.request.is_eager:
+        close_old_connections()

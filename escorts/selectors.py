@@ -158,13 +158,13 @@ class LateBuild:
 def sheet_build_late(
     *, date: datetime.date, now: datetime.datetime | None = None
 ) -> LateBuild | None:
-    """For a date without a sheet: whether the cut-off job is late, and what is missing."""
+    """Whether the date's cut-off has passed without a sheet, and what is missing."""
     from lenders import services as lender_services
     from stations import health
 
     now = now or timezone.now()
     cutoff = lender_services.cutoff_at(date)
-    if now < cutoff + BUILD_LATE_AFTER:
+    if now < cutoff + BUILD_LATE_AFTER or DutySheet.objects.filter(date=date).exists():
         return None
     jobs = health.jobs()
     if not jobs.scheduler_ok:

@@ -34,5 +34,9 @@ def retention_station() -> None:
 
 @shared_task(name="lenders.retention_all_stations")
 def retention_all_stations() -> int:
-    """Nightly beat entry: each station clears what is past its retention period."""
+    """Nightly beat entry: each station clears what is past its retention period; the
+    portal forgets old one-time form tokens and kept API answers."""
+    from stations.replay import replays_forget
+
+    replays_forget()
     return queue_in_every_station(retention_station)

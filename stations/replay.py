@@ -15,6 +15,7 @@ calls are not kept, so they may be retried with the same key.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import time
 import uuid
@@ -23,6 +24,7 @@ from collections.abc import Callable
 from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .models import IdempotentRequest, SubmissionToken
@@ -146,6 +148,18 @@ class IdempotencyKeyMiddleware:
         )
         response["Idempotent-Replayed"] = "true"
         return response
+
+
+# A repeat comes seconds after the first; a day is plenty for a client's own retries.
+KEPT_FOR = datetime.timedelta(days=1)
+
+
+def replays_forget(*, now: datetime.datetime | None = None) -> int:
+    """Drop tokens and kept answers older than KEPT_FOR (nightly); returns how many."""
+    before = (now or timezone.now()) - KEPT_FOR
+    tokens, _ = SubmissionToken.objects.filter(created_at__lt=before).delete()
+    answers, _ = IdempotentRequest.objects.filter(created_at__lt=before).delete()
+    return tokens + answers
 
 
 def _still_running() -> HttpResponse:

@@ -365,3 +365,14 @@ def test_a_cut_off_after_the_morning_is_refused_and_the_page_says_why(station, c
     assert "The cut-off must be in the morning, by 10:00" in response.content.decode()
     station.refresh_from_db()
     assert station.roster_cutoff.strftime("%H:%M") == "08:30"
+
+
+def test_the_station_page_tells_the_duty_officer_the_sheet_is_late(
+    station, clock, duty, client_for
+):
+    PeriodicTask.objects.update(enabled=False)  # no scheduler seen
+    page = client_for(duty).get(f"/station/{station.slug}/").content.decode()
+    assert "duty sheet is late: the 08:30 cut-off has passed" in page
+    services.duty_sheet_build_due()
+    page = client_for(duty).get(f"/station/{station.slug}/").content.decode()
+    assert "duty sheet is late" not in page

@@ -110,3 +110,15 @@ def test_a_repeated_delete_with_its_key_answers_as_the_first(filing):
         plain = api.delete(entry)
     assert first.status_code == again.status_code == 204
     assert plain.status_code == 404
+
+
+def test_old_tokens_and_kept_answers_are_forgotten_after_a_day(filing):
+    from stations.models import IdempotentRequest
+    from stations.replay import replays_forget
+
+    _api(filing).post(
+        ENTRIES, _entry(filing), content_type="application/json", HTTP_IDEMPOTENCY_KEY="old"
+    )
+    assert replays_forget() == 0
+    assert replays_forget(now=MORNING + datetime.timedelta(days=1, minutes=1)) == 1
+    assert not IdempotentRequest.objects.filter(key="old").exists()
