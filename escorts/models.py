@@ -17,6 +17,29 @@ from lenders.models import CollectionArea, RosterEntry
 # A build still "running" this long after its planner budget is taken to have died with its
 # worker; a rebuild may then start afresh.
 BUILD_GRACE = datetime.timedelta(minutes=5)
+# A run still waiting this long after its start time is overdue.
+OVERDUE_AFTER = datetime.timedelta(minutes=15)
+
+
+class DutySheetQuerySet(models.QuerySet):
+    def in_force(self, date: datetime.date) -> DutySheet | None:
+        """The version that counts for `date`: the published one, else the draft being
+        worked on; None when there is neither."""
+        sheets = self.filter(date=date).exclude(status=DutySheet.Status.SUPERSEDED)
+        return sheets.filter(status=DutySheet.Status.PUBLISHED).first() or sheets.first()
+
+
+class EscortRunQuerySet(models.QuerySet):
+    def overdue(self, now: datetime.datetime) -> EscortRunQuerySet:
+        """Runs of a published sheet still waiting OVERDUE_AFTER past their start on their own
+        day; `EscortRun.is_overdue` is the same rule for one run in hand."""
+        latest = timezone.localtime(now) - OVERDUE_AFTER
+        return self.filter(
+            Q(sheet__date__lt=latest.date())
+            | Q(sheet__date=latest.date(), start__lte=latest.time()),
+            sheet__status=DutySheet.Status.PUBLISHED,
+            status__in=EscortRun.WAITING,
+        )
 
 
 @audit.track()
@@ -225,6 +248,8 @@ class DutySheet(models.Model):
     # What this version changed against the version published before it, set when published.
     changes = models.JSONField(default=list, blank=True, verbose_name=_("changes"))
 
+    objects = DutySheetQuerySet.as_manager()
+
     class Meta:
         ordering = ["date", "version"]
         constraints = [
@@ -342,6 +367,11 @@ class EscortRun(models.Model):
     )
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
+    objects = EscortRunQuerySet.as_manager()
+
+    # Not started yet: the statuses a run can be overdue in.
+    WAITING = (Status.PLANNED, Status.ACKNOWLEDGED)
+
     class Meta:
         ordering = ["team__name", "start", "pk"]
         constraints = [
@@ -352,6 +382,11 @@ class EscortRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.team} · {self.area} · {self.start:%H:%M}-{self.end:%H:%M}"
+
+    def is_overdue(self, now: datetime.datetime, *, date: datetime.date) -> bool:
+        """The rule of `EscortRunQuerySet.overdue` for this run of a published sheet of `date`."""
+        start = timezone.make_aware(datetime.datetime.combine(date, self.start))
+        return self.status in self.WAITING and now >= start + OVERDUE_AFTER
 
 
 @audit.track()

@@ -13,8 +13,6 @@ from stations.models import User
 
 from .models import DutySheet, EscortRun, EscortTeam, Officer, RunEntry, TeamOffDuty, UncoveredEntry
 
-OVERDUE_AFTER = datetime.timedelta(minutes=15)
-
 
 def officer_list() -> QuerySet[Officer]:
     return Officer.objects.select_related("user")
@@ -62,17 +60,6 @@ def uncovered_list(*, sheet: DutySheet) -> QuerySet[UncoveredEntry]:
     )
 
 
-def is_overdue(
-    run: EscortRun, *, date: datetime.date, now: datetime.datetime | None = None
-) -> bool:
-    """Not started 15 minutes after its start time, on its own day."""
-    if run.status not in (EscortRun.Status.PLANNED, EscortRun.Status.ACKNOWLEDGED):
-        return False
-    now = now or timezone.now()
-    start = timezone.make_aware(datetime.datetime.combine(date, run.start))
-    return now >= start + OVERDUE_AFTER
-
-
 @dataclass
 class TeamRuns:
     team: EscortTeam
@@ -85,8 +72,8 @@ def sheet_grouped(*, sheet: DutySheet) -> list[TeamRuns]:
     now = timezone.now()
     groups: dict[int, TeamRuns] = {}
     for run in run_list(sheet=sheet):
-        run.overdue = sheet.status == DutySheet.Status.PUBLISHED and is_overdue(
-            run, date=sheet.date, now=now
+        run.overdue = sheet.status == DutySheet.Status.PUBLISHED and run.is_overdue(
+            now, date=sheet.date
         )
         group = groups.setdefault(run.team_id, TeamRuns(run.team, [], 0))
         group.runs.append(run)

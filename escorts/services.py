@@ -771,20 +771,13 @@ def run_set_status(*, run: EscortRun, status: str, by: User) -> EscortRun:
 def runs_flag_overdue(*, now: datetime.datetime | None = None) -> int:
     """Announce, once each, the runs of today's published sheet not started 15 minutes after
     their start. The conditional update claims a run, so two workers announce it once."""
-    from .selectors import OVERDUE_AFTER
-
     now = now or timezone.now()
-    today = timezone.localdate(now)
-    latest_start = (timezone.localtime(now) - OVERDUE_AFTER).time()
-    if timezone.localtime(now).date() != timezone.localtime(now - OVERDUE_AFTER).date():
-        return 0
-    candidates = EscortRun.objects.filter(
-        sheet__date=today,
-        sheet__status=DutySheet.Status.PUBLISHED,
-        status__in=[EscortRun.Status.PLANNED, EscortRun.Status.ACKNOWLEDGED],
-        start__lte=latest_start,
-        overdue_announced_at__isnull=True,
-    ).values_list("pk", flat=True)
+    candidates = (
+        EscortRun.objects.filter(sheet__date=timezone.localdate(now))
+        .overdue(now)
+        .filter(overdue_announced_at__isnull=True)
+        .values_list("pk", flat=True)
+    )
     count = 0
     for pk in list(candidates):
         with transaction.atomic():

@@ -9,21 +9,14 @@ from django.utils import timezone
 
 from . import planning
 from .models import DutySheet, EscortRun, RunEntry, UncoveredEntry
-from .selectors import OVERDUE_AFTER
 
 # Uncovered entries at or above this planner priority are listed by name on the dashboard.
 HIGH_PRIORITY = 6
 LIST_LIMIT = 20
 
 
-def sheet_in_force(date: datetime.date) -> DutySheet | None:
-    """The published version if there is one, else the draft being worked on."""
-    sheets = DutySheet.objects.filter(date=date).exclude(status=DutySheet.Status.SUPERSEDED)
-    return sheets.filter(status=DutySheet.Status.PUBLISHED).first() or sheets.first()
-
-
 def figures(date: datetime.date) -> dict[str, object]:
-    sheet = sheet_in_force(date)
+    sheet = DutySheet.objects.in_force(date)
     if sheet is None:
         return {
             "entries_covered": 0,
@@ -54,14 +47,9 @@ def figures(date: datetime.date) -> dict[str, object]:
         for item in uncovered
         if planning.priority(item.entry, raised=raised) >= HIGH_PRIORITY
     ]
-    overdue = 0
-    now = timezone.localtime()
-    if sheet.status == DutySheet.Status.PUBLISHED and date == now.date():
-        latest_start = (now - OVERDUE_AFTER).time()
-        overdue = runs.filter(
-            status__in=[EscortRun.Status.PLANNED, EscortRun.Status.ACKNOWLEDGED],
-            start__lte=latest_start,
-        ).count()
+    # Today's only: a past day's waiting runs were missed, not overdue.
+    now = timezone.now()
+    overdue = runs.overdue(now).count() if date == timezone.localdate(now) else 0
     return {
         "entries_covered": RunEntry.objects.filter(sheet=sheet).count(),
         "entries_uncovered": len(uncovered),

@@ -575,7 +575,7 @@ def my_day(request: HttpRequest) -> HttpResponse:
     today = _today()
     runs = list(selectors.run_list_for_officer(officer=officer, date=today))
     for run in runs:
-        run.overdue = selectors.is_overdue(run, date=today)
+        run.overdue = run.is_overdue(timezone.now(), date=today)
     return render(request, "escorts/my_day.html", {"officer": officer, "runs": runs, "date": today})
 
 

@@ -67,6 +67,16 @@ def may_oversee(*, user: User) -> bool:
     return user.is_authenticated and SubdivisionRole.objects.filter(user=user).exists()
 
 
+def coverage_percent(covered: int, uncovered: int, *, whole: bool = True) -> float | None:
+    """Covered entries as a share of the planned ones, in whole percent unless `whole` is
+    False; None when nothing was planned."""
+    planned = covered + uncovered
+    if not planned:
+        return None
+    percent = 100 * covered / planned
+    return round(percent) if whole else percent
+
+
 def build(*, user: User, date: datetime.date) -> Dashboard:
     subdivisions = list(subdivisions_overseen(user=user))
     stations = list(
@@ -79,9 +89,8 @@ def build(*, user: User, date: datetime.date) -> Dashboard:
     }
     rows = sorted((StationRow(s, days.get(s.pk)) for s in stations), key=lambda r: r.sort_key)
     totals = {name: sum(getattr(day, name) for day in days.values()) for name in FIGURES}
-    planned = totals["entries_covered"] + totals["entries_uncovered"]
-    totals["coverage_percent"] = (
-        round(100 * totals["entries_covered"] / planned) if planned else None
+    totals["coverage_percent"] = coverage_percent(
+        totals["entries_covered"], totals["entries_uncovered"]
     )
 
     start = date - datetime.timedelta(days=TREND_DAYS - 1)
@@ -100,9 +109,7 @@ def build(*, user: User, date: datetime.date) -> Dashboard:
     dates = [start + datetime.timedelta(days=n) for n in range(TREND_DAYS)]
 
     def coverage(row: dict | None) -> float | None:
-        if not row or not (row["covered"] + row["uncovered"]):
-            return None
-        return 100 * row["covered"] / (row["covered"] + row["uncovered"])
+        return coverage_percent(row["covered"], row["uncovered"], whole=False) if row else None
 
     def label(day: datetime.date) -> str:
         return day.strftime("%d/%m")
@@ -135,8 +142,7 @@ def build(*, user: User, date: datetime.date) -> Dashboard:
     by_id = {station.pk: station for station in stations}
     for trend in trends:
         trend["station"] = by_id[trend["station_id"]]
-        planned = trend["covered"] + trend["uncovered"]
-        trend["coverage_percent"] = round(100 * trend["covered"] / planned) if planned else None
+        trend["coverage_percent"] = coverage_percent(trend["covered"], trend["uncovered"])
     trends.sort(key=lambda t: (t["coverage_percent"] is None, t["coverage_percent"] or 0))
 
     dashboard = Dashboard(date, subdivisions, rows, totals, charts, trends)

@@ -14,6 +14,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from pypdf import PdfReader
 
 from escorts import services
+from escorts import stats as escort_stats
 from escorts.models import BUILD_GRACE, DutySheet, EscortRun
 from escorts.tests.conftest import IST, TODAY, entry
 from escorts.tests.factories import OfficerFactory, TeamFactory
@@ -196,6 +197,25 @@ def test_the_duty_officer_sees_runs_not_started_after_15_minutes_as_overdue(
     assert 'data-refresh-seconds="30"' in page
     assert services.runs_flag_overdue() == 1
     assert services.runs_flag_overdue() == 0  # announced once
+
+
+# Alpha's run starts at 10:00, Bravo's at 11:00. Just after midnight both are ahead, whatever
+# the clock minus 15 minutes (yesterday's 23:50) says.
+@pytest.mark.parametrize(
+    ("moment", "overdue"),
+    [("00:05", 0), ("10:14", 0), ("10:16", 1), ("11:16", 2), ("23:59", 2)],
+)
+def test_the_sheet_the_dashboard_and_the_overdue_job_agree_on_overdue_runs(
+    day, duty, clock, moment, overdue
+):
+    _publish(day, duty)
+    clock.move_to(f"2026-12-01T{moment}:00+05:30")
+    now = timezone.now()
+    runs = EscortRun.objects.filter(sheet__date=TODAY, sheet__status=DutySheet.Status.PUBLISHED)
+    on_the_sheet = {run.pk for run in runs if run.is_overdue(now, date=TODAY)}
+    assert set(runs.overdue(now).values_list("pk", flat=True)) == on_the_sheet
+    assert escort_stats.figures(TODAY)["runs_overdue"] == len(on_the_sheet)
+    assert services.runs_flag_overdue() == len(on_the_sheet) == overdue
 
 
 def test_a_branch_sees_its_own_escorts_and_nothing_of_another_branch(day, duty, client_for):

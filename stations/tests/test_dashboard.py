@@ -13,6 +13,7 @@ from django_tenants.utils import tenant_context
 from lenders import services as lender_services
 from lenders.models import CashBand, LenderBranch
 from lenders.tests.factories import AgentFactory, AreaFactory, BranchFactory, MemberFactory
+from stations import dashboard
 from stations.models import Station, StationDay, Subdivision
 from stations.tests.factories import StationRoleFactory, SubdivisionRoleFactory, UserFactory
 
@@ -199,3 +200,11 @@ def test_the_sdpo_gets_the_days_summary_once(debra, pingla, clock):
     assert message.kind == "sdpo_daily_summary"
     assert message.context["rosters"] == "7"
     assert message.context["uncovered"] == "5"
+
+
+def test_coverage_is_the_covered_share_of_planned_entries_and_none_when_nothing_was_planned():
+    assert dashboard.coverage_percent(3, 1) == 75
+    assert dashboard.coverage_percent(2, 1) == 67
+    assert dashboard.coverage_percent(1, 2, whole=False) == pytest.approx(33.333, abs=0.001)
+    assert dashboard.coverage_percent(0, 0) is None
+    assert dashboard.coverage_percent(0, 0, whole=False) is None
