@@ -25,7 +25,11 @@ from benchmarks.planner.generate import generate
 from escorts.planner import check, greedy, instance_from_json, plan_to_json
 from escorts.planner.optimise import optimise
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
+# The shared folder sits next to the checkout, or next to the folder of checkouts.
+SHARED = next(
+    (p / "shared" for p in Path(__file__).resolve().parents if (p / "shared" / "specs").is_dir()),
+    Path(__file__).resolve().parents[3] / "shared",
+)
 SAMPLES = SHARED / "specs" / "planner-samples"
 SAMPLE_NAMES = ("small-30", "small-40", "medium-120", "large-500")
 SIZES = (30, 100, 300, 500, 1000)

@@ -31,6 +31,7 @@ from ortools.linear_solver import pywraplp
 from escorts.planner.check import InfeasiblePlan, check
 from escorts.planner.greedy import greedy
 from escorts.planner.model import Instance, Plan
+from escorts.planner.pinned import around_pinned
 from escorts.planner.polish import reassign, split_gaps
 from escorts.planner.prepared import Prepared, prepare
 from escorts.planner.pricing import Column, Pricer, TeamKind, team_kinds
@@ -359,6 +360,8 @@ def optimise(
     instance: Instance, *, seconds: float = 10.0, seed: int = 0, improve: bool = True
 ) -> Outcome:
     """The best plan found within `seconds` of wall time, with a bound on what any plan covers."""
+    if instance.pinned_runs:
+        return _around_pinned(instance, seconds=seconds, seed=seed, improve=improve)
     clock = _Clock(
         seconds,
         reserve=min(0.1 * seconds, 0.05 + 0.02 * seconds + 0.0002 * len(instance.requests)),
@@ -414,6 +417,17 @@ def optimise(
         rng = random.Random(seed)  # noqa: S311
         outcome = _improve(instance, outcome, clock, rng)
     return outcome
+
+
+def _around_pinned(instance: Instance, *, seconds: float, seed: int, improve: bool) -> Outcome:
+    """Plan what the pinned runs leave, then put them back (see `pinned`)."""
+    rest, restore = around_pinned(instance)
+    found = optimise(rest, seconds=seconds, seed=seed, improve=improve)
+    plan = restore(found.plan)
+    covered, team_minutes = check(instance, plan)
+    pinned = covered - found.covered
+    upper = None if found.upper_bound is None else found.upper_bound + pinned
+    return Outcome(plan, covered, team_minutes, upper)
 
 
 def _improve(instance: Instance, outcome: Outcome, clock: _Clock, rng: random.Random) -> Outcome:

@@ -34,7 +34,11 @@ from escorts.planner import (
 from escorts.planner.optimise import optimise
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(__file__).resolve().parents[3] / "shared"
+# The shared folder sits next to the checkout, or next to the folder of checkouts.
+SHARED = next(
+    (p / "shared" for p in Path(__file__).resolve().parents if (p / "shared" / "specs").is_dir()),
+    Path(__file__).resolve().parents[3] / "shared",
+)
 SAMPLES = SHARED / "specs" / "planner-samples"
 SAMPLE_NAMES = ["small-30.json", "small-40.json", "medium-120.json", "large-500.json"]
 
