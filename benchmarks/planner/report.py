@@ -1,12 +1,20 @@
-"""Benchmark the escort planner; print a Markdown table.
+"""Benchmark the escort planner; print Markdown tables.
 
-For each shared sample and each generated size: covered priority of the plain greedy and of the
-planner (both in the same process), the best known where there is one, the planner's proven upper
-bound, team minutes, wall time and peak resident memory. Every instance runs in a fresh process so
-its memory peak is its own; wall time is the `solve` call alone.
+The samples table: for each shared sample and each generated size, covered priority of the plain
+greedy and of the planner (both in the same process), the best known where there is one, the
+planner's proven upper bound, team minutes, wall time and peak resident memory.
 
-    python -m benchmarks.planner.report                  # 10 s each, 30 s for 1000 entries
-    python -m benchmarks.planner.report --seconds 2 --big-seconds 5 --sizes 30 100
+The scaling table: generated instances of 60 to 3,000 entries, each under budgets of 2, 10 and 30
+seconds, with what was covered against the planner's own bound, wall and CPU seconds, peak memory,
+and whether the plan covers at least what the next shorter budget's did.
+
+Every instance runs in a fresh process so its memory peak is its own; wall time is the `optimise`
+call alone. Every plan goes through the shared reference checker. The machine's load average is
+printed with each row, since other work on it slows the planner down.
+
+    python -m benchmarks.planner.report                  # both tables
+    python -m benchmarks.planner.report --tables samples --seconds 2 --big-seconds 5 --sizes 30
+    python -m benchmarks.planner.report --tables scaling --scale-sizes 60 400 --budgets 2 10
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import argparse
 import importlib.util
 import json
 import multiprocessing
+import os
 import resource
 import sys
 import time
@@ -33,6 +42,10 @@ SHARED = next(
 SAMPLES = SHARED / "specs" / "planner-samples"
 SAMPLE_NAMES = ("small-30", "small-40", "medium-120", "large-500")
 SIZES = (30, 100, 300, 500, 1000)
+SCALE_SIZES = (60, 200, 400, 800, 1000, 1500, 3000)
+BUDGETS = (2.0, 10.0, 30.0)
+# The planner was tuned on instances of generator seed 1001; the scaling table uses others.
+SCALE_DATA_SEED = 7
 # From this many entries on, the instance gets the big budget.
 BIG = 1000
 
@@ -56,9 +69,9 @@ def _measure(data: dict[str, Any], seconds: float, seed: int) -> dict[str, Any]:
     """Runs in a child process: greedy, then the planner, on one instance."""
     instance = instance_from_json(data)
     greedy_covered, _ = check(instance, greedy(instance))
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
     outcome = optimise(instance, seconds=seconds, seed=seed)
-    wall = time.monotonic() - started
+    wall, cpu = time.monotonic() - started, time.process_time() - cpu_started
     covered, minutes = check(instance, outcome.plan)
     plan = plan_to_json(outcome.plan)
     return {
@@ -69,6 +82,7 @@ def _measure(data: dict[str, Any], seconds: float, seed: int) -> dict[str, Any]:
         "minutes": minutes,
         "bound": outcome.upper_bound,
         "wall": wall,
+        "cpu": cpu,
         # ru_maxrss is in KiB on Linux.
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "reference": _reference_check(data, plan),
@@ -95,6 +109,34 @@ def _cases(sizes: list[int], data_seed: int) -> list[tuple[str, dict[str, Any], 
     return cases
 
 
+def _load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def _scaling(sizes: list[int], budgets: list[float], seed: int, data_seed: int) -> None:
+    print(f"\nScaling (generator seed {data_seed}, planner seed {seed}); load at start {_load()}\n")
+    print(
+        "| entries / teams | budget s | covered | bound | ratio | total priority | wall s | cpu s "
+        "| peak MB | >= shorter budget | reference check | load 1/5/15 |"
+    )
+    print("|" + "---|" * 12)
+    for size in sizes:
+        data = generate(size, seed=data_seed)
+        total = sum(r["priority"] for r in data["requests"])
+        shorter: int | None = None
+        for seconds in sorted(budgets):
+            row = _in_child(data, seconds, seed)
+            ratio = f"{100 * row['covered'] / row['bound']:.1f}%" if row["bound"] else "-"
+            monotone = "-" if shorter is None else ("yes" if row["covered"] >= shorter else "NO")
+            shorter = row["covered"]
+            print(
+                f"| {row['entries']} / {row['teams']} | {seconds:g} | {row['covered']} "
+                f"| {row['bound']} | {ratio} | {total} | {row['wall']:.2f} | {row['cpu']:.2f} "
+                f"| {row['peak_mb']:.0f} | {monotone} | {row['reference']} | {_load()} |",
+                flush=True,
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="budget per instance")
@@ -107,7 +149,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--save", type=Path, help="write each sample plan that beats the best known here"
     )
+    parser.add_argument(
+        "--tables", nargs="+", choices=("samples", "scaling"), default=["samples", "scaling"]
+    )
+    parser.add_argument("--scale-sizes", type=int, nargs="*", default=list(SCALE_SIZES))
+    parser.add_argument("--budgets", type=float, nargs="*", default=list(BUDGETS))
+    parser.add_argument(
+        "--scale-data-seed", type=int, default=SCALE_DATA_SEED, help="generator seed, scaling"
+    )
     args = parser.parse_args(argv)
+    if "samples" in args.tables:
+        _samples(args)
+    if "scaling" in args.tables:
+        _scaling(args.scale_sizes, args.budgets, args.seed, args.scale_data_seed)
+    return 0
+
+
+def _samples(args: argparse.Namespace) -> None:
     print(
         "| instance | entries | teams | budget s | greedy | planner | best known | vs best "
         "| vs greedy | upper bound | team minutes | wall s | peak MB | reference check |"
@@ -128,7 +186,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.save and known and row["covered"] > known:
             args.save.mkdir(parents=True, exist_ok=True)
             (args.save / f"{name}.plan.json").write_text(json.dumps(row["plan"], indent=1) + "\n")
-    return 0
 
 
 if __name__ == "__main__":
