@@ -11,7 +11,7 @@ from escorts.planner.schedule import DraftRun, days_to_plan, insert_requests
 def greedy(instance: Instance) -> Plan:
     """Take requests by priority (then start, then id) and give each the cheapest place it fits."""
     if instance.pinned_runs:
-        rest, restore = around_pinned(instance)
+        rest, restore, _ = around_pinned(instance)
         return restore(greedy(rest))
     prep = prepare(instance)
     days: list[list[DraftRun]] = [[] for _ in instance.teams]

@@ -36,6 +36,7 @@ from escorts.planner.polish import reassign, split_gaps
 from escorts.planner.prepared import Prepared, prepare
 from escorts.planner.pricing import Column, Pricer, TeamKind, team_kinds
 from escorts.planner.schedule import DraftRun, days_to_plan, insert_requests
+from escorts.planner.warm import kept_days
 from escorts.planner.windows import Windows, build_windows
 
 logger = logging.getLogger(__name__)
@@ -422,18 +423,33 @@ def _finish(prep: Prepared, days: list[list[DraftRun]]) -> Plan:
 
 
 def optimise(
-    instance: Instance, *, seconds: float = 10.0, seed: int = 0, improve: bool = True
+    instance: Instance,
+    *,
+    seconds: float = 10.0,
+    seed: int = 0,
+    improve: bool = True,
+    previous: Plan | None = None,
 ) -> Outcome:
-    """The best plan found within `seconds` of wall time, with a bound on what any plan covers."""
+    """The best plan found within `seconds` of wall time, with a bound on what any plan covers.
+
+    With a `previous` plan (of this instance before a few edits), what still holds of it is the
+    starting point, and the budget goes to improving it rather than to planning from nothing.
+    """
     if instance.pinned_runs:
-        return _around_pinned(instance, seconds=seconds, seed=seed, improve=improve)
+        return _around_pinned(
+            instance, seconds=seconds, seed=seed, improve=improve, previous=previous
+        )
     clock = _Clock(
         seconds,
         reserve=min(0.1 * seconds, 0.05 + 0.02 * seconds + 0.0002 * len(instance.requests)),
         shares=WHOLE if improve else PART,
     )
     prep = prepare(instance)
-    baseline = greedy(instance)
+    searching = improve and len(instance.teams) > NEIGHBOURHOOD
+    if previous is not None:
+        baseline = _finish(prep, kept_days(prep, previous))
+    else:
+        baseline = greedy(instance)
     scored = _checked(instance, baseline)
     if scored is None:
         baseline, scored = Plan([], [r.id for r in instance.requests]), (0, 0)
@@ -441,7 +457,10 @@ def optimise(
     upper = _coverable(prep)
     kinds = team_kinds(prep)
     windows = build_windows(prep)
-    if kinds and windows.count and clock.left() > 0:
+    # A re-plan keeps the earlier plan's shape and searches from it at once: the relaxation alone
+    # takes seconds at 1000 entries.
+    replanning = previous is not None and searching
+    if kinds and windows.count and clock.left() > 0 and not replanning:
         cg = _ColumnGeneration(prep, windows, kinds)
         seed_days = _days_from_plan(prep, baseline)
         split_gaps(seed_days)
@@ -481,7 +500,7 @@ def optimise(
         if scored is not None and (scored[0], -scored[1]) > (best[1], -best[2]):
             best = (plan, *scored)
     outcome = Outcome(best[0], best[1], best[2], upper)
-    if improve and len(instance.teams) > NEIGHBOURHOOD:
+    if searching:
         # Seeded so a run can be replayed; nothing here needs unpredictability.
         rng = random.Random(seed)  # noqa: S311
         outcome = _improve(instance, outcome, clock, rng)
@@ -507,10 +526,18 @@ def _coverable(prep: Prepared) -> int:
     return total
 
 
-def _around_pinned(instance: Instance, *, seconds: float, seed: int, improve: bool) -> Outcome:
+def _around_pinned(
+    instance: Instance, *, seconds: float, seed: int, improve: bool, previous: Plan | None
+) -> Outcome:
     """Plan what the pinned runs leave, then put them back (see `pinned`)."""
-    rest, restore = around_pinned(instance)
-    found = optimise(rest, seconds=seconds, seed=seed, improve=improve)
+    rest, restore, carry = around_pinned(instance)
+    found = optimise(
+        rest,
+        seconds=seconds,
+        seed=seed,
+        improve=improve,
+        previous=None if previous is None else carry(previous),
+    )
     plan = restore(found.plan)
     covered, team_minutes = check(instance, plan)
     pinned = covered - found.covered
@@ -571,12 +598,14 @@ def _checked(instance: Instance, plan: Plan) -> tuple[int, int] | None:
         return None
 
 
-def solve(instance: Instance, *, seconds: float = 10.0, seed: int = 0) -> Plan:
+def solve(
+    instance: Instance, *, seconds: float = 10.0, seed: int = 0, previous: Plan | None = None
+) -> Plan:
     """A feasible plan covering as much priority as possible, then using fewest team minutes.
 
     Returns within `seconds` of wall time, except that the greedy plan is always made first (a few
     tenths of a second at 1000 requests). The same seed gives the same plan unless the budget is
     what stopped the search; on busy instances it usually is, and a faster or idler machine then
-    finds more.
+    finds more. A `previous` plan of the same day is kept wherever it still holds and improved.
     """
-    return optimise(instance, seconds=seconds, seed=seed).plan
+    return optimise(instance, seconds=seconds, seed=seed, previous=previous).plan

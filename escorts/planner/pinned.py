@@ -19,21 +19,26 @@ from escorts.planner.model import Instance, Plan, Run, Team, format_hhmm, travel
 SEPARATOR = "\x1f"
 
 
-def around_pinned(instance: Instance) -> tuple[Instance, Callable[[Plan], Plan]]:
-    """The instance left to plan once the pinned runs are fixed, and how to put a plan of it back.
+def around_pinned(
+    instance: Instance,
+) -> tuple[Instance, Callable[[Plan], Plan], Callable[[Plan], Plan]]:
+    """The instance left to plan once the pinned runs are fixed, and the ways between their plans.
 
     The instance left has no pinned runs, no pinned requests, and the pinned teams' free stretches
-    in place of those teams; `restore` turns a plan of it into a plan of the whole instance.
+    in place of those teams; `restore` turns a plan of it into a plan of the whole instance, and
+    `carry` a plan of the whole instance (an earlier one, say) into runs of the instance left: a
+    pinned team's run goes to the stand-in whose stretch holds it, and pinned requests come out.
     Raises ValueError if a team cannot drive its own pinned runs: no plan could then be feasible.
     """
     if not instance.pinned_runs:
-        return instance, lambda plan: plan
+        return instance, lambda plan: plan, lambda plan: plan
     areas = {a.id: a for a in instance.areas}
     pinned_by_team: dict[str, list[Run]] = {}
     for run in instance.pinned_runs:
         pinned_by_team.setdefault(run.team, []).append(run)
     teams: list[Team] = []
     owner: dict[str, str] = {}
+    stretches: dict[str, list[tuple[int, int, str]]] = {}
     for team in instance.teams:
         runs = sorted(pinned_by_team.get(team.id, []), key=lambda run: run.start)
         if not runs:
@@ -57,6 +62,7 @@ def around_pinned(instance: Instance) -> tuple[Instance, Callable[[Plan], Plan]]
                 continue
             stand_in = f"{team.id}{SEPARATOR}{k}"
             owner[stand_in] = team.id
+            stretches.setdefault(team.id, []).append((free, due, stand_in))
             teams.append(replace(
                 team, id=stand_in, base_lat=lat, base_lon=lon, shift_start=free, shift_end=due,
                 end_lat=end_lat, end_lon=end_lon,
@@ -76,4 +82,19 @@ def around_pinned(instance: Instance) -> tuple[Instance, Callable[[Plan], Plan]]
         placed = {rid for run in runs for rid in run.requests}
         return Plan(runs, [r.id for r in instance.requests if r.id not in placed])
 
-    return rest, restore
+    def carry(plan: Plan) -> Plan:
+        runs = []
+        for run in plan.runs:
+            riders = tuple(rid for rid in run.requests if rid not in pinned_ids)
+            if not riders:
+                continue
+            if run.team not in stretches:
+                runs.append(replace(run, requests=riders))
+                continue
+            for free, due, stand_in in stretches[run.team]:
+                if free <= run.start and run.end <= due:
+                    runs.append(replace(run, team=stand_in, requests=riders))
+        placed = {rid for run in runs for rid in run.requests}
+        return Plan(runs, [r.id for r in rest.requests if r.id not in placed])
+
+    return rest, restore, carry
