@@ -15,6 +15,10 @@ printed with each row, since other work on it slows the planner down.
     python -m benchmarks.planner.report                  # both tables
     python -m benchmarks.planner.report --tables samples --seconds 2 --big-seconds 5 --sizes 30
     python -m benchmarks.planner.report --tables scaling --scale-sizes 60 400 --budgets 2 10
+    python -m benchmarks.planner.report --tables replanning --replan-sizes 1000
+
+The re-planning table: a day planned in 10 s, then edited (a team off duty, late entries, runs
+pinned, all three), then planned again within 2 s from the previous plan and from nothing.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.planner.generate import generate
-from escorts.planner import check, greedy, instance_from_json, plan_to_json
+from escorts.planner import check, greedy, instance_from_json, plan_from_json, plan_to_json
 from escorts.planner.optimise import optimise
 
 # The shared folder sits next to the checkout, or next to the folder of checkouts.
@@ -65,12 +69,19 @@ def _reference_check(data: dict[str, Any], plan: dict[str, Any]) -> str:
     return "ok"
 
 
-def _measure(data: dict[str, Any], seconds: float, seed: int) -> dict[str, Any]:
+def _measure(
+    data: dict[str, Any], seconds: float, seed: int, previous: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Runs in a child process: greedy, then the planner, on one instance."""
     instance = instance_from_json(data)
     greedy_covered, _ = check(instance, greedy(instance))
     started, cpu_started = time.monotonic(), time.process_time()
-    outcome = optimise(instance, seconds=seconds, seed=seed)
+    outcome = optimise(
+        instance,
+        seconds=seconds,
+        seed=seed,
+        previous=None if previous is None else plan_from_json(previous),
+    )
     wall, cpu = time.monotonic() - started, time.process_time() - cpu_started
     covered, minutes = check(instance, outcome.plan)
     plan = plan_to_json(outcome.plan)
@@ -90,9 +101,11 @@ def _measure(data: dict[str, Any], seconds: float, seed: int) -> dict[str, Any]:
     }
 
 
-def _in_child(data: dict[str, Any], seconds: float, seed: int) -> dict[str, Any]:
+def _in_child(
+    data: dict[str, Any], seconds: float, seed: int, previous: dict[str, Any] | None = None
+) -> dict[str, Any]:
     with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(_measure, (data, seconds, seed))
+        return pool.apply(_measure, (data, seconds, seed, previous))
 
 
 def _cases(sizes: list[int], data_seed: int) -> list[tuple[str, dict[str, Any], int | None]]:
@@ -137,6 +150,56 @@ def _scaling(sizes: list[int], budgets: list[float], seed: int, data_seed: int) 
             )
 
 
+def _edits(data: dict[str, Any], plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The day's instance after each kind of edit a duty officer makes, and after all of them."""
+    off = data["teams"][0]["id"]
+    late = [
+        {"id": f"late-{i}", "area": area["id"], "start": "10:00", "end": "11:00", "priority": 5}
+        for i, area in enumerate(data["areas"][:5])
+    ]
+    pins = [run for run in plan["runs"] if run["team"] != off][:3]
+    edits = {
+        "team off duty": {**data, "teams": data["teams"][1:]},
+        "5 late entries": {**data, "requests": data["requests"] + late},
+        "3 runs pinned": {**data, "pinned_runs": pins},
+    }
+    edits["all three"] = {
+        **data,
+        "teams": data["teams"][1:],
+        "requests": data["requests"] + late,
+        "pinned_runs": pins,
+    }
+    return edits
+
+
+def _replanning(sizes: list[int], seconds: float, seed: int, data_seed: int) -> None:
+    print(f"\nRe-planning (generator seed {data_seed}); load at start {_load()}\n")
+    print(
+        "| entries / teams | edit | from | budget s | covered | bound | ratio | wall s | cpu s "
+        "| reference check |"
+    )
+    print("|" + "---|" * 10)
+    for size in sizes:
+        data = generate(size, seed=data_seed)
+        first = _in_child(data, 10.0, seed)
+        print(
+            f"| {first['entries']} / {first['teams']} | none | nothing | 10 | {first['covered']} "
+            f"| {first['bound']} | {100 * first['covered'] / first['bound']:.1f}% "
+            f"| {first['wall']:.2f} | {first['cpu']:.2f} | {first['reference']} |",
+            flush=True,
+        )
+        for edit, edited in _edits(data, first["plan"]).items():
+            for start, previous in (("previous plan", first["plan"]), ("nothing", None)):
+                row = _in_child(edited, seconds, seed, previous)
+                print(
+                    f"| {row['entries']} / {row['teams']} | {edit} | {start} | {seconds:g} "
+                    f"| {row['covered']} | {row['bound']} "
+                    f"| {100 * row['covered'] / row['bound']:.1f}% | {row['wall']:.2f} "
+                    f"| {row['cpu']:.2f} | {row['reference']} |",
+                    flush=True,
+                )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="budget per instance")
@@ -150,8 +213,13 @@ def main(argv: list[str] | None = None) -> int:
         "--save", type=Path, help="write each sample plan that beats the best known here"
     )
     parser.add_argument(
-        "--tables", nargs="+", choices=("samples", "scaling"), default=["samples", "scaling"]
+        "--tables",
+        nargs="+",
+        choices=("samples", "scaling", "replanning"),
+        default=["samples", "scaling", "replanning"],
     )
+    parser.add_argument("--replan-sizes", type=int, nargs="*", default=[1000])
+    parser.add_argument("--replan-seconds", type=float, default=2.0)
     parser.add_argument("--scale-sizes", type=int, nargs="*", default=list(SCALE_SIZES))
     parser.add_argument("--budgets", type=float, nargs="*", default=list(BUDGETS))
     parser.add_argument(
@@ -162,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
         _samples(args)
     if "scaling" in args.tables:
         _scaling(args.scale_sizes, args.budgets, args.seed, args.scale_data_seed)
+    if "replanning" in args.tables:
+        _replanning(args.replan_sizes, args.replan_seconds, args.seed, args.scale_data_seed)
     return 0
 
 

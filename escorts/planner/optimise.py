@@ -1,20 +1,23 @@
-"""The optimiser: column generation over team days, set packing, then neighbourhood search.
+"""The optimiser: column generation over team days, a dive to a plan, then neighbourhood search.
 
-1. Greedy gives a plan at once: the fallback, and the first columns.
+1. Greedy gives a plan at once: the fallback, and the first columns. A re-plan starts instead from
+   what still holds of the previous plan (`warm`).
 2. Column generation solves the linear relaxation of "one day per team, each request at most once"
    over all team days, generating useful days on demand (`pricing.Pricer`, a longest path over
    candidate windows). Smoothed duals (Wentges) take about 40% off its time. Its Lagrangian value
-   bounds what any plan can cover, which the benchmarks report next to what was covered.
-3. SCIP solves the set packing over the days generated so far, from the relaxation rounded.
+   bounds what any plan can cover; the bound reported is the least of it and the priority some team
+   could reach at all, and the relaxation stops once its bound is within 0.3% of its value.
+3. A dive rounds the relaxation: it fixes the days the relaxation takes most of, prices again
+   around them and repeats, until the relaxation is whole. SCIP then gets a look at the pool of
+   days (it solves small pools outright).
 4. `polish` refills the chosen runs exactly, cuts gaps out of runs, and lets the greedy insert
    whatever still fits.
 5. Large neighbourhood search spends the rest of the budget: a few related teams at a time are
    planned again from scratch, by steps 1-4, against their own and all unassigned requests.
 
-Steps 1-4 alone reach the bound on the samples of up to 120 entries in well under a second. On
-large-500 they give 716 (bound 738) in about 2.5 seconds, and the search takes that to about 730 by
-the end of the default 10. Every phase watches the clock and keeps what it has, so a larger budget
-only buys quality.
+Each phase ends when its work is done and only its share of the budget stops it earlier, so a
+longer budget follows the same path further; the best plan so far is always kept. Pinned runs are
+planned around (`pinned`).
 """
 
 from __future__ import annotations
@@ -59,6 +62,10 @@ class Shares:
 # its budget.
 WHOLE = Shares(relaxation=0.5, dive=0.8, pack=0.0)
 PART = Shares(relaxation=0.6, dive=0.95, pack=1.0)
+# A re-plan starts from a plan nearly as good as the last one, so the relaxation and the dive get
+# less: on a small day they finish (and give the bound) well within it, and on a large one the
+# search from the earlier plan has the most of a short budget.
+REPLAN = Shares(relaxation=0.25, dive=0.45, pack=0.0)
 # The relaxation counts as solved once its bound is within this share of its value: the last
 # rounds of column generation move the bound little and cost as much as the first.
 RELAXATION_GAP = 0.003
@@ -439,13 +446,13 @@ def optimise(
         return _around_pinned(
             instance, seconds=seconds, seed=seed, improve=improve, previous=previous
         )
+    searching = improve and len(instance.teams) > NEIGHBOURHOOD
     clock = _Clock(
         seconds,
         reserve=min(0.1 * seconds, 0.05 + 0.02 * seconds + 0.0002 * len(instance.requests)),
-        shares=WHOLE if improve else PART,
+        shares=(REPLAN if previous is not None else WHOLE) if searching else PART,
     )
     prep = prepare(instance)
-    searching = improve and len(instance.teams) > NEIGHBOURHOOD
     if previous is not None:
         baseline = _finish(prep, kept_days(prep, previous))
     else:
@@ -457,10 +464,7 @@ def optimise(
     upper = _coverable(prep)
     kinds = team_kinds(prep)
     windows = build_windows(prep)
-    # A re-plan keeps the earlier plan's shape and searches from it at once: the relaxation alone
-    # takes seconds at 1000 entries.
-    replanning = previous is not None and searching
-    if kinds and windows.count and clock.left() > 0 and not replanning:
+    if kinds and windows.count and clock.left() > 0:
         cg = _ColumnGeneration(prep, windows, kinds)
         seed_days = _days_from_plan(prep, baseline)
         split_gaps(seed_days)
