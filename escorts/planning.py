@@ -15,13 +15,18 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.utils.translation import gettext as _
 
-from escorts.planner.model import Area, Instance, Plan, Request, Team, travel_minutes
+from escorts.planner.model import Area, Instance, Plan, Request, Run, Team, travel_minutes
 from lenders import selectors as lender_selectors
 from lenders.models import CashBand, CollectionArea, Roster, RosterEntry
 
-from .models import EscortRun, EscortTeam, TeamOffDuty, UncoveredEntry
+from .models import DutySheet, EscortRun, EscortTeam, TeamOffDuty, UncoveredEntry
 
 logger = logging.getLogger(__name__)
+
+# A rebuild that starts from the sheet it replaces answers within this many seconds: the earlier
+# plan already holds most of the day, and the planner only has to mend it (about 2 s at 1000
+# entries, measured by `python -m benchmarks.planner.report --tables replanning`).
+REPLAN_SECONDS = 2
 
 # Cash band x area risk -> planner priority. The only copy of this table.
 PRIORITY: dict[tuple[str, str], int] = {
@@ -190,8 +195,30 @@ def _planner_solve():
     return None
 
 
-def solve(instance: Instance, *, seconds: int, seed: int) -> Plan:
-    """Run the planner; if its plan breaks a rule, fall back to the plain greedy one."""
+def previous_plan(sheet: DutySheet | None) -> Plan | None:
+    """A built sheet's runs in the planner's terms, for a rebuild to start from; None if it has
+    none (no sheet, a failed build)."""
+    if sheet is None or sheet.build_status not in (DutySheet.Build.DONE, DutySheet.Build.COPIED):
+        return None
+    runs = [
+        Run(
+            team=f"t{run.team_id}",
+            area=f"a{run.area_id}",
+            start=minutes(run.start),
+            end=minutes(run.end),
+            requests=tuple(f"e{link.entry_id}" for link in run.run_entries.all()),
+        )
+        for run in sheet.runs.prefetch_related("run_entries").order_by("start", "pk")
+    ]
+    runs = [run for run in runs if run.requests]
+    return Plan(runs=runs, unassigned=[]) if runs else None
+
+
+def solve(instance: Instance, *, seconds: int, seed: int, previous: Plan | None = None) -> Plan:
+    """Run the planner; if its plan breaks a rule, fall back to the plain greedy one.
+
+    With the `previous` plan of the date (see `previous_plan`) the planner keeps what of it still
+    holds and mends the rest, within `REPLAN_SECONDS`."""
     from escorts.planner.check import InfeasiblePlan, check
     from escorts.planner.greedy import greedy
 
@@ -200,6 +227,10 @@ def solve(instance: Instance, *, seconds: int, seed: int) -> Plan:
     planner_solve = _planner_solve()
     if planner_solve is None:
         plan = greedy(instance)
+    elif previous is not None:
+        plan = planner_solve(
+            instance, seconds=min(seconds, REPLAN_SECONDS), seed=seed, previous=previous
+        )
     else:
         plan = planner_solve(instance, seconds=seconds, seed=seed)
     try:

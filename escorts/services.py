@@ -203,8 +203,17 @@ def duty_sheet_build_run(*, sheet_pk: int) -> DutySheet:
     try:
         data = planning.plan_input(sheet.date)
         _set_stage(sheet, "planning")
+        # A duty officer's rebuild mends the sheet it replaces rather than starting afresh.
+        previous = (
+            planning.previous_plan(sheet.previous)
+            if sheet.origin == DutySheet.Origin.REBUILD
+            else None
+        )
         plan = planning.solve(
-            data.instance, seconds=sheet.build_seconds, seed=sheet.date.toordinal()
+            data.instance,
+            seconds=sheet.build_seconds,
+            seed=sheet.date.toordinal(),
+            previous=previous,
         )
         _set_stage(sheet, "saving")
         return _build_store(sheet_pk=sheet.pk, data=data, plan=plan)

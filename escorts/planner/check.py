@@ -6,7 +6,7 @@ the solver, the tests and the duty-sheet job can check a plan without going thro
 
 from __future__ import annotations
 
-from escorts.planner.model import Instance, Plan, format_hhmm, travel_minutes
+from escorts.planner.model import Instance, Plan, Run, format_hhmm, travel_minutes
 
 
 class InfeasiblePlan(Exception):
@@ -62,6 +62,13 @@ def check(instance: Instance, plan: Plan) -> tuple[int, int]:
     missing = set(requests) - seen
     if missing:
         raise InfeasiblePlan(f"request {sorted(missing)[0]!r} is neither in a run nor unassigned")
+    runs_as_given = {_run_key(run) for run in plan.runs}
+    for i, pinned in enumerate(instance.pinned_runs):
+        if _run_key(pinned) not in runs_as_given:
+            raise InfeasiblePlan(
+                f"pinned run {i} ({pinned.team} {pinned.area} {format_hhmm(pinned.start)}-"
+                f"{format_hhmm(pinned.end)}) is not in the plan unchanged"
+            )
     team_minutes = 0
     for tid, runs in by_team.items():
         team = teams[tid]
@@ -76,10 +83,15 @@ def check(instance: Instance, plan: Plan) -> tuple[int, int]:
                 )
             team_minutes += leg + (end - start)
             here_lat, here_lon, free = area.lat, area.lon, end
-        leg = travel_minutes(here_lat, here_lon, team.base_lat, team.base_lon, instance.speed_kmph)
+        leg = travel_minutes(here_lat, here_lon, *team.home, instance.speed_kmph)
         if free + leg > team.shift_end:
             raise InfeasiblePlan(
                 f"team {tid}: cannot return to base by {format_hhmm(team.shift_end)}"
             )
         team_minutes += leg
     return covered, team_minutes
+
+
+def _run_key(run: Run) -> tuple[str, str, int, int, frozenset[str]]:
+    # The order riders are listed in is not part of a run.
+    return run.team, run.area, run.start, run.end, frozenset(run.requests)

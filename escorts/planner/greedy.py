@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from escorts.planner.model import Instance, Plan
+from escorts.planner.pinned import around_pinned
 from escorts.planner.prepared import prepare
 from escorts.planner.schedule import DraftRun, days_to_plan, insert_requests
 
 
 def greedy(instance: Instance) -> Plan:
     """Take requests by priority (then start, then id) and give each the cheapest place it fits."""
+    if instance.pinned_runs:
+        rest, restore, _ = around_pinned(instance)
+        return restore(greedy(rest))
     prep = prepare(instance)
     days: list[list[DraftRun]] = [[] for _ in instance.teams]
     order = sorted(instance.requests, key=lambda r: (-r.priority, r.start, r.id))

@@ -26,6 +26,17 @@ class Team:
     shift_start: int
     shift_end: int
     max_agents: int
+    # Where the day must end, when not back at base: the planner gives a pinned team's free time
+    # between two pinned runs to a team of its own that starts at one run's area and ends at the
+    # next's. Instances read from JSON never set it.
+    end_lat: float | None = None
+    end_lon: float | None = None
+
+    @property
+    def home(self) -> tuple[float, float]:
+        if self.end_lat is None or self.end_lon is None:
+            return self.base_lat, self.base_lon
+        return self.end_lat, self.end_lon
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,9 @@ class Instance:
     areas: tuple[Area, ...]
     teams: tuple[Team, ...]
     requests: tuple[Request, ...]
+    # Runs fixed beforehand (a duty officer's hand, or yesterday's sheet): every plan carries them
+    # unchanged, and the rest is planned around them.
+    pinned_runs: tuple[Run, ...] = ()
 
     def __post_init__(self) -> None:
         if self.speed_kmph <= 0:
@@ -60,6 +74,35 @@ class Instance:
             ids = [item.id for item in items]
             if len(set(ids)) != len(ids):
                 raise ValueError(f"duplicate {kind} id")
+        self._check_pinned_runs()
+
+    def _check_pinned_runs(self) -> None:
+        """Each pinned run on its own obeys the rules (whether its team can drive them is checked
+        when planning around them)."""
+        teams = {t.id: t for t in self.teams}
+        areas = {a.id for a in self.areas}
+        requests = {r.id: r for r in self.requests}
+        seen: set[str] = set()
+        for i, run in enumerate(self.pinned_runs):
+            team = teams.get(run.team)
+            if team is None:
+                raise ValueError(f"pinned run {i}: unknown team {run.team!r}")
+            if run.area not in areas:
+                raise ValueError(f"pinned run {i}: unknown area {run.area!r}")
+            if not run.start < run.end:
+                raise ValueError(f"pinned run {i}: does not end after it starts")
+            if not 1 <= len(run.requests) <= team.max_agents:
+                raise ValueError(f"pinned run {i}: {len(run.requests)} requests for {team.id!r}")
+            for rid in run.requests:
+                request = requests.get(rid)
+                if request is None:
+                    raise ValueError(f"pinned run {i}: unknown request {rid!r}")
+                if rid in seen:
+                    raise ValueError(f"pinned run {i}: request {rid!r} is pinned twice")
+                seen.add(rid)
+                covers = run.start <= request.start and request.end <= run.end
+                if request.area != run.area or not covers:
+                    raise ValueError(f"pinned run {i}: does not cover request {rid!r}")
 
 
 @dataclass(frozen=True)
@@ -102,6 +145,26 @@ def format_hhmm(value: int) -> str:
     return f"{value // 60:02d}:{value % 60:02d}"
 
 
+def _run_from_json(run: dict[str, Any]) -> Run:
+    return Run(
+        team=str(run["team"]),
+        area=str(run["area"]),
+        start=parse_hhmm(run["start"]),
+        end=parse_hhmm(run["end"]),
+        requests=tuple(str(rid) for rid in run["requests"]),
+    )
+
+
+def _run_to_json(run: Run) -> dict[str, Any]:
+    return {
+        "team": run.team,
+        "area": run.area,
+        "start": format_hhmm(run.start),
+        "end": format_hhmm(run.end),
+        "requests": list(run.requests),
+    }
+
+
 def instance_from_json(data: dict[str, Any]) -> Instance:
     """Build an instance from the spec's JSON form; raise ValueError or KeyError if malformed."""
     return Instance(
@@ -130,11 +193,12 @@ def instance_from_json(data: dict[str, Any]) -> Instance:
             )
             for r in data["requests"]
         ),
+        pinned_runs=tuple(_run_from_json(run) for run in data.get("pinned_runs", [])),
     )
 
 
 def instance_to_json(instance: Instance) -> dict[str, Any]:
-    return {
+    data = {
         "speed_kmph": instance.speed_kmph,
         "areas": [{"id": a.id, "lat": a.lat, "lon": a.lon} for a in instance.areas],
         "teams": [
@@ -158,35 +222,20 @@ def instance_to_json(instance: Instance) -> dict[str, Any]:
             for r in instance.requests
         ],
     }
+    if instance.pinned_runs:
+        data["pinned_runs"] = [_run_to_json(run) for run in instance.pinned_runs]
+    return data
 
 
 def plan_to_json(plan: Plan) -> dict[str, Any]:
     return {
-        "runs": [
-            {
-                "team": run.team,
-                "area": run.area,
-                "start": format_hhmm(run.start),
-                "end": format_hhmm(run.end),
-                "requests": list(run.requests),
-            }
-            for run in plan.runs
-        ],
+        "runs": [_run_to_json(run) for run in plan.runs],
         "unassigned": list(plan.unassigned),
     }
 
 
 def plan_from_json(data: dict[str, Any]) -> Plan:
     return Plan(
-        runs=[
-            Run(
-                team=str(run["team"]),
-                area=str(run["area"]),
-                start=parse_hhmm(run["start"]),
-                end=parse_hhmm(run["end"]),
-                requests=tuple(str(rid) for rid in run["requests"]),
-            )
-            for run in data.get("runs", [])
-        ],
+        runs=[_run_from_json(run) for run in data.get("runs", [])],
         unassigned=[str(rid) for rid in data.get("unassigned", [])],
     )

@@ -1,20 +1,23 @@
-"""The optimiser: column generation over team days, set packing, then neighbourhood search.
+"""The optimiser: column generation over team days, a dive to a plan, then neighbourhood search.
 
-1. Greedy gives a plan at once: the fallback, and the first columns.
+1. Greedy gives a plan at once: the fallback, and the first columns. A re-plan starts instead from
+   what still holds of the previous plan (`warm`).
 2. Column generation solves the linear relaxation of "one day per team, each request at most once"
    over all team days, generating useful days on demand (`pricing.Pricer`, a longest path over
    candidate windows). Smoothed duals (Wentges) take about 40% off its time. Its Lagrangian value
-   bounds what any plan can cover, which the benchmarks report next to what was covered.
-3. SCIP solves the set packing over the days generated so far, from the relaxation rounded.
+   bounds what any plan can cover; the bound reported is the least of it and the priority some team
+   could reach at all, and the relaxation stops once its bound is within 0.3% of its value.
+3. A dive rounds the relaxation: it fixes the days the relaxation takes most of, prices again
+   around them and repeats, until the relaxation is whole. SCIP then gets a look at the pool of
+   days (it solves small pools outright).
 4. `polish` refills the chosen runs exactly, cuts gaps out of runs, and lets the greedy insert
    whatever still fits.
 5. Large neighbourhood search spends the rest of the budget: a few related teams at a time are
    planned again from scratch, by steps 1-4, against their own and all unassigned requests.
 
-Steps 1-4 alone reach the bound on the samples of up to 120 entries in well under a second. On
-large-500 they give 716 (bound 738) in about 2.5 seconds, and the search takes that to about 730 by
-the end of the default 10. Every phase watches the clock and keeps what it has, so a larger budget
-only buys quality.
+Each phase ends when its work is done and only its share of the budget stops it earlier, so a
+longer budget follows the same path further; the best plan so far is always kept. Pinned runs are
+planned around (`pinned`).
 """
 
 from __future__ import annotations
@@ -31,10 +34,12 @@ from ortools.linear_solver import pywraplp
 from escorts.planner.check import InfeasiblePlan, check
 from escorts.planner.greedy import greedy
 from escorts.planner.model import Instance, Plan
+from escorts.planner.pinned import around_pinned
 from escorts.planner.polish import reassign, split_gaps
 from escorts.planner.prepared import Prepared, prepare
 from escorts.planner.pricing import Column, Pricer, TeamKind, team_kinds
 from escorts.planner.schedule import DraftRun, days_to_plan, insert_requests
+from escorts.planner.warm import kept_days
 from escorts.planner.windows import Windows, build_windows
 
 logger = logging.getLogger(__name__)
@@ -45,19 +50,37 @@ class Shares:
     """Share of the budget after which each phase stops starting new work."""
 
     relaxation: float
+    dive: float
     pack: float
 
 
-# The whole instance leaves most of the budget to the neighbourhood search, and packs only if the
-# relaxation was quick: SCIP finds the optimum of a 120-entry pool in a fraction of a second but
-# does not improve on the rounded relaxation of a 500-entry one in three seconds, which the search
-# puts to better use. A neighbourhood's own sub-problem is small and uses all of its budget.
-WHOLE = Shares(relaxation=0.4, pack=0.25)
-PART = Shares(relaxation=0.5, pack=1.0)
+# Each phase ends when its work is done, which on all but the largest instances comes well before
+# its share: the shares only keep a slow relaxation from leaving no time to round it. The whole
+# instance leaves the rest to the neighbourhood search, and gives SCIP only a quick look at its pool
+# (it finds the optimum of a 120-entry pool in a fraction of a second, but does not improve on the
+# dive at 400 entries in two seconds); a neighbourhood's own sub-problem is small and uses all of
+# its budget.
+WHOLE = Shares(relaxation=0.5, dive=0.8, pack=0.0)
+PART = Shares(relaxation=0.6, dive=0.95, pack=1.0)
+# A re-plan starts from a plan nearly as good as the last one, so the relaxation and the dive get
+# less: on a small day they finish (and give the bound) well within it, and on a large one the
+# search from the earlier plan has the most of a short budget.
+REPLAN = Shares(relaxation=0.25, dive=0.45, pack=0.0)
+# The relaxation counts as solved once its bound is within this share of its value: the last
+# rounds of column generation move the bound little and cost as much as the first.
+RELAXATION_GAP = 0.003
 DAYS_PER_KIND = 3
 SMOOTHING = 0.5
 TOLERANCE = 1e-7
 PACK_MIN_SECONDS = 0.01
+# Pricing rounds between two dives, and the share of the teams whose days each dive fixes (as
+# well as every day the relaxation takes more than half of). Measured at 1000 entries from a solved
+# relaxation: one team at a time and three rounds reach 95.8% of the bound in 36 s of CPU; a tenth
+# of the teams and three rounds 98.5% in 9 s; a tenth and one round 94.0% in 4 s.
+DIVE_ROUNDS = 3
+DIVE_FRACTION = 0.1
+# Requests a fixed day carries are priced this far below nothing: no other day can have them.
+FIXED_PENALTY = 1e6
 NEIGHBOURHOOD = 4
 LNS_STEP_SECONDS = 0.6
 # Below this a neighbourhood cannot even be set up, let alone improved.
@@ -69,8 +92,8 @@ class Outcome:
     plan: Plan
     covered: int
     team_minutes: int
-    # No plan covers more than this (None when the relaxation could not give a bound).
-    upper_bound: int | None
+    # No plan covers more than this: the least of the bounds known (see `_coverable`).
+    upper_bound: int
 
 
 class _Clock:
@@ -108,6 +131,7 @@ class _Master:
         self.variables: list[pywraplp.Variable] = []
         self._seen: set[tuple[int, tuple[tuple[int, tuple[int, ...]], ...]]] = set()
         self._solution = np.zeros(0)
+        self.value = math.inf
 
     def value_of(self, column: Column) -> float:
         return column.priority - self.minute_cost * column.minutes
@@ -133,6 +157,7 @@ class _Master:
         if self.lp.Solve() != pywraplp.Solver.OPTIMAL:
             return False
         self._solution = np.array([x.solution_value() for x in self.variables])
+        self.value = self.objective.Value()
         return True
 
     def duals(self) -> tuple[np.ndarray, np.ndarray]:
@@ -158,23 +183,30 @@ class _ColumnGeneration:
         self.master = _Master(len(windows.requests), kinds, self.minute_cost)
         self.bound = math.inf
         self._centre: np.ndarray | None = None
+        # Diving: days fixed into the plan, and the requests they carry (priced as worth nothing).
+        self.fixed: list[int] = []
+        self._taken = np.zeros(len(windows.requests))
 
     def step(self, clock: _Clock) -> int | None:
         """Solve the master, price, add improving days; the number added, or None if out of time."""
         if not self.master.solve(clock.left()):
             return None
         duals, kind_duals = self.master.duals()
-        weight = SMOOTHING if self._centre is not None else 0.0
+        diving = bool(self.fixed)
+        weight = SMOOTHING if self._centre is not None and not diving else 0.0
         while True:
             centre = self._centre if self._centre is not None else duals
             probe = weight * centre + (1 - weight) * duals
-            found = self.pricer.price(self.windows.priority - probe, DAYS_PER_KIND)
-            bound = probe.sum() + sum(
-                size * max([0.0] + [value for value, _ in days])
-                for size, days in zip(self.sizes, found, strict=True)
-            )
-            if bound < self.bound:
-                self.bound, self._centre = bound, probe
+            values = self.windows.priority - probe - FIXED_PENALTY * self._taken
+            found = self.pricer.price(values, DAYS_PER_KIND)
+            # With days fixed the relaxation is no longer the whole problem's: no bound from it.
+            if not diving:
+                bound = probe.sum() + sum(
+                    size * max([0.0] + [value for value, _ in days])
+                    for size, days in zip(self.sizes, found, strict=True)
+                )
+                if bound < self.bound:
+                    self.bound, self._centre = bound, probe
             added = 0
             for k, days in enumerate(found):
                 for _, column in days:
@@ -190,6 +222,48 @@ class _ColumnGeneration:
             if added or weight == 0.0:
                 return added
             weight = 0.0
+
+    def relax(self, clock: _Clock) -> int:
+        """Generate days until the relaxation is solved (near enough) or its share is spent."""
+        rounds = 0
+        while not clock.past(clock.shares.relaxation):
+            rounds += 1
+            if not self.step(clock):
+                break
+            if self.bound <= self.master.value + RELAXATION_GAP * abs(self.master.value):
+                break
+        return rounds
+
+    def dive(self, clock: _Clock) -> list[int]:
+        """Round the relaxation by diving: fix its surest days, solve again, price again, repeat.
+
+        Each step fixes the days the relaxation takes most of, so the requests those days carry are
+        settled and the rest of the relaxation, priced again around them, plans what is left.
+        Stops when the relaxation with its fixed days is whole, or when its share of the clock is
+        spent; the days fixed by then always fit together.
+        """
+        columns, sizes = self.master.columns, self.sizes
+        while not clock.past(clock.shares.dive):
+            for _ in range(DIVE_ROUNDS):
+                if not self.step(clock):
+                    break
+            x = self.master.values()
+            fixed = set(self.fixed)
+            free = [i for i in np.argsort(-x, kind="stable") if i not in fixed and x[i] > TOLERANCE]
+            if not free:
+                break
+            # Days the relaxation takes more than half of never share a request, and beyond
+            # those, a few of the largest.
+            sure = [i for i in free if x[i] > 0.5]
+            step = max(1, math.ceil(DIVE_FRACTION * sizes.sum()))
+            picks = _compatible(columns, self.fixed + sure + free[:step], sizes)[len(self.fixed) :]
+            if not picks:
+                break
+            for i in picks:
+                self.master.variables[i].SetLb(1.0)
+                self._taken[columns[i].request_indices] = 1.0
+            self.fixed.extend(int(i) for i in picks)
+        return list(self.fixed)
 
 
 def _compatible(columns: list[Column], chosen: list[int], sizes: np.ndarray) -> list[int]:
@@ -356,36 +430,47 @@ def _finish(prep: Prepared, days: list[list[DraftRun]]) -> Plan:
 
 
 def optimise(
-    instance: Instance, *, seconds: float = 10.0, seed: int = 0, improve: bool = True
+    instance: Instance,
+    *,
+    seconds: float = 10.0,
+    seed: int = 0,
+    improve: bool = True,
+    previous: Plan | None = None,
 ) -> Outcome:
-    """The best plan found within `seconds` of wall time, with a bound on what any plan covers."""
+    """The best plan found within `seconds` of wall time, with a bound on what any plan covers.
+
+    With a `previous` plan (of this instance before a few edits), what still holds of it is the
+    starting point, and the budget goes to improving it rather than to planning from nothing.
+    """
+    if instance.pinned_runs:
+        return _around_pinned(
+            instance, seconds=seconds, seed=seed, improve=improve, previous=previous
+        )
+    searching = improve and len(instance.teams) > NEIGHBOURHOOD
     clock = _Clock(
         seconds,
         reserve=min(0.1 * seconds, 0.05 + 0.02 * seconds + 0.0002 * len(instance.requests)),
-        shares=WHOLE if improve else PART,
+        shares=(REPLAN if previous is not None else WHOLE) if searching else PART,
     )
     prep = prepare(instance)
-    baseline = greedy(instance)
+    if previous is not None:
+        baseline = _finish(prep, kept_days(prep, previous))
+    else:
+        baseline = greedy(instance)
     scored = _checked(instance, baseline)
     if scored is None:
         baseline, scored = Plan([], [r.id for r in instance.requests]), (0, 0)
     best = (baseline, *scored)
-    upper: int | None = None
+    upper = _coverable(prep)
     kinds = team_kinds(prep)
     windows = build_windows(prep)
-    if not kinds or not windows.count:
-        upper = 0  # no team can take any request
-    elif clock.left() > 0:
+    if kinds and windows.count and clock.left() > 0:
         cg = _ColumnGeneration(prep, windows, kinds)
         seed_days = _days_from_plan(prep, baseline)
         split_gaps(seed_days)
         for column in _seed_columns(prep, windows, kinds, seed_days):
             cg.master.add(column)
-        rounds = 0
-        while not clock.past(clock.shares.relaxation):
-            rounds += 1
-            if not cg.step(clock):
-                break
+        rounds = cg.relax(clock)
         logger.debug(
             "relaxation: %d rounds, %d days, bound %.2f, %.2fs",
             rounds,
@@ -395,8 +480,18 @@ def optimise(
         )
         if math.isfinite(cg.bound) and windows.complete:
             # The relaxation values a plan at its priority less under one point for minutes.
-            upper = math.floor(cg.bound + 1 - 1e-6)
-        chosen = _pack(cg, _rounded(cg), clock, seed)
+            upper = min(upper, math.floor(cg.bound + 1 - 1e-6))
+        rounded = _rounded(cg)
+        dived = cg.dive(clock)
+        logger.debug(
+            "dive: %d covered by %d days, %.2fs",
+            _score(cg.master.columns, dived)[0],
+            len(dived),
+            time.monotonic() - clock.started,
+        )
+        if _score(cg.master.columns, dived) > _score(cg.master.columns, rounded):
+            rounded = dived
+        chosen = _pack(cg, rounded, clock, seed)
         logger.debug(
             "packing: %d covered, %.2fs",
             _score(cg.master.columns, chosen)[0],
@@ -409,11 +504,49 @@ def optimise(
         if scored is not None and (scored[0], -scored[1]) > (best[1], -best[2]):
             best = (plan, *scored)
     outcome = Outcome(best[0], best[1], best[2], upper)
-    if improve and len(instance.teams) > NEIGHBOURHOOD:
+    if searching:
         # Seeded so a run can be replayed; nothing here needs unpredictability.
         rng = random.Random(seed)  # noqa: S311
         outcome = _improve(instance, outcome, clock, rng)
     return outcome
+
+
+def _coverable(prep: Prepared) -> int:
+    """The priority of every request some team could reach, wait out and come home from.
+
+    A bound on any plan that needs no relaxation, and the one that holds while the relaxation's
+    own is still above it (its first rounds price against duals that are far off).
+    """
+    total = 0
+    for a, group in enumerate(prep.by_area):
+        for request in group:
+            if any(
+                t.max_agents >= 1
+                and t.shift_start + prep.base_to[i][a] <= request.start
+                and request.end + prep.to_base[i][a] <= t.shift_end
+                for i, t in enumerate(prep.instance.teams)
+            ):
+                total += request.priority
+    return total
+
+
+def _around_pinned(
+    instance: Instance, *, seconds: float, seed: int, improve: bool, previous: Plan | None
+) -> Outcome:
+    """Plan what the pinned runs leave, then put them back (see `pinned`)."""
+    rest, restore, carry = around_pinned(instance)
+    found = optimise(
+        rest,
+        seconds=seconds,
+        seed=seed,
+        improve=improve,
+        previous=None if previous is None else carry(previous),
+    )
+    plan = restore(found.plan)
+    covered, team_minutes = check(instance, plan)
+    pinned = covered - found.covered
+    upper = found.upper_bound + pinned
+    return Outcome(plan, covered, team_minutes, upper)
 
 
 def _improve(instance: Instance, outcome: Outcome, clock: _Clock, rng: random.Random) -> Outcome:
@@ -469,12 +602,14 @@ def _checked(instance: Instance, plan: Plan) -> tuple[int, int] | None:
         return None
 
 
-def solve(instance: Instance, *, seconds: float = 10.0, seed: int = 0) -> Plan:
+def solve(
+    instance: Instance, *, seconds: float = 10.0, seed: int = 0, previous: Plan | None = None
+) -> Plan:
     """A feasible plan covering as much priority as possible, then using fewest team minutes.
 
     Returns within `seconds` of wall time, except that the greedy plan is always made first (a few
     tenths of a second at 1000 requests). The same seed gives the same plan unless the budget is
     what stopped the search; on busy instances it usually is, and a faster or idler machine then
-    finds more.
+    finds more. A `previous` plan of the same day is kept wherever it still holds and improved.
     """
-    return optimise(instance, seconds=seconds, seed=seed).plan
+    return optimise(instance, seconds=seconds, seed=seed, previous=previous).plan

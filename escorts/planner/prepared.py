@@ -11,8 +11,9 @@ from escorts.planner.model import Instance, Request, travel_minutes
 class Prepared:
     """An instance with areas and teams numbered and every travel time worked out once.
 
-    `area_travel[a][b]` is between areas a and b, `base_to[t][a]` and `to_base[t][a]` between team
-    t's base and area a. Requests whose area is unknown are kept apart: no run can cover them.
+    `area_travel[a][b]` is between areas a and b, `base_to[t][a]` from team t's base to area a, and
+    `to_base[t][a]` from area a to where t's day ends (`Team.home`). Requests whose area is unknown
+    are kept apart: no run can cover them.
     """
 
     instance: Instance
@@ -37,8 +38,7 @@ def prepare(instance: Instance) -> Prepared:
     ]
     # Haversine is symmetric, but the checker measures the way home separately; so do we.
     to_base = [
-        [travel_minutes(a.lat, a.lon, t.base_lat, t.base_lon, speed) for a in areas]
-        for t in instance.teams
+        [travel_minutes(a.lat, a.lon, *t.home, speed) for a in areas] for t in instance.teams
     ]
     by_area: list[list[Request]] = [[] for _ in areas]
     orphans: list[Request] = []

@@ -26,7 +26,7 @@ EPS = 1e-9
 
 @dataclass(frozen=True)
 class TeamKind:
-    """Teams that are interchangeable: same base, shift and size."""
+    """Teams that are interchangeable: same base, end of day, shift and size."""
 
     members: tuple[int, ...]
     max_agents: int
@@ -47,12 +47,12 @@ class Column:
 
 
 def team_kinds(prep: Prepared) -> list[TeamKind]:
-    groups: dict[tuple[float, float, int, int, int], list[int]] = {}
+    groups: dict[tuple[float, float, float, float, int, int, int], list[int]] = {}
     for i, t in enumerate(prep.instance.teams):
         if t.max_agents >= 1:
-            key = (t.base_lat, t.base_lon, t.shift_start, t.shift_end, t.max_agents)
+            key = (t.base_lat, t.base_lon, *t.home, t.shift_start, t.shift_end, t.max_agents)
             groups.setdefault(key, []).append(i)
-    return [TeamKind(tuple(members), key[4]) for key, members in groups.items()]
+    return [TeamKind(tuple(members), key[-1]) for key, members in groups.items()]
 
 
 class Pricer:

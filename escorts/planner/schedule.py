@@ -50,6 +50,18 @@ def _added_minutes(prep: Prepared, team: int, runs: list[DraftRun], pos: int, ne
     return (new.end - new.start) + come[new.area] + leave - old
 
 
+def place(prep: Prepared, days: list[list[DraftRun]], team: int, run: DraftRun) -> bool:
+    """Put `run` into the team's day in time order if it can be driven there; whether it was."""
+    day = days[team]
+    pos = bisect.bisect_left([other.start for other in day], run.start)
+    fits = 0 < len(run.requests) <= prep.instance.teams[team].max_agents and _fits(
+        prep, team, day, pos, run
+    )
+    if fits:
+        day.insert(pos, run)
+    return fits
+
+
 def insert_requests(
     prep: Prepared, days: list[list[DraftRun]], requests: Iterable[Request]
 ) -> None:
