@@ -28,9 +28,10 @@ def deliveries_queue(message_pks: Sequence[int], *, schema_name: str) -> int:
         with message_deliver.app.connection_for_write() as broker:
             for pk in message_pks:
                 message_deliver.apply_async(
-                    args=[pk],
+                    args=(pk,),
                     headers={"_schema_name": schema_name},
-                    connection=broker,
+                    # Celery takes the connection to publish on; celery-types does not list it.
+                    connection=broker,  # type: ignore[call-arg]
                     retry=True,
                     retry_policy=_PUBLISH_RETRY,
                 )
