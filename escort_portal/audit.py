@@ -64,6 +64,12 @@ def event_models(*, app_labels: Iterable[str]) -> list[type[models.Model]]:
     return sorted(found, key=lambda model: model._meta.label)
 
 
+def event_model_of(model: type[models.Model]) -> type[models.Model]:
+    """The event table of a tracked model."""
+    # pghistory adds `pgh_event_model` to the model it tracks when it makes the event model.
+    return model.pgh_event_model  # type: ignore[attr-defined]
+
+
 def kind_of(event_model: type[models.Model]) -> str:
     # pghistory sets `pgh_tracked_model` on each event model; its base class declares None.
     return event_model.pgh_tracked_model._meta.label_lower  # type: ignore[attr-defined]

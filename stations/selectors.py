@@ -76,8 +76,7 @@ def _midnight(day: datetime.date) -> datetime.datetime:
 def _station_tables(station: Station) -> dict:
     """Each event table of a station's trail, with the part of it that is the station's."""
     tables = {table: Q() for table in audit.event_models(app_labels=STATION_TRAIL_APPS)}
-    # pghistory adds `pgh_event_model` to the model it tracks when the event model is made.
-    tables[StationRole.pgh_event_model] = Q(station_id=station.pk)  # type: ignore[attr-defined]
+    tables[audit.event_model_of(StationRole)] = Q(station_id=station.pk)
     return tables
 
 
