@@ -34,6 +34,7 @@ browser:
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 setup: install services messages migrate seed
 
