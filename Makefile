@@ -35,6 +35,7 @@ browser:
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 
 setup: install services messages migrate seed
 

@@ -38,7 +38,7 @@ def track(*, exclude: Sequence[str] = ()) -> Callable[[type[models.Model]], type
             models.Index(fields=["pgh_created_at", "pgh_id"]),
             # The trail filtered by person: the person is inside the JSON context.
             models.Index(
-                models.F("pgh_context__user"), name=f"pgh_who_{model._meta.model_name[:20]}"
+                models.F("pgh_context__user"), name=f"pgh_who_{(model._meta.model_name or '')[:20]}"
             ),
         ]
         return pghistory.track(
@@ -56,7 +56,7 @@ def track(*, exclude: Sequence[str] = ()) -> Callable[[type[models.Model]], type
 
 def event_models(*, app_labels: Iterable[str]) -> list[type[models.Model]]:
     """The event tables of the tracked models of these apps, in a stable order."""
-    found = []
+    found: list[type[models.Model]] = []
     for label in app_labels:
         for model in apps.get_app_config(label).get_models():
             if issubclass(model, pghistory.models.Event) and model.pgh_tracked_model:
@@ -64,8 +64,15 @@ def event_models(*, app_labels: Iterable[str]) -> list[type[models.Model]]:
     return sorted(found, key=lambda model: model._meta.label)
 
 
+def event_model_of(model: type[models.Model]) -> type[models.Model]:
+    """The event table of a tracked model."""
+    # pghistory adds `pgh_event_model` to the model it tracks when it makes the event model.
+    return model.pgh_event_model  # type: ignore[attr-defined]
+
+
 def kind_of(event_model: type[models.Model]) -> str:
-    return event_model.pgh_tracked_model._meta.label_lower
+    # pghistory sets `pgh_tracked_model` on each event model; its base class declares None.
+    return event_model.pgh_tracked_model._meta.label_lower  # type: ignore[attr-defined]
 
 
 def _text_fields(event_model: type[models.Model]) -> list[str]:
@@ -103,7 +110,7 @@ def trail(
     """
     parts = []
     for event_model, scope in event_models.items():
-        events = event_model.objects.filter(scope)
+        events = event_model._default_manager.filter(scope)
         if user_ids is not None:
             events = events.filter(pgh_context__user__in=list(user_ids))
         if search:

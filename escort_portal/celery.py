@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from celery.signals import task_postrun, task_prerun, worker_ready
 from tenant_schemas_celery.app import CeleryApp
 from tenant_schemas_celery.task import TenantTask
+
+if TYPE_CHECKING:
+    import pghistory
+    from celery import Task
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "escort_portal.settings.local")
 
@@ -71,11 +76,11 @@ def _heartbeat_on_start(sender: object, **kwargs: object) -> None:
 
 
 # The audit trail's context of each running task, by task id.
-_job_contexts: dict[str, object] = {}
+_job_contexts: dict[str, pghistory.context] = {}
 
 
 @task_prerun.connect
-def _audit_as_the_job(task_id: str, task: object, **kwargs: object) -> None:
+def _audit_as_the_job(task_id: str, task: Task, **kwargs: object) -> None:
     # A change a job makes is recorded with the job's name, as a request's is with its person.
     import pghistory
 

@@ -6,7 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 
-def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
+def add_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
     """Show a service's errors on the fields they name and the rest above the form, so the
     form keeps what was typed and says what to fix."""
     if not hasattr(exc, "error_dict"):

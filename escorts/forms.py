@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, cast
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
@@ -10,8 +12,12 @@ from stations.models import Station, User
 
 from .models import DutySheet, EscortRun, EscortTeam, Officer
 
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+    from django_stubs_ext import StrOrPromise
 
-def _helper(label: str) -> FormHelper:
+
+def _helper(label: StrOrPromise) -> FormHelper:
     helper = FormHelper()
     helper.add_input(Submit("submit", label, css_class="w-100 w-md-auto"))
     return helper
@@ -20,7 +26,7 @@ def _helper(label: str) -> FormHelper:
 class TimeInput(forms.TimeInput):
     input_type = "time"
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(format="%H:%M", **kwargs)
 
 
@@ -35,7 +41,7 @@ class OfficerForm(forms.ModelForm):
         model = Officer
         fields = ["name", "rank", "badge_no", "phone", "active"]
 
-    def __init__(self, *args: object, station: Station, **kwargs: object) -> None:
+    def __init__(self, *args: Any, station: Station, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.station = station
         if self.instance.user_id:
@@ -80,16 +86,16 @@ class TeamForm(forms.ModelForm):
             "members": forms.CheckboxSelectMultiple,
         }
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         officers = Officer.objects.filter(active=True)
-        self.fields["leader"].queryset = officers
-        self.fields["members"].queryset = officers
+        cast(forms.ModelChoiceField, self.fields["leader"]).queryset = officers
+        cast(forms.ModelChoiceField, self.fields["members"]).queryset = officers
         self.fields["base_latitude"].help_text = _("Blank: the station's location.")
         self.helper = _helper(_("Save"))
 
     def clean(self) -> dict:
-        data = super().clean()
+        data = cast("dict[str, Any]", super().clean())
         start, end = data.get("shift_start"), data.get("shift_end")
         if start and end and end <= start:
             self.add_error("shift_end", _("The shift must end after it starts, on the same day."))
@@ -110,16 +116,18 @@ class MoveEntryForm(forms.Form):
         label=_("Or to a new run of team"), queryset=EscortTeam.objects.none(), required=False
     )
 
-    def __init__(self, *args: object, sheet: DutySheet, entry: RosterEntry, **kwargs) -> None:
+    def __init__(self, *args: Any, sheet: DutySheet, entry: RosterEntry, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["run"].queryset = EscortRun.objects.filter(
+        cast(forms.ModelChoiceField, self.fields["run"]).queryset = EscortRun.objects.filter(
             sheet=sheet, area=entry.area
         ).select_related("team", "area")
-        self.fields["team"].queryset = EscortTeam.objects.filter(active=True)
+        cast(forms.ModelChoiceField, self.fields["team"]).queryset = EscortTeam.objects.filter(
+            active=True
+        )
         self.helper = _helper(_("Move"))
 
     def clean(self) -> dict:
-        data = super().clean()
+        data = cast("dict[str, Any]", super().clean())
         if bool(data.get("run")) == bool(data.get("team")):
             raise forms.ValidationError(_("Choose a run or a team."))
         return data
@@ -134,11 +142,14 @@ class RunCreateForm(forms.Form):
     end = forms.TimeField(label=_("End"), required=False, widget=TimeInput())
     meeting_point = forms.CharField(label=_("Meeting point"), max_length=200, required=False)
 
-    def __init__(self, *args: object, entries, **kwargs: object) -> None:
+    def __init__(self, *args: Any, entries: QuerySet[RosterEntry], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = EscortTeam.objects.filter(active=True)
-        self.fields["entries"].queryset = entries
-        self.fields["entries"].label_from_instance = lambda e: (
+        cast(forms.ModelChoiceField, self.fields["team"]).queryset = EscortTeam.objects.filter(
+            active=True
+        )
+        cast(forms.ModelChoiceField, self.fields["entries"]).queryset = entries
+        # The label of this form's own copy of the field, set on the instance.
+        self.fields["entries"].label_from_instance = lambda e: (  # type: ignore[attr-defined]
             f"{e.agent.name} · {e.roster.branch} · {e.area.name} · "
             f"{e.depart_at:%H:%M}-{e.return_at:%H:%M}"
         )
@@ -149,9 +160,11 @@ class RunEditForm(forms.Form):
     meeting_point = forms.CharField(label=_("Meeting point"), max_length=200, required=False)
     team = forms.ModelChoiceField(label=_("Team"), queryset=EscortTeam.objects.none())
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = EscortTeam.objects.filter(active=True)
+        cast(forms.ModelChoiceField, self.fields["team"]).queryset = EscortTeam.objects.filter(
+            active=True
+        )
         self.helper = _helper(_("Save"))
 
 
@@ -170,12 +183,15 @@ class LateEntryForm(forms.Form):
     cash_band = forms.ChoiceField(label=_("Cash band"), choices=CashBand.choices)
     centres = forms.CharField(label=_("Centre or group names"), max_length=255, required=False)
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["agent"].queryset = FieldAgent.objects.filter(active=True).select_related(
-            "branch"
+        cast(forms.ModelChoiceField, self.fields["agent"]).queryset = FieldAgent.objects.filter(
+            active=True
+        ).select_related("branch")
+        # The label of this form's own copy of the field, set on the instance.
+        self.fields["agent"].label_from_instance = lambda a: (  # type: ignore[attr-defined]
+            f"{a.name} ({a.branch})"
         )
-        self.fields["agent"].label_from_instance = lambda a: f"{a.name} ({a.branch})"
         self.helper = _helper(_("Add late entry"))
 
 
@@ -195,6 +211,6 @@ class StationSettingsForm(forms.Form):
         label=_("Default travel speed (km/h)"), min_value=5, max_value=80
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.helper = _helper(_("Save"))

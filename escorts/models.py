@@ -317,7 +317,7 @@ class EscortRun(models.Model):
     )
     start = models.TimeField(_("start"))
     end = models.TimeField(_("end"))
-    entries = models.ManyToManyField(
+    entries: models.ManyToManyField[RosterEntry, RunEntry] = models.ManyToManyField(
         RosterEntry, through="RunEntry", related_name="+", verbose_name=_("entries")
     )
     meeting_point = models.CharField(_("meeting point"), max_length=200, blank=True)
@@ -366,6 +366,8 @@ class EscortRun(models.Model):
         verbose_name=_("updated by"),
     )
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+    # Not stored: marked on the runs a page lists, when they should have started by now.
+    overdue: bool
 
     objects = EscortRunQuerySet.as_manager()
 

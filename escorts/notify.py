@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from django.db import connection
 from django.db.models import QuerySet
 
 from lenders.models import BranchMember, LenderBranch, RosterEntry
 from lenders.notify import branch_people, short
 from notifications.services import message_queue
+from stations.db import connection
 from stations.models import Station, User
 from stations.routing import station_reverse
 from stations.selectors import user_list_station_officers
@@ -30,7 +30,8 @@ def run_reference(run: EscortRun) -> str:
 
 
 def _leader(run: EscortRun) -> QuerySet[User]:
-    return User.objects.filter(pk=run.team.leader.user_id, is_active=True)
+    # A leader without an account has no user id, and `pk=None` matches no one.
+    return User.objects.filter(pk=run.team.leader.user_id, is_active=True)  # type: ignore[misc]
 
 
 def _escort_context(run: EscortRun, date_text: str, station: Station, path: str) -> dict:

@@ -12,12 +12,12 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from django.db import connection
 from django.utils.translation import gettext as _
 
 from escorts.planner.model import Area, Instance, Plan, Request, Run, Team, travel_minutes
 from lenders import selectors as lender_selectors
 from lenders.models import CashBand, CollectionArea, Roster, RosterEntry
+from stations.db import connection
 
 from .models import DutySheet, EscortRun, EscortTeam, TeamOffDuty, UncoveredEntry
 
@@ -171,7 +171,8 @@ def plan_input(date: datetime.date) -> PlanInput:
     instance = Instance(
         speed_kmph=speed_kmph(),
         areas=tuple(
-            Area(id=key, lat=float(area.latitude), lon=float(area.longitude))
+            # Only areas with a location get here (`has_location` above).
+            Area(id=key, lat=float(area.latitude), lon=float(area.longitude))  # type: ignore[arg-type]
             for key, area in areas.items()
         ),
         teams=tuple(planner_teams),
@@ -290,7 +291,8 @@ def team_day_problems(team: EscortTeam, slots: Sequence[Slot]) -> list[str]:
         "time": f"{team.shift_start:%H:%M}"
     }
     for slot in sorted(slots, key=lambda s: (s.start, s.end)):
-        there = (float(slot.area.latitude), float(slot.area.longitude))
+        # The areas without a location were returned as problems above.
+        there = (float(slot.area.latitude), float(slot.area.longitude))  # type: ignore[arg-type]
         leg = travel_minutes(*here, *there, speed)
         if free + leg > slot.start:
             problems.append(

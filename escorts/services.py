@@ -14,10 +14,11 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterable
+from typing import TypedDict
 
 from celery import current_app
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,6 +26,7 @@ from django.utils.translation import gettext as _
 from lenders import services as lender_services
 from lenders.models import CollectionArea, LenderBranch, RosterEntry
 from stations import stats
+from stations.db import connection
 from stations.models import Station, User
 
 from . import notify, planning
@@ -482,6 +484,7 @@ def run_move_entry(
         RunEntry.objects.create(sheet=sheet, run=to_run, entry=entry)
         target = to_run
     else:
+        assert to_team is not None  # one of the two, checked above
         _check_team_available(to_team, date)
         start, end = planning.minutes(entry.depart_at), planning.minutes(entry.return_at)
         slot = _slot(entry.area, start, end, 1)
@@ -634,8 +637,32 @@ def late_entry_add(
 # --- Publishing ---
 
 
-def _placements(sheet: DutySheet) -> dict[int, dict]:
-    placed: dict[int, dict] = {}
+class RunPlacement(TypedDict):
+    """Where an entry is on a version: its run, with times as HH:MM."""
+
+    team: str
+    area: str
+    start: str
+    end: str
+    meeting_point: str
+
+
+class UncoveredPlacement(TypedDict):
+    uncovered: str  # UncoveredEntry.Reason
+
+
+class SheetChange(TypedDict):
+    """One item of `DutySheet.changes`, the JSON a published version keeps of what changed."""
+
+    entry: int
+    agent: str
+    branch: int | None
+    before: RunPlacement | UncoveredPlacement | None
+    after: RunPlacement | UncoveredPlacement | None
+
+
+def _placements(sheet: DutySheet) -> dict[int, RunPlacement | UncoveredPlacement]:
+    placed: dict[int, RunPlacement | UncoveredPlacement] = {}
     for link in RunEntry.objects.filter(sheet=sheet).select_related("run__team", "run__area"):
         run = link.run
         placed[link.entry_id] = {
@@ -650,7 +677,7 @@ def _placements(sheet: DutySheet) -> dict[int, dict]:
     return placed
 
 
-def sheet_diff(*, old: DutySheet | None, new: DutySheet) -> list[dict]:
+def sheet_diff(*, old: DutySheet | None, new: DutySheet) -> list[SheetChange]:
     """Per entry whose escort differs between two versions: before and after (None if absent)."""
     before = _placements(old) if old is not None else {}
     after = _placements(new)
@@ -726,6 +753,7 @@ def _carry_progress(sheet: DutySheet, old: DutySheet) -> None:
         "copied_from"
     ):
         source = run.copied_from
+        assert source is not None  # the filter names it
         if run.team_id != source.team_id:
             continue
         for name in _PROGRESS_FIELDS:
@@ -735,7 +763,7 @@ def _carry_progress(sheet: DutySheet, old: DutySheet) -> None:
 
 # --- The escort's day ---
 
-_NEXT = {
+_NEXT: dict[str, tuple[set[str], str | None]] = {
     EscortRun.Status.ACKNOWLEDGED: ({EscortRun.Status.PLANNED}, "acknowledged_at"),
     EscortRun.Status.STARTED: (
         {EscortRun.Status.PLANNED, EscortRun.Status.ACKNOWLEDGED},

@@ -8,6 +8,7 @@ import csv
 import datetime
 from collections.abc import Callable
 from functools import wraps
+from typing import cast
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -25,7 +26,7 @@ from escort_portal.forms import add_service_errors
 from lenders import services as lender_services
 from lenders.access import member_branch
 from lenders.models import RosterEntry
-from stations.access import Perm, current_station, station_permission_required
+from stations.access import Perm, StationRequest, current_station, station_permission_required
 
 from . import forms, selectors, services
 from .models import DutySheet, EscortRun, EscortTeam, Officer, RunEntry, UncoveredEntry
@@ -33,21 +34,29 @@ from .models import DutySheet, EscortRun, EscortTeam, Officer, RunEntry, Uncover
 # --- Access ---
 
 
-def _sheet_reader(view: Callable) -> Callable:
+class SheetRequest(StationRequest):
+    """A request past `_sheet_reader`: whether the reader operates the station (every version)
+    or oversees it (published versions only)."""
+
+    operates: bool
+
+
+def _sheet_reader(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Duty officers see every version; the SDPO's office only versions that were published."""
 
     @station_permission_required(Perm.ENTER)
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+    def wrapped(request: StationRequest, *args: object, **kwargs: object) -> HttpResponse:
         if not request.station_perms & {Perm.OPERATE, Perm.OVERSEE}:
             raise Http404
-        request.operates = Perm.OPERATE in request.station_perms
-        return view(request, *args, **kwargs)
+        sheet_request = cast(SheetRequest, request)
+        sheet_request.operates = Perm.OPERATE in request.station_perms
+        return view(sheet_request, *args, **kwargs)
 
     return wrapped
 
 
-def _readable_sheet(request: HttpRequest, date: datetime.date, version: int | None) -> DutySheet:
+def _readable_sheet(request: SheetRequest, date: datetime.date, version: int | None) -> DutySheet:
     sheets = selectors.sheet_list_for_date(date=date)
     if not request.operates:
         sheets = sheets.filter(published_at__isnull=False)
@@ -70,7 +79,7 @@ def _today() -> datetime.date:
 
 @station_permission_required(Perm.ENTER)
 @require_GET
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: StationRequest) -> HttpResponse:
     perms = request.station_perms
     if Perm.OPERATE in perms or Perm.OVERSEE in perms:
         raw = request.GET.get("date", "")
@@ -89,13 +98,13 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @station_permission_required(Perm.OPERATE)
 @require_GET
-def officer_list(request: HttpRequest) -> HttpResponse:
+def officer_list(request: StationRequest) -> HttpResponse:
     return render(request, "escorts/officer_list.html", {"officers": selectors.officer_list()})
 
 
 @station_permission_required(Perm.OPERATE)
 @require_http_methods(["GET", "POST"])
-def officer_edit(request: HttpRequest, officer_pk: int | None = None) -> HttpResponse:
+def officer_edit(request: StationRequest, officer_pk: int | None = None) -> HttpResponse:
     officer = get_object_or_404(Officer, pk=officer_pk) if officer_pk else Officer()
     form = forms.OfficerForm(
         request.POST or None, instance=officer, station=current_station(request)
@@ -113,7 +122,7 @@ def officer_edit(request: HttpRequest, officer_pk: int | None = None) -> HttpRes
 
 @station_permission_required(Perm.OPERATE)
 @require_http_methods(["GET", "POST"])
-def officer_delete(request: HttpRequest, officer_pk: int) -> HttpResponse:
+def officer_delete(request: StationRequest, officer_pk: int) -> HttpResponse:
     officer = get_object_or_404(Officer, pk=officer_pk)
     if request.method == "POST":
         try:
@@ -136,13 +145,13 @@ def officer_delete(request: HttpRequest, officer_pk: int) -> HttpResponse:
 
 @station_permission_required(Perm.OPERATE)
 @require_GET
-def team_list(request: HttpRequest) -> HttpResponse:
+def team_list(request: StationRequest) -> HttpResponse:
     return render(request, "escorts/team_list.html", {"teams": selectors.team_list()})
 
 
 @station_permission_required(Perm.OPERATE)
 @require_http_methods(["GET", "POST"])
-def team_edit(request: HttpRequest, team_pk: int | None = None) -> HttpResponse:
+def team_edit(request: StationRequest, team_pk: int | None = None) -> HttpResponse:
     team = get_object_or_404(EscortTeam, pk=team_pk) if team_pk else EscortTeam()
     form = forms.TeamForm(request.POST or None, instance=team)
     if form.is_valid():
@@ -162,7 +171,7 @@ def team_edit(request: HttpRequest, team_pk: int | None = None) -> HttpResponse:
 
 @station_permission_required(Perm.OPERATE)
 @require_http_methods(["GET", "POST"])
-def team_delete(request: HttpRequest, team_pk: int) -> HttpResponse:
+def team_delete(request: StationRequest, team_pk: int) -> HttpResponse:
     team = get_object_or_404(EscortTeam, pk=team_pk)
     if request.method == "POST":
         try:
@@ -185,7 +194,7 @@ def team_delete(request: HttpRequest, team_pk: int) -> HttpResponse:
 
 @station_permission_required(Perm.OPERATE)
 @require_http_methods(["GET", "POST"])
-def availability(request: HttpRequest, date: datetime.date) -> HttpResponse:
+def availability(request: StationRequest, date: datetime.date) -> HttpResponse:
     if request.method == "POST":
         form = forms.OffDutyForm(request.POST)
         if form.is_valid():
@@ -205,7 +214,7 @@ def availability(request: HttpRequest, date: datetime.date) -> HttpResponse:
 
 @station_permission_required(Perm.ADMINISTER)
 @require_http_methods(["GET", "POST"])
-def station_settings(request: HttpRequest) -> HttpResponse:
+def station_settings(request: StationRequest) -> HttpResponse:
     station = current_station(request)
     form = forms.StationSettingsForm(
         request.POST or None,
@@ -231,7 +240,7 @@ def station_settings(request: HttpRequest) -> HttpResponse:
 # --- The sheet ---
 
 
-def _sheet_context(request: HttpRequest, sheet: DutySheet) -> dict:
+def _sheet_context(request: SheetRequest, sheet: DutySheet) -> dict:
     groups = selectors.sheet_grouped(sheet=sheet)
     uncovered = list(selectors.uncovered_list(sheet=sheet))
     runs = sum(len(g.runs) for g in groups)
@@ -262,7 +271,7 @@ def _sheet_context(request: HttpRequest, sheet: DutySheet) -> dict:
 
 @_sheet_reader
 @require_GET
-def sheet(request: HttpRequest, date: datetime.date, version: int | None = None) -> HttpResponse:
+def sheet(request: SheetRequest, date: datetime.date, version: int | None = None) -> HttpResponse:
     try:
         found = _readable_sheet(request, date, version)
     except Http404:
@@ -278,7 +287,7 @@ def sheet(request: HttpRequest, date: datetime.date, version: int | None = None)
 @never_cache
 @_sheet_reader
 @require_GET
-def sheet_progress(request: HttpRequest, date: datetime.date, version: int) -> JsonResponse:
+def sheet_progress(request: SheetRequest, date: datetime.date, version: int) -> JsonResponse:
     found = _readable_sheet(request, date, version)
     stage_share = {"reading": 5, "planning": 10, "saving": 95, "done": 100}
     percent = stage_share.get(found.build_stage, 0)
@@ -294,7 +303,7 @@ def sheet_progress(request: HttpRequest, date: datetime.date, version: int) -> J
 
 @_sheet_reader
 @require_GET
-def sheet_versions(request: HttpRequest, date: datetime.date) -> HttpResponse:
+def sheet_versions(request: SheetRequest, date: datetime.date) -> HttpResponse:
     sheets = selectors.sheet_list_for_date(date=date).order_by("-version")
     if not request.operates:
         sheets = sheets.filter(published_at__isnull=False)
@@ -303,7 +312,7 @@ def sheet_versions(request: HttpRequest, date: datetime.date) -> HttpResponse:
 
 @station_permission_required(Perm.OPERATE)
 @require_POST
-def sheet_rebuild(request: HttpRequest, date: datetime.date) -> HttpResponse:
+def sheet_rebuild(request: StationRequest, date: datetime.date) -> HttpResponse:
     try:
         built = services.duty_sheet_rebuild(date=date, by=request.user)
     except ValidationError as exc:
@@ -315,7 +324,7 @@ def sheet_rebuild(request: HttpRequest, date: datetime.date) -> HttpResponse:
 
 @station_permission_required(Perm.OPERATE)
 @require_http_methods(["GET", "POST"])
-def sheet_publish(request: HttpRequest, date: datetime.date) -> HttpResponse:
+def sheet_publish(request: StationRequest, date: datetime.date) -> HttpResponse:
     draft = selectors.sheet_list_for_date(date=date).filter(status=DutySheet.Status.DRAFT).first()
     if draft is None:
         raise Http404
@@ -364,7 +373,7 @@ def _after_edit(request: HttpRequest, date: datetime.date, message: str) -> Http
 
 @station_permission_required(Perm.OPERATE)
 @require_http_methods(["GET", "POST"])
-def entry_move(request: HttpRequest, date: datetime.date, entry_pk: int) -> HttpResponse:
+def entry_move(request: StationRequest, date: datetime.date, entry_pk: int) -> HttpResponse:
     entry = _entry_for(date, entry_pk)
     latest = selectors.sheet_latest(date=date)
     if latest is None:
@@ -392,7 +401,7 @@ def entry_move(request: HttpRequest, date: datetime.date, entry_pk: int) -> Http
 
 @station_permission_required(Perm.OPERATE)
 @require_http_methods(["GET", "POST"])
-def entry_remove(request: HttpRequest, date: datetime.date, entry_pk: int) -> HttpResponse:
+def entry_remove(request: StationRequest, date: datetime.date, entry_pk: int) -> HttpResponse:
     entry = _entry_for(date, entry_pk)
     if request.method == "POST":
         try:
@@ -415,7 +424,7 @@ def entry_remove(request: HttpRequest, date: datetime.date, entry_pk: int) -> Ht
 
 @station_permission_required(Perm.OPERATE)
 @require_http_methods(["GET", "POST"])
-def run_new(request: HttpRequest, date: datetime.date) -> HttpResponse:
+def run_new(request: StationRequest, date: datetime.date) -> HttpResponse:
     latest = selectors.sheet_latest(date=date)
     if latest is None:
         raise Http404
@@ -449,7 +458,7 @@ def run_new(request: HttpRequest, date: datetime.date) -> HttpResponse:
 
 @station_permission_required(Perm.OPERATE)
 @require_http_methods(["GET", "POST"])
-def run_edit(request: HttpRequest, date: datetime.date, run_pk: int) -> HttpResponse:
+def run_edit(request: StationRequest, date: datetime.date, run_pk: int) -> HttpResponse:
     run = get_object_or_404(
         EscortRun.objects.select_related("team", "area"), pk=run_pk, sheet__date=date
     )
@@ -480,7 +489,7 @@ def run_edit(request: HttpRequest, date: datetime.date, run_pk: int) -> HttpResp
 
 @station_permission_required(Perm.OPERATE)
 @require_http_methods(["GET", "POST"])
-def late_entry(request: HttpRequest, date: datetime.date) -> HttpResponse:
+def late_entry(request: StationRequest, date: datetime.date) -> HttpResponse:
     form = forms.LateEntryForm(request.POST or None)
     if form.is_valid():
         data = form.cleaned_data
@@ -510,7 +519,7 @@ def late_entry(request: HttpRequest, date: datetime.date) -> HttpResponse:
 
 @_sheet_reader
 @require_GET
-def sheet_pdf(request: HttpRequest, date: datetime.date, version: int) -> HttpResponse:
+def sheet_pdf(request: SheetRequest, date: datetime.date, version: int) -> HttpResponse:
     from weasyprint import HTML
 
     found = _readable_sheet(request, date, version)
@@ -527,7 +536,7 @@ def sheet_pdf(request: HttpRequest, date: datetime.date, version: int) -> HttpRe
 
 @_sheet_reader
 @require_GET
-def sheet_csv(request: HttpRequest, date: datetime.date, version: int) -> HttpResponse:
+def sheet_csv(request: SheetRequest, date: datetime.date, version: int) -> HttpResponse:
     found = _readable_sheet(request, date, version)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="duty-sheet-{date}-v{version}.csv"'
@@ -568,7 +577,7 @@ def sheet_csv(request: HttpRequest, date: datetime.date, version: int) -> HttpRe
 
 @station_permission_required(Perm.ENTER)
 @require_GET
-def my_day(request: HttpRequest) -> HttpResponse:
+def my_day(request: StationRequest) -> HttpResponse:
     officer = selectors.officer_for_user(user=request.user)
     if officer is None:
         raise Http404
@@ -588,7 +597,7 @@ _ACTIONS = {
 
 @station_permission_required(Perm.ENTER)
 @require_POST
-def my_run_action(request: HttpRequest, run_pk: int, action: str) -> HttpResponse:
+def my_run_action(request: StationRequest, run_pk: int, action: str) -> HttpResponse:
     officer = selectors.officer_for_user(user=request.user)
     if officer is None or action not in _ACTIONS:
         raise Http404
@@ -610,7 +619,7 @@ def my_run_action(request: HttpRequest, run_pk: int, action: str) -> HttpRespons
 
 @station_permission_required(Perm.ENTER)
 @require_GET
-def branch_escorts(request: HttpRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
+def branch_escorts(request: StationRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
     branch = member_branch(request, branch_pk)
     published, rows = selectors.branch_escorts(branch=branch, date=date)
     return render(

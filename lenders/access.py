@@ -3,16 +3,17 @@ another branch's pages answer 404."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
+
+from stations.access import SignedInRequest
 
 from . import selectors
 from .models import LenderBranch
 
 
-def member_branch(request: HttpRequest, branch_pk: int) -> LenderBranch:
+def member_branch(request: SignedInRequest, branch_pk: int) -> LenderBranch:
     return get_object_or_404(selectors.branch_list_for_user(user=request.user), pk=branch_pk)
 
 
-def managed_branch(request: HttpRequest, branch_pk: int) -> LenderBranch:
+def managed_branch(request: SignedInRequest, branch_pk: int) -> LenderBranch:
     return get_object_or_404(selectors.branch_list_managed_by(user=request.user), pk=branch_pk)

@@ -8,6 +8,7 @@ web form. A Django `ValidationError` from a service becomes a 400 with the field
 from __future__ import annotations
 
 import datetime
+from typing import cast
 
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -26,11 +27,12 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from stations.access import Perm, current_station, may
+from stations.access import Perm, StationRequest, current_station, may
+from stations.models import User
 
 from . import selectors, services
 from .api_auth import BranchApiKeyAuthentication, StationMemberOrApiKey
-from .models import CollectionArea, FieldAgent, LenderBranch, RosterEntry
+from .models import BranchApiKey, CollectionArea, FieldAgent, LenderBranch, RosterEntry
 from .roster_replace import RowInput, error_dict, roster_rows_replace
 from .serializers import AgentSerializer, AreaSerializer, EntrySerializer, entry_input
 
@@ -60,13 +62,19 @@ def _bad_request(errors: dict) -> Response:
     return Response(errors, status=status.HTTP_400_BAD_REQUEST)
 
 
-class _StationScoped:
+class _BranchRequest(Request):
+    """An API request let in by a branch's key or a member's session: made by a real account."""
+
+    user: User
+
+
+class _StationScoped(APIView):
     """A browser signed in with no business in this station gets 404, as from every station
     page; the API's own 401 is for callers without a valid key."""
 
     def initial(self, request: Request, *args: object, **kwargs: object) -> None:
         user = getattr(request._request, "user", None)  # the session's, before DRF's own
-        station = current_station(request._request)
+        station = current_station(cast(StationRequest, request._request))
         if user is not None and user.is_authenticated and not may(user, station, Perm.ENTER):
             raise Http404
         super().initial(request, *args, **kwargs)
@@ -75,7 +83,7 @@ class _StationScoped:
 class _BranchView(_StationScoped, APIView):
     @property
     def branch(self) -> LenderBranch:
-        return self.request.auth.branch
+        return cast(BranchApiKey, self.request.auth).branch
 
 
 class AreaList(generics.ListAPIView, _BranchView):
@@ -116,7 +124,7 @@ class RosterEntries(_BranchView):
         request=EntrySerializer,
         responses={201: EntrySerializer, 400: BAD_REQUEST},
     )
-    def post(self, request: Request, date: datetime.date) -> Response:
+    def post(self, request: _BranchRequest, date: datetime.date) -> Response:
         serializer = EntrySerializer(data=request.data)
         if not serializer.is_valid():
             return _bad_request(serializer.errors)
@@ -142,7 +150,7 @@ class RosterEntries(_BranchView):
         request=EntrySerializer(many=True),
         responses={200: EntrySerializer(many=True), 400: BAD_ROWS},
     )
-    def put(self, request: Request, date: datetime.date) -> Response:
+    def put(self, request: _BranchRequest, date: datetime.date) -> Response:
         if not isinstance(request.data, list):
             return _bad_request(
                 {api_settings.NON_FIELD_ERRORS_KEY: [_("Send a JSON list of entries.")]}
@@ -174,7 +182,7 @@ class RosterEntries(_BranchView):
         parameters=[DATE],
         responses={204: None, 400: BAD_REQUEST},
     )
-    def delete(self, request: Request, date: datetime.date) -> Response:
+    def delete(self, request: _BranchRequest, date: datetime.date) -> Response:
         try:
             roster_rows_replace(branch=self.branch, date=date, rows=[], by=request.user)
         except ValidationError as exc:
@@ -207,7 +215,9 @@ class RosterEntryDetail(_BranchView):
     def get(self, request: Request, date: datetime.date, pk: int) -> Response:
         return Response(EntrySerializer(self._entry(date, pk)).data)
 
-    def _update(self, request: Request, date: datetime.date, pk: int, *, partial: bool) -> Response:
+    def _update(
+        self, request: _BranchRequest, date: datetime.date, pk: int, *, partial: bool
+    ) -> Response:
         entry = self._entry(date, pk)
         serializer = EntrySerializer(data=request.data, partial=partial)
         if not serializer.is_valid():
@@ -225,7 +235,7 @@ class RosterEntryDetail(_BranchView):
         request=EntrySerializer,
         responses={200: EntrySerializer, 400: BAD_REQUEST},
     )
-    def put(self, request: Request, date: datetime.date, pk: int) -> Response:
+    def put(self, request: _BranchRequest, date: datetime.date, pk: int) -> Response:
         return self._update(request, date, pk, partial=False)
 
     @extend_schema(
@@ -234,7 +244,7 @@ class RosterEntryDetail(_BranchView):
         request=EntrySerializer,
         responses={200: EntrySerializer, 400: BAD_REQUEST},
     )
-    def patch(self, request: Request, date: datetime.date, pk: int) -> Response:
+    def patch(self, request: _BranchRequest, date: datetime.date, pk: int) -> Response:
         return self._update(request, date, pk, partial=True)
 
     @extend_schema(
@@ -242,7 +252,7 @@ class RosterEntryDetail(_BranchView):
         parameters=[DATE],
         responses={204: None, 400: BAD_REQUEST},
     )
-    def delete(self, request: Request, date: datetime.date, pk: int) -> Response:
+    def delete(self, request: _BranchRequest, date: datetime.date, pk: int) -> Response:
         entry = self._entry(date, pk)
         try:
             services.roster_entry_delete(entry=entry, by=request.user)
@@ -262,7 +272,7 @@ class SchemaView(_StationScoped, SpectacularAPIView):
 
     @extend_schema(exclude=True)
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
-        station = current_station(request._request)
+        station = current_station(cast(StationRequest, request._request))
         prefix = f"/{settings.TENANT_SUBFOLDER_PREFIX}/{station.slug}"
         self.custom_settings = {"SERVERS": [{"url": prefix, "description": station.name}]}
         return super().get(request, *args, **kwargs)

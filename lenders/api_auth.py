@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import pghistory
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
 from rest_framework.request import Request
 
-from stations.access import Perm, current_station, may
+from stations.access import Perm, StationRequest, current_station, may
 
 from .api_keys import api_key_check
 from .models import BranchApiKey
@@ -79,6 +81,6 @@ class BranchKeyThrottle(throttling.SimpleRateThrottle):
     def get_cache_key(self, request: Request, view: object) -> str | None:
         if not isinstance(request.auth, BranchApiKey):
             return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
-        station = current_station(request._request)
+        station = current_station(cast(StationRequest, request._request))
         ident = f"{station.schema_name}:{request.auth.pk}"
         return self.cache_format % {"scope": self.scope, "ident": ident}

@@ -1,5 +1,7 @@
 """The roster API, its OpenAPI schema and docs, under /station/<slug>/api/."""
 
+from collections.abc import Callable
+
 from csp.decorators import csp_update
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
@@ -11,7 +13,7 @@ from . import api
 app_name = "lenders_api"
 
 
-def _docs(view_class: type) -> object:
+def _docs(view_class: type[SpectacularSwaggerSplitView | SpectacularRedocView]) -> Callable:
     # The docs pages are for the station's signed-in users (a branch manager who made a key);
     # the page's script then reads the schema with the same login.
     # The documentation widgets set styles inline; their scripts are still files of our own.

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, cast
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
@@ -11,8 +13,12 @@ from stations.models import Station, User
 
 from .models import CashBand, CollectionArea, FieldAgent, Incident, LenderBranch
 
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+    from django_stubs_ext import StrOrPromise
 
-def _helper(label: str) -> FormHelper:
+
+def _helper(label: StrOrPromise) -> FormHelper:
     helper = FormHelper()
     helper.add_input(Submit("submit", label, css_class="w-100 w-md-auto"))
     return helper
@@ -25,11 +31,12 @@ class SignupForm(UserCreationForm):
     phone = PhoneNumberField(label=_("Mobile number"), region="IN")
     email = forms.EmailField(label=_("Email"))
 
-    class Meta(UserCreationForm.Meta):
+    # The stubs leave out the Meta that Django gives UserCreationForm.
+    class Meta(UserCreationForm.Meta):  # type: ignore[name-defined]
         model = User
         fields = ["first_name", "username", "phone", "email"]
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.helper = _helper(_("Create account"))
 
@@ -56,9 +63,9 @@ class BranchRegistrationForm(forms.ModelForm):
             "manager_phone",
         ]
 
-    def __init__(self, *args: object, stations: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, stations: QuerySet[Station], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["station"].queryset = stations
+        cast(forms.ModelChoiceField, self.fields["station"]).queryset = stations
         self.order_fields(["station"])
         self.helper = _helper(_("Send registration"))
 
@@ -75,7 +82,7 @@ class FieldAgentForm(forms.ModelForm):
         fields = ["name", "employee_id", "phone", "id_reference", "photo"]
         help_texts = {"phone": _("An Indian mobile number, e.g. 98765 43210.")}
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.helper = _helper(_("Save agent"))
 
@@ -100,9 +107,9 @@ class StaffLoginForm(forms.Form):
         help_text=_("Leave empty for office staff who file rosters."),
     )
 
-    def __init__(self, *args: object, agents: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, agents: QuerySet[FieldAgent], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["agent"].queryset = agents
+        cast(forms.ModelChoiceField, self.fields["agent"]).queryset = agents
         self.helper = _helper(_("Create login"))
 
 
@@ -112,12 +119,12 @@ class CollectionAreaForm(forms.ModelForm):
         fields = ["name", "name_bn", "locality", "latitude", "longitude", "risk"]
         help_texts = {"latitude": _("Needed for planning escorts, e.g. 22.34600.")}
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.helper = _helper(_("Save area"))
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = cast("dict[str, Any]", super().clean())
         if (cleaned.get("latitude") is None) != (cleaned.get("longitude") is None):
             raise forms.ValidationError(_("Give both latitude and longitude, or neither."))
         return cleaned
@@ -127,7 +134,7 @@ class AreaProposalForm(forms.Form):
     name = forms.CharField(label=_("Area name"), max_length=120)
     locality = forms.CharField(label=_("Locality"), max_length=120, required=False)
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.helper = _helper(_("Propose area"))
 
@@ -135,9 +142,9 @@ class AreaProposalForm(forms.Form):
 class AreaMergeForm(forms.Form):
     into = forms.ModelChoiceField(label=_("Same place as"), queryset=CollectionArea.objects.none())
 
-    def __init__(self, *args: object, areas: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, areas: QuerySet[CollectionArea], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["into"].queryset = areas
+        cast(forms.ModelChoiceField, self.fields["into"]).queryset = areas
 
 
 class RosterEntryForm(forms.Form):
@@ -157,10 +164,16 @@ class RosterEntryForm(forms.Form):
     deposit_point = forms.CharField(label=_("Deposit point"), max_length=120, required=False)
     notes = forms.CharField(label=_("Notes"), max_length=500, required=False)
 
-    def __init__(self, *args: object, agents: object, areas: object, **kwargs: object) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        agents: QuerySet[FieldAgent],
+        areas: QuerySet[CollectionArea],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["agent"].queryset = agents
-        self.fields["area"].queryset = areas
+        cast(forms.ModelChoiceField, self.fields["agent"]).queryset = agents
+        cast(forms.ModelChoiceField, self.fields["area"]).queryset = areas
         self.helper = _helper(_("Save entry"))
 
     def clean_vehicle_registration(self) -> str:
@@ -190,12 +203,14 @@ class IncidentForm(forms.ModelForm):
         ]
         widgets = {"occurred_at": _DateTimeInput(), "narrative": forms.Textarea(attrs={"rows": 4})}
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["area"].queryset = CollectionArea.objects.filter(
+        cast(forms.ModelChoiceField, self.fields["area"]).queryset = CollectionArea.objects.filter(
             status=CollectionArea.Status.ACTIVE
         )
-        self.fields["agent"].queryset = FieldAgent.objects.select_related("branch")
+        cast(
+            forms.ModelChoiceField, self.fields["agent"]
+        ).queryset = FieldAgent.objects.select_related("branch")
         self.helper = _helper(_("Save incident"))
 
 
@@ -212,12 +227,14 @@ class BranchIncidentForm(forms.ModelForm):
         fields = ["occurred_at", "kind", "area", "place", "agent", "cash_band", "narrative"]
         widgets = {"occurred_at": _DateTimeInput(), "narrative": forms.Textarea(attrs={"rows": 4})}
 
-    def __init__(self, *args: object, branch: LenderBranch, **kwargs: object) -> None:
+    def __init__(self, *args: Any, branch: LenderBranch, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["area"].queryset = CollectionArea.objects.filter(
+        cast(forms.ModelChoiceField, self.fields["area"]).queryset = CollectionArea.objects.filter(
             status=CollectionArea.Status.ACTIVE
         )
-        self.fields["agent"].queryset = FieldAgent.objects.filter(branch=branch)
+        cast(forms.ModelChoiceField, self.fields["agent"]).queryset = FieldAgent.objects.filter(
+            branch=branch
+        )
         self.helper = _helper(_("Send to the station"))
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import datetime
 
-from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from notifications.services import message_queue
+from stations.db import connection
 from stations.models import Station, User
 from stations.routing import station_reverse
 from stations.selectors import user_list_overseers, user_list_station_officers

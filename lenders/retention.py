@@ -21,11 +21,13 @@ import datetime
 from dataclasses import dataclass
 
 import pgtrigger
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from escort_portal.audit import event_model_of
 from notifications.services import message_purge
+from stations.db import connection
 
 from .models import Incident, RosterEntry, SosAlert
 
@@ -79,9 +81,10 @@ def _audit_records(model: type[models.Model], past: Q, start: datetime.datetime)
     trip past the limit, whether the row is still there or deleted since, and copies made before
     the limit (their details are as old as the copy). Copies of rows still within the period
     wait until the row is past it."""
-    kept = model.objects.exclude(past).values("pk")
+    kept = model._default_manager.exclude(past).values("pk")
     return (
-        model.pgh_event_model.objects.filter(past | Q(pgh_created_at__lt=start))
+        event_model_of(model)
+        ._default_manager.filter(past | Q(pgh_created_at__lt=start))
         .exclude(pgh_obj_id__in=kept)
         .filter(_still_holding(model))
     )
@@ -93,7 +96,7 @@ def _clear(
     """Clear the rows without recording it, then their copies in the trail, which refuses any
     change but this one. The clearing is the retention rule's, not a person's decision: a record
     of it would be one more event per old row every night, saying only that details went."""
-    events = model.pgh_event_model._meta.label
+    events = event_model_of(model)._meta.label
     with pgtrigger.ignore(f"{model._meta.label}:update_update", f"{events}:append_only"):
         cleared = rows.update(**CLEARED[model])
         return cleared, records.update(**CLEARED[model])
@@ -114,7 +117,7 @@ def retention_apply(*, dry_run: bool = False) -> RetentionReport:
     audit = 0
     for model, past in _past(before, start).items():
         records = _audit_records(model, past, start)
-        holding = model.objects.filter(past).filter(_still_holding(model))
+        holding = model._default_manager.filter(past).filter(_still_holding(model))
         if dry_run:
             counts[model] = holding.count()
             audit += records.count()

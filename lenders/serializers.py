@@ -7,9 +7,9 @@ is missing the service says so, in the same words as the web form and the upload
 from __future__ import annotations
 
 from dataclasses import fields
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from django.db.models import Model, QuerySet
+from django.db.models import CharField, Model, QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -17,6 +17,9 @@ from rest_framework import serializers
 
 from . import services
 from .models import CashBand, CollectionArea, FieldAgent, RosterEntry
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 TIME_INPUT_FORMATS = ["%H:%M", "%H:%M:%S", "iso-8601"]
 
@@ -26,7 +29,7 @@ class _ById(serializers.Field):
     """An object of the station by id. An unknown id gets the same message as one the rules
     refuse, so ids of other branches' objects cannot be told from ids that do not exist."""
 
-    def __init__(self, *, queryset: QuerySet, message: str, **kwargs: Any) -> None:
+    def __init__(self, *, queryset: QuerySet, message: StrOrPromise, **kwargs: Any) -> None:
         self.queryset = queryset
         self.message = message
         super().__init__(**kwargs)
@@ -74,11 +77,12 @@ class AgentSerializer(serializers.ModelSerializer):
 
 
 def _text(name: str) -> serializers.CharField:
+    field = cast(CharField, RosterEntry._meta.get_field(name))
     return serializers.CharField(
         required=False,
         allow_blank=True,
-        max_length=RosterEntry._meta.get_field(name).max_length,
-        help_text=str(RosterEntry._meta.get_field(name).verbose_name),
+        max_length=cast(int, field.max_length),
+        help_text=str(field.verbose_name),
     )
 
 
@@ -116,7 +120,7 @@ class EntrySerializer(serializers.Serializer):
     is_late = serializers.BooleanField(read_only=True)
 
 
-_BLANK = {
+_BLANK: dict[str, Any] = {
     f.name: (None if f.name in ("agent", "area", "depart_at", "return_at") else "")
     for f in fields(services.EntryInput)
 }

@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -19,6 +19,7 @@ from django_tenants.utils import tenant_context
 
 from stations import services as station_services
 from stations import stats
+from stations.db import connection
 from stations.models import Station, StationRole, User
 
 from . import notify
@@ -326,7 +327,13 @@ def _entry_errors(
         add("return_at", _("Return must be after departure, on the same day."))
     if data.cash_band not in CashBand.values:
         add("cash_band", _("Choose the cash band."))
-    if "agent" not in errors and data.depart_at and data.return_at and not errors.get("return_at"):
+    if (
+        "agent" not in errors
+        and data.agent
+        and data.depart_at
+        and data.return_at
+        and not errors.get("return_at")
+    ):
         clash = (
             RosterEntry.objects.filter(
                 roster__date=roster.date,
@@ -334,7 +341,8 @@ def _entry_errors(
                 depart_at__lt=data.return_at,
                 return_at__gt=data.depart_at,
             )
-            .exclude(pk=exclude.pk if exclude else None)
+            # No entry has a null id: with nothing to leave out, this leaves out nothing.
+            .exclude(pk=exclude.pk if exclude else None)  # type: ignore[misc]
             .first()
         )
         if clash is not None:
@@ -513,7 +521,7 @@ def branch_register_at(*, station: Station, user: User, **details: object) -> Le
 
 
 def _incident_save(incident: Incident) -> Incident:
-    if incident.agent_id and incident.branch_id and incident.agent.branch_id != incident.branch_id:
+    if incident.agent and incident.branch_id and incident.agent.branch_id != incident.branch_id:
         raise ValidationError({"agent": _("This agent is not of the branch chosen.")})
     if incident.occurred_at and incident.occurred_at > timezone.now() + datetime.timedelta(
         minutes=5
@@ -549,7 +557,7 @@ def incident_update(*, incident: Incident, by: User, **details: object) -> Incid
 
 @transaction.atomic
 def incident_set_status(*, incident: Incident, by: User, status: str) -> Incident:
-    allowed = {
+    allowed: dict[str, set[str]] = {
         Incident.Status.REPORTED: {Incident.Status.OPEN, Incident.Status.CLOSED},
         Incident.Status.OPEN: {Incident.Status.CLOSED},
         Incident.Status.CLOSED: {Incident.Status.OPEN},

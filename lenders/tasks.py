@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from django.db import connection
 
+from stations.db import connection
 from stations.tasks import queue_in_every_station
 
 from . import retention, services

@@ -16,11 +16,12 @@ import zipfile
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, TYPE_CHECKING, Any, cast
 from xml.etree.ElementTree import ParseError
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
+from django.db.models import CharField
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -32,6 +33,9 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from . import selectors, services
 from .models import CashBand, CollectionArea, FieldAgent, LenderBranch, RosterEntry
 from .roster_replace import RowInput
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 MAX_UPLOAD_BYTES = 1024 * 1024
 MAX_ROWS = 500
@@ -48,7 +52,7 @@ class UploadError(Exception):
 @dataclass(frozen=True)
 class Column:
     field: str
-    label: str  # lazy: the name used in messages, in the reader's language
+    label: StrOrPromise  # lazy: the name used in messages, in the reader's language
     # The template's header names each column in both languages whatever the page's language,
     # so one file works for every member of the branch.
     header: str
@@ -352,7 +356,7 @@ class ParsedFile:
 
 def _row(cells: dict[str, object], matcher: _Matcher) -> RowInput:
     errors: dict[str, list[str]] = {}
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}
     for name, reader in (("agent", matcher.agent), ("area", matcher.area)):
         try:
             values[name] = reader(cells.get(name))
@@ -374,7 +378,7 @@ def _row(cells: dict[str, object], matcher: _Matcher) -> RowInput:
         if name == "vehicle_registration":
             text = text.upper()
         try:
-            MaxLengthValidator(RosterEntry._meta.get_field(name).max_length)(text)
+            MaxLengthValidator(cast(CharField, RosterEntry._meta.get_field(name)).max_length)(text)
         except ValidationError as exc:
             errors[name] = exc.messages
             text = ""

@@ -5,6 +5,7 @@ answer 404."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -19,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from escort_portal.forms import add_service_errors
 from escort_portal.ratelimits import rate_limit
-from stations.access import Perm, station_permission_required
+from stations.access import Perm, SignedInRequest, StationRequest, station_permission_required
 from stations.routing import public_reverse
 from stations.selectors import station_list_live
 
@@ -46,7 +47,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def register(request: HttpRequest) -> HttpResponse:
+def register(request: SignedInRequest) -> HttpResponse:
     form = forms.BranchRegistrationForm(request.POST or None, stations=station_list_live())
     if form.is_valid():
         details = {k: v for k, v in form.cleaned_data.items() if k != "station"}
@@ -82,7 +83,7 @@ def _roster_context(branch: LenderBranch, date: datetime.date) -> dict:
 
 
 @station_permission_required(Perm.ENTER)
-def my_branches(request: HttpRequest) -> HttpResponse:
+def my_branches(request: StationRequest) -> HttpResponse:
     branches = list(selectors.branch_list_for_user(user=request.user))
     if len(branches) == 1:
         return redirect("lenders:branch", branch_pk=branches[0].pk)
@@ -90,7 +91,7 @@ def my_branches(request: HttpRequest) -> HttpResponse:
 
 
 @station_permission_required(Perm.ENTER)
-def branch_home(request: HttpRequest, branch_pk: int) -> HttpResponse:
+def branch_home(request: StationRequest, branch_pk: int) -> HttpResponse:
     branch = member_branch(request, branch_pk)
     days = [_roster_context(branch, date) for date in services.fileable_dates()]
     is_manager = selectors.branch_list_managed_by(user=request.user).filter(pk=branch.pk).exists()
@@ -102,7 +103,7 @@ def branch_home(request: HttpRequest, branch_pk: int) -> HttpResponse:
 
 
 @station_permission_required(Perm.ENTER)
-def roster_day(request: HttpRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
+def roster_day(request: StationRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
     branch = member_branch(request, branch_pk)
     return render(
         request, "lenders/roster_day.html", {"branch": branch, **_roster_context(branch, date)}
@@ -120,7 +121,7 @@ def _entry_form(request: HttpRequest, branch: LenderBranch, initial: dict | None
 
 @station_permission_required(Perm.ENTER)
 @require_http_methods(["GET", "POST"])
-def entry_add(request: HttpRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
+def entry_add(request: StationRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
     branch = member_branch(request, branch_pk)
     form = _entry_form(request, branch)
     if form.is_valid():
@@ -145,7 +146,7 @@ def entry_add(request: HttpRequest, branch_pk: int, date: datetime.date) -> Http
 
 @station_permission_required(Perm.ENTER)
 @require_http_methods(["GET", "POST"])
-def entry_edit(request: HttpRequest, branch_pk: int, entry_pk: int) -> HttpResponse:
+def entry_edit(request: StationRequest, branch_pk: int, entry_pk: int) -> HttpResponse:
     branch = member_branch(request, branch_pk)
     entry = get_object_or_404(RosterEntry, pk=entry_pk, roster__branch=branch)
     initial = {
@@ -173,7 +174,7 @@ def entry_edit(request: HttpRequest, branch_pk: int, entry_pk: int) -> HttpRespo
 
 @station_permission_required(Perm.ENTER)
 @require_http_methods(["GET", "POST"])
-def entry_delete(request: HttpRequest, branch_pk: int, entry_pk: int) -> HttpResponse:
+def entry_delete(request: StationRequest, branch_pk: int, entry_pk: int) -> HttpResponse:
     branch = member_branch(request, branch_pk)
     entry = get_object_or_404(
         RosterEntry.objects.select_related("agent", "area", "roster"),
@@ -193,7 +194,7 @@ def entry_delete(request: HttpRequest, branch_pk: int, entry_pk: int) -> HttpRes
 
 @station_permission_required(Perm.ENTER)
 @require_POST
-def roster_copy(request: HttpRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
+def roster_copy(request: StationRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
     branch = member_branch(request, branch_pk)
     try:
         result = services.roster_copy_from_last(branch=branch, date=date, by=request.user)
@@ -217,7 +218,7 @@ def roster_copy(request: HttpRequest, branch_pk: int, date: datetime.date) -> Ht
 
 
 @station_permission_required(Perm.ENTER)
-def agent_list(request: HttpRequest, branch_pk: int) -> HttpResponse:
+def agent_list(request: StationRequest, branch_pk: int) -> HttpResponse:
     branch = member_branch(request, branch_pk)
     return render(
         request,
@@ -228,7 +229,9 @@ def agent_list(request: HttpRequest, branch_pk: int) -> HttpResponse:
 
 @station_permission_required(Perm.ENTER)
 @require_http_methods(["GET", "POST"])
-def agent_edit(request: HttpRequest, branch_pk: int, agent_pk: int | None = None) -> HttpResponse:
+def agent_edit(
+    request: StationRequest, branch_pk: int, agent_pk: int | None = None
+) -> HttpResponse:
     branch = managed_branch(request, branch_pk)
     agent = get_object_or_404(FieldAgent, pk=agent_pk, branch=branch) if agent_pk else None
     form = forms.FieldAgentForm(request.POST or None, request.FILES or None, instance=agent)
@@ -251,7 +254,7 @@ def agent_edit(request: HttpRequest, branch_pk: int, agent_pk: int | None = None
 
 @station_permission_required(Perm.ENTER)
 @require_POST
-def agent_toggle(request: HttpRequest, branch_pk: int, agent_pk: int) -> HttpResponse:
+def agent_toggle(request: StationRequest, branch_pk: int, agent_pk: int) -> HttpResponse:
     branch = managed_branch(request, branch_pk)
     agent = get_object_or_404(FieldAgent, pk=agent_pk, branch=branch)
     services.agent_set_active(agent=agent, active=not agent.active)
@@ -267,7 +270,7 @@ def agent_toggle(request: HttpRequest, branch_pk: int, agent_pk: int) -> HttpRes
 
 @station_permission_required(Perm.ENTER)
 @require_http_methods(["GET", "POST"])
-def staff(request: HttpRequest, branch_pk: int) -> HttpResponse:
+def staff(request: StationRequest, branch_pk: int) -> HttpResponse:
     branch = managed_branch(request, branch_pk)
     form = forms.StaffLoginForm(
         request.POST or None, agents=selectors.agent_list(branch=branch, active_only=True)
@@ -298,7 +301,7 @@ def staff(request: HttpRequest, branch_pk: int) -> HttpResponse:
 
 @station_permission_required(Perm.ENTER)
 @require_http_methods(["GET", "POST"])
-def area_propose(request: HttpRequest, branch_pk: int) -> HttpResponse:
+def area_propose(request: StationRequest, branch_pk: int) -> HttpResponse:
     branch = member_branch(request, branch_pk)
     form = forms.AreaProposalForm(request.POST or None)
     if form.is_valid():
@@ -318,7 +321,7 @@ def area_propose(request: HttpRequest, branch_pk: int) -> HttpResponse:
 
 
 @station_permission_required(Perm.OPERATE)
-def branch_admin_list(request: HttpRequest) -> HttpResponse:
+def branch_admin_list(request: StationRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status not in LenderBranch.Status.values:
         status = ""
@@ -332,7 +335,7 @@ def branch_admin_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-_DECISIONS = {
+_DECISIONS: dict[str, tuple[Callable[..., LenderBranch], bool]] = {
     "approve": (services.branch_approve, False),
     "reject": (services.branch_reject, True),
     "suspend": (services.branch_suspend, True),
@@ -342,7 +345,7 @@ _DECISIONS = {
 
 @station_permission_required(Perm.OPERATE)
 @require_http_methods(["GET", "POST"])
-def branch_admin_detail(request: HttpRequest, branch_pk: int) -> HttpResponse:
+def branch_admin_detail(request: StationRequest, branch_pk: int) -> HttpResponse:
     branch = get_object_or_404(LenderBranch, pk=branch_pk)
     form = forms.DecisionForm(request.POST or None)
     if request.method == "POST":
@@ -369,7 +372,7 @@ def branch_admin_detail(request: HttpRequest, branch_pk: int) -> HttpResponse:
 
 
 @station_permission_required(Perm.OPERATE)
-def area_list(request: HttpRequest) -> HttpResponse:
+def area_list(request: StationRequest) -> HttpResponse:
     search = request.GET.get("q", "").strip()
     areas = CollectionArea.objects.exclude(status=CollectionArea.Status.MERGED)
     if search:
@@ -388,7 +391,7 @@ def area_list(request: HttpRequest) -> HttpResponse:
 
 @station_permission_required(Perm.OPERATE)
 @require_http_methods(["GET", "POST"])
-def area_edit(request: HttpRequest, area_pk: int | None = None) -> HttpResponse:
+def area_edit(request: StationRequest, area_pk: int | None = None) -> HttpResponse:
     area = get_object_or_404(CollectionArea, pk=area_pk) if area_pk else None
     form = forms.CollectionAreaForm(request.POST or None, instance=area)
     if form.is_valid():
@@ -404,7 +407,7 @@ def area_edit(request: HttpRequest, area_pk: int | None = None) -> HttpResponse:
 
 @station_permission_required(Perm.OPERATE)
 @require_POST
-def area_decide(request: HttpRequest, area_pk: int) -> HttpResponse:
+def area_decide(request: StationRequest, area_pk: int) -> HttpResponse:
     area = get_object_or_404(CollectionArea, pk=area_pk)
     try:
         if request.POST.get("action") == "merge":

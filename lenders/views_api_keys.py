@@ -5,14 +5,14 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from stations.access import Perm, station_permission_required
+from stations.access import Perm, StationRequest, station_permission_required
 
 from . import api_keys
 from .access import managed_branch
@@ -29,7 +29,7 @@ class ApiKeyForm(forms.Form):
 @never_cache  # the page that shows a new key must not stay in any cache
 @station_permission_required(Perm.ENTER)
 @require_http_methods(["GET", "POST"])
-def api_key_list(request: HttpRequest, branch_pk: int) -> HttpResponse:
+def api_key_list(request: StationRequest, branch_pk: int) -> HttpResponse:
     branch = managed_branch(request, branch_pk)
     form = ApiKeyForm(request.POST or None)
     new_key = None
@@ -54,7 +54,7 @@ def api_key_list(request: HttpRequest, branch_pk: int) -> HttpResponse:
 
 @station_permission_required(Perm.ENTER)
 @require_POST
-def api_key_revoke(request: HttpRequest, branch_pk: int, key_pk: int) -> HttpResponse:
+def api_key_revoke(request: StationRequest, branch_pk: int, key_pk: int) -> HttpResponse:
     branch = managed_branch(request, branch_pk)
     api_key = get_object_or_404(branch.api_keys, pk=key_pk)
     api_keys.api_key_revoke(api_key=api_key, by=request.user)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from escort_portal.forms import add_service_errors
-from stations.access import Perm, station_permission_required
+from stations.access import Perm, StationRequest, station_permission_required
 
 from . import forms, selectors, services
 from .access import member_branch
@@ -21,7 +21,7 @@ from .models import Incident, SosAlert
 
 
 @station_permission_required(Perm.OPERATE, Perm.OVERSEE)
-def incident_list(request: HttpRequest) -> HttpResponse:
+def incident_list(request: StationRequest) -> HttpResponse:
     kind = request.GET.get("kind", "")
     status = request.GET.get("status", "")
     search = request.GET.get("q", "").strip()
@@ -45,7 +45,7 @@ def incident_list(request: HttpRequest) -> HttpResponse:
 
 @station_permission_required(Perm.OPERATE)
 @require_http_methods(["GET", "POST"])
-def incident_edit(request: HttpRequest, incident_pk: int | None = None) -> HttpResponse:
+def incident_edit(request: StationRequest, incident_pk: int | None = None) -> HttpResponse:
     incident = get_object_or_404(Incident, pk=incident_pk) if incident_pk else None
     form = forms.IncidentForm(request.POST or None, instance=incident)
     if form.is_valid():
@@ -64,7 +64,7 @@ def incident_edit(request: HttpRequest, incident_pk: int | None = None) -> HttpR
 
 
 @station_permission_required(Perm.OPERATE, Perm.OVERSEE)
-def incident_detail(request: HttpRequest, incident_pk: int) -> HttpResponse:
+def incident_detail(request: StationRequest, incident_pk: int) -> HttpResponse:
     incident = get_object_or_404(
         Incident.objects.select_related("area", "branch", "agent"), pk=incident_pk
     )
@@ -78,7 +78,7 @@ def incident_detail(request: HttpRequest, incident_pk: int) -> HttpResponse:
 
 @station_permission_required(Perm.OPERATE)
 @require_POST
-def incident_status(request: HttpRequest, incident_pk: int) -> HttpResponse:
+def incident_status(request: StationRequest, incident_pk: int) -> HttpResponse:
     incident = get_object_or_404(Incident, pk=incident_pk)
     try:
         services.incident_set_status(
@@ -93,7 +93,7 @@ def incident_status(request: HttpRequest, incident_pk: int) -> HttpResponse:
 
 @station_permission_required(Perm.ENTER)
 @require_http_methods(["GET", "POST"])
-def branch_incident_report(request: HttpRequest, branch_pk: int) -> HttpResponse:
+def branch_incident_report(request: StationRequest, branch_pk: int) -> HttpResponse:
     branch = member_branch(request, branch_pk)
     form = forms.BranchIncidentForm(request.POST or None, branch=branch)
     if form.is_valid():
@@ -114,14 +114,14 @@ def branch_incident_report(request: HttpRequest, branch_pk: int) -> HttpResponse
 
 
 @station_permission_required(Perm.ENTER)
-def my_trips(request: HttpRequest) -> HttpResponse:
+def my_trips(request: StationRequest) -> HttpResponse:
     trips = selectors.trips_of_agent_today(user=request.user)
     return render(request, "lenders/my_trips.html", {"trips": trips})
 
 
 @station_permission_required(Perm.ENTER)
 @require_http_methods(["GET", "POST"])
-def sos(request: HttpRequest, entry_pk: int) -> HttpResponse:
+def sos(request: StationRequest, entry_pk: int) -> HttpResponse:
     """GET asks "send SOS?"; POST sends it. Only the agent's own trip today can be chosen."""
     entry = get_object_or_404(selectors.trips_of_agent_today(user=request.user), pk=entry_pk)
     form = forms.SosForm(request.POST or None)
@@ -143,7 +143,7 @@ def sos(request: HttpRequest, entry_pk: int) -> HttpResponse:
 
 
 @station_permission_required(Perm.OPERATE, Perm.OVERSEE)
-def sos_list(request: HttpRequest) -> HttpResponse:
+def sos_list(request: StationRequest) -> HttpResponse:
     context = {
         "alerts": selectors.sos_list_open(),
         "can_acknowledge": Perm.OPERATE in request.station_perms,
@@ -153,7 +153,7 @@ def sos_list(request: HttpRequest) -> HttpResponse:
 
 @station_permission_required(Perm.OPERATE)
 @require_POST
-def sos_acknowledge(request: HttpRequest, alert_pk: int) -> HttpResponse:
+def sos_acknowledge(request: StationRequest, alert_pk: int) -> HttpResponse:
     alert = get_object_or_404(SosAlert, pk=alert_pk)
     services.sos_acknowledge(alert=alert, by=request.user)
     messages.success(request, _("SOS taken. Keep the agent's phone line open."))

@@ -7,7 +7,7 @@ import datetime
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from escort_portal.ratelimits import rate_limit
-from stations.access import Perm, station_permission_required
+from stations.access import Perm, StationRequest, station_permission_required
 
 from . import selectors, services, upload
 from .access import member_branch
@@ -55,7 +55,7 @@ def _row_problems(exc: services.RosterRowsInvalid, lines: list[int]) -> list[dic
 @station_permission_required(Perm.ENTER)
 @rate_limit("upload", key="user")
 @require_http_methods(["GET", "POST"])
-def roster_upload(request: HttpRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
+def roster_upload(request: StationRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
     branch = member_branch(request, branch_pk)
     form = UploadForm(request.POST or None, request.FILES or None)
     problems: list[dict] = []
@@ -108,7 +108,7 @@ def roster_upload(request: HttpRequest, branch_pk: int, date: datetime.date) -> 
 
 
 @station_permission_required(Perm.ENTER)
-def roster_template(request: HttpRequest, branch_pk: int, fmt: str) -> HttpResponse:
+def roster_template(request: StationRequest, branch_pk: int, fmt: str) -> HttpResponse:
     branch = member_branch(
         request, branch_pk
     )  # first: another branch's gets 404 whatever the method

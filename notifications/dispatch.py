@@ -30,9 +30,10 @@ def deliveries_queue(message_pks: Sequence[int], *, schema_name: str) -> int:
                 # By name: tasks call services, never the other way round.
                 current_app.send_task(
                     "notifications.message_deliver",
-                    args=[pk],
+                    args=(pk,),
                     headers={"_schema_name": schema_name},
-                    connection=broker,
+                    # Celery takes the connection to publish on; celery-types does not list it.
+                    connection=broker,  # type: ignore[call-arg]
                     retry=True,
                     retry_policy=_PUBLISH_RETRY,
                 )

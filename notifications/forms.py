@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .models import Channel
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class PreferenceForm(forms.Form):
@@ -20,7 +25,7 @@ class PreferenceForm(forms.Form):
         help_text=_("Escort details and alerts as WhatsApp messages from the portal's number."),
     )
 
-    def __init__(self, *args: object, usable: dict[str, str], **kwargs: object) -> None:
+    def __init__(self, *args: Any, usable: dict[str, StrOrPromise], **kwargs: Any) -> None:
         # usable: channel -> "" when the user can receive it, else why not.
         super().__init__(*args, **kwargs)
         for channel in (Channel.EMAIL, Channel.SMS, Channel.WHATSAPP):

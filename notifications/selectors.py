@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
@@ -11,6 +12,9 @@ from django.utils.translation import gettext_lazy as _
 
 from stations.models import User
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 from . import catalogue
 from .backends import backend_for
 from .models import Channel, ChannelPreference, Message
@@ -18,7 +22,7 @@ from .models import Channel, ChannelPreference, Message
 # --- Channels ---
 
 
-def channels_available() -> list[str]:
+def channels_available() -> list[Channel]:
     """The channels the portal can send on now: its own inbox, and each configured backend."""
     return [Channel.IN_APP] + [
         channel
@@ -35,7 +39,7 @@ def channel_address(*, user: User, channel: str) -> str:
 
 
 def channels_for(
-    *, user: User, preference: ChannelPreference | None, available: list[str], urgent: bool
+    *, user: User, preference: ChannelPreference | None, available: list[Channel], urgent: bool
 ) -> list[str]:
     """The channels one message goes out on: the portal always; the others when the user can
     receive them and wants them, or, for an urgent message, whenever they can receive them."""
@@ -47,10 +51,10 @@ def channels_for(
     ]
 
 
-def channel_usability(*, user: User) -> dict[str, str]:
+def channel_usability(*, user: User) -> dict[str, StrOrPromise]:
     """For each channel besides the portal: "" when the user can receive it, else why not."""
     available = channels_available()
-    reasons = {}
+    reasons: dict[str, StrOrPromise] = {}
     for channel in (Channel.EMAIL, Channel.SMS, Channel.WHATSAPP):
         if channel not in available:
             reasons[channel] = _("Not available on this portal yet.")
@@ -91,14 +95,17 @@ class InboxItem:
     body: str
 
 
-def inbox_page(*, user: User, page_number: object, language: str, per_page: int = 25) -> Page:
+def inbox_page(
+    *, user: User, page_number: str | int | None, language: str, per_page: int = 25
+) -> Page:
     """One page of the inbox, each message rendered in `language` (the reader's language now)."""
     page = Paginator(message_list_inbox(user=user), per_page).get_page(page_number)
     items = []
     for message in page.object_list:
         rendered = catalogue.render(message.kind, language, message.context)
         items.append(InboxItem(message, rendered.subject, rendered.body))
-    page.object_list = items
+    # The page carries the rendered messages in place of the rows it was cut from.
+    page.object_list = items  # type: ignore[assignment]
     return page
 
 
@@ -129,7 +136,7 @@ def message_list_outbox(*, show: str = OutboxFilter.PROBLEMS) -> QuerySet[Messag
     return messages.exclude(status=Message.Status.SENT)
 
 
-def outbox_page(*, show: str, page_number: object, per_page: int = 50) -> Page:
+def outbox_page(*, show: str, page_number: str | int | None, per_page: int = 50) -> Page:
     return Paginator(message_list_outbox(show=show), per_page).get_page(page_number)
 
 

@@ -20,14 +20,16 @@ from __future__ import annotations
 import datetime
 import logging
 from collections.abc import Iterable
+from typing import cast
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 from django_tenants.utils import get_public_schema_name, tenant_context
 
+from stations.db import connection
 from stations.models import Station, StationDay, Subdivision, SubdivisionRole, User
 
 from . import catalogue
@@ -70,7 +72,7 @@ def message_queue(
     """
     if connection.schema_name == get_public_schema_name():
         raise ValueError("message_queue needs a station's schema.")
-    if not event or len(event) > Message._meta.get_field("event").max_length:
+    if not event or len(event) > cast(int, Message._meta.get_field("event").max_length):
         raise ValueError("An event key of 1 to 200 characters is needed.")
     catalogue.context_check(kind, context)
 

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from stations.access import Perm, station_permission_required
+from stations.access import Perm, StationRequest, station_permission_required
 
 from . import selectors, services
 from .forms import PreferenceForm
@@ -19,7 +19,7 @@ from .models import Channel, Message
 
 @station_permission_required(Perm.ENTER)
 @require_GET
-def inbox(request: HttpRequest) -> HttpResponse:
+def inbox(request: StationRequest) -> HttpResponse:
     page = selectors.inbox_page(
         user=request.user, page_number=request.GET.get("page"), language=get_language()
     )
@@ -28,7 +28,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 @station_permission_required(Perm.ENTER)
 @require_POST
-def message_open(request: HttpRequest, pk: int) -> HttpResponse:
+def message_open(request: StationRequest, pk: int) -> HttpResponse:
     message = get_object_or_404(Message, pk=pk, recipient=request.user, channel=Channel.IN_APP)
     services.message_mark_read(user=request.user, message=message)
     if message.path and url_has_allowed_host_and_scheme(message.path, allowed_hosts=None):
@@ -38,14 +38,14 @@ def message_open(request: HttpRequest, pk: int) -> HttpResponse:
 
 @station_permission_required(Perm.ENTER)
 @require_POST
-def mark_all_read(request: HttpRequest) -> HttpResponse:
+def mark_all_read(request: StationRequest) -> HttpResponse:
     services.message_mark_all_read(user=request.user)
     return redirect("notifications:inbox")
 
 
 @station_permission_required(Perm.ENTER)
 @require_http_methods(["GET", "POST"])
-def preferences(request: HttpRequest) -> HttpResponse:
+def preferences(request: StationRequest) -> HttpResponse:
     current = selectors.preference_for(user=request.user)
     form = PreferenceForm(
         request.POST or None,
@@ -64,7 +64,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
 
 @station_permission_required(Perm.OPERATE)
 @require_GET
-def outbox(request: HttpRequest) -> HttpResponse:
+def outbox(request: StationRequest) -> HttpResponse:
     show = request.GET.get("show", selectors.OutboxFilter.PROBLEMS)
     if show not in selectors.OutboxFilter.CHOICES:
         show = selectors.OutboxFilter.PROBLEMS
@@ -78,7 +78,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
 
 @station_permission_required(Perm.OPERATE)
 @require_POST
-def message_retry(request: HttpRequest, pk: int) -> HttpResponse:
+def message_retry(request: StationRequest, pk: int) -> HttpResponse:
     message = get_object_or_404(Message.objects.exclude(channel=Channel.IN_APP), pk=pk)
     services.message_retry(message=message, by=request.user)
     messages.success(request, _("The message is queued to be sent again."))
@@ -87,7 +87,7 @@ def message_retry(request: HttpRequest, pk: int) -> HttpResponse:
 
 @station_permission_required(Perm.OPERATE)
 @require_POST
-def retry_failed(request: HttpRequest) -> HttpResponse:
+def retry_failed(request: StationRequest) -> HttpResponse:
     count = services.message_retry_failed(by=request.user)
     messages.success(request, _("Messages queued to be sent again: %(count)d.") % {"count": count})
     return redirect("notifications:outbox")

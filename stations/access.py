@@ -10,16 +10,17 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar, cast, overload
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django_tenants.utils import get_public_schema_name
 
+from .db import connection
 from .models import Station, StationRole, SubdivisionRole, User
 
 
@@ -37,6 +38,23 @@ _STATION_ROLE_PERMS: dict[str, frozenset[Perm]] = {
     StationRole.Role.LENDER: frozenset({Perm.ENTER}),
 }
 _SUBDIVISION_PERMS = frozenset({Perm.ENTER, Perm.OVERSEE})
+
+
+_View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
+
+
+class SignedInRequest(HttpRequest):
+    """A request past `login_required`: its user is a real account."""
+
+    user: User
+
+
+class StationRequest(SignedInRequest):
+    """A request past `station_permission_required`: what the routing middleware and the
+    decorator attach to it."""
+
+    tenant: Station
+    station_perms: frozenset[Perm]
 
 
 def station_role(user: User, station: Station) -> str | None:
@@ -67,6 +85,10 @@ def may(user: User, station: Station, perm: Perm) -> bool:
     return perm in permissions(user, station)
 
 
+@overload
+def current_station(request: StationRequest) -> Station: ...
+@overload
+def current_station(request: HttpRequest) -> Station | None: ...
 def current_station(request: HttpRequest) -> Station | None:
     """The station the request was routed to, or None on the public site."""
     tenant = getattr(request, "tenant", None)
@@ -75,16 +97,16 @@ def current_station(request: HttpRequest) -> Station | None:
     return tenant
 
 
-def station_permission_required(*required: Perm) -> Callable:
+def station_permission_required(*required: Perm) -> Callable[[_View], _View]:
     """Decorator for station views: login first, then 404 unless the user holds one of the
     `required` permissions here.
 
     The station's permissions are left on `request.station_perms` for templates and views.
     """
 
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorator(view: _View) -> _View:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             station = current_station(request)
             if station is None or connection.schema_name != station.schema_name:
                 raise Http404
@@ -95,10 +117,11 @@ def station_permission_required(*required: Perm) -> Callable:
                 raise Http404
             if needs_second_factor(request.user, station):
                 return second_factor_redirect(request)
-            request.station_perms = perms
-            return view(request, *args, **kwargs)
+            station_request = cast(StationRequest, request)
+            station_request.station_perms = perms
+            return view(station_request, *args, **kwargs)
 
-        return wrapped
+        return cast(_View, wrapped)
 
     return decorator
 
@@ -107,7 +130,8 @@ def needs_second_factor(user: User, station: Station | None = None) -> bool:
     """Police roles and the SDPO's office sign in with a second factor; lenders may choose to."""
     if not settings.OTP_REQUIRED or not user.is_authenticated:
         return False
-    if user.is_verified():
+    # django-otp's middleware gives the request's user `is_verified`; it is no field of User.
+    if user.is_verified():  # type: ignore[attr-defined]
         return False
     police = StationRole.objects.filter(user=user).exclude(role=StationRole.Role.LENDER)
     if station is not None:

@@ -1,8 +1,18 @@
+from typing import cast
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from .models import Domain, Station, StationRole, Subdivision, SubdivisionRole, User
+from .models import (
+    Domain,
+    Station,
+    StationQuerySet,
+    StationRole,
+    Subdivision,
+    SubdivisionRole,
+    User,
+)
 
 
 @admin.register(Subdivision)
@@ -25,7 +35,7 @@ class StationAdmin(admin.ModelAdmin):
     inlines = [DomainInline]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).live()
+        return cast(StationQuerySet, super().get_queryset(request)).live()
 
     def has_add_permission(self, request) -> bool:
         # A station needs its schema; `manage.py create_station` makes both.
@@ -45,7 +55,10 @@ class SubdivisionRoleInline(admin.TabularInline):
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    fieldsets = (*DjangoUserAdmin.fieldsets, (_("Portal"), {"fields": ("phone", "language")}))
+    fieldsets = (
+        *(DjangoUserAdmin.fieldsets or ()),
+        (_("Portal"), {"fields": ("phone", "language")}),
+    )
     list_display = ["username", "first_name", "last_name", "phone", "is_active"]
     search_fields = ["username", "first_name", "last_name", "email", "phone"]
     inlines = [StationRoleInline, SubdivisionRoleInline]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -17,11 +19,11 @@ class AuditFilterForm(forms.Form):
         label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
-    def __init__(self, *args: object, models: list[tuple[str, str]], **kwargs: object) -> None:
+    def __init__(self, *args: Any, models: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["model"].choices = [("", _("Everything")), *models]
+        cast(forms.ChoiceField, self.fields["model"]).choices = [("", _("Everything")), *models]
 
-    def filters(self) -> dict[str, object]:
+    def filters(self) -> dict[str, Any]:
         """The filters given; none when the form is not valid."""
         if not self.is_valid():
             return {}

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import ModuleType
+from typing import cast
 
 from django.conf import settings
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.urls import set_urlconf
 from django.utils import translation
@@ -17,12 +17,18 @@ from django_tenants.utils import (
     get_tenant_model,
 )
 
+from .db import connection
 from .models import Station
 
 # One URLconf module per station prefix for the life of the process: Django caches a resolver
 # per URLconf module, so the same module each time means each station's resolver is built once.
 # Only a prefix whose station exists gets one, so made-up paths cannot grow it.
-_station_urlconfs: dict[tuple[str, str], ModuleType] = {}
+_station_urlconfs: dict[tuple[str, str | None], ModuleType] = {}
+
+
+class _RoutedRequest(HttpRequest):
+    tenant: Station
+    urlconf: ModuleType
 
 
 class StationSubfolderMiddleware(TenantSubfolderMiddleware):
@@ -63,11 +69,12 @@ class StationSubfolderMiddleware(TenantSubfolderMiddleware):
             tenant.domain_subfolder = subfolder
             urlconf = self.get_urlconf(tenant=tenant)
         tenant.domain_url = self.hostname_from_request(request)
-        request.tenant = tenant
+        cast(_RoutedRequest, request).tenant = tenant
         connection.set_tenant(tenant)
         if urlconf is not None:
-            request.urlconf = urlconf
-            set_urlconf(urlconf)
+            cast(_RoutedRequest, request).urlconf = urlconf
+            # Django takes a URLconf module as well as its dotted name; the stubs say only names.
+            set_urlconf(urlconf)  # type: ignore[arg-type]
         return None
 
     @staticmethod

@@ -55,6 +55,9 @@ def user_list_station_officers(*, station: Station) -> QuerySet[User]:
 
 def user_list_overseers(*, station: Station) -> QuerySet[User]:
     """The SDPO and staff of the station's subdivision."""
+    if station.subdivision_id is None:
+        # Filtering on a missing subdivision would match every user without one.
+        return User.objects.none()
     return User.objects.filter(
         is_active=True, subdivision_roles__subdivision_id=station.subdivision_id
     ).distinct()
@@ -73,7 +76,7 @@ def _midnight(day: datetime.date) -> datetime.datetime:
 def _station_tables(station: Station) -> dict:
     """Each event table of a station's trail, with the part of it that is the station's."""
     tables = {table: Q() for table in audit.event_models(app_labels=STATION_TRAIL_APPS)}
-    tables[StationRole.pgh_event_model] = Q(station_id=station.pk)
+    tables[audit.event_model_of(StationRole)] = Q(station_id=station.pk)
     return tables
 
 

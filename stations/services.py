@@ -8,12 +8,13 @@ from decimal import Decimal
 from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import schema_exists
 
+from .db import connection
 from .models import (
     Domain,
     Station,

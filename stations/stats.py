@@ -13,11 +13,12 @@ from collections.abc import Callable
 from functools import partial
 from weakref import WeakKeyDictionary
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from .db import connection
 from .models import Station, StationDay
 
 Figures = Callable[[datetime.date], dict[str, object]]

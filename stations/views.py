@@ -25,6 +25,8 @@ from escort_portal.ratelimits import rate_limit
 from . import dashboard, health, selectors, services
 from .access import (
     Perm,
+    SignedInRequest,
+    StationRequest,
     current_station,
     needs_second_factor,
     second_factor_redirect,
@@ -37,7 +39,7 @@ from .models import StationDay, StationRole, WorkerHeartbeat
 
 @login_required
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: SignedInRequest) -> HttpResponse:
     entries = selectors.station_list_for_user(user=request.user)
     oversees = dashboard.may_oversee(user=request.user)
     return render(request, "stations/home.html", {"entries": entries, "oversees": oversees})
@@ -62,7 +64,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @station_permission_required(Perm.ENTER)
 @require_GET
-def station_landing(request: HttpRequest) -> HttpResponse:
+def station_landing(request: StationRequest) -> HttpResponse:
     station = current_station(request)
     role = station_role(request.user, station)
     context = {
@@ -81,7 +83,7 @@ def station_landing(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def sdpo_dashboard(request: HttpRequest) -> HttpResponse:
+def sdpo_dashboard(request: SignedInRequest) -> HttpResponse:
     """Every station of the SDPO's subdivisions, from the read model; 404 for anyone else."""
     if not dashboard.may_oversee(user=request.user):
         raise Http404
@@ -112,7 +114,7 @@ login = rate_limit("login")(LoginView.as_view())
 
 @station_permission_required(Perm.ADMINISTER)
 @require_GET
-def audit_trail(request: HttpRequest) -> HttpResponse:
+def audit_trail(request: StationRequest) -> HttpResponse:
     """The station's record of who changed what; read only, for the officer-in-charge."""
     station = request.tenant
     form = AuditFilterForm(request.GET or None, models=selectors.audit_models(station=station))
@@ -122,7 +124,7 @@ def audit_trail(request: HttpRequest) -> HttpResponse:
 
 @station_permission_required(Perm.ADMINISTER)
 @require_http_methods(["GET", "POST"])
-def lockouts(request: HttpRequest) -> HttpResponse:
+def lockouts(request: StationRequest) -> HttpResponse:
     station = current_station(request)
     if request.method == "POST":
         try:
@@ -141,7 +143,7 @@ def lockouts(request: HttpRequest) -> HttpResponse:
 @login_required
 @rate_limit("login", key="user")
 @require_http_methods(["GET", "POST"])
-def two_factor(request: HttpRequest) -> HttpResponse:
+def two_factor(request: SignedInRequest) -> HttpResponse:
     """Set up an authenticator app (first time) or enter its current code."""
     target = request.POST.get("next") or request.GET.get("next") or "/"
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):

@@ -19,7 +19,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db import connection
+
+from stations.db import connection
 
 from . import PermanentDeliveryError
 from .http import post_json

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_tenants.utils import tenant_context
 
@@ -17,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--station", action="append", help="Only this station slug")
         parser.add_argument("--dry-run", action="store_true", help="Count, change nothing")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         stations = station_list_live()
         if options["station"]:
             stations = stations.filter(slug__in=options["station"])

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
@@ -18,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--to", dest="end", help="Last date, YYYY-MM-DD (default --from)")
         parser.add_argument("--station", action="append", help="Only this station slug")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         try:
             start = datetime.date.fromisoformat(
                 options["start"] or timezone.localdate().isoformat()
