@@ -11,7 +11,8 @@ from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
-from django_tenants.utils import get_public_schema_name
+from django_tenants.postgresql_backend.base import _check_schema_name
+from django_tenants.utils import get_public_schema_name, schema_exists
 
 from escort_portal import audit
 
@@ -111,6 +112,24 @@ class Station(TenantMixin):
         if get_language() == "bn" and self.name_bn:
             return self.name_bn
         return self.name
+
+    def create_schema(
+        self, check_if_exists: bool = False, sync_schema: bool = True, verbosity: int = 1
+    ) -> bool:
+        """A station's schema is replayed from the template's snapshot (constant time); the
+        template itself, and the public schema, are made by migrating."""
+        if not sync_schema or self.schema_name in (
+            get_public_schema_name(),
+            settings.TENANT_BASE_SCHEMA,
+        ):
+            return super().create_schema(check_if_exists, sync_schema, verbosity)
+        from . import schemas
+
+        _check_schema_name(self.schema_name)
+        if check_if_exists and schema_exists(self.schema_name):
+            return False
+        schemas.schema_create_from_template(self.schema_name)
+        return True
 
 
 class Domain(DomainMixin):
@@ -261,3 +280,16 @@ class StationDay(models.Model):
     def coverage_percent(self) -> int | None:
         planned = self.entries_covered + self.entries_uncovered
         return round(100 * self.entries_covered / planned) if planned else None
+
+
+class TemplateSnapshot(models.Model):
+    """The template schema as `pg_dump` wrote it (tables, indexes, constraints, triggers and
+    their functions, sequences, and the rows it holds) at one migration state. A new station's
+    schema is this script replayed under the station's name (see `stations.schemas`)."""
+
+    state = models.CharField(max_length=64, unique=True)
+    sql = models.TextField()
+    taken_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{settings.TENANT_BASE_SCHEMA} at {self.state}"
