@@ -230,9 +230,9 @@ class WorkerHeartbeat(models.Model):
 class StationDay(models.Model):
     """The SDPO dashboard's read model: one station's figures for one day.
 
-    Kept current by the services that change the facts behind it, recounted as soon as their
-    transaction commits (`stations.stats.refresh_on_commit`), so the dashboard never reads a
-    station schema.
+    Kept current by the services that change the facts behind it: a committed change leaves a
+    `StationDayRecount` and the minute job recounts the day (`stations.stats`), so the dashboard
+    never reads a station schema and a request never waits for a recount.
     """
 
     station = models.ForeignKey(
@@ -293,3 +293,20 @@ class TemplateSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{settings.TENANT_BASE_SCHEMA} at {self.state}"
+
+
+class StationDayRecount(models.Model):
+    """A station's day whose figures changed since they were last counted: one row however many
+    changes, removed by the recount that counts them."""
+
+    station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="+")
+    date = models.DateField()
+    since = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["station", "date"], name="one_recount_a_station_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.station_id} {self.date}"

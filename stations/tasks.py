@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import Task, shared_task
 from django_tenants.utils import tenant_context
 
-from . import services
+from . import services, stats
 from .selectors import station_list_live
 
 
@@ -43,3 +43,9 @@ def sdpo_summaries_send() -> int:
         services.sdpo_summary_send(subdivision=subdivision, date=today)
         for subdivision in Subdivision.objects.all()
     )
+
+
+@shared_task
+def dashboard_recount() -> int:
+    """Beat entry, every minute: recount the station days changed since the last run."""
+    return stats.recount_waiting()

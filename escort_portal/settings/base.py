@@ -247,6 +247,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "stations.tasks.heartbeat_all_stations", "schedule": 60.0},
+    "dashboard-recount": {"task": "stations.tasks.dashboard_recount", "schedule": 60.0},
     "escorts-tick": {"task": "escorts.tasks.tick_all_stations", "schedule": 60.0},
     "roster-reminders": {"task": "lenders.tasks.roster_reminders_all_stations", "schedule": 60.0},
     "sdpo-summary": {"task": "stations.tasks.sdpo_summaries_send", "schedule": crontab(hour=19)},
