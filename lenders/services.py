@@ -621,7 +621,7 @@ def sos_raise(
         accuracy_m=accuracy_m,
         incident=incident,
     )
-    stats.refresh_on_commit()
+    stats.refresh_on_commit(at_once=True)
     notify.sos_raised(alert)
     return alert
 
@@ -637,7 +637,7 @@ def sos_acknowledge(*, alert: SosAlert, by: User) -> SosAlert:
         alert.acknowledged_at = timezone.now()
         alert.acknowledged_by = by
         alert.save(update_fields=["acknowledged_at", "acknowledged_by"])
-        stats.refresh_on_commit()
+        stats.refresh_on_commit(at_once=True)
     return alert
 
 

@@ -11,7 +11,8 @@ from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
-from django_tenants.utils import get_public_schema_name
+from django_tenants.postgresql_backend.base import _check_schema_name
+from django_tenants.utils import get_public_schema_name, schema_exists
 
 from escort_portal import audit
 
@@ -134,6 +135,24 @@ class Station(TenantMixin):
             return self.name_bn
         return self.name
 
+    def create_schema(
+        self, check_if_exists: bool = False, sync_schema: bool = True, verbosity: int = 1
+    ) -> bool:
+        """A station's schema is replayed from the template's snapshot (constant time); the
+        template itself, and the public schema, are made by migrating."""
+        if not sync_schema or self.schema_name in (
+            get_public_schema_name(),
+            settings.TENANT_BASE_SCHEMA,
+        ):
+            return super().create_schema(check_if_exists, sync_schema, verbosity)
+        from . import schemas
+
+        _check_schema_name(self.schema_name)
+        if check_if_exists and schema_exists(self.schema_name):
+            return False
+        schemas.schema_create_from_template(self.schema_name)
+        return True
+
 
 class Domain(DomainMixin):
     """With subfolder routing, `domain` holds the station's slug."""
@@ -233,9 +252,9 @@ class WorkerHeartbeat(models.Model):
 class StationDay(models.Model):
     """The SDPO dashboard's read model: one station's figures for one day.
 
-    Kept current by the services that change the facts behind it, recounted as soon as their
-    transaction commits (`stations.stats.refresh_on_commit`), so the dashboard never reads a
-    station schema.
+    Kept current by the services that change the facts behind it: a committed change leaves a
+    `StationDayRecount` and the minute job recounts the day (`stations.stats`), so the dashboard
+    never reads a station schema and a request never waits for a recount.
     """
 
     station = models.ForeignKey(
@@ -315,3 +334,31 @@ class IdempotentRequest(models.Model):
 
     def __str__(self) -> str:
         return self.key
+class TemplateSnapshot(models.Model):
+    """The template schema as `pg_dump` wrote it (tables, indexes, constraints, triggers and
+    their functions, sequences, and the rows it holds) at one migration state. A new station's
+    schema is this script replayed under the station's name (see `stations.schemas`)."""
+
+    state = models.CharField(max_length=64, unique=True)
+    sql = models.TextField()
+    taken_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{settings.TENANT_BASE_SCHEMA} at {self.state}"
+
+
+class StationDayRecount(models.Model):
+    """A station's day whose figures changed since they were last counted: one row however many
+    changes, removed by the recount that counts them."""
+
+    station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="+")
+    date = models.DateField()
+    since = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["station", "date"], name="one_recount_a_station_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.station_id} {self.date}"

@@ -55,10 +55,11 @@ def station_create(
     longitude: float | Decimal | None = None,
     roster_cutoff: datetime.time | None = None,
 ) -> Station:
-    """Create a station with its schema (cloned from the template) and its subfolder route.
+    """Create a station with its schema (a copy of the template's, see `stations.schemas`) and
+    its subfolder route.
 
-    Not atomic as a whole: the schema is made by other connections' DDL; django-tenants drops the
-    row again when the schema cannot be made.
+    Not atomic as a whole: django-tenants saves the row, then the schema is made in a
+    transaction of its own; django-tenants drops the row again when the schema cannot be made.
     """
     station_template_ensure()
     station = Station(

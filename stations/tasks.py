@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import Task, shared_task
 from django_tenants.utils import tenant_context
 
-from . import services
+from . import services, stats
 from .selectors import station_list_live
 
 
@@ -29,3 +29,9 @@ def heartbeat_all_stations() -> int:
     """Beat entry: prove the worker runs in public and in every station schema."""
     services.heartbeat_record()
     return queue_in_every_station(heartbeat_station)
+
+
+@shared_task(name="stations.dashboard_recount")
+def dashboard_recount() -> int:
+    """Beat entry, every minute: recount the station days changed since the last run."""
+    return stats.recount_waiting()

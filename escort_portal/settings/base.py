@@ -266,6 +266,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SYNC_EVERY = 1
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "stations.heartbeat_all_stations", "schedule": 60.0},
+    "dashboard-recount": {"task": "stations.dashboard_recount", "schedule": 60.0},
     "escorts-tick": {"task": "escorts.tick_all_stations", "schedule": 60.0},
     "roster-reminders": {"task": "lenders.roster_reminders_all_stations", "schedule": 60.0},
     "sdpo-summary": {"task": "notifications.sdpo_summaries_send", "schedule": crontab(hour=19)},

@@ -14,6 +14,7 @@ from escorts.tests.conftest import TODAY, entry
 from escorts.tests.factories import TeamFactory
 from lenders.models import CashBand
 from lenders.tests.factories import AreaFactory
+from stations import stats
 from stations.models import StationDay
 from stations.tests.factories import UserFactory
 
@@ -21,6 +22,8 @@ pytestmark = pytest.mark.django_db
 
 
 def _day(station) -> dict:
+    """The station's figures once the minute job has recounted what changed."""
+    stats.recount_waiting()
     day = StationDay.objects.get(station=station, date=TODAY)
     return {
         field.name: getattr(day, field.name)

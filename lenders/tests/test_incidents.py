@@ -16,6 +16,7 @@ from lenders.tests.factories import (
     EntryFactory,
     MemberFactory,
 )
+from stations import stats
 from stations.models import Station, StationDay
 from stations.tests.factories import StationRoleFactory, SubdivisionRoleFactory, UserFactory
 
@@ -43,6 +44,8 @@ def trip(in_debra, clock):
 
 
 def _today(station) -> StationDay:
+    """The station's figures once the minute job has recounted what changed."""
+    stats.recount_waiting()
     return StationDay.objects.get(station=station, date=TODAY)
 
 

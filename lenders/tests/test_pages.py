@@ -17,7 +17,7 @@ from lenders.tests.factories import (
     EntryFactory,
     MemberFactory,
 )
-from stations.models import StationRole
+from stations.models import StationDayRecount, StationRole
 from stations.tests.factories import StationRoleFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -233,3 +233,27 @@ def test_an_officer_merges_a_proposed_area_into_an_existing_one(in_debra, client
     assert proposed.status == "merged"
     assert proposed.merged_into == existing
     assert connection.schema_name == "debra"
+
+
+def test_filing_an_entry_leaves_the_dashboards_recount_to_the_minute_job(
+    in_debra, client_for, clock, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    member = MemberFactory(branch=BranchFactory())
+    agent, area = AgentFactory(branch=member.branch), AreaFactory()
+    client = client_for(member.user)
+    url = f"/station/debra/lenders/branch/{member.branch.pk}/roster/2026-12-01/add/"
+    form = {
+        "agent": agent.pk,
+        "area": area.pk,
+        "depart_at": "09:00",
+        "return_at": "12:00",
+        "cash_band": "lt50k",
+    }
+    # 36 with the recount in the request; here 3 of them are the test transaction's savepoints.
+    with (
+        django_assert_max_num_queries(26) as captured,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert client.post(url, form).status_code == 302
+    assert not any('"stations_stationday"' in query["sql"] for query in captured)
+    assert StationDayRecount.objects.filter(station=in_debra).count() == 1

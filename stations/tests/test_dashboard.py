@@ -14,6 +14,7 @@ from lenders import services as lender_services
 from lenders.models import CashBand, LenderBranch
 from lenders.tests.factories import AgentFactory, AreaFactory, BranchFactory, MemberFactory
 from stations import dashboard
+from stations import stats
 from stations.models import Station, StationDay, Subdivision
 from stations.tests.factories import StationRoleFactory, SubdivisionRoleFactory, UserFactory
 
@@ -42,6 +43,8 @@ FIGURE_FIELDS = [
 
 
 def _figures(station: Station, date: datetime.date) -> dict:
+    """The station's figures once the minute job has recounted what changed."""
+    stats.recount_waiting()
     day = StationDay.objects.get(station=station, date=date)
     return {name: getattr(day, name) for name in FIGURE_FIELDS}
 

@@ -1,5 +1,5 @@
-"""The dashboard's read model is recounted after a change commits, never under its transaction,
-and still counts every change exactly."""
+"""The dashboard's read model is recounted by the minute job after a change commits, never in
+the change's request or under its transaction, and still counts every change exactly."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from lenders import services as lender_services
 from lenders.models import CashBand, CollectionArea, FieldAgent, LenderBranch, Roster
 from lenders.tests.factories import AgentFactory, AreaFactory, BranchFactory
 from stations import stats
-from stations.models import Station, StationDay, User
+from stations.models import Station, StationDay, StationDayRecount, User
 from stations.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -67,40 +67,51 @@ def _file(
 
 def _day_locks(captured: CaptureQueriesContext) -> int:
     return sum(
-        "stations_stationday" in query["sql"] and "FOR UPDATE" in query["sql"]
+        '"stations_stationday"' in query["sql"] and "FOR UPDATE" in query["sql"]
         for query in captured.captured_queries
     )
 
 
-def test_a_filing_reaches_the_dashboard_once_it_commits_without_locking_it_before(
+def _marks(station: Station) -> list[datetime.date]:
+    return sorted(StationDayRecount.objects.filter(station=station).values_list("date", flat=True))
+
+
+def test_a_filing_reaches_the_dashboard_by_the_minute_job_not_in_its_request(
     in_debra, clock, django_capture_on_commit_callbacks
 ):
     branch, area, user = BranchFactory(), AreaFactory(), UserFactory()
-    with django_capture_on_commit_callbacks(execute=True):
-        with CaptureQueriesContext(connection) as filing:
-            _file(branch, AgentFactory(branch=branch), area, user)
-        assert not any("stations_stationday" in query["sql"] for query in filing)
+    with (
+        CaptureQueriesContext(connection) as filing,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        _file(branch, AgentFactory(branch=branch), area, user)
+    assert not any('stations_stationday"' in query["sql"] for query in filing)
+    assert not StationDay.objects.filter(station=in_debra, date=TODAY).exists()
+    assert _marks(in_debra) == [TODAY]
+    assert stats.recount_waiting() == 1
     figures = _day(in_debra)
     assert figures["entries"] == 1
     assert figures["rosters_filed"] == 1
+    assert _marks(in_debra) == []
     stats.refresh(date=TODAY)
     assert _day(in_debra) == figures
 
 
-def test_changes_of_one_day_in_one_transaction_are_recounted_once(
+def test_changes_of_one_day_wait_as_one_mark_and_are_recounted_once(
     in_debra, clock, django_capture_on_commit_callbacks
 ):
     branch, area, user = BranchFactory(), AreaFactory(), UserFactory()
-    # The on-commit capture closes first, so its recounts are among the queries captured.
-    with (
-        CaptureQueriesContext(connection) as captured,
-        django_capture_on_commit_callbacks(execute=True),
-    ):
+    with django_capture_on_commit_callbacks(execute=True):
         _file(branch, AgentFactory(branch=branch), area, user)
         _file(branch, AgentFactory(branch=branch), area, user)
         _file(branch, AgentFactory(branch=branch), area, user, date=TOMORROW)
+    with django_capture_on_commit_callbacks(execute=True):
+        _file(branch, AgentFactory(branch=branch), area, user)
+    assert _marks(in_debra) == [TODAY, TOMORROW]
+    with CaptureQueriesContext(connection) as captured:
+        assert stats.recount_waiting() == 2
     assert _day_locks(captured) == 2  # today and tomorrow
-    assert _day(in_debra)["entries"] == 2
+    assert _day(in_debra)["entries"] == 3
     assert _day(in_debra, TOMORROW)["entries"] == 1
 
 
@@ -117,9 +128,11 @@ def test_a_change_rolled_back_leaves_the_next_change_recounted(
             _file(branch, AgentFactory(branch=branch), area, user)
             raise Undo
         _file(branch, AgentFactory(branch=branch), area, user)
+    stats.recount_waiting()
     assert _day(in_debra)["entries"] == 1
     with django_capture_on_commit_callbacks(execute=True):
         _file(branch, AgentFactory(branch=branch), area, user)
+    stats.recount_waiting()
     assert _day(in_debra)["entries"] == 2
 
 
@@ -132,7 +145,16 @@ def test_the_recount_runs_in_the_station_of_the_change_whatever_the_schema_at_co
             branch, area = BranchFactory(), AreaFactory()
             _file(branch, AgentFactory(branch=branch), area, user)
         assert connection.schema_name == "public"
+    stats.recount_waiting()
     assert _day(debra)["entries"] == 1
+
+
+def test_the_minute_job_is_on_the_beat_schedule():
+    from django.conf import settings
+
+    entry = settings.CELERY_BEAT_SCHEDULE["dashboard-recount"]
+    assert entry["task"] == "stations.dashboard_recount"
+    assert entry["schedule"] <= 60
 
 
 LENDERS = 6
@@ -154,6 +176,7 @@ def filers(debra):
         LenderBranch.objects.filter(lender_name="Concurrent lender").delete()
         CollectionArea.objects.filter(name="Concurrent bazar").delete()
         StationDay.objects.filter(station=debra, date=TODAY).delete()
+        StationDayRecount.objects.filter(station=debra).delete()
         User.objects.filter(username="concurrent-filer").delete()
 
     in_other_connection(debra, clean)
@@ -187,6 +210,8 @@ def test_lenders_filing_at_the_same_moment_are_all_counted(debra, clock, filers)
     assert errors == []
 
     def counted_and_recounted() -> tuple[dict, dict]:
+        assert _marks(debra) == [TODAY]
+        assert stats.recount_waiting() == 1
         counted = _day(debra)
         stats.refresh(date=TODAY)
         return counted, _day(debra)

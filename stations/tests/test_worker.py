@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime
 import time
 
 import pytest
 from django.utils import timezone
 
-from stations.models import WorkerHeartbeat
-from stations.tasks import heartbeat_all_stations
+from escorts.tests.conftest import in_other_connection
+from stations.models import StationDay, StationDayRecount, WorkerHeartbeat
+from stations.tasks import dashboard_recount, heartbeat_all_stations
 
 pytestmark = pytest.mark.django_db
 
@@ -29,3 +31,31 @@ def test_the_heartbeat_job_runs_in_public_and_in_every_station_schema(celery_wor
     assert expected <= seen
     assert "station_template" not in seen
     assert celery_worker.poll() is None
+
+
+def test_the_dashboard_recount_job_counts_a_marked_day_in_the_worker(celery_worker, debra):
+    # A day long past that no other test writes, committed so the worker sees it.
+    day = datetime.date(2020, 3, 2)
+
+    def mark() -> None:
+        StationDay.objects.update_or_create(station=debra, date=day, defaults={"entries": 99})
+        StationDayRecount.objects.get_or_create(station=debra, date=day)
+
+    def clean() -> None:
+        StationDayRecount.objects.filter(station=debra, date=day).delete()
+        StationDay.objects.filter(station=debra, date=day).delete()
+
+    in_other_connection(debra, mark)
+    try:
+        dashboard_recount.delay()
+        deadline = time.monotonic() + 60
+        # The mark goes before the count is written: wait for the count.
+        while (
+            time.monotonic() < deadline
+            and StationDay.objects.get(station=debra, date=day).entries != 0
+        ):
+            time.sleep(0.2)
+        assert StationDay.objects.get(station=debra, date=day).entries == 0
+        assert not StationDayRecount.objects.filter(date=day).exists()
+    finally:
+        in_other_connection(debra, clean)

@@ -1,0 +1,189 @@
+"""A whole state on one PostgreSQL: 500 real station schemas in a database of their own.
+
+    python -m benchmarks.scale.run [--stations 500]
+
+Creates (or tops up to) that many real stations, each with its own schema, in
+escort_portal_bench_scale (BENCH_SCALE_DATABASE_URL to change), never in the development
+database, and prints a Markdown table with django-tenants' own way beside ours, measured in the
+same run at the same count. The database is kept for the next run (which tops it up);
+`dropdb escort_portal_bench_scale` removes it. The machine's load is printed with the figures:
+timings on a shared machine are noisy, the catalog counts are not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+DATABASE_URL = os.environ.get(
+    "BENCH_SCALE_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/escort_portal_bench_scale"
+)
+os.environ["DATABASE_URL"] = DATABASE_URL
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "escort_portal.settings.local")
+os.environ["DATABASE_CONN_MAX_AGE"] = "0"
+
+# Counts at which both ways of creating a station are timed.
+CHECKPOINTS = (5, 50, 100, 250, 500, 1000, 2000)
+PROBE_SCHEMA = "bench_clone_probe"
+PROBES = 5
+
+
+def load() -> str:
+    return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def prepare() -> None:
+    from escort_portal.devservices import ensure_database
+
+    ensure_database(DATABASE_URL)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from stations import services
+
+    call_command("migrate_schemas", shared=True, verbosity=0)
+    services.station_template_ensure()
+
+
+def clone_with_django_tenants() -> float:
+    """What `create_station` did before: django-tenants' clone of the template into a new
+    schema (then dropped). Seconds."""
+    from django.conf import settings
+    from django.db import connection
+    from django_tenants.clone import CloneSchema
+
+    started = time.perf_counter()
+    CloneSchema().clone_schema(settings.TENANT_BASE_SCHEMA, PROBE_SCHEMA, "DATA")
+    elapsed = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP SCHEMA {PROBE_SCHEMA} CASCADE")
+    return elapsed
+
+
+def create_stations(target: int) -> list[tuple[int, float, float]]:
+    """Top the database up to `target` stations; at each checkpoint time the old way beside the
+    creation just made. Rows: (count, ours s, django-tenants' clone s)."""
+    from stations import services
+    from stations.models import Station, Subdivision
+
+    subdivision, _ = Subdivision.objects.get_or_create(
+        name="Bench state", defaults={"district": "Bench"}
+    )
+    have = Station.objects.live().count()
+    rows = []
+    times: list[float] = []
+    for n in range(have + 1, target + 1):
+        started = time.perf_counter()
+        services.station_create(slug=f"bench-{n}", name=f"Station {n}", subdivision=subdivision)
+        times.append(time.perf_counter() - started)
+        if n in CHECKPOINTS:
+            # The median of the last few creations: one alone follows the neighbours' load.
+            ours = statistics.median(times[-PROBES:])
+            rows.append((n, ours, clone_with_django_tenants()))
+            print(
+                f"  {n} stations: ours {ours:.2f} s, clone_schema {rows[-1][2]:.2f} s", flush=True
+            )
+    if not rows:
+        probes = []
+        for n in range(PROBES):
+            started = time.perf_counter()
+            probes.append(
+                services.station_create(
+                    slug=f"bench-probe-{n}", name="Probe", subdivision=subdivision
+                )
+            )
+            times.append(time.perf_counter() - started)
+        rows.append((have, statistics.median(times), clone_with_django_tenants()))
+        for station in probes:
+            station.delete(force_drop=True)
+    return rows
+
+
+def dashboard(repeat: int = 20) -> tuple[float, float, int]:
+    """The SDPO's dashboard over every real station (one subdivision), with a day's figures for
+    each: median ms, max ms, queries."""
+    import datetime
+
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from stations.models import Station, StationDay, Subdivision, SubdivisionRole, User
+
+    settings.ALLOWED_HOSTS = ["*"]
+    subdivision = Subdivision.objects.get(name="Bench state")
+    today = datetime.date.today()
+    StationDay.objects.bulk_create(
+        [
+            StationDay(station=station, date=today, entries=n % 120, rosters_filed=n % 30)
+            for n, station in enumerate(Station.objects.live().filter(subdivision=subdivision))
+        ],
+        ignore_conflicts=True,
+    )
+    user, _ = User.objects.get_or_create(username="bench-scale-sdpo")
+    SubdivisionRole.objects.get_or_create(
+        user=user, subdivision=subdivision, defaults={"role": "sdpo"}
+    )
+    client = Client()
+    client.force_login(user)
+    client.get("/sdpo/")  # warm up
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        assert client.get("/sdpo/").status_code == 200
+        times.append((time.perf_counter() - started) * 1000)
+    with CaptureQueriesContext(connection) as captured:
+        client.get("/sdpo/")
+    return statistics.median(times), max(times), len(captured)
+
+
+def catalog() -> dict[str, int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_class")
+        (classes,) = cursor.fetchone()
+        cursor.execute("SELECT pg_database_size(current_database())")
+        (size,) = cursor.fetchone()
+    return {"pg_class rows": classes, "database bytes": size}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stations", type=int, default=500)
+    args = parser.parse_args()
+    print(f"start: {load()}", flush=True)
+    prepare()
+    rows = create_stations(args.stations)
+    figures = catalog()
+    median_ms, worst_ms, queries = dashboard()
+    from stations.models import Station
+
+    stations = Station.objects.live().count()
+    print()
+    print(f"{stations} real stations; {load()}")
+    print()
+    print("| what | at stations | django-tenants (before) | now | goal |")
+    print("|---|---:|---:|---:|---|")
+    for n, ours, old in rows:
+        print(
+            f"| `create_station` (median of {PROBES}) | {n} | {old:.2f} s (clone alone) "
+            f"| {ours:.2f} s | <= 0.5 s |"
+        )
+    print(
+        f"| SDPO dashboard | {stations} | | {median_ms:.1f} ms median, {worst_ms:.1f} ms max, "
+        f"{queries} queries | <= 50 ms |"
+    )
+    print(
+        f"| catalog | {stations} | | {figures['pg_class rows']:,} `pg_class` rows, "
+        f"{figures['database bytes'] / stations / 2**20:.1f} MB a station | stated |"
+    )
+
+
+if __name__ == "__main__":
+    main()
