@@ -13,8 +13,7 @@ from django_tenants.utils import tenant_context
 from lenders import services as lender_services
 from lenders.models import CashBand, LenderBranch
 from lenders.tests.factories import AgentFactory, AreaFactory, BranchFactory, MemberFactory
-from stations import dashboard
-from stations import stats
+from stations import dashboard, stats
 from stations.models import Station, StationDay, Subdivision
 from stations.tests.factories import StationRoleFactory, SubdivisionRoleFactory, UserFactory
 
