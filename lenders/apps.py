@@ -7,10 +7,12 @@ class LendersConfig(AppConfig):
     verbose_name = _("Lenders")
 
     def ready(self) -> None:
-        from stations import demo, stats
+        from stations import db_roles, demo, stats
 
         from . import demo as lender_demo
+        from . import retention
         from . import stats as lender_stats
 
         stats.register(lender_stats.figures)
         demo.register(lender_demo.seed)
+        db_roles.register_clearable(retention.CLEARED)

@@ -7,17 +7,31 @@ write its tables and sequences, never create, alter or drop a table, never disab
 On the audit trail's event tables it may only read and append: no UPDATE, DELETE or TRUNCATE,
 so `SET pgtrigger.ignore`, which passes the append-only triggers, gains it nothing. The one
 exception is the retention job's: UPDATE of exactly the personal-detail columns it clears
-(lenders.retention.CLEARED), so old details can still be blanked and nothing else rewritten.
+(registered here by the app that keeps them, `register_clearable`), so old details can still be
+blanked and nothing else rewritten.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 from django.db import connection
+from django.db.models import Model
 from psycopg2 import sql
 
 from escort_portal import audit
 
 from .selectors import station_list_live
+
+# Tracked model -> the columns the retention job may clear in its event table. The app that owns
+# the retention job registers them in its AppConfig.ready(): the base app imports no other app.
+_clearable: dict[type[Model], list[str]] = {}
+
+
+def register_clearable(columns: Mapping[type[Model], Iterable[str]]) -> None:
+    """Let the retention job clear these columns of these models' audit copies."""
+    for model, names in columns.items():
+        _clearable[model] = list(names)
 
 
 def _event_tables() -> list[tuple[str, list[str]]]:
@@ -25,11 +39,9 @@ def _event_tables() -> list[tuple[str, list[str]]]:
     from django.apps import apps
     from django.conf import settings
 
-    from lenders.retention import CLEARED
-
     labels = {app.split(".")[-1] for app in settings.INSTALLED_APPS}
     labels &= {config.label for config in apps.get_app_configs()}
-    clearable = {model.pgh_event_model: list(fields) for model, fields in CLEARED.items()}
+    clearable = {audit.event_model_of(model): names for model, names in _clearable.items()}
     return [
         (model._meta.db_table, clearable.get(model, []))
         for model in audit.event_models(app_labels=sorted(labels))
