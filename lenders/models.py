@@ -424,6 +424,8 @@ class SosAlert(models.Model):
     accuracy_m = models.PositiveIntegerField(
         null=True, blank=True, verbose_name=_("accuracy (metres)")
     )
+    # When the phone fixed its position; it may be up to a minute older than the SOS.
+    located_at = models.DateTimeField(null=True, blank=True, verbose_name=_("located at"))
     incident = models.OneToOneField(
         Incident, on_delete=models.PROTECT, related_name="sos", verbose_name=_("incident")
     )
@@ -442,6 +444,15 @@ class SosAlert(models.Model):
 
     def __str__(self) -> str:
         return f"SOS {self.entry.agent.name} · {self.raised_at:%H:%M}"
+
+    @property
+    def geo_uri(self) -> str:
+        return f"geo:{self.latitude},{self.longitude}"
+
+    @property
+    def map_url(self) -> str:
+        lat, lon = self.latitude, self.longitude
+        return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"
 
     @property
     def has_location(self) -> bool:

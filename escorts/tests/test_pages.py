@@ -14,7 +14,7 @@ from escorts.models import DutySheet, EscortRun
 from escorts.tests.conftest import TODAY, entry
 from escorts.tests.factories import OfficerFactory, TeamFactory
 from lenders.tests.factories import AreaFactory, BranchFactory, MemberFactory
-from stations.models import StationRole, SubdivisionRole
+from stations.models import Station, StationRole, SubdivisionRole
 from stations.routing import station_reverse
 from stations.tests.factories import StationRoleFactory, SubdivisionRoleFactory, UserFactory
 
@@ -169,6 +169,30 @@ def test_a_branch_sees_its_own_escorts_and_nothing_of_another_branch(day, duty, 
     assert day["c"].agent.name not in page and "Radhamohanpur" not in page
     # Another branch's page: 404.
     assert client.get(url("escorts:branch_escorts", day["theirs"].pk, TODAY)).status_code == 404
+
+
+def test_a_branch_sees_each_agents_own_meeting_time_not_the_runs_start(day, duty, client_for):
+    _publish(day, duty)
+    run = EscortRun.objects.get(sheet__status="published", run_entries__entry=day["b"])
+    assert run.start.strftime("%H:%M") == "10:00"  # the run starts with the first agent
+    page = client_for(MemberFactory(branch=day["ours"]).user).get(
+        url("escorts:branch_escorts", day["ours"].pk, TODAY)
+    )
+    text = page.content.decode()
+    assert "Meet at 10:00 · Malancha" in text and "Meet at 10:30 · Malancha" in text
+
+
+def test_a_branch_is_told_why_a_trip_is_not_escorted_and_whom_to_call(day, duty, client_for):
+    Station.objects.filter(pk=connection.tenant.pk).update(phone="+913222263333")
+    services.run_remove_entry(date=TODAY, entry=day["b"], by=duty)
+    _publish(day, duty)
+    page = client_for(MemberFactory(branch=day["ours"]).user).get(
+        url("escorts:branch_escorts", day["ours"].pk, TODAY)
+    )
+    text = page.content.decode()
+    assert "Why: taken off the plan." in text
+    assert 'href="tel:+913222263333"' in text
+    assert "travel together" in text
 
 
 def test_before_publishing_a_branch_learns_nothing_of_the_plan(day, client_for):

@@ -16,6 +16,8 @@ from lenders.tests.factories import (
     EntryFactory,
     MemberFactory,
 )
+from notifications import catalogue
+from notifications.models import Message
 from stations.models import Station, StationDay
 from stations.tests.factories import StationRoleFactory, SubdivisionRoleFactory, UserFactory
 
@@ -135,6 +137,34 @@ def test_an_agent_sends_sos_with_the_phones_location(trip, client_for):
     assert str(alert.latitude) == "22.371234"
     assert alert.incident.kind == "sos"
     assert alert.incident.agent == entry.agent
+
+
+def test_the_sos_carries_a_map_link_with_accuracy_and_time_to_the_station(trip, client_for):
+    entry, agent_user = trip
+    station = Station.objects.get(slug="debra")
+    officer = StationRoleFactory(station=station, role="duty").user
+    fixed = timezone.now() - datetime.timedelta(seconds=20)
+    client_for(agent_user).post(
+        f"/station/debra/lenders/my-trips/{entry.pk}/sos/",
+        {
+            "latitude": "22.371234",
+            "longitude": "87.551234",
+            "accuracy_m": "20",
+            "located_ms": str(int(fixed.timestamp() * 1000)),
+        },
+    )
+    page = client_for(officer).get("/station/debra/lenders/sos/").content.decode()
+    osm = (
+        "https://www.openstreetmap.org/?mlat=22.371234&amp;mlon=87.551234"
+        "#map=17/22.371234/87.551234"
+    )
+    assert osm in page and 'href="geo:22.371234,87.551234"' in page
+    assert "within 20 m" in page
+    assert f"located at {timezone.localtime(fixed):%H:%M:%S}" in page
+    message = Message.objects.get(recipient=officer, channel="in_app", kind="sos")
+    body = catalogue.render("sos", "en", message.context).body
+    assert osm.replace("&amp;", "&") in body and "geo:22.371234,87.551234" in body
+    assert "within 20 m" in body
 
 
 def test_pressing_sos_twice_raises_one_alert(trip, client_for):
