@@ -139,6 +139,24 @@ def test_an_agent_sends_sos_with_the_phones_location(trip, client_for):
     assert alert.incident.agent == entry.agent
 
 
+def test_an_agent_signing_in_lands_on_their_own_trips_one_tap_from_sos(trip, client_for):
+    entry, agent_user = trip
+    client = client_for(agent_user)
+    response = client.get("/", follow=True)
+    assert response.redirect_chain[-1][0] == "/station/debra/lenders/my-trips/"
+    page = response.content.decode()
+    assert f'href="/station/debra/lenders/my-trips/{entry.pk}/sos/"' in page
+    assert "Register a lender branch" not in page
+
+
+def test_a_branch_manager_lands_on_the_branch_not_the_agents_trips(trip, client_for):
+    entry, _agent = trip
+    manager = MemberFactory(branch=entry.roster.branch).user
+    response = client_for(manager).get("/", follow=True)
+    branch_page = f"/station/debra/lenders/branch/{entry.roster.branch.pk}/"
+    assert response.redirect_chain[-1][0] == branch_page
+
+
 def test_the_sos_carries_a_map_link_with_accuracy_and_time_to_the_station(trip, client_for):
     entry, agent_user = trip
     station = Station.objects.get(slug="debra")
