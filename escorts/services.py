@@ -112,15 +112,27 @@ def station_escort_settings_update(
     roster_cutoff: datetime.time,
     planner_seconds: int,
     default_speed_kmph: int,
+    reminder_lead_minutes: int,
+    retention_days: int,
     by: User,
 ) -> Station:
-    """The OC's settings that the cut-off job reads."""
+    """The OC's settings that the cut-off, reminder and retention jobs read."""
     station = Station.objects.select_for_update().get(pk=station.pk)
     station.roster_cutoff = roster_cutoff
     station.planner_seconds = planner_seconds
     station.default_speed_kmph = default_speed_kmph
+    station.reminder_lead_minutes = reminder_lead_minutes
+    station.retention_days = retention_days
     station.full_clean()
-    station.save(update_fields=["roster_cutoff", "planner_seconds", "default_speed_kmph"])
+    station.save(
+        update_fields=[
+            "roster_cutoff",
+            "planner_seconds",
+            "default_speed_kmph",
+            "reminder_lead_minutes",
+            "retention_days",
+        ]
+    )
     logger.info("station %s settings changed by %s", station.slug, by.pk)
     return station
 

@@ -203,16 +203,23 @@ def availability(request: HttpRequest, date: datetime.date) -> HttpResponse:
     return render(request, "escorts/availability.html", {"date": date, "teams": teams})
 
 
-@station_permission_required(Perm.ADMINISTER)
+@station_permission_required(Perm.OPERATE)
 @require_http_methods(["GET", "POST"])
 def station_settings(request: HttpRequest) -> HttpResponse:
+    """The OC changes the station's settings; a duty officer reads them."""
     station = current_station(request)
+    may_change = Perm.ADMINISTER in request.station_perms
+    if request.method == "POST" and not may_change:
+        raise Http404
     form = forms.StationSettingsForm(
         request.POST or None,
+        read_only=not may_change,
         initial={
             "roster_cutoff": station.roster_cutoff,
             "planner_seconds": station.planner_seconds,
             "default_speed_kmph": station.default_speed_kmph,
+            "reminder_lead_minutes": station.reminder_lead_minutes,
+            "retention_days": station.retention_days,
         },
     )
     if form.is_valid():
@@ -225,7 +232,8 @@ def station_settings(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Settings saved."))
             return redirect("escorts:settings")
-    return render(request, "escorts/form.html", {"form": form, "title": _("Escort settings")})
+    context = {"form": form, "title": _("Station settings"), "read_only": not may_change}
+    return render(request, "escorts/station_settings.html", context)
 
 
 # --- The sheet ---

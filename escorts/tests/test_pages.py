@@ -252,12 +252,47 @@ def test_teams_and_officers_are_kept_on_pages_with_confirmation(station, duty, c
 
 
 def test_only_the_oc_changes_the_cut_off(station, duty, client_for):
-    data = {"roster_cutoff": "07:45", "planner_seconds": 5, "default_speed_kmph": 30}
+    data = {
+        "roster_cutoff": "07:45",
+        "planner_seconds": 5,
+        "default_speed_kmph": 30,
+        "reminder_lead_minutes": 45,
+        "retention_days": 120,
+    }
     assert client_for(duty).post(url("escorts:settings"), data).status_code == 404
     oc = StationRoleFactory(station=station, role=StationRole.Role.OFFICER_IN_CHARGE).user
     assert client_for(oc).post(url("escorts:settings"), data).status_code == 302
     station.refresh_from_db()
     assert station.roster_cutoff.strftime("%H:%M") == "07:45"
+    assert (station.reminder_lead_minutes, station.retention_days) == (45, 120)
+
+
+def test_the_station_settings_are_linked_and_read_only_for_the_duty_officer(
+    station, duty, client_for
+):
+    landing = client_for(duty).get(url("station:landing")).content.decode()
+    assert f'href="{url("escorts:settings")}"' in landing
+    page = client_for(duty).get(url("escorts:settings")).content.decode()
+    assert "Your OC can change these settings." in page
+    assert "disabled" in page and 'name="submit"' not in page
+    oc = StationRoleFactory(station=station, role=StationRole.Role.OFFICER_IN_CHARGE).user
+    page = client_for(oc).get(url("escorts:settings")).content.decode()
+    assert "Your OC can change" not in page and 'name="submit"' in page
+    assert "Keep trips" in page and "Remind branches" in page
+
+
+def test_a_retention_below_the_minimum_is_refused_with_a_message(station, client_for):
+    oc = StationRoleFactory(station=station, role=StationRole.Role.OFFICER_IN_CHARGE).user
+    data = {
+        "roster_cutoff": "07:45",
+        "planner_seconds": 5,
+        "default_speed_kmph": 30,
+        "reminder_lead_minutes": 45,
+        "retention_days": 7,
+    }
+    response = client_for(oc).post(url("escorts:settings"), data)
+    assert response.status_code == 200
+    assert "greater than or equal to 30" in response.content.decode()
 
 
 def test_a_team_is_marked_off_duty_for_a_date(station, duty, client_for):
