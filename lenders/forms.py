@@ -153,7 +153,10 @@ class RosterEntryForm(forms.Form):
     return_at = forms.TimeField(
         label=_("Expected return"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
     )
-    cash_band = forms.ChoiceField(label=_("Cash band"), choices=CashBand.choices)
+    # No band is chosen for the branch: a wrong default would understate the risk.
+    cash_band = forms.ChoiceField(
+        label=_("Cash band"), choices=[("", _("Choose the cash band")), *CashBand.choices]
+    )
     vehicle_registration = forms.CharField(
         label=_("Vehicle registration"), max_length=20, required=False
     )

@@ -372,7 +372,8 @@ class Incident(models.Model):
     cash_band = models.CharField(
         _("cash band"), max_length=10, choices=CashBand.choices, blank=True
     )
-    fir_number = models.CharField(_("FIR number"), max_length=40, blank=True)
+    # A full FIR reference ("Debra PS Case No. 123/2026 dated ... u/s 309(4)/3(5) BNS") is long.
+    fir_number = models.CharField(_("FIR number"), max_length=200, blank=True)
     narrative = models.TextField(_("what happened"), blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices)
     reported_by = models.ForeignKey(

@@ -214,6 +214,10 @@ def test_the_printed_sheet_has_the_station_date_version_and_teams(day, duty, cli
     assert "Alpha" in text and "Bravo" in text
     assert "Prepared by" in text and "Approved by" in text
     assert "Page 1 /" in text
+    # The duty officer who published signs as such; the OC's line is left to sign.
+    publisher = duty.get_full_name() or duty.username
+    assert text.index(publisher) < text.index("Approved by (officer-in-charge)")
+    assert f"Published by\n{publisher}" in text or f"Published by {publisher}" in text
 
 
 def test_a_draft_is_not_printed_but_can_be_exported(day, duty, client_for):

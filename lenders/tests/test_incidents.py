@@ -240,3 +240,18 @@ def test_the_sdpo_reads_the_incident_register_but_cannot_write_it(in_debra, clie
     assert sdpo.get(f"/station/debra/lenders/incidents/{incident.pk}/").status_code == 200
     assert sdpo.get("/station/debra/lenders/incidents/new/").status_code == 404
     assert sdpo.get(f"/station/debra/lenders/incidents/{incident.pk}/edit/").status_code == 404
+
+
+def test_a_full_fir_reference_is_kept_whole(in_debra, clock):
+    reference = (
+        "Debra PS Case No. 1234/2026 dated 01.12.2026 u/s 309(4)/3(5) BNS, 2023 and 304(2) BNS"
+    )
+    incident = services.incident_record(
+        by=UserFactory(),
+        occurred_at=timezone.now(),
+        kind="snatching",
+        area=AreaFactory(),
+        fir_number=reference,
+    )
+    incident.refresh_from_db()
+    assert incident.fir_number == reference
