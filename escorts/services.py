@@ -737,6 +737,30 @@ _NEXT = {
 }
 
 
+# A run may be started this long before its time: the team drives to the meeting point.
+RUN_START_EARLIEST = datetime.timedelta(hours=1)
+
+
+def _refuse_early_start(run: EscortRun) -> None:
+    starts = timezone.make_aware(datetime.datetime.combine(run.sheet.date, run.start))
+    opens = starts - RUN_START_EARLIEST
+    wait = opens - timezone.now()
+    if wait > datetime.timedelta(0):
+        hours, minutes = divmod(-(-int(wait.total_seconds()) // 60), 60)
+        raise ValidationError(
+            _(
+                "This run starts at %(start)s. It can be started from %(opens)s, "
+                "in %(hours)d h %(minutes)d min."
+            )
+            % {
+                "start": f"{run.start:%H:%M}",
+                "opens": f"{timezone.localtime(opens):%H:%M}",
+                "hours": hours,
+                "minutes": minutes,
+            }
+        )
+
+
 @transaction.atomic
 def run_set_status(*, run: EscortRun, status: str, by: User) -> EscortRun:
     """An escort acknowledges, starts or completes a run of the version in force today."""
@@ -754,6 +778,8 @@ def run_set_status(*, run: EscortRun, status: str, by: User) -> EscortRun:
                 "new": EscortRun.Status(status).label.lower(),
             }
         )
+    if status == EscortRun.Status.STARTED:
+        _refuse_early_start(run)
     run.status = status
     fields = ["status", "status_changed_by", "updated_at"]
     if stamp:

@@ -597,6 +597,9 @@ def my_run_action(request: HttpRequest, run_pk: int, action: str) -> HttpRespons
         selectors.run_list_for_officer(officer=officer, date=_today()), pk=run_pk
     )
     status, done = _ACTIONS[action]
+    if action == "complete" and request.POST.get("confirmed") != "yes":
+        # Completing ends the escort for every agent on the run: ask first.
+        return render(request, "escorts/run_complete_confirm.html", {"run": run})
     try:
         services.run_set_status(run=run, status=status, by=request.user)
     except ValidationError as exc:

@@ -3,6 +3,7 @@ view, the printed sheet and the export."""
 
 from __future__ import annotations
 
+import datetime
 import io
 
 import pytest
@@ -11,7 +12,7 @@ from pypdf import PdfReader
 
 from escorts import services
 from escorts.models import DutySheet, EscortRun
-from escorts.tests.conftest import TODAY, entry
+from escorts.tests.conftest import IST, TODAY, entry
 from escorts.tests.factories import OfficerFactory, TeamFactory
 from lenders.tests.factories import AreaFactory, BranchFactory, MemberFactory
 from stations.models import Station, StationRole, SubdivisionRole
@@ -132,7 +133,9 @@ def test_the_escort_sees_only_their_own_teams_runs_and_moves_them_on(day, duty, 
         ("start", "started"),
         ("complete", "completed"),
     ]:
-        response = alpha_client.post(url("escorts:my_run_action", mine.pk, action))
+        response = alpha_client.post(
+            url("escorts:my_run_action", mine.pk, action), {"confirmed": "yes"}
+        )
         assert response.status_code == 302
         mine.refresh_from_db()
         assert mine.status == status
@@ -141,6 +144,29 @@ def test_the_escort_sees_only_their_own_teams_runs_and_moves_them_on(day, duty, 
     assert alpha_client.post(url("escorts:my_run_action", theirs.pk, "start")).status_code == 404
     theirs.refresh_from_db()
     assert theirs.status == EscortRun.Status.PLANNED
+
+
+def test_an_escort_cannot_start_a_run_long_before_it_and_is_asked_before_completing(
+    day, duty, client_for, clock
+):
+    _publish(day, duty)
+    client = client_for(day["alpha_leader"].user)
+    mine = EscortRun.objects.get(sheet__status="published", team=day["alpha"])
+    clock.move_to(datetime.datetime(2026, 12, 1, 0, 24, tzinfo=IST))
+    response = client.post(url("escorts:my_run_action", mine.pk, "start"), follow=True)
+    assert "It can be started from 09:00, in 8 h 36 min." in response.content.decode()
+    mine.refresh_from_db()
+    assert mine.status == EscortRun.Status.PLANNED
+    clock.move_to(datetime.datetime(2026, 12, 1, 9, 30, tzinfo=IST))
+    client = client_for(day["alpha_leader"].user)  # a fresh sign-in after the idle hours
+    client.post(url("escorts:my_run_action", mine.pk, "start"))
+    asked = client.post(url("escorts:my_run_action", mine.pk, "complete"))
+    assert asked.status_code == 200 and "Yes, complete the run" in asked.content.decode()
+    mine.refresh_from_db()
+    assert mine.status == EscortRun.Status.STARTED
+    client.post(url("escorts:my_run_action", mine.pk, "complete"), {"confirmed": "yes"})
+    mine.refresh_from_db()
+    assert mine.status == EscortRun.Status.COMPLETED
 
 
 def test_the_duty_officer_sees_runs_not_started_after_15_minutes_as_overdue(
