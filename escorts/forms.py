@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from lenders.models import CashBand, CollectionArea, FieldAgent, LenderBranch, RosterEntry
-from stations.models import Station, User
+from stations.models import MIN_RETENTION_DAYS, Station, User
 
 from .models import DutySheet, EscortRun, EscortTeam, Officer
 
@@ -210,7 +210,22 @@ class StationSettingsForm(forms.Form):
     default_speed_kmph = forms.IntegerField(
         label=_("Default travel speed (km/h)"), min_value=5, max_value=80
     )
+    reminder_lead_minutes = forms.IntegerField(
+        label=_("Remind branches this many minutes before the cut-off"),
+        min_value=0,
+        max_value=720,
+    )
+    retention_days = forms.IntegerField(
+        label=_("Keep trips' personal details for (days)"),
+        min_value=MIN_RETENTION_DAYS,
+        max_value=3650,
+        help_text=_("Older trips' personal details are cleared every night; at least 30 days."),
+    )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, read_only: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.helper = _helper(_("Save"))
+        if read_only:
+            for field in self.fields.values():
+                field.disabled = True
+            self.helper.inputs = []

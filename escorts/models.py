@@ -417,6 +417,16 @@ class RunEntry(models.Model):
 class UncoveredEntry(models.Model):
     """An entry of the date that no run of the sheet covers, and why: watched by patrols."""
 
+    # What the branch and its agent are told; short enough for one SMS variable.
+    PLAIN_REASONS = {
+        "no_coordinates": _("no map point for the area"),
+        "no_team": _("no escort team on duty"),
+        "outside_shifts": _("outside escort hours"),
+        "no_team_free": _("every escort team is busy"),
+        "removed": _("taken off the plan"),
+        "late": _("filed after the plan was made"),
+    }
+
     class Reason(models.TextChoices):
         NO_COORDINATES = "no_coordinates", _("The area has no location")
         NO_TEAM_ON_DUTY = "no_team", _("No team on duty")
@@ -453,3 +463,7 @@ class UncoveredEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entry_id} · {self.get_reason_display()}"
+
+    @property
+    def plain_reason(self) -> str:
+        return str(self.PLAIN_REASONS.get(self.reason, self.get_reason_display()))

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from django.conf import settings
 from django.db.models import QuerySet
+from django.utils import translation
 
 from lenders.models import BranchMember, LenderBranch, RosterEntry
-from lenders.notify import branch_people, short
+from lenders.notify import branch_people
 from notifications.services import message_queue
 from stations.db import connection
 from stations.models import Station, User
@@ -17,6 +19,7 @@ from stations.routing import station_reverse
 from stations.selectors import user_list_station_officers
 
 from .models import DutySheet, EscortRun, RunEntry, UncoveredEntry
+from .selectors import agent_meeting
 
 _BRANCH_ROLES = (BranchMember.Role.MANAGER, BranchMember.Role.STAFF)
 
@@ -34,14 +37,17 @@ def _leader(run: EscortRun) -> QuerySet[User]:
     return User.objects.filter(pk=run.team.leader.user_id, is_active=True)  # type: ignore[misc]
 
 
-def _escort_context(run: EscortRun, date_text: str, station: Station, path: str) -> dict:
+def _escort_context(run: EscortRun, date_text: str, path: str) -> dict:
+    """The leader's view of a run. Values are whole: the inbox shows them in full and only the
+    SMS text is cut to its slots' length."""
     leader = run.team.leader
     return {
         "reference": run_reference(run),
+        "agents": ", ".join(entry.agent.name for entry in run.entries.all()) or "-",
         "date": date_text,
         "time": f"{run.start:%H:%M}-{run.end:%H:%M}",
-        "meeting_point": short(run.meeting_point or run.area.name),
-        "contact": short(f"{leader.get_rank_display()} {leader.name}"),
+        "meeting_point": run.meeting_point or run.area.display_name,
+        "contact": f"{leader.get_rank_display()} {leader.name}",
         "phone": str(leader.phone),
         "path": path,
     }
@@ -71,40 +77,87 @@ def draft_ready(sheet: DutySheet) -> None:
 
 
 def _announce_runs(sheet: DutySheet, runs: list[EscortRun], *, kind: str, only: set | None):
-    """Per run: its team leader, and each branch with entries on it (only `only`, if given)."""
+    """Per run: its team leader; and per entry on it (only `only`, if given), its branch and
+    agent, with the agent's own meeting time and place."""
     station = _station()
     date_text = sheet.date.strftime("%d-%m-%Y")
     by_run: dict[int, list[RosterEntry]] = defaultdict(list)
-    links = RunEntry.objects.filter(run__in=runs).select_related("entry__roster__branch")
+    links = RunEntry.objects.filter(run__in=runs).select_related(
+        "entry__roster__branch", "entry__agent", "entry__area"
+    )
     for link in links:
         if only is None or link.entry_id in only:
             by_run[link.run_id].append(link.entry)
+    my_day = station_reverse(station, "escorts:my_day")
     for run in runs:
-        my_day = station_reverse(station, "escorts:my_day")
-        context = _escort_context(run, date_text, station, my_day)
+        context = _escort_context(run, date_text, my_day)
         message_queue(
             event=f"{kind}:{sheet.pk}:run:{run.pk}:leader",
             kind=kind,
             recipients=_leader(run),
             context=context,
         )
-        per_branch: dict[int, list[RosterEntry]] = defaultdict(list)
         for entry in by_run.get(run.pk, []):
-            per_branch[entry.roster.branch_id].append(entry)
-        for entries in per_branch.values():
-            branch = entries[0].roster.branch
-            path = station_reverse(station, "escorts:branch_escorts", branch.pk, sheet.date)
+            branch = entry.roster.branch
+            meet_at, place = agent_meeting(run=run, entry=entry)
             message_queue(
-                event=f"{kind}:{sheet.pk}:run:{run.pk}:branch:{branch.pk}",
+                event=f"{kind}:{sheet.pk}:run:{run.pk}:entry:{entry.pk}",
                 kind=kind,
-                recipients=_branch_recipients(branch, entries),
-                context={**context, "path": path},
+                recipients=_branch_recipients(branch, [entry]),
+                context={
+                    **context,
+                    "agents": entry.agent.name,
+                    "time": f"{meet_at:%H:%M}-{min(run.end, entry.return_at):%H:%M}",
+                    "meeting_point": place,
+                    "path": station_reverse(
+                        station, "escorts:branch_escorts", branch.pk, sheet.date
+                    ),
+                },
             )
 
 
+def _announce_unescorted(sheet: DutySheet, items: list[UncoveredEntry], *, kind: str) -> None:
+    """Each uncovered trip to its branch and agent: why, whom to call, and how to go safely.
+    The reason is in each reader's own language, so recipients are grouped by language."""
+    station = _station()
+    for item in items:
+        entry = item.entry
+        branch = entry.roster.branch
+        by_language: dict[str, list[User]] = defaultdict(list)
+        for user in _branch_recipients(branch, [entry]):
+            by_language[user.language or settings.LANGUAGE_CODE].append(user)
+        for language, people in by_language.items():
+            with translation.override(language):
+                reason = item.plain_reason
+            message_queue(
+                event=f"{kind}:{sheet.pk}:unescorted:entry:{entry.pk}",
+                kind="trip_unescorted",
+                recipients=people,
+                context={
+                    "agents": entry.agent.name,
+                    "date": sheet.date.strftime("%d-%m-%Y"),
+                    "time": f"{entry.depart_at:%H:%M}-{entry.return_at:%H:%M}",
+                    "reason": reason,
+                    "phone": station.phone or "112",
+                    "path": station_reverse(
+                        station, "escorts:branch_escorts", branch.pk, sheet.date
+                    ),
+                },
+            )
+
+
+def _uncovered(sheet: DutySheet) -> QuerySet[UncoveredEntry]:
+    return UncoveredEntry.objects.filter(sheet=sheet).select_related(
+        "entry__roster__branch", "entry__agent"
+    )
+
+
 def sheet_published(sheet: DutySheet) -> None:
-    runs = list(sheet.runs.select_related("team__leader", "area"))
+    runs = list(
+        sheet.runs.select_related("team__leader", "area").prefetch_related("entries__agent")
+    )
     _announce_runs(sheet, runs, kind="sheet_published", only=None)
+    _announce_unescorted(sheet, list(_uncovered(sheet)), kind="sheet_published")
 
 
 def sheet_changed(sheet: DutySheet) -> None:
@@ -114,32 +167,12 @@ def sheet_changed(sheet: DutySheet) -> None:
     runs = list(
         sheet.runs.filter(run_entries__entry_id__in=changed)
         .select_related("team__leader", "area")
+        .prefetch_related("entries__agent")
         .distinct()
     )
     _announce_runs(sheet, runs, kind="sheet_changed", only=changed)
-    station = _station()
-    dropped = UncoveredEntry.objects.filter(sheet=sheet, entry_id__in=changed).select_related(
-        "entry__roster__branch"
-    )
-    per_branch: dict[int, list[RosterEntry]] = defaultdict(list)
-    for item in dropped:
-        per_branch[item.entry.roster.branch_id].append(item.entry)
-    for entries in per_branch.values():
-        branch = entries[0].roster.branch
-        message_queue(
-            event=f"sheet_changed:{sheet.pk}:uncovered:branch:{branch.pk}",
-            kind="sheet_changed",
-            recipients=_branch_recipients(branch, entries),
-            context={
-                "reference": "-",
-                "date": sheet.date.strftime("%d-%m-%Y"),
-                "time": ", ".join(f"{e.depart_at:%H:%M}" for e in entries)[:30],
-                "meeting_point": "-",
-                "contact": short(station.name),
-                "phone": station.phone or "112",
-                "path": station_reverse(station, "escorts:branch_escorts", branch.pk, sheet.date),
-            },
-        )
+    dropped = list(_uncovered(sheet).filter(entry_id__in=changed))
+    _announce_unescorted(sheet, dropped, kind="sheet_changed")
 
 
 def run_overdue(run: EscortRun) -> None:
@@ -151,7 +184,7 @@ def run_overdue(run: EscortRun) -> None:
         context={
             "reference": run_reference(run),
             "time": f"{run.start:%H:%M}",
-            "meeting_point": short(run.meeting_point or run.area.name),
+            "meeting_point": run.meeting_point or run.area.display_name,
             "path": station_reverse(station, "escorts:sheet", run.sheet.date),
         },
     )

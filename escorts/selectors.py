@@ -99,11 +99,22 @@ def run_list_for_officer(*, officer: Officer, date: datetime.date) -> QuerySet[E
     return run_list(sheet=sheet).filter(team__in=team_list_for_officer(officer=officer))
 
 
+def agent_meeting(*, run: EscortRun, entry: RosterEntry) -> tuple[datetime.time, str]:
+    """When and where this agent meets the escort: the agent's own departure (the run may
+    start earlier for others), at the run's meeting point or else the agent's own area."""
+    meet_at = max(run.start, entry.depart_at)
+    return meet_at, run.meeting_point or entry.area.display_name
+
+
 @dataclass
 class BranchEscort:
     entry: RosterEntry
     run: EscortRun | None
     uncovered: UncoveredEntry | None
+
+    @property
+    def meeting(self) -> tuple[datetime.time, str] | None:
+        return agent_meeting(run=self.run, entry=self.entry) if self.run else None
 
 
 def branch_escorts(*, branch: LenderBranch, date: datetime.date) -> tuple[DutySheet | None, list]:

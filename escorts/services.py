@@ -112,15 +112,27 @@ def station_escort_settings_update(
     roster_cutoff: datetime.time,
     planner_seconds: int,
     default_speed_kmph: int,
+    reminder_lead_minutes: int,
+    retention_days: int,
     by: User,
 ) -> Station:
-    """The OC's settings that the cut-off job reads."""
+    """The OC's settings that the cut-off, reminder and retention jobs read."""
     station = Station.objects.select_for_update().get(pk=station.pk)
     station.roster_cutoff = roster_cutoff
     station.planner_seconds = planner_seconds
     station.default_speed_kmph = default_speed_kmph
+    station.reminder_lead_minutes = reminder_lead_minutes
+    station.retention_days = retention_days
     station.full_clean()
-    station.save(update_fields=["roster_cutoff", "planner_seconds", "default_speed_kmph"])
+    station.save(
+        update_fields=[
+            "roster_cutoff",
+            "planner_seconds",
+            "default_speed_kmph",
+            "reminder_lead_minutes",
+            "retention_days",
+        ]
+    )
     logger.info("station %s settings changed by %s", station.slug, by.pk)
     return station
 
@@ -777,6 +789,30 @@ _NEXT: dict[str, tuple[set[str], str | None]] = {
 }
 
 
+# A run may be started this long before its time: the team drives to the meeting point.
+RUN_START_EARLIEST = datetime.timedelta(hours=1)
+
+
+def _refuse_early_start(run: EscortRun) -> None:
+    starts = timezone.make_aware(datetime.datetime.combine(run.sheet.date, run.start))
+    opens = starts - RUN_START_EARLIEST
+    wait = opens - timezone.now()
+    if wait > datetime.timedelta(0):
+        hours, minutes = divmod(-(-int(wait.total_seconds()) // 60), 60)
+        raise ValidationError(
+            _(
+                "This run starts at %(start)s. It can be started from %(opens)s, "
+                "in %(hours)d h %(minutes)d min."
+            )
+            % {
+                "start": f"{run.start:%H:%M}",
+                "opens": f"{timezone.localtime(opens):%H:%M}",
+                "hours": hours,
+                "minutes": minutes,
+            }
+        )
+
+
 @transaction.atomic
 def run_set_status(*, run: EscortRun, status: str, by: User) -> EscortRun:
     """An escort acknowledges, starts or completes a run of the version in force today."""
@@ -794,6 +830,8 @@ def run_set_status(*, run: EscortRun, status: str, by: User) -> EscortRun:
                 "new": EscortRun.Status(status).label.lower(),
             }
         )
+    if status == EscortRun.Status.STARTED:
+        _refuse_early_start(run)
     run.status = status
     fields = ["status", "status_changed_by", "updated_at"]
     if stamp:

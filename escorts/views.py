@@ -212,16 +212,23 @@ def availability(request: StationRequest, date: datetime.date) -> HttpResponse:
     return render(request, "escorts/availability.html", {"date": date, "teams": teams})
 
 
-@station_permission_required(Perm.ADMINISTER)
+@station_permission_required(Perm.OPERATE)
 @require_http_methods(["GET", "POST"])
 def station_settings(request: StationRequest) -> HttpResponse:
+    """The OC changes the station's settings; a duty officer reads them."""
     station = current_station(request)
+    may_change = Perm.ADMINISTER in request.station_perms
+    if request.method == "POST" and not may_change:
+        raise Http404
     form = forms.StationSettingsForm(
         request.POST or None,
+        read_only=not may_change,
         initial={
             "roster_cutoff": station.roster_cutoff,
             "planner_seconds": station.planner_seconds,
             "default_speed_kmph": station.default_speed_kmph,
+            "reminder_lead_minutes": station.reminder_lead_minutes,
+            "retention_days": station.retention_days,
         },
     )
     if form.is_valid():
@@ -234,7 +241,8 @@ def station_settings(request: StationRequest) -> HttpResponse:
         else:
             messages.success(request, _("Settings saved."))
             return redirect("escorts:settings")
-    return render(request, "escorts/form.html", {"form": form, "title": _("Escort settings")})
+    context = {"form": form, "title": _("Station settings"), "read_only": not may_change}
+    return render(request, "escorts/station_settings.html", context)
 
 
 # --- The sheet ---
@@ -605,6 +613,9 @@ def my_run_action(request: StationRequest, run_pk: int, action: str) -> HttpResp
         selectors.run_list_for_officer(officer=officer, date=_today()), pk=run_pk
     )
     status, done = _ACTIONS[action]
+    if action == "complete" and request.POST.get("confirmed") != "yes":
+        # Completing ends the escort for every agent on the run: ask first.
+        return render(request, "escorts/run_complete_confirm.html", {"run": run})
     try:
         services.run_set_status(run=run, status=status, by=request.user)
     except ValidationError as exc:

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
@@ -157,7 +159,10 @@ class RosterEntryForm(forms.Form):
     return_at = forms.TimeField(
         label=_("Expected return"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
     )
-    cash_band = forms.ChoiceField(label=_("Cash band"), choices=CashBand.choices)
+    # No band is chosen for the branch: a wrong default would understate the risk.
+    cash_band = forms.ChoiceField(
+        label=_("Cash band"), choices=[("", _("Choose the cash band")), *CashBand.choices]
+    )
     vehicle_registration = forms.CharField(
         label=_("Vehicle registration"), max_length=20, required=False
     )
@@ -248,3 +253,13 @@ class SosForm(forms.Form):
         required=False, min_value=-180, max_value=180, widget=forms.HiddenInput
     )
     accuracy_m = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+    # The position's own time, in milliseconds since 1970 as the browser gives it.
+    located_ms = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+
+    def clean_located_ms(self) -> datetime.datetime | None:
+        value = self.cleaned_data["located_ms"]
+        if value is None:
+            return None
+        located = datetime.datetime.fromtimestamp(value / 1000, tz=datetime.UTC)
+        # A phone clock far off is no time at all; the SOS goes without it.
+        return located if abs(timezone.now() - located) < datetime.timedelta(hours=1) else None

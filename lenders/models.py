@@ -372,7 +372,8 @@ class Incident(models.Model):
     cash_band = models.CharField(
         _("cash band"), max_length=10, choices=CashBand.choices, blank=True
     )
-    fir_number = models.CharField(_("FIR number"), max_length=40, blank=True)
+    # A full FIR reference ("Debra PS Case No. 123/2026 dated ... u/s 309(4)/3(5) BNS") is long.
+    fir_number = models.CharField(_("FIR number"), max_length=200, blank=True)
     narrative = models.TextField(_("what happened"), blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices)
     reported_by = models.ForeignKey(
@@ -424,6 +425,8 @@ class SosAlert(models.Model):
     accuracy_m = models.PositiveIntegerField(
         null=True, blank=True, verbose_name=_("accuracy (metres)")
     )
+    # When the phone fixed its position; it may be up to a minute older than the SOS.
+    located_at = models.DateTimeField(null=True, blank=True, verbose_name=_("located at"))
     incident = models.OneToOneField(
         Incident, on_delete=models.PROTECT, related_name="sos", verbose_name=_("incident")
     )
@@ -442,6 +445,15 @@ class SosAlert(models.Model):
 
     def __str__(self) -> str:
         return f"SOS {self.entry.agent.name} · {self.raised_at:%H:%M}"
+
+    @property
+    def geo_uri(self) -> str:
+        return f"geo:{self.latitude},{self.longitude}"
+
+    @property
+    def map_url(self) -> str:
+        lat, lon = self.latitude, self.longitude
+        return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"
 
     @property
     def has_location(self) -> bool:

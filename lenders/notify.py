@@ -21,11 +21,6 @@ def _station() -> Station:
     return connection.tenant
 
 
-def short(text: str, limit: int = 30) -> str:
-    # An SMS variable holds at most 30 characters under the DLT rules.
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def branch_people(branch: LenderBranch, *, roles: tuple[str, ...]) -> QuerySet[User]:
     return User.objects.filter(
         is_active=True, branch_memberships__branch=branch, branch_memberships__role__in=roles
@@ -44,8 +39,8 @@ def branch_decided(branch: LenderBranch) -> None:
     station = _station()
     approved = branch.status == LenderBranch.Status.APPROVED
     context = {
-        "branch": short(str(branch)),
-        "station": short(station.name),
+        "branch": str(branch),
+        "station": station.name,
         "path": station_reverse(station, "lenders:branch", branch.pk),
     }
     if not approved:
@@ -69,7 +64,7 @@ def roster_reminder(branch: LenderBranch, date: datetime.date) -> None:
         context={
             "date": date.strftime("%d-%m-%Y"),
             "cutoff": station.roster_cutoff.strftime("%H:%M"),
-            "station": short(station.name),
+            "station": station.name,
             "path": station_reverse(station, "lenders:roster_day", branch.pk, date),
         },
     )
@@ -86,13 +81,28 @@ def sos_raised(alert: SosAlert) -> None:
         context={
             "reference": f"SOS-{alert.pk}",
             "time": timezone.localtime(alert.raised_at).strftime("%H:%M"),
-            "place": short(entry.area.name),
-            "name": short(entry.agent.name),
+            "place": entry.area.name,
+            "name": entry.agent.name,
             "phone": str(entry.agent.phone),
             "path": station_reverse(station, "lenders:sos_list"),
+            **_sos_location(alert),
         },
         urgent=True,
     )
+
+
+def _sos_location(alert: SosAlert) -> dict:
+    if not alert.has_location:
+        return {}
+    located = timezone.localtime(alert.located_at or alert.raised_at)
+    location = {
+        "latitude": str(alert.latitude),
+        "longitude": str(alert.longitude),
+        "located_at": located.strftime("%H:%M:%S"),
+    }
+    if alert.accuracy_m is not None:
+        location["accuracy_m"] = str(alert.accuracy_m)
+    return location
 
 
 def incident_recorded(incident: Incident) -> None:
@@ -105,7 +115,7 @@ def incident_recorded(incident: Incident) -> None:
         context={
             "reference": f"INC-{incident.pk}",
             "time": timezone.localtime(incident.occurred_at).strftime("%d-%m %H:%M"),
-            "place": short(place),
+            "place": place,
             "path": station_reverse(station, "lenders:incident_detail", incident.pk),
         },
     )

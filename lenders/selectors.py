@@ -27,6 +27,12 @@ def branch_list_for_user(*, user: User) -> QuerySet[LenderBranch]:
     return LenderBranch.objects.filter(members__user=user).distinct()
 
 
+def user_is_field_agent_only(*, user: User) -> bool:
+    """A login that is a field agent in every branch it belongs to: its day is its trips."""
+    roles = set(BranchMember.objects.filter(user=user).values_list("role", flat=True))
+    return roles == {BranchMember.Role.AGENT}
+
+
 def branch_list_managed_by(*, user: User) -> QuerySet[LenderBranch]:
     return LenderBranch.objects.filter(
         members__user=user, members__role=BranchMember.Role.MANAGER

@@ -586,6 +586,7 @@ def sos_raise(
     latitude: float | None = None,
     longitude: float | None = None,
     accuracy_m: int | None = None,
+    located_at: datetime.datetime | None = None,
 ) -> SosAlert:
     """A field agent calls for help during today's trip: an open SOS and an incident at once."""
     entry = (
@@ -619,6 +620,7 @@ def sos_raise(
         latitude=_coordinate(latitude, 6),
         longitude=_coordinate(longitude, 6),
         accuracy_m=accuracy_m,
+        located_at=located_at if latitude is not None else None,
         incident=incident,
     )
     stats.refresh_on_commit(at_once=True)

@@ -84,6 +84,8 @@ def _roster_context(branch: LenderBranch, date: datetime.date) -> dict:
 
 @station_permission_required(Perm.ENTER)
 def my_branches(request: StationRequest) -> HttpResponse:
+    if selectors.user_is_field_agent_only(user=request.user):
+        return redirect("lenders:my_trips")
     branches = list(selectors.branch_list_for_user(user=request.user))
     if len(branches) == 1:
         return redirect("lenders:branch", branch_pk=branches[0].pk)

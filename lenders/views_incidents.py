@@ -134,6 +134,7 @@ def sos(request: StationRequest, entry_pk: int) -> HttpResponse:
                 latitude=data.get("latitude"),
                 longitude=data.get("longitude"),
                 accuracy_m=data.get("accuracy_m"),
+                located_at=data.get("located_ms"),
             )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))

@@ -50,7 +50,7 @@ class KindSpec:
         return tuple(name for name in self.variables if name != "link")
 
 
-_ESCORT = ("reference", "date", "time", "meeting_point", "contact", "phone", "link")
+_ESCORT = ("reference", "agents", "date", "time", "meeting_point", "contact", "phone", "link")
 
 KINDS: dict[str, KindSpec] = {
     Kind.BRANCH_APPROVED: KindSpec(("branch", "station", "link")),
@@ -60,7 +60,11 @@ KINDS: dict[str, KindSpec] = {
     Kind.SHEET_PUBLISHED: KindSpec(_ESCORT),
     Kind.SHEET_CHANGED: KindSpec(_ESCORT),
     Kind.RUN_OVERDUE: KindSpec(("reference", "time", "meeting_point", "link")),
-    Kind.SOS: KindSpec(("reference", "time", "place", "name", "phone", "link")),
+    Kind.TRIP_UNESCORTED: KindSpec(("agents", "date", "time", "reason", "phone", "link")),
+    Kind.SOS: KindSpec(
+        ("reference", "time", "place", "name", "phone", "link"),
+        optional=("latitude", "longitude", "accuracy_m", "located_at"),
+    ),
     Kind.INCIDENT_RECORDED: KindSpec(("reference", "time", "place", "link")),
     Kind.SDPO_DAILY_SUMMARY: KindSpec(
         ("date", "stations", "rosters", "runs", "uncovered", "incidents", "link")

@@ -24,6 +24,7 @@ class Kind(models.TextChoices):
     SHEET_DRAFT_READY = "sheet_draft_ready", _("Draft duty sheet ready")
     SHEET_PUBLISHED = "sheet_published", _("Escort details")
     SHEET_CHANGED = "sheet_changed", _("Escort details changed")
+    TRIP_UNESCORTED = "trip_unescorted", _("Trip without escort")
     RUN_OVERDUE = "run_overdue", _("Run overdue")
     SOS = "sos", _("SOS")
     INCIDENT_RECORDED = "incident_recorded", _("Incident recorded")

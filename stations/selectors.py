@@ -19,6 +19,7 @@ from .models import Station, StationRole, SubdivisionRole, User
 class StationEntry:
     station: Station
     role_label: str
+    role: str = ""
 
 
 def station_list_live() -> QuerySet[Station]:
@@ -34,7 +35,7 @@ def station_list_for_user(*, user: User) -> list[StationEntry]:
         return []
     entries: dict[int, StationEntry] = {}
     for role in StationRole.objects.filter(user=user).select_related("station"):
-        entries[role.station_id] = StationEntry(role.station, role.get_role_display())
+        entries[role.station_id] = StationEntry(role.station, role.get_role_display(), role.role)
     for sub_role in SubdivisionRole.objects.filter(user=user).select_related("subdivision"):
         for station in station_list_live().filter(subdivision=sub_role.subdivision):
             entries.setdefault(station.pk, StationEntry(station, sub_role.get_role_display()))

@@ -35,14 +35,32 @@ from .access import (
 )
 from .forms import AuditFilterForm, TokenForm
 from .models import StationDay, StationRole, WorkerHeartbeat
+from .routing import station_reverse
+
+# Where a lender's or an escort's day starts; a lender branch's page sends a field agent on
+# to the agent's own trips.
+PHONE_HOMES = {
+    StationRole.Role.LENDER: "lenders:my_branches",
+    StationRole.Role.ESCORT_OFFICER: "escorts:my_day",
+}
 
 
 @login_required
 @require_GET
 def home(request: SignedInRequest) -> HttpResponse:
+    """The user's stations; people on a phone in one station go straight to their own day."""
     entries = selectors.station_list_for_user(user=request.user)
     oversees = dashboard.may_oversee(user=request.user)
-    return render(request, "stations/home.html", {"entries": entries, "oversees": oversees})
+    if len(entries) == 1 and not oversees and entries[0].role in PHONE_HOMES:
+        return redirect(station_reverse(entries[0].station, PHONE_HOMES[entries[0].role]))
+    context = {
+        "entries": entries,
+        "oversees": oversees,
+        # Registering a branch is for newcomers and branch staff, not police officers.
+        "offers_registration": not oversees
+        and all(entry.role == StationRole.Role.LENDER for entry in entries),
+    }
+    return render(request, "stations/home.html", context)
 
 
 @require_POST

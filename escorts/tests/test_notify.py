@@ -8,6 +8,7 @@ from escorts import services
 from escorts.tests.conftest import TODAY, entry
 from escorts.tests.factories import OfficerFactory, TeamFactory
 from lenders.tests.factories import AreaFactory, BranchFactory, MemberFactory
+from notifications import catalogue
 from notifications.models import Message
 from stations.models import StationRole
 from stations.tests.factories import StationRoleFactory, UserFactory
@@ -64,7 +65,7 @@ def test_a_republish_tells_only_those_whose_escort_changed(station, clock):
     services.duty_sheet_publish(date=TODAY, by=officer)
 
     assert [m.kind for m in _inbox(steady_member)] == ["sheet_published"]
-    assert sorted(m.kind for m in _inbox(moved_member)) == ["sheet_changed", "sheet_published"]
+    assert sorted(m.kind for m in _inbox(moved_member)) == ["sheet_published", "trip_unescorted"]
 
 
 def test_publishing_twice_the_same_event_sends_nothing_twice(station, clock):
@@ -78,3 +79,50 @@ def test_publishing_twice_the_same_event_sends_nothing_twice(station, clock):
     sheet.refresh_from_db()
     notify.sheet_published(sheet)
     assert len(_inbox(member)) == 1
+
+
+def test_each_agents_message_names_the_agent_and_gives_their_own_meeting_time(station, clock):
+    TeamFactory(capacity=4)
+    area = AreaFactory()
+    branch = BranchFactory()
+    manager = MemberFactory(branch=branch).user
+    early = entry(branch=branch, area=area, start="08:00", end="13:00")
+    late = entry(branch=branch, area=area, start="10:00", end="12:00")
+    services.duty_sheet_build_due()
+    services.duty_sheet_publish(date=TODAY, by=UserFactory())
+
+    contexts = {m.context["agents"]: m.context for m in _inbox(manager)}
+    assert set(contexts) == {early.agent.name, late.agent.name}
+    assert contexts[early.agent.name]["time"] == "08:00-13:00"
+    assert contexts[late.agent.name]["time"] == "10:00-12:00"
+    assert contexts[late.agent.name]["meeting_point"] == area.name
+
+
+def test_a_trip_left_without_escort_is_told_to_the_branch_and_agent_with_the_station_phone(
+    station, clock, monkeypatch
+):
+    monkeypatch.setattr(station, "phone", "+913222263333")
+    branch = BranchFactory()
+    manager = MemberFactory(branch=branch).user
+    trip = entry(branch=branch)
+    agent_login = MemberFactory(branch=branch, role="agent", agent=trip.agent).user
+    services.duty_sheet_build_due()  # no team at all: nothing can cover it
+    services.duty_sheet_publish(date=TODAY, by=UserFactory())
+
+    for person in (manager, agent_login):
+        (message,) = _inbox(person)
+        assert message.kind == "trip_unescorted"
+        assert message.context["agents"] == trip.agent.name
+        assert message.context["reason"] == "no escort team on duty"
+        assert message.context["phone"] == "+913222263333"
+        assert "travel together" in catalogue.render("trip_unescorted", "en", message.context).body
+
+
+def test_the_reason_for_no_escort_is_in_the_readers_language(station, clock):
+    branch = BranchFactory()
+    manager = MemberFactory(branch=branch, user=UserFactory(language="bn")).user
+    entry(branch=branch)
+    services.duty_sheet_build_due()
+    services.duty_sheet_publish(date=TODAY, by=UserFactory())
+    (message,) = _inbox(manager)
+    assert message.context["reason"] != "no escort team on duty"

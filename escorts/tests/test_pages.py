@@ -19,7 +19,7 @@ from escorts.models import BUILD_GRACE, DutySheet, EscortRun
 from escorts.tests.conftest import IST, TODAY, entry
 from escorts.tests.factories import OfficerFactory, TeamFactory
 from lenders.tests.factories import AreaFactory, BranchFactory, MemberFactory
-from stations.models import StationRole, SubdivisionRole, WorkerHeartbeat
+from stations.models import Station, StationRole, SubdivisionRole, WorkerHeartbeat
 from stations.routing import station_reverse
 from stations.tests.factories import StationRoleFactory, SubdivisionRoleFactory, UserFactory
 
@@ -172,7 +172,9 @@ def test_the_escort_sees_only_their_own_teams_runs_and_moves_them_on(day, duty, 
         ("start", "started"),
         ("complete", "completed"),
     ]:
-        response = alpha_client.post(url("escorts:my_run_action", mine.pk, action))
+        response = alpha_client.post(
+            url("escorts:my_run_action", mine.pk, action), {"confirmed": "yes"}
+        )
         assert response.status_code == 302
         mine.refresh_from_db()
         assert mine.status == status
@@ -181,6 +183,29 @@ def test_the_escort_sees_only_their_own_teams_runs_and_moves_them_on(day, duty, 
     assert alpha_client.post(url("escorts:my_run_action", theirs.pk, "start")).status_code == 404
     theirs.refresh_from_db()
     assert theirs.status == EscortRun.Status.PLANNED
+
+
+def test_an_escort_cannot_start_a_run_long_before_it_and_is_asked_before_completing(
+    day, duty, client_for, clock
+):
+    _publish(day, duty)
+    client = client_for(day["alpha_leader"].user)
+    mine = EscortRun.objects.get(sheet__status="published", team=day["alpha"])
+    clock.move_to(datetime.datetime(2026, 12, 1, 0, 24, tzinfo=IST))
+    response = client.post(url("escorts:my_run_action", mine.pk, "start"), follow=True)
+    assert "It can be started from 09:00, in 8 h 36 min." in response.content.decode()
+    mine.refresh_from_db()
+    assert mine.status == EscortRun.Status.PLANNED
+    clock.move_to(datetime.datetime(2026, 12, 1, 9, 30, tzinfo=IST))
+    client = client_for(day["alpha_leader"].user)  # a fresh sign-in after the idle hours
+    client.post(url("escorts:my_run_action", mine.pk, "start"))
+    asked = client.post(url("escorts:my_run_action", mine.pk, "complete"))
+    assert asked.status_code == 200 and "Yes, complete the run" in asked.content.decode()
+    mine.refresh_from_db()
+    assert mine.status == EscortRun.Status.STARTED
+    client.post(url("escorts:my_run_action", mine.pk, "complete"), {"confirmed": "yes"})
+    mine.refresh_from_db()
+    assert mine.status == EscortRun.Status.COMPLETED
 
 
 def test_the_duty_officer_sees_runs_not_started_after_15_minutes_as_overdue(
@@ -230,6 +255,30 @@ def test_a_branch_sees_its_own_escorts_and_nothing_of_another_branch(day, duty, 
     assert client.get(url("escorts:branch_escorts", day["theirs"].pk, TODAY)).status_code == 404
 
 
+def test_a_branch_sees_each_agents_own_meeting_time_not_the_runs_start(day, duty, client_for):
+    _publish(day, duty)
+    run = EscortRun.objects.get(sheet__status="published", run_entries__entry=day["b"])
+    assert run.start.strftime("%H:%M") == "10:00"  # the run starts with the first agent
+    page = client_for(MemberFactory(branch=day["ours"]).user).get(
+        url("escorts:branch_escorts", day["ours"].pk, TODAY)
+    )
+    text = page.content.decode()
+    assert "Meet at 10:00 · Malancha" in text and "Meet at 10:30 · Malancha" in text
+
+
+def test_a_branch_is_told_why_a_trip_is_not_escorted_and_whom_to_call(day, duty, client_for):
+    Station.objects.filter(pk=connection.tenant.pk).update(phone="+913222263333")
+    services.run_remove_entry(date=TODAY, entry=day["b"], by=duty)
+    _publish(day, duty)
+    page = client_for(MemberFactory(branch=day["ours"]).user).get(
+        url("escorts:branch_escorts", day["ours"].pk, TODAY)
+    )
+    text = page.content.decode()
+    assert "Why: taken off the plan." in text
+    assert 'href="tel:+913222263333"' in text
+    assert "travel together" in text
+
+
 def test_before_publishing_a_branch_learns_nothing_of_the_plan(day, client_for):
     member = MemberFactory(branch=day["ours"]).user
     page = client_for(member).get(url("escorts:branch_escorts", day["ours"].pk, TODAY))
@@ -249,6 +298,10 @@ def test_the_printed_sheet_has_the_station_date_version_and_teams(day, duty, cli
     assert "Alpha" in text and "Bravo" in text
     assert "Prepared by" in text and "Approved by" in text
     assert "Page 1 /" in text
+    # The duty officer who published signs as such; the OC's line is left to sign.
+    publisher = duty.get_full_name() or duty.username
+    assert text.index(publisher) < text.index("Approved by (officer-in-charge)")
+    assert f"Published by\n{publisher}" in text or f"Published by {publisher}" in text
 
 
 def test_a_draft_is_not_printed_but_can_be_exported(day, duty, client_for):
@@ -287,12 +340,47 @@ def test_teams_and_officers_are_kept_on_pages_with_confirmation(station, duty, c
 
 
 def test_only_the_oc_changes_the_cut_off(station, duty, client_for):
-    data = {"roster_cutoff": "07:45", "planner_seconds": 5, "default_speed_kmph": 30}
+    data = {
+        "roster_cutoff": "07:45",
+        "planner_seconds": 5,
+        "default_speed_kmph": 30,
+        "reminder_lead_minutes": 45,
+        "retention_days": 120,
+    }
     assert client_for(duty).post(url("escorts:settings"), data).status_code == 404
     oc = StationRoleFactory(station=station, role=StationRole.Role.OFFICER_IN_CHARGE).user
     assert client_for(oc).post(url("escorts:settings"), data).status_code == 302
     station.refresh_from_db()
     assert station.roster_cutoff.strftime("%H:%M") == "07:45"
+    assert (station.reminder_lead_minutes, station.retention_days) == (45, 120)
+
+
+def test_the_station_settings_are_linked_and_read_only_for_the_duty_officer(
+    station, duty, client_for
+):
+    landing = client_for(duty).get(url("station:landing")).content.decode()
+    assert f'href="{url("escorts:settings")}"' in landing
+    page = client_for(duty).get(url("escorts:settings")).content.decode()
+    assert "Your OC can change these settings." in page
+    assert "disabled" in page and 'name="submit"' not in page
+    oc = StationRoleFactory(station=station, role=StationRole.Role.OFFICER_IN_CHARGE).user
+    page = client_for(oc).get(url("escorts:settings")).content.decode()
+    assert "Your OC can change" not in page and 'name="submit"' in page
+    assert "Keep trips" in page and "Remind branches" in page
+
+
+def test_a_retention_below_the_minimum_is_refused_with_a_message(station, client_for):
+    oc = StationRoleFactory(station=station, role=StationRole.Role.OFFICER_IN_CHARGE).user
+    data = {
+        "roster_cutoff": "07:45",
+        "planner_seconds": 5,
+        "default_speed_kmph": 30,
+        "reminder_lead_minutes": 45,
+        "retention_days": 7,
+    }
+    response = client_for(oc).post(url("escorts:settings"), data)
+    assert response.status_code == 200
+    assert "greater than or equal to 30" in response.content.decode()
 
 
 def test_a_team_is_marked_off_duty_for_a_date(station, duty, client_for):

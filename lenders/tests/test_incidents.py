@@ -16,6 +16,8 @@ from lenders.tests.factories import (
     EntryFactory,
     MemberFactory,
 )
+from notifications import catalogue
+from notifications.models import Message
 from stations import stats
 from stations.models import Station, StationDay
 from stations.tests.factories import StationRoleFactory, SubdivisionRoleFactory, UserFactory
@@ -140,6 +142,52 @@ def test_an_agent_sends_sos_with_the_phones_location(trip, client_for):
     assert alert.incident.agent == entry.agent
 
 
+def test_an_agent_signing_in_lands_on_their_own_trips_one_tap_from_sos(trip, client_for):
+    entry, agent_user = trip
+    client = client_for(agent_user)
+    response = client.get("/", follow=True)
+    assert response.redirect_chain[-1][0] == "/station/debra/lenders/my-trips/"
+    page = response.content.decode()
+    assert f'href="/station/debra/lenders/my-trips/{entry.pk}/sos/"' in page
+    assert "Register a lender branch" not in page
+
+
+def test_a_branch_manager_lands_on_the_branch_not_the_agents_trips(trip, client_for):
+    entry, _agent = trip
+    manager = MemberFactory(branch=entry.roster.branch).user
+    response = client_for(manager).get("/", follow=True)
+    branch_page = f"/station/debra/lenders/branch/{entry.roster.branch.pk}/"
+    assert response.redirect_chain[-1][0] == branch_page
+
+
+def test_the_sos_carries_a_map_link_with_accuracy_and_time_to_the_station(trip, client_for):
+    entry, agent_user = trip
+    station = Station.objects.get(slug="debra")
+    officer = StationRoleFactory(station=station, role="duty").user
+    fixed = timezone.now() - datetime.timedelta(seconds=20)
+    client_for(agent_user).post(
+        f"/station/debra/lenders/my-trips/{entry.pk}/sos/",
+        {
+            "latitude": "22.371234",
+            "longitude": "87.551234",
+            "accuracy_m": "20",
+            "located_ms": str(int(fixed.timestamp() * 1000)),
+        },
+    )
+    page = client_for(officer).get("/station/debra/lenders/sos/").content.decode()
+    osm = (
+        "https://www.openstreetmap.org/?mlat=22.371234&amp;mlon=87.551234"
+        "#map=17/22.371234/87.551234"
+    )
+    assert osm in page and 'href="geo:22.371234,87.551234"' in page
+    assert "within 20 m" in page
+    assert f"located at {timezone.localtime(fixed):%H:%M:%S}" in page
+    message = Message.objects.get(recipient=officer, channel="in_app", kind="sos")
+    body = catalogue.render("sos", "en", message.context).body
+    assert osm.replace("&amp;", "&") in body and "geo:22.371234,87.551234" in body
+    assert "within 20 m" in body
+
+
 def test_pressing_sos_twice_raises_one_alert(trip, client_for):
     entry, agent_user = trip
     client = client_for(agent_user)
@@ -195,3 +243,18 @@ def test_the_sdpo_reads_the_incident_register_but_cannot_write_it(in_debra, clie
     assert sdpo.get(f"/station/debra/lenders/incidents/{incident.pk}/").status_code == 200
     assert sdpo.get("/station/debra/lenders/incidents/new/").status_code == 404
     assert sdpo.get(f"/station/debra/lenders/incidents/{incident.pk}/edit/").status_code == 404
+
+
+def test_a_full_fir_reference_is_kept_whole(in_debra, clock):
+    reference = (
+        "Debra PS Case No. 1234/2026 dated 01.12.2026 u/s 309(4)/3(5) BNS, 2023 and 304(2) BNS"
+    )
+    incident = services.incident_record(
+        by=UserFactory(),
+        occurred_at=timezone.now(),
+        kind="snatching",
+        area=AreaFactory(),
+        fir_number=reference,
+    )
+    incident.refresh_from_db()
+    assert incident.fir_number == reference

@@ -196,6 +196,19 @@ def test_a_manager_files_tomorrows_roster_from_the_form(in_debra, client_for, cl
     assert entry.vehicle_registration == "WB 34 A 1234"
 
 
+def test_the_cash_band_is_a_choice_the_branch_must_make(in_debra, client_for, clock):
+    member = MemberFactory(branch=BranchFactory())
+    agent, area = AgentFactory(branch=member.branch), AreaFactory()
+    client = client_for(member.user)
+    url = f"/station/debra/lenders/branch/{member.branch.pk}/roster/2026-12-02/add/"
+    page = client.get(url).content.decode()
+    assert '<option value="" selected>Choose the cash band</option>' in page
+    form = {"agent": agent.pk, "area": area.pk, "depart_at": "10:00", "return_at": "12:00"}
+    response = client.post(url, form)
+    assert response.status_code == 200 and "This field is required." in response.content.decode()
+    assert not RosterEntry.objects.filter(agent=agent).exists()
+
+
 def test_the_roster_page_says_it_is_locked_after_cut_off(in_debra, client_for, clock):
     member = MemberFactory(branch=BranchFactory())
     client = client_for(member.user)

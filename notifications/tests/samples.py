@@ -26,6 +26,7 @@ SAMPLES: dict[str, dict] = {
     },
     "sheet_published": {
         "reference": "DB-0112-03",
+        "agents": "Arup Bag",
         "date": "01 Dec",
         "time": "10:15",
         "meeting_point": "Debra bus stand",
@@ -35,12 +36,21 @@ SAMPLES: dict[str, dict] = {
     },
     "sheet_changed": {
         "reference": "DB-0112-03",
+        "agents": "Arup Bag",
         "date": "01 Dec",
         "time": "10:45",
         "meeting_point": "Debra bus stand",
         "contact": "ASI R. Mahato",
         "phone": "+919800000001",
         "path": "/station/debra/lenders/escort/",
+    },
+    "trip_unescorted": {
+        "agents": "Arup Bag",
+        "date": "01 Dec",
+        "time": "10:00-12:00",
+        "reason": "every team is busy then",
+        "phone": "+913222000000",
+        "path": "/station/debra/escorts/branch/3/2026-12-01/",
     },
     "run_overdue": {
         "reference": "DB-0112-03",

@@ -47,6 +47,7 @@ def _sms_request(message: Message, text: str, variables: list[str], language: st
 
 PUBLISHED_VARIABLES = [
     "DB-0112-03",
+    "Arup Bag",
     "01 Dec",
     "10:15",
     "Debra bus stand",
@@ -64,7 +65,8 @@ def test_it_sends_an_sms_as_the_registered_dlt_template(in_debra, person, gatewa
         headers={"Authorization": "Bearer test-sms-key", "Content-Type": "application/json"},
         json=_sms_request(
             message,
-            "Escort Portal: escort DB-0112-03 on 01 Dec at 10:15, meet at Debra bus stand. "
+            "Escort Portal: escort DB-0112-03 for Arup Bag on 01 Dec at 10:15, "
+            "meet at Debra bus stand. "
             "Contact ASI R. Mahato +919800000001. "
             f"Details {settings.SITE_URL}/station/debra/lenders/escort/",
             PUBLISHED_VARIABLES,

@@ -13,6 +13,7 @@
       form.elements.latitude.value = position.coords.latitude.toFixed(6);
       form.elements.longitude.value = position.coords.longitude.toFixed(6);
       form.elements.accuracy_m.value = Math.round(position.coords.accuracy);
+      form.elements.located_ms.value = Math.round(position.timestamp);
       note.textContent = note.dataset.found;
     },
     function () { note.textContent = note.dataset.none; },

@@ -96,6 +96,21 @@ def test_home_hides_stations_the_user_has_no_role_in(debra, pingla, client_for):
     assert "/station/pingla/" not in page
 
 
+def test_only_newcomers_and_branch_staff_are_offered_to_register_a_branch(debra, client_for):
+    register = "Register a lender branch"
+    assert register in client_for(UserFactory()).get("/").content.decode()
+    duty = StationRoleFactory(station=debra).user
+    assert register not in client_for(duty).get("/").content.decode()
+    sdpo = SubdivisionRoleFactory(subdivision=debra.subdivision).user
+    assert register not in client_for(sdpo).get("/").content.decode()
+
+
+def test_an_escort_signing_in_lands_on_their_own_runs(debra, client_for):
+    escort = StationRoleFactory(station=debra, role=StationRole.Role.ESCORT_OFFICER).user
+    response = client_for(escort).get("/")
+    assert response["Location"] == "/station/debra/escorts/my-day/"
+
+
 def test_home_sends_anonymous_users_to_login(client):
     assert client.get("/")["Location"].startswith("/accounts/login/")
 
