@@ -92,10 +92,6 @@ def station_landing(request: StationRequest) -> HttpResponse:
         "heartbeat": WorkerHeartbeat.objects.filter(schema_name=station.schema_name).first(),
         "today": StationDay.objects.filter(station=station, date=timezone.localdate()).first(),
     }
-    if Perm.OPERATE in request.station_perms:
-        from escorts.selectors import sheet_build_late
-
-        context["late"] = sheet_build_late(date=timezone.localdate())
     return render(request, "stations/landing.html", context)
 
 
