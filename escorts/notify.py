@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from django.db import connection
 from django.db.models import QuerySet
 
 from lenders.models import BranchMember, LenderBranch, RosterEntry
@@ -15,14 +14,11 @@ from notifications.services import message_queue
 from stations.models import Station, User
 from stations.routing import station_reverse
 from stations.selectors import user_list_station_officers
+from stations.tenancy import schema_station
 
 from .models import DutySheet, EscortRun, RunEntry, UncoveredEntry
 
 _BRANCH_ROLES = (BranchMember.Role.MANAGER, BranchMember.Role.STAFF)
-
-
-def _station() -> Station:
-    return connection.tenant
 
 
 def run_reference(run: EscortRun) -> str:
@@ -55,7 +51,7 @@ def _branch_recipients(branch: LenderBranch, entries: list[RosterEntry]) -> set[
 
 
 def draft_ready(sheet: DutySheet) -> None:
-    station = _station()
+    station = schema_station()
     message_queue(
         event=f"sheet-draft:{sheet.pk}",
         kind="sheet_draft_ready",
@@ -71,7 +67,7 @@ def draft_ready(sheet: DutySheet) -> None:
 
 def _announce_runs(sheet: DutySheet, runs: list[EscortRun], *, kind: str, only: set | None):
     """Per run: its team leader, and each branch with entries on it (only `only`, if given)."""
-    station = _station()
+    station = schema_station()
     date_text = sheet.date.strftime("%d-%m-%Y")
     by_run: dict[int, list[RosterEntry]] = defaultdict(list)
     links = RunEntry.objects.filter(run__in=runs).select_related("entry__roster__branch")
@@ -116,7 +112,7 @@ def sheet_changed(sheet: DutySheet) -> None:
         .distinct()
     )
     _announce_runs(sheet, runs, kind="sheet_changed", only=changed)
-    station = _station()
+    station = schema_station()
     dropped = UncoveredEntry.objects.filter(sheet=sheet, entry_id__in=changed).select_related(
         "entry__roster__branch"
     )
@@ -142,7 +138,7 @@ def sheet_changed(sheet: DutySheet) -> None:
 
 
 def run_overdue(run: EscortRun) -> None:
-    station = _station()
+    station = schema_station()
     message_queue(
         event=f"run-overdue:{run.pk}",
         kind="run_overdue",

@@ -24,6 +24,7 @@ from lenders import services as lender_services
 from lenders.models import CollectionArea, LenderBranch, RosterEntry
 from stations import stats
 from stations.models import Station, User
+from stations.tenancy import schema_station
 
 from . import notify, planning
 from .models import (
@@ -44,10 +45,6 @@ BUILD_GRACE = datetime.timedelta(minutes=5)
 
 
 # --- Officers and teams ---
-
-
-def _station() -> Station:
-    return connection.tenant
 
 
 @transaction.atomic
@@ -72,7 +69,7 @@ def officer_delete(*, officer: Officer, by: User) -> None:
 @transaction.atomic
 def team_save(*, team: EscortTeam, members: Iterable[Officer] = (), by: User) -> EscortTeam:
     """Create or update a team; a team without a base starts from the station."""
-    station = _station()
+    station = schema_station()
     if team.base_latitude is None and team.base_longitude is None:
         team.base_latitude, team.base_longitude = station.latitude, station.longitude
     if (team.base_latitude is None) != (team.base_longitude is None):
@@ -176,7 +173,7 @@ def _build_claim(*, date: datetime.date, origin: str, by: User | None) -> tuple[
             draft.build_error = "abandoned"
             draft.save(update_fields=["build_status", "build_error"])
         _supersede(draft, now=now)
-    station = _station()
+    station = schema_station()
     sheet = DutySheet.objects.create(
         date=date,
         version=_next_version(date),

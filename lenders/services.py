@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -20,6 +20,7 @@ from django_tenants.utils import tenant_context
 from stations import services as station_services
 from stations import stats
 from stations.models import Station, StationRole, User
+from stations.tenancy import schema_station
 
 from . import notify
 from .models import (
@@ -37,13 +38,9 @@ from .models import (
 # --- The clock of a station ---
 
 
-def current_station() -> Station:
-    return connection.tenant
-
-
 def cutoff_at(date: datetime.date) -> datetime.datetime:
     """When the roster for `date` locks: the station's cut-off time on that date, local time."""
-    station = current_station()
+    station = schema_station()
     return timezone.make_aware(datetime.datetime.combine(date, station.roster_cutoff))
 
 
@@ -77,7 +74,7 @@ def branch_register(*, user: User, **details: object) -> LenderBranch:
 
 
 def _grant_lender_role(user: User) -> None:
-    station = current_station()
+    station = schema_station()
     # A police officer of this station keeps that role; they only gain branch membership.
     if not StationRole.objects.filter(user=user, station=station).exists():
         station_services.station_role_grant(
@@ -297,7 +294,7 @@ def _check_can_change(roster: Roster, *, as_officer: bool) -> None:
             )
             % {
                 "date": date_format(roster.date, "DATE_FORMAT"),
-                "time": current_station().roster_cutoff.strftime("%H:%M"),
+                "time": schema_station().roster_cutoff.strftime("%H:%M"),
             }
         )
 
@@ -639,7 +636,7 @@ def roster_reminders_send(*, now: datetime.datetime | None = None) -> int:
     now = now or timezone.now()
     today = timezone.localdate(now)
     cutoff = cutoff_at(today)
-    lead = datetime.timedelta(minutes=current_station().reminder_lead_minutes)
+    lead = datetime.timedelta(minutes=schema_station().reminder_lead_minutes)
     if not cutoff - lead <= now < cutoff:
         return 0
     filed = RosterEntry.objects.filter(roster__date=today).values("roster__branch_id")
