@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.utils.translation import gettext as _
 
+from escorts import planner
 from escorts.planner.model import Area, Instance, Plan, Request, Team, travel_minutes
 from lenders import selectors as lender_selectors
 from lenders.models import CashBand, CollectionArea, Roster, RosterEntry
@@ -175,38 +176,16 @@ def plan_input(date: datetime.date) -> PlanInput:
     return PlanInput(instance, entries, teams, areas, set_aside)
 
 
-def _planner_solve():
-    """The planner's `solve`, wherever the package exports it; None if it has none yet."""
-    import importlib
-
-    for module_name in ("escorts.planner", "escorts.planner.optimise"):
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        found = getattr(module, "solve", None)
-        if callable(found):
-            return found
-    return None
-
-
 def solve(instance: Instance, *, seconds: int, seed: int) -> Plan:
     """Run the planner; if its plan breaks a rule, fall back to the plain greedy one."""
-    from escorts.planner.check import InfeasiblePlan, check
-    from escorts.planner.greedy import greedy
-
     if not instance.requests:
         return Plan(runs=[], unassigned=[])
-    planner_solve = _planner_solve()
-    if planner_solve is None:
-        plan = greedy(instance)
-    else:
-        plan = planner_solve(instance, seconds=seconds, seed=seed)
+    plan = planner.solve(instance, seconds=seconds, seed=seed)
     try:
-        check(instance, plan)
-    except InfeasiblePlan:
+        planner.check(instance, plan)
+    except planner.InfeasiblePlan:
         logger.exception("planner returned an infeasible plan; using the greedy plan")
-        plan = greedy(instance)
+        plan = planner.greedy(instance)
     return plan
 
 
