@@ -583,6 +583,18 @@ def run_set_meeting_point(
 
 
 @transaction.atomic
+def run_edit(
+    *, date: datetime.date, run: EscortRun, team: EscortTeam, meeting_point: str, by: User
+) -> EscortRun:
+    """The run form's one edit: a new team and a new meeting point are saved both or neither."""
+    if team != run.team:
+        run = run_change_team(date=date, run=run, team=team, by=by)
+    if meeting_point != run.meeting_point:
+        run = run_set_meeting_point(date=date, run=run, meeting_point=meeting_point, by=by)
+    return run
+
+
+@transaction.atomic
 def run_change_team(
     *, date: datetime.date, run: EscortRun, team: EscortTeam, by: User
 ) -> EscortRun:
