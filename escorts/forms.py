@@ -170,13 +170,13 @@ class RunEditForm(forms.Form):
 
 class LateEntryForm(forms.Form):
     branch = forms.ModelChoiceField(
-        label=_("Branch"), queryset=LenderBranch.objects.filter(status="approved")
+        label=_("Branch"), queryset=LenderBranch.objects.filter(status=LenderBranch.Status.APPROVED)
     )
     agent = forms.ModelChoiceField(
         label=_("Field agent"), queryset=FieldAgent.objects.filter(active=True)
     )
     area = forms.ModelChoiceField(
-        label=_("Area"), queryset=CollectionArea.objects.filter(status="active")
+        label=_("Area"), queryset=CollectionArea.objects.filter(status=CollectionArea.Status.ACTIVE)
     )
     depart_at = forms.TimeField(label=_("Departure time"), widget=TimeInput())
     return_at = forms.TimeField(label=_("Expected return time"), widget=TimeInput())

@@ -13,19 +13,15 @@ from django.utils import translation
 from lenders.models import BranchMember, LenderBranch, RosterEntry
 from lenders.notify import branch_people
 from notifications.services import message_queue
-from stations.db import connection
-from stations.models import Station, User
+from stations.models import User
 from stations.routing import station_reverse
 from stations.selectors import user_list_station_officers
+from stations.tenancy import schema_station
 
 from .models import DutySheet, EscortRun, RunEntry, UncoveredEntry
 from .selectors import agent_meeting
 
 _BRANCH_ROLES = (BranchMember.Role.MANAGER, BranchMember.Role.STAFF)
-
-
-def _station() -> Station:
-    return connection.tenant
 
 
 def run_reference(run: EscortRun) -> str:
@@ -62,7 +58,7 @@ def _branch_recipients(branch: LenderBranch, entries: list[RosterEntry]) -> set[
 
 
 def draft_ready(sheet: DutySheet) -> None:
-    station = _station()
+    station = schema_station()
     message_queue(
         event=f"sheet-draft:{sheet.pk}",
         kind="sheet_draft_ready",
@@ -79,7 +75,7 @@ def draft_ready(sheet: DutySheet) -> None:
 def _announce_runs(sheet: DutySheet, runs: list[EscortRun], *, kind: str, only: set | None):
     """Per run: its team leader; and per entry on it (only `only`, if given), its branch and
     agent, with the agent's own meeting time and place."""
-    station = _station()
+    station = schema_station()
     date_text = sheet.date.strftime("%d-%m-%Y")
     by_run: dict[int, list[RosterEntry]] = defaultdict(list)
     links = RunEntry.objects.filter(run__in=runs).select_related(
@@ -119,7 +115,7 @@ def _announce_runs(sheet: DutySheet, runs: list[EscortRun], *, kind: str, only: 
 def _announce_unescorted(sheet: DutySheet, items: list[UncoveredEntry], *, kind: str) -> None:
     """Each uncovered trip to its branch and agent: why, whom to call, and how to go safely.
     The reason is in each reader's own language, so recipients are grouped by language."""
-    station = _station()
+    station = schema_station()
     for item in items:
         entry = item.entry
         branch = entry.roster.branch
@@ -176,7 +172,7 @@ def sheet_changed(sheet: DutySheet) -> None:
 
 
 def run_overdue(run: EscortRun) -> None:
-    station = _station()
+    station = schema_station()
     message_queue(
         event=f"run-overdue:{run.pk}",
         kind="run_overdue",

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
+from escorts import planner
 from escorts.planner.model import Area, Instance, Plan, Request, Run, Team, travel_minutes
 from lenders import selectors as lender_selectors
 from lenders.models import CashBand, CollectionArea, Roster, RosterEntry
@@ -181,21 +182,6 @@ def plan_input(date: datetime.date) -> PlanInput:
     return PlanInput(instance, entries, teams, areas, set_aside)
 
 
-def _planner_solve():
-    """The planner's `solve`, wherever the package exports it; None if it has none yet."""
-    import importlib
-
-    for module_name in ("escorts.planner", "escorts.planner.optimise"):
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        found = getattr(module, "solve", None)
-        if callable(found):
-            return found
-    return None
-
-
 def previous_plan(sheet: DutySheet | None) -> Plan | None:
     """A built sheet's runs in the planner's terms, for a rebuild to start from; None if it has
     none (no sheet, a failed build)."""
@@ -220,25 +206,16 @@ def solve(instance: Instance, *, seconds: int, seed: int, previous: Plan | None 
 
     With the `previous` plan of the date (see `previous_plan`) the planner keeps what of it still
     holds and mends the rest, within `REPLAN_SECONDS`."""
-    from escorts.planner.check import InfeasiblePlan, check
-    from escorts.planner.greedy import greedy
-
     if not instance.requests:
         return Plan(runs=[], unassigned=[])
-    planner_solve = _planner_solve()
-    if planner_solve is None:
-        plan = greedy(instance)
-    elif previous is not None:
-        plan = planner_solve(
-            instance, seconds=min(seconds, REPLAN_SECONDS), seed=seed, previous=previous
-        )
-    else:
-        plan = planner_solve(instance, seconds=seconds, seed=seed)
+    if previous is not None:
+        seconds = min(seconds, REPLAN_SECONDS)
+    plan = planner.solve(instance, seconds=seconds, seed=seed, previous=previous)
     try:
-        check(instance, plan)
-    except InfeasiblePlan:
+        planner.check(instance, plan)
+    except planner.InfeasiblePlan:
         logger.exception("planner returned an infeasible plan; using the greedy plan")
-        plan = greedy(instance)
+        plan = planner.greedy(instance)
     return plan
 
 

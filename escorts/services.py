@@ -28,6 +28,7 @@ from lenders.models import CollectionArea, LenderBranch, RosterEntry
 from stations import stats
 from stations.db import connection
 from stations.models import Station, User
+from stations.tenancy import schema_station
 
 from . import notify, planning
 from .models import (
@@ -43,10 +44,6 @@ from .models import (
 logger = logging.getLogger(__name__)
 
 # --- Officers and teams ---
-
-
-def _station() -> Station:
-    return connection.tenant
 
 
 @transaction.atomic
@@ -71,7 +68,7 @@ def officer_delete(*, officer: Officer, by: User) -> None:
 @transaction.atomic
 def team_save(*, team: EscortTeam, members: Iterable[Officer] = (), by: User) -> EscortTeam:
     """Create or update a team; a team without a base starts from the station."""
-    station = _station()
+    station = schema_station()
     if team.base_latitude is None and team.base_longitude is None:
         team.base_latitude, team.base_longitude = station.latitude, station.longitude
     if (team.base_latitude is None) != (team.base_longitude is None):
@@ -186,7 +183,7 @@ def _build_claim(*, date: datetime.date, origin: str, by: User | None) -> tuple[
             draft.build_error = "abandoned"
             draft.save(update_fields=["build_status", "build_error"])
         _supersede(draft, now=now)
-    station = _station()
+    station = schema_station()
     sheet = DutySheet.objects.create(
         date=date,
         version=_next_version(date),
@@ -602,6 +599,18 @@ def run_set_meeting_point(
     run.full_clean()
     run.save(update_fields=["meeting_point", "updated_by", "updated_at"])
     _touch(sheet, by)
+    return run
+
+
+@transaction.atomic
+def run_edit(
+    *, date: datetime.date, run: EscortRun, team: EscortTeam, meeting_point: str, by: User
+) -> EscortRun:
+    """The run form's one edit: a new team and a new meeting point are saved both or neither."""
+    if team != run.team:
+        run = run_change_team(date=date, run=run, team=team, by=by)
+    if meeting_point != run.meeting_point:
+        run = run_set_meeting_point(date=date, run=run, meeting_point=meeting_point, by=by)
     return run
 
 

@@ -476,14 +476,13 @@ def run_edit(request: StationRequest, date: datetime.date, run_pk: int) -> HttpR
     if form.is_valid():
         data = form.cleaned_data
         try:
-            if data["team"] != run.team:
-                run = services.run_change_team(
-                    date=date, run=run, team=data["team"], by=request.user
-                )
-            if data["meeting_point"] != run.meeting_point:
-                services.run_set_meeting_point(
-                    date=date, run=run, meeting_point=data["meeting_point"], by=request.user
-                )
+            services.run_edit(
+                date=date,
+                run=run,
+                team=data["team"],
+                meeting_point=data["meeting_point"],
+                by=request.user,
+            )
         except ValidationError as exc:
             form.add_error(None, exc)
         else:

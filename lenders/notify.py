@@ -9,16 +9,12 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from notifications.services import message_queue
-from stations.db import connection
 from stations.models import Station, User
 from stations.routing import station_reverse
 from stations.selectors import user_list_overseers, user_list_station_officers
+from stations.tenancy import schema_station
 
 from .models import BranchMember, Incident, LenderBranch, SosAlert
-
-
-def _station() -> Station:
-    return connection.tenant
 
 
 def branch_people(branch: LenderBranch, *, roles: tuple[str, ...]) -> QuerySet[User]:
@@ -36,7 +32,7 @@ def _station_and_sdpo(station: Station) -> set[User]:
 
 
 def branch_decided(branch: LenderBranch) -> None:
-    station = _station()
+    station = schema_station()
     approved = branch.status == LenderBranch.Status.APPROVED
     context = {
         "branch": str(branch),
@@ -54,7 +50,7 @@ def branch_decided(branch: LenderBranch) -> None:
 
 
 def roster_reminder(branch: LenderBranch, date: datetime.date) -> None:
-    station = _station()
+    station = schema_station()
     message_queue(
         event=f"roster-reminder:{branch.pk}:{date.isoformat()}",
         kind="roster_reminder",
@@ -72,7 +68,7 @@ def roster_reminder(branch: LenderBranch, date: datetime.date) -> None:
 
 def sos_raised(alert: SosAlert) -> None:
     """Everyone who can act, at once, on every channel they have: preferences do not apply."""
-    station = _station()
+    station = schema_station()
     entry = alert.entry
     message_queue(
         event=f"sos:{alert.pk}",
@@ -106,7 +102,7 @@ def _sos_location(alert: SosAlert) -> dict:
 
 
 def incident_recorded(incident: Incident) -> None:
-    station = _station()
+    station = schema_station()
     place = incident.area.name if incident.area else incident.place or station.name
     message_queue(
         event=f"incident:{incident.pk}",

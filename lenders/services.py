@@ -19,8 +19,8 @@ from django_tenants.utils import tenant_context
 
 from stations import services as station_services
 from stations import stats
-from stations.db import connection
 from stations.models import Station, StationRole, User
+from stations.tenancy import schema_station
 
 from . import notify
 from .models import (
@@ -38,13 +38,9 @@ from .models import (
 # --- The clock of a station ---
 
 
-def current_station() -> Station:
-    return connection.tenant
-
-
 def cutoff_at(date: datetime.date) -> datetime.datetime:
     """When the roster for `date` locks: the station's cut-off time on that date, local time."""
-    station = current_station()
+    station = schema_station()
     return timezone.make_aware(datetime.datetime.combine(date, station.roster_cutoff))
 
 
@@ -78,7 +74,7 @@ def branch_register(*, user: User, **details: object) -> LenderBranch:
 
 
 def _grant_lender_role(user: User) -> None:
-    station = current_station()
+    station = schema_station()
     # A police officer of this station keeps that role; they only gain branch membership.
     if not StationRole.objects.filter(user=user, station=station).exists():
         station_services.station_role_grant(
@@ -298,7 +294,7 @@ def _check_can_change(roster: Roster, *, as_officer: bool) -> None:
             )
             % {
                 "date": date_format(roster.date, "DATE_FORMAT"),
-                "time": current_station().roster_cutoff.strftime("%H:%M"),
+                "time": schema_station().roster_cutoff.strftime("%H:%M"),
             }
         )
 
@@ -649,7 +645,7 @@ def roster_reminders_send(*, now: datetime.datetime | None = None) -> int:
     now = now or timezone.now()
     today = timezone.localdate(now)
     cutoff = cutoff_at(today)
-    lead = datetime.timedelta(minutes=current_station().reminder_lead_minutes)
+    lead = datetime.timedelta(minutes=schema_station().reminder_lead_minutes)
     if not cutoff - lead <= now < cutoff:
         return 0
     filed = RosterEntry.objects.filter(roster__date=today).values("roster__branch_id")

@@ -159,6 +159,15 @@ def test_changing_the_team_checks_the_new_teams_capacity(day, officer):
     assert run.team == bravo and run.updated_by == officer
 
 
+def test_a_run_edit_that_fails_on_the_meeting_point_keeps_the_old_team(day, officer):
+    bravo = TeamFactory(name="Bravo")
+    with pytest.raises(ValidationError):
+        services.run_edit(
+            date=TODAY, run=day["run"], team=bravo, meeting_point="x" * 201, by=officer
+        )
+    assert EscortRun.objects.get(sheet=day["sheet"]).team == day["alpha"]
+
+
 def test_a_late_entry_goes_through_the_roster_rules_and_joins_the_sheet(day, officer):
     branch = BranchFactory()
     data = lender_services.EntryInput(

@@ -13,6 +13,7 @@ from django.test import override_settings
 from django.utils import timezone
 from werkzeug import Request, Response
 
+from escort_portal.testing import wait_for
 from notifications import services
 from notifications.backends import TransientDeliveryError
 from notifications.models import Channel, ChannelPreference, Message
@@ -257,6 +258,9 @@ def test_a_gateway_that_does_not_answer_in_time_is_retried(in_debra, person, gat
     message.refresh_from_db()
     assert message.status == Status.PENDING
     assert message.last_error == "No answer within 0.2 s"
+    # The late answer lands in the server's log when the handler returns: wait for it here, or
+    # on a busy machine it turns up in a later test's log.
+    assert wait_for(lambda: len(gateway.log) == 1, seconds=5)
 
 
 def test_an_unreachable_gateway_is_retried(in_debra, person, gateway):
