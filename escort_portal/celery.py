@@ -97,7 +97,7 @@ def _audit_job_done(task_id: str, **kwargs: object) -> None:
 
 
 @task_postrun.connect
-def _check_connections_before_the_next_task(task: object, **kwargs: object) -> None:
+def _check_connections_before_the_next_task(task: Task, **kwargs: object) -> None:
     # What Django does between requests: drop a connection that failed or outlived
     # CONN_MAX_AGE, and (CONN_HEALTH_CHECKS) test the kept one before its next query, so a
     # database restarted between two tasks costs the next one a reconnect, not an error. Not

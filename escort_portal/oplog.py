@@ -12,10 +12,12 @@ import logging
 import time
 from collections.abc import Callable
 
+from celery import Task
 from celery.signals import task_postrun, task_prerun
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django_tenants.utils import get_public_schema_name
+
+from stations.db import connection
 
 requests_log = logging.getLogger("escort_portal.requests")
 tasks_log = logging.getLogger("escort_portal.tasks")
@@ -65,7 +67,7 @@ def _task_start(task_id: str, **kwargs: object) -> None:
 
 
 @task_postrun.connect
-def _task_done(task_id: str, task: object, state: str | None = None, **kwargs: object) -> None:
+def _task_done(task_id: str, task: Task, state: str | None = None, **kwargs: object) -> None:
     started, schema = _task_started.pop(task_id, (None, None))
     tasks_log.info(
         "task",

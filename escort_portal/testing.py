@@ -114,6 +114,7 @@ class PrivatePostgres:
             stdin=dump.stdout,
             check=True,
         )
+        assert dump.stdout is not None
         dump.stdout.close()
         assert dump.wait() == 0
 

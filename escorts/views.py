@@ -285,9 +285,13 @@ def sheet(request: SheetRequest, date: datetime.date, version: int | None = None
     except Http404:
         if version is not None or not request.operates:
             raise
-        context = {"sheet": None, "date": date, "operates": True}
-        context["cutoff"] = lender_services.cutoff_at(date)
-        context["late"] = selectors.sheet_build_late(date=date)
+        context = {
+            "sheet": None,
+            "date": date,
+            "operates": True,
+            "cutoff": lender_services.cutoff_at(date),
+            "late": selectors.sheet_build_late(date=date),
+        }
         return render(request, "escorts/sheet.html", context)
     return render(request, "escorts/sheet.html", _sheet_context(request, found))
 

@@ -32,8 +32,7 @@ def deliveries_queue(message_pks: Sequence[int], *, schema_name: str) -> int:
                     "notifications.message_deliver",
                     args=(pk,),
                     headers={"_schema_name": schema_name},
-                    # Celery takes the connection to publish on; celery-types does not list it.
-                    connection=broker,  # type: ignore[call-arg]
+                    connection=broker,
                     retry=True,
                     retry_policy=_PUBLISH_RETRY,
                 )

@@ -334,6 +334,8 @@ class IdempotentRequest(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
 class TemplateSnapshot(models.Model):
     """The template schema as `pg_dump` wrote it (tables, indexes, constraints, triggers and
     their functions, sequences, and the rows it holds) at one migration state. A new station's

@@ -20,13 +20,15 @@ import hashlib
 import time
 import uuid
 from collections.abc import Callable
+from typing import TypeVar, cast
 
 from django.core.exceptions import RequestDataTooBig
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, models, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .db import connection
 from .models import IdempotentRequest, SubmissionToken
 
 FIELD = "submission_token"
@@ -35,8 +37,10 @@ WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 # How long a repeat waits for the first request's answer before answering 409.
 WAIT_SECONDS = 15.0
 
+Row = TypeVar("Row")
 
-def _wait_for(fetch: Callable[[], object | None], done: Callable[[object], bool]) -> object:
+
+def _wait_for(fetch: Callable[[], Row | None], done: Callable[[Row], bool]) -> Row | None:
     deadline = time.monotonic() + WAIT_SECONDS
     row = fetch()
     while row is not None and not done(row) and time.monotonic() < deadline:
@@ -45,11 +49,11 @@ def _wait_for(fetch: Callable[[], object | None], done: Callable[[object], bool]
     return row
 
 
-def _claim(model: type, **fields: object) -> bool:
+def _claim(model: type[models.Model], **fields: object) -> bool:
     """Insert the row in a transaction of its own; False when it was there already."""
     try:
         with transaction.atomic():
-            model.objects.create(**fields)
+            model._default_manager.create(**fields)
     except IntegrityError:
         return False
     return True
@@ -63,9 +67,10 @@ class SubmissionTokenMiddleware:
         token = self._token(request)
         if token is None:
             return self.get_response(request)
-        if not _claim(SubmissionToken, token=token, user=request.user):
+        user_id = cast(int, request.user.pk)  # `_token` answers for a signed-in user only
+        if not _claim(SubmissionToken, token=token, user_id=user_id):
             first = _wait_for(
-                lambda: SubmissionToken.objects.filter(token=token, user=request.user).first(),
+                lambda: SubmissionToken.objects.filter(token=token, user_id=user_id).first(),
                 lambda row: bool(row.location),
             )
             if first is not None and first.location:
@@ -73,7 +78,7 @@ class SubmissionTokenMiddleware:
             if first is not None:
                 return _still_running()
             # The first did not save: this one is a try of its own.
-            _claim(SubmissionToken, token=token, user=request.user)
+            _claim(SubmissionToken, token=token, user_id=user_id)
         response = self.get_response(request)
         if response.status_code in (301, 302, 303) and response.has_header("Location"):
             SubmissionToken.objects.filter(token=token).update(location=response["Location"])

@@ -39,7 +39,7 @@ from .routing import station_reverse
 
 # Where a lender's or an escort's day starts; a lender branch's page sends a field agent on
 # to the agent's own trips.
-PHONE_HOMES = {
+PHONE_HOMES: dict[str, str] = {
     StationRole.Role.LENDER: "lenders:my_branches",
     StationRole.Role.ESCORT_OFFICER: "escorts:my_day",
 }
