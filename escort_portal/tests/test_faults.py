@@ -172,3 +172,40 @@ def test_with_redis_stopped_sign_in_sign_up_upload_and_the_api_still_answer(
     assert (sign_in.status_code, sign_up.status_code) == (302, 302)
     assert (uploaded.status_code, api.status_code) == (302, 201)
     assert "Redis cache unavailable" in caplog.text
+
+
+def test_a_running_beat_is_seen_within_seconds_and_rides_through_a_database_restart(
+    private_postgres, tmp_path
+):
+    private_postgres.copy_database(connection.settings_dict)
+    queue = f"{settings.CELERY_TASK_DEFAULT_QUEUE}_beat"
+    broker = app.connection_for_write().default_channel.client
+    last_run = "SELECT max(last_run_at) FROM django_celery_beat_periodictask WHERE enabled"
+    beat = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "celery", "-A", "escort_portal", "beat"),
+            *("--loglevel=WARNING", f"--schedule={tmp_path / 'beat'}"),
+        ],
+        cwd=settings.BASE_DIR,
+        env={
+            "PATH": "/usr/bin:/bin:/usr/local/bin",
+            "DJANGO_SETTINGS_MODULE": "escort_portal.settings.test",
+            "DATABASE_URL": private_postgres.url,
+            "TEST_REDIS_URL": settings.CELERY_BROKER_URL,
+            "TEST_CELERY_QUEUE": queue,
+        },
+    )
+    try:
+        # The minute jobs fall due a minute after beat starts; it stores their last run as it
+        # sends them (CELERY_BEAT_SYNC_EVERY), not minutes later.
+        assert wait_for(lambda: private_postgres.query(last_run)[0][0] is not None, seconds=150)
+        first = private_postgres.query(last_run)[0][0]
+        private_postgres.restart()
+        restarted = time.monotonic()
+        # The next minute's jobs are sent and stored on the restarted database.
+        assert wait_for(lambda: private_postgres.query(last_run)[0][0] > first, seconds=150)
+        print(f"beat seen again {time.monotonic() - restarted:.1f} s after the database restart")
+        assert beat.poll() is None
+    finally:
+        stop_worker(beat)
+        broker.delete(queue)
