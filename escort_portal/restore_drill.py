@@ -123,7 +123,7 @@ import datetime, random
 from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
-from escorts.models import DutySheet, EscortRun, EscortTeam
+from escorts.models import DutySheet, EscortRun, EscortTeam, RunEntry
 from lenders.models import CollectionArea, FieldAgent, LenderBranch, Roster, RosterEntry
 from stations import stats
 from stations.models import Station, StationRole
@@ -172,15 +172,15 @@ with tenant_context(station), transaction.atomic():
         )
         sheet = DutySheet.objects.create(
             date=date, version=1, status="published", origin="cutoff", build_status="done",
-            built_at=timezone.now(),
+            built_at=timezone.now(), published_at=timezone.now(), published_by=officer,
         )
         runs = EscortRun.objects.bulk_create(
             EscortRun(sheet=sheet, team=teams[n % len(teams)], area=entries[n * 4].area,
                       start=datetime.time(9, 0), end=datetime.time(15, 0), status="completed")
             for n in range(len(entries) // 4)
         )
-        EscortRun.entries.through.objects.bulk_create(
-            EscortRun.entries.through(escortrun_id=run.pk, rosterentry_id=entry.pk)
+        RunEntry.objects.bulk_create(
+            RunEntry(sheet=sheet, run=run, entry=entry)
             for n, run in enumerate(runs) for entry in entries[n * 4 : n * 4 + 4]
         )
     for back in range(DAYS, 0, -1):

@@ -22,10 +22,18 @@ class StationRow:
 
     @property
     def sort_key(self) -> tuple:
+        # Ties by name: the table must not follow the rows' order on disk, which a restore from a
+        # backup changes.
         day = self.day
         if day is None:
-            return (0, 0, 0, 0)
-        return (-day.sos_open, -day.entries_uncovered, -day.rosters_missing, -day.runs_overdue)
+            return (0, 0, 0, 0, self.station.name)
+        return (
+            -day.sos_open,
+            -day.entries_uncovered,
+            -day.rosters_missing,
+            -day.runs_overdue,
+            self.station.name,
+        )
 
 
 @dataclass
@@ -143,7 +151,13 @@ def build(*, user: User, date: datetime.date) -> Dashboard:
     for trend in trends:
         trend["station"] = by_id[trend["station_id"]]
         trend["coverage_percent"] = coverage_percent(trend["covered"], trend["uncovered"])
-    trends.sort(key=lambda t: (t["coverage_percent"] is None, t["coverage_percent"] or 0))
+    trends.sort(
+        key=lambda t: (
+            t["coverage_percent"] is None,
+            t["coverage_percent"] or 0,
+            t["station"].name,
+        )
+    )
 
     dashboard = Dashboard(date, subdivisions, rows, totals, charts, trends)
     for row in rows:
