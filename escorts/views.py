@@ -23,9 +23,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from escort_portal.forms import add_service_errors
 from lenders import services as lender_services
-from lenders.access import member_branch
+from lenders.access import branch_permission_required
 from lenders.models import RosterEntry
 from stations.access import Perm, current_station, station_permission_required
+from stations.permissions import BranchCap
 
 from . import forms, selectors, services
 from .models import DutySheet, EscortRun, EscortTeam, Officer, RunEntry, UncoveredEntry
@@ -601,10 +602,10 @@ def my_run_action(request: HttpRequest, run_pk: int, action: str) -> HttpRespons
 # --- A branch's own escorts ---
 
 
-@station_permission_required(Perm.ENTER)
+@branch_permission_required(BranchCap.ESCORTS_READ)
 @require_GET
 def branch_escorts(request: HttpRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
-    branch = member_branch(request, branch_pk)
+    branch = request.branch
     published, rows = selectors.branch_escorts(branch=branch, date=date)
     return render(
         request,

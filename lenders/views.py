@@ -20,11 +20,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from escort_portal.forms import add_service_errors
 from escort_portal.ratelimits import rate_limit
 from stations.access import Perm, station_permission_required
+from stations.permissions import BranchCap
 from stations.routing import public_reverse
 from stations.selectors import station_list_live
 
 from . import forms, selectors, services
-from .access import managed_branch, member_branch
+from .access import branch_permission_required
 from .models import CollectionArea, FieldAgent, LenderBranch, RosterEntry
 
 # --- Public site: sign-up and registration ---
@@ -83,27 +84,28 @@ def _roster_context(branch: LenderBranch, date: datetime.date) -> dict:
 
 @station_permission_required(Perm.ENTER)
 def my_branches(request: HttpRequest) -> HttpResponse:
-    branches = list(selectors.branch_list_for_user(user=request.user))
+    branches = list(selectors.branch_list_with(user=request.user, cap=BranchCap.VIEW))
+    if not branches and selectors.trips_of_agent_today(user=request.user).exists():
+        return redirect("lenders:my_trips")
     if len(branches) == 1:
         return redirect("lenders:branch", branch_pk=branches[0].pk)
     return render(request, "lenders/my_branches.html", {"branches": branches})
 
 
-@station_permission_required(Perm.ENTER)
+@branch_permission_required(BranchCap.VIEW)
 def branch_home(request: HttpRequest, branch_pk: int) -> HttpResponse:
-    branch = member_branch(request, branch_pk)
+    branch = request.branch
     days = [_roster_context(branch, date) for date in services.fileable_dates()]
-    is_manager = selectors.branch_list_managed_by(user=request.user).filter(pk=branch.pk).exists()
     return render(
         request,
         "lenders/branch_home.html",
-        {"branch": branch, "days": days, "is_manager": is_manager},
+        {"branch": branch, "days": days, "caps": request.branch_caps},
     )
 
 
-@station_permission_required(Perm.ENTER)
+@branch_permission_required(BranchCap.ROSTER_READ)
 def roster_day(request: HttpRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
-    branch = member_branch(request, branch_pk)
+    branch = request.branch
     return render(
         request, "lenders/roster_day.html", {"branch": branch, **_roster_context(branch, date)}
     )
@@ -118,10 +120,10 @@ def _entry_form(request: HttpRequest, branch: LenderBranch, initial: dict | None
     )
 
 
-@station_permission_required(Perm.ENTER)
+@branch_permission_required(BranchCap.ROSTER_WRITE)
 @require_http_methods(["GET", "POST"])
 def entry_add(request: HttpRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
-    branch = member_branch(request, branch_pk)
+    branch = request.branch
     form = _entry_form(request, branch)
     if form.is_valid():
         try:
@@ -143,10 +145,10 @@ def entry_add(request: HttpRequest, branch_pk: int, date: datetime.date) -> Http
     )
 
 
-@station_permission_required(Perm.ENTER)
+@branch_permission_required(BranchCap.ROSTER_WRITE)
 @require_http_methods(["GET", "POST"])
 def entry_edit(request: HttpRequest, branch_pk: int, entry_pk: int) -> HttpResponse:
-    branch = member_branch(request, branch_pk)
+    branch = request.branch
     entry = get_object_or_404(RosterEntry, pk=entry_pk, roster__branch=branch)
     initial = {
         name: getattr(entry, name)
@@ -171,10 +173,10 @@ def entry_edit(request: HttpRequest, branch_pk: int, entry_pk: int) -> HttpRespo
     )
 
 
-@station_permission_required(Perm.ENTER)
+@branch_permission_required(BranchCap.ROSTER_WRITE)
 @require_http_methods(["GET", "POST"])
 def entry_delete(request: HttpRequest, branch_pk: int, entry_pk: int) -> HttpResponse:
-    branch = member_branch(request, branch_pk)
+    branch = request.branch
     entry = get_object_or_404(
         RosterEntry.objects.select_related("agent", "area", "roster"),
         pk=entry_pk,
@@ -191,10 +193,10 @@ def entry_delete(request: HttpRequest, branch_pk: int, entry_pk: int) -> HttpRes
     return render(request, "lenders/entry_delete.html", {"branch": branch, "entry": entry})
 
 
-@station_permission_required(Perm.ENTER)
+@branch_permission_required(BranchCap.ROSTER_WRITE)
 @require_POST
 def roster_copy(request: HttpRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
-    branch = member_branch(request, branch_pk)
+    branch = request.branch
     try:
         result = services.roster_copy_from_last(branch=branch, date=date, by=request.user)
     except ValidationError as exc:
@@ -216,9 +218,9 @@ def roster_copy(request: HttpRequest, branch_pk: int, date: datetime.date) -> Ht
     return redirect("lenders:roster_day", branch_pk=branch.pk, date=date)
 
 
-@station_permission_required(Perm.ENTER)
+@branch_permission_required(BranchCap.PEOPLE)
 def agent_list(request: HttpRequest, branch_pk: int) -> HttpResponse:
-    branch = member_branch(request, branch_pk)
+    branch = request.branch
     return render(
         request,
         "lenders/agent_list.html",
@@ -226,10 +228,10 @@ def agent_list(request: HttpRequest, branch_pk: int) -> HttpResponse:
     )
 
 
-@station_permission_required(Perm.ENTER)
+@branch_permission_required(BranchCap.PEOPLE)
 @require_http_methods(["GET", "POST"])
 def agent_edit(request: HttpRequest, branch_pk: int, agent_pk: int | None = None) -> HttpResponse:
-    branch = managed_branch(request, branch_pk)
+    branch = request.branch
     agent = get_object_or_404(FieldAgent, pk=agent_pk, branch=branch) if agent_pk else None
     form = forms.FieldAgentForm(request.POST or None, request.FILES or None, instance=agent)
     if form.is_valid():
@@ -249,10 +251,10 @@ def agent_edit(request: HttpRequest, branch_pk: int, agent_pk: int | None = None
     )
 
 
-@station_permission_required(Perm.ENTER)
+@branch_permission_required(BranchCap.PEOPLE)
 @require_POST
 def agent_toggle(request: HttpRequest, branch_pk: int, agent_pk: int) -> HttpResponse:
-    branch = managed_branch(request, branch_pk)
+    branch = request.branch
     agent = get_object_or_404(FieldAgent, pk=agent_pk, branch=branch)
     services.agent_set_active(agent=agent, active=not agent.active)
     if agent.active:
@@ -265,10 +267,10 @@ def agent_toggle(request: HttpRequest, branch_pk: int, agent_pk: int) -> HttpRes
     return redirect("lenders:agent_list", branch_pk=branch.pk)
 
 
-@station_permission_required(Perm.ENTER)
+@branch_permission_required(BranchCap.PEOPLE)
 @require_http_methods(["GET", "POST"])
 def staff(request: HttpRequest, branch_pk: int) -> HttpResponse:
-    branch = managed_branch(request, branch_pk)
+    branch = request.branch
     form = forms.StaffLoginForm(
         request.POST or None, agents=selectors.agent_list(branch=branch, active_only=True)
     )
@@ -296,10 +298,10 @@ def staff(request: HttpRequest, branch_pk: int) -> HttpResponse:
     )
 
 
-@station_permission_required(Perm.ENTER)
+@branch_permission_required(BranchCap.AREA_PROPOSE)
 @require_http_methods(["GET", "POST"])
 def area_propose(request: HttpRequest, branch_pk: int) -> HttpResponse:
-    branch = member_branch(request, branch_pk)
+    branch = request.branch
     form = forms.AreaProposalForm(request.POST or None)
     if form.is_valid():
         try:

@@ -129,8 +129,8 @@ def test_a_manager_makes_a_key_shown_once_and_stored_hashed(debra, branch, manag
 def test_only_the_branchs_manager_manages_keys(debra, branch, client_for):
     staff = MemberFactory(branch=branch, role="staff").user
     url = station_reverse(debra, "lenders:api_keys", branch_pk=branch.pk)
-    assert client_for(staff).get(url).status_code == 404
-    assert client_for(staff).post(url, {"name": "x"}).status_code == 404
+    assert client_for(staff).get(url).status_code == 403
+    assert client_for(staff).post(url, {"name": "x"}).status_code == 403
     other_manager = MemberFactory(branch=BranchFactory()).user
     assert client_for(other_manager).get(url).status_code == 404
     assert not BranchApiKey.objects.exists()
@@ -358,8 +358,9 @@ def test_a_suspended_branchs_key_files_nothing(branch, key, agent, area, clock):
     branch.status = "suspended"
     branch.save()
     response = Api(key).post(entries_path(), body(agent, area))
-    assert response.status_code == 400
-    assert "cannot file rosters" in response.json()["non_field_errors"][0]
+    assert response.status_code == 401
+    assert "no longer act for the branch" in response.json()["detail"]
+    assert not RosterEntry.objects.exists()
 
 
 # --- Schema and docs ---
