@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from escort_portal.exports import spreadsheet_row
 from escort_portal.forms import add_service_errors
 from lenders import services as lender_services
 from lenders.access import branch_permission_required
@@ -525,6 +526,8 @@ def sheet_csv(request: HttpRequest, date: datetime.date, version: int) -> HttpRe
     found = _readable_sheet(request, date, version)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="duty-sheet-{date}-v{version}.csv"'
+    # With the byte-order mark Excel on Windows reads the file as UTF-8 and shows Bengali.
+    response.write("\ufeff")
     writer = csv.writer(response)
     writer.writerow(
         [
@@ -537,22 +540,22 @@ def sheet_csv(request: HttpRequest, date: datetime.date, version: int) -> HttpRe
         for link in run.run_entries.all():
             entry = link.entry
             writer.writerow(
-                [
+                spreadsheet_row([
                     date, found.version, run.team.name, run.team.leader.name,
                     run.team.leader.phone, f"{run.start:%H:%M}", f"{run.end:%H:%M}",
                     run.area.name, run.meeting_point, run.get_status_display(), entry.agent.name,
                     entry.agent.phone, entry.roster.branch, entry.get_cash_band_display(), "",
-                ]
+                ])
             )  # fmt: skip
     for item in selectors.uncovered_list(sheet=found):
         entry = item.entry
         writer.writerow(
-            [
+            spreadsheet_row([
                 date, found.version, "", "", "", f"{entry.depart_at:%H:%M}",
                 f"{entry.return_at:%H:%M}", entry.area.name, "", "", entry.agent.name,
                 entry.agent.phone, entry.roster.branch, entry.get_cash_band_display(),
                 item.get_reason_display(),
-            ]
+            ])
         )  # fmt: skip
     return response
 
