@@ -22,11 +22,13 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from escort_portal.exports import spreadsheet_row
 from escort_portal.forms import add_service_errors
 from lenders import services as lender_services
-from lenders.access import member_branch
+from lenders.access import BranchRequest, branch_permission_required
 from lenders.models import RosterEntry
 from stations.access import Perm, StationRequest, current_station, station_permission_required
+from stations.permissions import BranchCap
 
 from . import forms, selectors, services
 from .models import DutySheet, EscortRun, EscortTeam, Officer, RunEntry, UncoveredEntry
@@ -551,6 +553,8 @@ def sheet_csv(request: SheetRequest, date: datetime.date, version: int) -> HttpR
     found = _readable_sheet(request, date, version)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="duty-sheet-{date}-v{version}.csv"'
+    # With the byte-order mark Excel on Windows reads the file as UTF-8 and shows Bengali.
+    response.write("\ufeff")
     writer = csv.writer(response)
     writer.writerow(
         [
@@ -563,22 +567,22 @@ def sheet_csv(request: SheetRequest, date: datetime.date, version: int) -> HttpR
         for link in run.run_entries.all():
             entry = link.entry
             writer.writerow(
-                [
+                spreadsheet_row([
                     date, found.version, run.team.name, run.team.leader.name,
                     run.team.leader.phone, f"{run.start:%H:%M}", f"{run.end:%H:%M}",
                     run.area.name, run.meeting_point, run.get_status_display(), entry.agent.name,
                     entry.agent.phone, entry.roster.branch, entry.get_cash_band_display(), "",
-                ]
+                ])
             )  # fmt: skip
     for item in selectors.uncovered_list(sheet=found):
         entry = item.entry
         writer.writerow(
-            [
+            spreadsheet_row([
                 date, found.version, "", "", "", f"{entry.depart_at:%H:%M}",
                 f"{entry.return_at:%H:%M}", entry.area.name, "", "", entry.agent.name,
                 entry.agent.phone, entry.roster.branch, entry.get_cash_band_display(),
                 item.get_reason_display(),
-            ]
+            ])
         )  # fmt: skip
     return response
 
@@ -631,10 +635,10 @@ def my_run_action(request: StationRequest, run_pk: int, action: str) -> HttpResp
 # --- A branch's own escorts ---
 
 
-@station_permission_required(Perm.ENTER)
+@branch_permission_required(BranchCap.ESCORTS_READ)
 @require_GET
-def branch_escorts(request: StationRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
-    branch = member_branch(request, branch_pk)
+def branch_escorts(request: BranchRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
+    branch = request.branch
     published, rows = selectors.branch_escorts(branch=branch, date=date)
     return render(
         request,

@@ -30,7 +30,7 @@ from rest_framework.views import APIView
 from stations.access import Perm, StationRequest, current_station, may
 from stations.models import User
 
-from . import selectors, services
+from . import selectors, services, upload
 from .api_auth import BranchApiKeyAuthentication, StationMemberOrApiKey
 from .models import BranchApiKey, CollectionArea, FieldAgent, LenderBranch, RosterEntry
 from .roster_replace import RowInput, error_dict, roster_rows_replace
@@ -155,6 +155,13 @@ class RosterEntries(_BranchView):
             return _bad_request(
                 {api_settings.NON_FIELD_ERRORS_KEY: [_("Send a JSON list of entries.")]}
             )
+        # The upload's limit, checked before any row is read: validating thousands of rows
+        # would cost the server seconds for a roster no branch files.
+        if len(request.data) > upload.MAX_ROWS:
+            message = _("Send at most %(count)d entries for one roster.") % {
+                "count": upload.MAX_ROWS
+            }
+            return _bad_request({api_settings.NON_FIELD_ERRORS_KEY: [message]})
         rows = []
         for item in request.data:
             serializer = EntrySerializer(data=item)

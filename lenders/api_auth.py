@@ -15,6 +15,12 @@ from stations.access import Perm, StationRequest, current_station, may
 from .api_keys import api_key_check
 from .models import BranchApiKey
 
+REFUSED_KEY = _(
+    "Invalid or revoked API key, or a key that may no longer act for the branch (the branch is "
+    "not approved, or the person who made it no longer manages the branch): a manager makes a "
+    "new one on the portal."
+)
+
 
 class BranchApiKeyAuthentication(authentication.BaseAuthentication):
     """The key names the branch; calls act as the manager who made the key."""
@@ -30,7 +36,7 @@ class BranchApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(_("Invalid or revoked API key."))
         api_key = api_key_check(key=key)
         if api_key is None:
-            raise exceptions.AuthenticationFailed(_("Invalid or revoked API key."))
+            raise exceptions.AuthenticationFailed(REFUSED_KEY)
         # The audit trail names the key beside the manager the call acts as.
         pghistory.context(api_key=api_key.prefix)
         return (api_key.created_by, api_key)

@@ -13,7 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from stations.models import User
+from stations.permissions import BranchCap
 
+from .access import may_in_branch
 from .models import BranchApiKey, LenderBranch
 
 # Recording every use would write a row on every call; once a minute is enough to tell an
@@ -61,13 +63,16 @@ def api_key_check(*, key: str) -> BranchApiKey | None:
     """The active key of the current station matching `key`, or None.
 
     Keys live in the station's schema, so a key of another station is simply not found here.
+    A key acts for the person who made it, and only while the permission table still lets them
+    manage the branch's keys: once they leave, lose the manager's role or are disabled, or the
+    branch is suspended, the key stops working.
     """
     api_key = (
         BranchApiKey.objects.select_related("branch", "created_by")
         .filter(hashed_key=_digest(key.strip()), revoked_at__isnull=True)
         .first()
     )
-    if api_key is None:
+    if api_key is None or not may_in_branch(api_key.created_by, api_key.branch, BranchCap.KEYS):
         return None
     now = timezone.now()
     if api_key.last_used_at is None or now - api_key.last_used_at > _LAST_USED_RESOLUTION:

@@ -9,6 +9,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from stations.models import User
+from stations.permissions import BRANCH_ROLES, BranchCap, branch_statuses_allowing
 
 from .models import (
     BranchMember,
@@ -33,10 +34,13 @@ def user_is_field_agent_only(*, user: User) -> bool:
     return roles == {BranchMember.Role.AGENT}
 
 
-def branch_list_managed_by(*, user: User) -> QuerySet[LenderBranch]:
-    return LenderBranch.objects.filter(
-        members__user=user, members__role=BranchMember.Role.MANAGER
-    ).distinct()
+def branch_list_with(*, user: User, cap: BranchCap) -> QuerySet[LenderBranch]:
+    """The user's branches in which the permission table gives them `cap`."""
+    roles = [role for role, caps in BRANCH_ROLES.items() if cap in caps]
+    memberships = BranchMember.objects.filter(
+        user=user, role__in=roles, branch__status__in=branch_statuses_allowing(cap)
+    ).exclude(agent__active=False)
+    return LenderBranch.objects.filter(pk__in=memberships.values("branch_id"))
 
 
 def branch_list_for_station(*, status: str | None = None, search: str = "") -> QuerySet:
@@ -118,7 +122,11 @@ def sos_list_open() -> QuerySet[SosAlert]:
 
 
 def trips_of_agent_today(*, user: User) -> QuerySet[RosterEntry]:
-    """Today's trips of the field agent this login belongs to, and no one else's."""
+    """Today's trips of the field agent this login belongs to, and no one else's; none once
+    the agent is inactive or the branch's state takes the power away."""
     return RosterEntry.objects.filter(
-        agent__login__user=user, roster__date=timezone.localdate()
+        agent__login__user=user,
+        agent__active=True,
+        roster__branch__status__in=branch_statuses_allowing(BranchCap.OWN_TRIPS),
+        roster__date=timezone.localdate(),
     ).select_related("area", "roster__branch", "agent")

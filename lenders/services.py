@@ -187,9 +187,13 @@ def agent_update(*, agent: FieldAgent, **details: object) -> FieldAgent:
 
 @transaction.atomic
 def agent_set_active(*, agent: FieldAgent, active: bool) -> FieldAgent:
-    """Deactivating keeps the agent's history; they just cannot be put on a roster."""
+    """Deactivating keeps the agent's history; they cannot be put on a roster, and their
+    login, if they have one, is signed out everywhere and keeps no powers."""
     agent.active = active
     agent.save(update_fields=["active"])
+    if not active:
+        for member in BranchMember.objects.filter(agent=agent).select_related("user"):
+            station_services.user_sessions_end(user=member.user)
     return agent
 
 

@@ -30,6 +30,8 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from escort_portal.exports import spreadsheet_row
+
 from . import selectors, services
 from .models import CashBand, CollectionArea, FieldAgent, LenderBranch, RosterEntry
 from .roster_replace import RowInput
@@ -471,7 +473,7 @@ def template_xlsx(*, branch: LenderBranch) -> bytes:
         agent = agents[row] if row < len(agents) else ("", "")
         area = areas[row] if row < len(areas) else ("", "", "", "")
         band = bands[row][1] if row < len(bands) else ""
-        lists.append([*agent, "", *area, "", band])
+        lists.append(spreadsheet_row([*agent, "", *area, "", band]))
     for cell in lists[1]:
         cell.font = bold
     for letter, width in zip("ABCDEFGHI", (24, 16, 2, 10, 22, 22, 18, 2, 24), strict=True):

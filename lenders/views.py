@@ -21,11 +21,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from escort_portal.forms import add_service_errors
 from escort_portal.ratelimits import rate_limit
 from stations.access import Perm, SignedInRequest, StationRequest, station_permission_required
+from stations.permissions import BranchCap
 from stations.routing import public_reverse
 from stations.selectors import station_list_live
 
 from . import forms, selectors, services
-from .access import managed_branch, member_branch
+from .access import BranchRequest, branch_permission_required
 from .models import CollectionArea, FieldAgent, LenderBranch, RosterEntry
 
 # --- Public site: sign-up and registration ---
@@ -84,29 +85,28 @@ def _roster_context(branch: LenderBranch, date: datetime.date) -> dict:
 
 @station_permission_required(Perm.ENTER)
 def my_branches(request: StationRequest) -> HttpResponse:
-    if selectors.user_is_field_agent_only(user=request.user):
+    branches = list(selectors.branch_list_with(user=request.user, cap=BranchCap.VIEW))
+    if not branches and selectors.user_is_field_agent_only(user=request.user):
         return redirect("lenders:my_trips")
-    branches = list(selectors.branch_list_for_user(user=request.user))
     if len(branches) == 1:
         return redirect("lenders:branch", branch_pk=branches[0].pk)
     return render(request, "lenders/my_branches.html", {"branches": branches})
 
 
-@station_permission_required(Perm.ENTER)
-def branch_home(request: StationRequest, branch_pk: int) -> HttpResponse:
-    branch = member_branch(request, branch_pk)
+@branch_permission_required(BranchCap.VIEW)
+def branch_home(request: BranchRequest, branch_pk: int) -> HttpResponse:
+    branch = request.branch
     days = [_roster_context(branch, date) for date in services.fileable_dates()]
-    is_manager = selectors.branch_list_managed_by(user=request.user).filter(pk=branch.pk).exists()
     return render(
         request,
         "lenders/branch_home.html",
-        {"branch": branch, "days": days, "is_manager": is_manager},
+        {"branch": branch, "days": days, "caps": request.branch_caps},
     )
 
 
-@station_permission_required(Perm.ENTER)
-def roster_day(request: StationRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
-    branch = member_branch(request, branch_pk)
+@branch_permission_required(BranchCap.ROSTER_READ)
+def roster_day(request: BranchRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
+    branch = request.branch
     return render(
         request, "lenders/roster_day.html", {"branch": branch, **_roster_context(branch, date)}
     )
@@ -121,10 +121,10 @@ def _entry_form(request: HttpRequest, branch: LenderBranch, initial: dict | None
     )
 
 
-@station_permission_required(Perm.ENTER)
+@branch_permission_required(BranchCap.ROSTER_WRITE)
 @require_http_methods(["GET", "POST"])
-def entry_add(request: StationRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
-    branch = member_branch(request, branch_pk)
+def entry_add(request: BranchRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
+    branch = request.branch
     form = _entry_form(request, branch)
     if form.is_valid():
         try:
@@ -146,10 +146,10 @@ def entry_add(request: StationRequest, branch_pk: int, date: datetime.date) -> H
     )
 
 
-@station_permission_required(Perm.ENTER)
+@branch_permission_required(BranchCap.ROSTER_WRITE)
 @require_http_methods(["GET", "POST"])
-def entry_edit(request: StationRequest, branch_pk: int, entry_pk: int) -> HttpResponse:
-    branch = member_branch(request, branch_pk)
+def entry_edit(request: BranchRequest, branch_pk: int, entry_pk: int) -> HttpResponse:
+    branch = request.branch
     entry = get_object_or_404(RosterEntry, pk=entry_pk, roster__branch=branch)
     initial = {
         name: getattr(entry, name)
@@ -174,10 +174,10 @@ def entry_edit(request: StationRequest, branch_pk: int, entry_pk: int) -> HttpRe
     )
 
 
-@station_permission_required(Perm.ENTER)
+@branch_permission_required(BranchCap.ROSTER_WRITE)
 @require_http_methods(["GET", "POST"])
-def entry_delete(request: StationRequest, branch_pk: int, entry_pk: int) -> HttpResponse:
-    branch = member_branch(request, branch_pk)
+def entry_delete(request: BranchRequest, branch_pk: int, entry_pk: int) -> HttpResponse:
+    branch = request.branch
     entry = get_object_or_404(
         RosterEntry.objects.select_related("agent", "area", "roster"),
         pk=entry_pk,
@@ -194,10 +194,10 @@ def entry_delete(request: StationRequest, branch_pk: int, entry_pk: int) -> Http
     return render(request, "lenders/entry_delete.html", {"branch": branch, "entry": entry})
 
 
-@station_permission_required(Perm.ENTER)
+@branch_permission_required(BranchCap.ROSTER_WRITE)
 @require_POST
-def roster_copy(request: StationRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
-    branch = member_branch(request, branch_pk)
+def roster_copy(request: BranchRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
+    branch = request.branch
     try:
         result = services.roster_copy_from_last(branch=branch, date=date, by=request.user)
     except ValidationError as exc:
@@ -219,9 +219,9 @@ def roster_copy(request: StationRequest, branch_pk: int, date: datetime.date) ->
     return redirect("lenders:roster_day", branch_pk=branch.pk, date=date)
 
 
-@station_permission_required(Perm.ENTER)
-def agent_list(request: StationRequest, branch_pk: int) -> HttpResponse:
-    branch = member_branch(request, branch_pk)
+@branch_permission_required(BranchCap.PEOPLE)
+def agent_list(request: BranchRequest, branch_pk: int) -> HttpResponse:
+    branch = request.branch
     return render(
         request,
         "lenders/agent_list.html",
@@ -229,12 +229,10 @@ def agent_list(request: StationRequest, branch_pk: int) -> HttpResponse:
     )
 
 
-@station_permission_required(Perm.ENTER)
+@branch_permission_required(BranchCap.PEOPLE)
 @require_http_methods(["GET", "POST"])
-def agent_edit(
-    request: StationRequest, branch_pk: int, agent_pk: int | None = None
-) -> HttpResponse:
-    branch = managed_branch(request, branch_pk)
+def agent_edit(request: BranchRequest, branch_pk: int, agent_pk: int | None = None) -> HttpResponse:
+    branch = request.branch
     agent = get_object_or_404(FieldAgent, pk=agent_pk, branch=branch) if agent_pk else None
     form = forms.FieldAgentForm(request.POST or None, request.FILES or None, instance=agent)
     if form.is_valid():
@@ -254,10 +252,10 @@ def agent_edit(
     )
 
 
-@station_permission_required(Perm.ENTER)
+@branch_permission_required(BranchCap.PEOPLE)
 @require_POST
-def agent_toggle(request: StationRequest, branch_pk: int, agent_pk: int) -> HttpResponse:
-    branch = managed_branch(request, branch_pk)
+def agent_toggle(request: BranchRequest, branch_pk: int, agent_pk: int) -> HttpResponse:
+    branch = request.branch
     agent = get_object_or_404(FieldAgent, pk=agent_pk, branch=branch)
     services.agent_set_active(agent=agent, active=not agent.active)
     if agent.active:
@@ -270,10 +268,10 @@ def agent_toggle(request: StationRequest, branch_pk: int, agent_pk: int) -> Http
     return redirect("lenders:agent_list", branch_pk=branch.pk)
 
 
-@station_permission_required(Perm.ENTER)
+@branch_permission_required(BranchCap.PEOPLE)
 @require_http_methods(["GET", "POST"])
-def staff(request: StationRequest, branch_pk: int) -> HttpResponse:
-    branch = managed_branch(request, branch_pk)
+def staff(request: BranchRequest, branch_pk: int) -> HttpResponse:
+    branch = request.branch
     form = forms.StaffLoginForm(
         request.POST or None, agents=selectors.agent_list(branch=branch, active_only=True)
     )
@@ -301,10 +299,10 @@ def staff(request: StationRequest, branch_pk: int) -> HttpResponse:
     )
 
 
-@station_permission_required(Perm.ENTER)
+@branch_permission_required(BranchCap.AREA_PROPOSE)
 @require_http_methods(["GET", "POST"])
-def area_propose(request: StationRequest, branch_pk: int) -> HttpResponse:
-    branch = member_branch(request, branch_pk)
+def area_propose(request: BranchRequest, branch_pk: int) -> HttpResponse:
+    branch = request.branch
     form = forms.AreaProposalForm(request.POST or None)
     if form.is_valid():
         try:

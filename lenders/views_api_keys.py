@@ -12,10 +12,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from stations.access import Perm, StationRequest, station_permission_required
+from stations.permissions import BranchCap
 
 from . import api_keys
-from .access import managed_branch
+from .access import BranchRequest, branch_permission_required
 
 
 class ApiKeyForm(forms.Form):
@@ -27,10 +27,10 @@ class ApiKeyForm(forms.Form):
 
 
 @never_cache  # the page that shows a new key must not stay in any cache
-@station_permission_required(Perm.ENTER)
+@branch_permission_required(BranchCap.KEYS)
 @require_http_methods(["GET", "POST"])
-def api_key_list(request: StationRequest, branch_pk: int) -> HttpResponse:
-    branch = managed_branch(request, branch_pk)
+def api_key_list(request: BranchRequest, branch_pk: int) -> HttpResponse:
+    branch = request.branch
     form = ApiKeyForm(request.POST or None)
     new_key = None
     if form.is_valid():
@@ -52,10 +52,10 @@ def api_key_list(request: StationRequest, branch_pk: int) -> HttpResponse:
     return render(request, "lenders/api_keys.html", context)
 
 
-@station_permission_required(Perm.ENTER)
+@branch_permission_required(BranchCap.KEYS)
 @require_POST
-def api_key_revoke(request: StationRequest, branch_pk: int, key_pk: int) -> HttpResponse:
-    branch = managed_branch(request, branch_pk)
+def api_key_revoke(request: BranchRequest, branch_pk: int, key_pk: int) -> HttpResponse:
+    branch = request.branch
     api_key = get_object_or_404(branch.api_keys, pk=key_pk)
     api_keys.api_key_revoke(api_key=api_key, by=request.user)
     messages.success(

@@ -12,9 +12,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from escort_portal.forms import add_service_errors
 from stations.access import Perm, StationRequest, station_permission_required
+from stations.permissions import BranchCap
 
 from . import forms, selectors, services
-from .access import member_branch
+from .access import BranchRequest, branch_permission_required
 from .models import Incident, SosAlert
 
 # --- The station's incident register ---
@@ -91,10 +92,10 @@ def incident_status(request: StationRequest, incident_pk: int) -> HttpResponse:
     return redirect("lenders:incident_detail", incident_pk=incident.pk)
 
 
-@station_permission_required(Perm.ENTER)
+@branch_permission_required(BranchCap.INCIDENT_REPORT)
 @require_http_methods(["GET", "POST"])
-def branch_incident_report(request: StationRequest, branch_pk: int) -> HttpResponse:
-    branch = member_branch(request, branch_pk)
+def branch_incident_report(request: BranchRequest, branch_pk: int) -> HttpResponse:
+    branch = request.branch
     form = forms.BranchIncidentForm(request.POST or None, branch=branch)
     if form.is_valid():
         details = {name: form.cleaned_data[name] for name in form.Meta.fields}

@@ -15,10 +15,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from escort_portal.ratelimits import rate_limit
-from stations.access import Perm, StationRequest, station_permission_required
+from stations.permissions import BranchCap
 
 from . import selectors, services, upload
-from .access import member_branch
+from .access import BranchRequest, branch_permission_required
 from .roster_replace import roster_rows_replace
 
 
@@ -52,11 +52,11 @@ def _row_problems(exc: services.RosterRowsInvalid, lines: list[int]) -> list[dic
     return problems
 
 
-@station_permission_required(Perm.ENTER)
+@branch_permission_required(BranchCap.ROSTER_WRITE)
 @rate_limit("upload", key="user")
 @require_http_methods(["GET", "POST"])
-def roster_upload(request: StationRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
-    branch = member_branch(request, branch_pk)
+def roster_upload(request: BranchRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
+    branch = request.branch
     form = UploadForm(request.POST or None, request.FILES or None)
     problems: list[dict] = []
     file_name = ""
@@ -107,11 +107,9 @@ def roster_upload(request: StationRequest, branch_pk: int, date: datetime.date) 
     return render(request, "lenders/upload.html", context)
 
 
-@station_permission_required(Perm.ENTER)
-def roster_template(request: StationRequest, branch_pk: int, fmt: str) -> HttpResponse:
-    branch = member_branch(
-        request, branch_pk
-    )  # first: another branch's gets 404 whatever the method
+@branch_permission_required(BranchCap.ROSTER_WRITE)
+def roster_template(request: BranchRequest, branch_pk: int, fmt: str) -> HttpResponse:
+    branch = request.branch  # looked up first: another branch's gets 404 whatever the method
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
     if fmt == "xlsx":

@@ -24,11 +24,15 @@ from pathlib import Path
 from django.conf import settings
 from django.template import Context, Engine
 
+from escort_portal.exports import message_text
+
 from .models import Kind
 
 MESSAGES_DIR = Path(__file__).resolve().parent / "templates" / "notifications" / "messages"
 # DLT allows at most 30 characters in one variable; the link is registered as a URL variable.
 SMS_VARIABLE_MAX = 30
+# The longest a person's or branch's name may run in a subject line.
+SUBJECT_VARIABLE_MAX = 60
 UNBOUNDED_VARIABLES = frozenset({"link"})
 
 # Text that would put money into a message. Cash bands and amounts stay behind the login.
@@ -133,9 +137,17 @@ def render(kind: str, language: str, context: dict) -> Rendered:
         language = settings.LANGUAGE_CODE
     values = {name: str(value) for name, value in context.items() if name != "path"}
     values["link"] = link_for(context.get("path", ""))
+    # Names typed by people (a branch, an agent) reach a subject line and an SMS as one line of
+    # plain text, cut short, so they cannot break the line or fill the message.
+    line_values = {
+        name: value
+        if name in UNBOUNDED_VARIABLES
+        else message_text(value, limit=SUBJECT_VARIABLE_MAX)
+        for name, value in values.items()
+    }
     sms_values = {
         name: value if name in UNBOUNDED_VARIABLES else value[:SMS_VARIABLE_MAX]
-        for name, value in values.items()
+        for name, value in line_values.items()
         if name in spec.variables
     }
 
@@ -144,7 +156,7 @@ def render(kind: str, language: str, context: dict) -> Rendered:
         return template.render(Context(data, autoescape=False)).strip()
 
     return Rendered(
-        subject=" ".join(text("subject", values).split()),
+        subject=" ".join(text("subject", line_values).split()),
         body=text("body", values),
         sms=text("sms", sms_values),
         parameters=tuple(sms_values[name] for name in sms_variable_order(kind, language)),

@@ -7,7 +7,6 @@ does not exist, so nothing tells an outsider that it is there.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast, overload
@@ -22,23 +21,7 @@ from django_tenants.utils import get_public_schema_name
 
 from .db import connection
 from .models import Station, StationRole, SubdivisionRole, User
-
-
-class Perm(enum.StrEnum):
-    ENTER = "enter"  # open the station's pages at all
-    OPERATE = "operate"  # duty officer's work: approvals, areas, teams, duty sheet
-    ADMINISTER = "administer"  # the station's users and settings
-    OVERSEE = "oversee"  # the SDPO's read-only view of the station
-
-
-_STATION_ROLE_PERMS: dict[str, frozenset[Perm]] = {
-    StationRole.Role.OFFICER_IN_CHARGE: frozenset({Perm.ENTER, Perm.OPERATE, Perm.ADMINISTER}),
-    StationRole.Role.DUTY_OFFICER: frozenset({Perm.ENTER, Perm.OPERATE}),
-    StationRole.Role.ESCORT_OFFICER: frozenset({Perm.ENTER}),
-    StationRole.Role.LENDER: frozenset({Perm.ENTER}),
-}
-_SUBDIVISION_PERMS = frozenset({Perm.ENTER, Perm.OVERSEE})
-
+from .permissions import STATION_ROLES, SUBDIVISION_STAFF, Perm
 
 _View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
 
@@ -75,9 +58,9 @@ def oversees(user: User, station: Station) -> bool:
 
 def permissions(user: User, station: Station) -> frozenset[Perm]:
     role = station_role(user, station)
-    perms = _STATION_ROLE_PERMS.get(role, frozenset()) if role else frozenset()
+    perms = STATION_ROLES.get(role, frozenset()) if role else frozenset()
     if oversees(user, station):
-        perms = perms | _SUBDIVISION_PERMS
+        perms = perms | SUBDIVISION_STAFF
     return perms
 
 
@@ -121,6 +104,8 @@ def station_permission_required(*required: Perm) -> Callable[[_View], _View]:
             station_request.station_perms = perms
             return view(station_request, *args, **kwargs)
 
+        # The role sweep reads what each view asks for from here.
+        wrapped.station_perms_required = frozenset(required)  # type: ignore[attr-defined]
         return cast(_View, wrapped)
 
     return decorator

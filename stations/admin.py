@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from . import services
 from .models import (
     Domain,
     Station,
@@ -62,3 +63,16 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ["username", "first_name", "last_name", "phone", "is_active"]
     search_fields = ["username", "first_name", "last_name", "email", "phone"]
     inlines = [StationRoleInline, SubdivisionRoleInline]
+
+    # Taking powers away here signs the user out everywhere, as the portal's own pages do.
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            services.user_sessions_end(user=obj)
+
+    def save_formset(self, request, form, formset, change) -> None:
+        super().save_formset(request, form, formset, change)
+        if formset.deleted_objects or any(
+            "role" in changed for _obj, changed in formset.changed_objects
+        ):
+            services.user_sessions_end(user=form.instance)

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from types import ModuleType
 from typing import cast
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import set_urlconf
 from django.utils import translation
+from django.utils.translation import gettext as _
 from django_tenants.middleware import TenantSubfolderMiddleware
 from django_tenants.urlresolvers import get_subfolder_urlconf
 from django_tenants.utils import (
@@ -98,4 +100,28 @@ class UserLanguageMiddleware:
         if user is not None and user.is_authenticated and user.language:
             translation.activate(user.language)
             request.LANGUAGE_CODE = user.language
+        return self.get_response(request)
+
+
+class ApiBodyLimitMiddleware:
+    """On a station's API paths, a body larger than `DATA_UPLOAD_MAX_MEMORY_SIZE` answers a JSON
+    413 before anything reads it; Django's own answer is its HTML 400 page, which the API's
+    callers cannot read."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.api_path = re.compile(rf"^/{re.escape(get_subfolder_prefix())}/[^/]+/api/")
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is not None and self.api_path.match(request.path_info):
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > limit:
+                message = _("The request body is larger than %(size)s MB.") % {
+                    "size": f"{limit / (1024 * 1024):g}"
+                }
+                return JsonResponse({"detail": message}, status=413)
         return self.get_response(request)

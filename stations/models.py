@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.crypto import salted_hmac
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
@@ -168,10 +169,25 @@ class User(AbstractUser):
     language = models.CharField(
         _("preferred language"), max_length=5, choices=Language.choices, default=Language.ENGLISH
     )
+    # Raised to end every session of the user at once (`stations.services.user_sessions_end`).
+    session_generation = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
+
+    def get_session_auth_hash(self) -> str:
+        """Django signs each session with this hash and drops a session whose hash no longer
+        matches, so a new generation signs the user out everywhere on their next request.
+        Generation 0 keeps Django's own hash, so sessions made before the field stay valid."""
+        base = super().get_session_auth_hash()
+        if not self.session_generation:
+            return base
+        return salted_hmac(
+            "stations.User.session_generation",
+            f"{base}:{self.session_generation}",
+            algorithm="sha256",
+        ).hexdigest()
 
 
 @audit.track()

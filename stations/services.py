@@ -9,6 +9,7 @@ from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -100,6 +101,16 @@ def subdivision_role_grant(*, user: User, subdivision: Subdivision, role: str) -
         user=user, subdivision=subdivision, defaults={"role": role}
     )
     return subdivision_role
+
+
+def user_sessions_end(*, user: User) -> None:
+    """Sign the user out everywhere: every session of theirs is refused from its next request.
+
+    For a change that takes powers away (an agent deactivated, a user disabled, a role
+    removed), so that a phone left signed in does not keep a page with yesterday's powers.
+    """
+    User.objects.filter(pk=user.pk).update(session_generation=F("session_generation") + 1)
+    user.refresh_from_db(fields=["session_generation"])
 
 
 def user_set_language(*, user: User, language: str) -> None:

@@ -3,6 +3,7 @@ view, the printed sheet and the export."""
 
 from __future__ import annotations
 
+import csv
 import datetime
 import io
 import re
@@ -309,8 +310,23 @@ def test_a_draft_is_not_printed_but_can_be_exported(day, duty, client_for):
     assert client.get(url("escorts:sheet_pdf", TODAY, 1)).status_code == 404
     response = client.get(url("escorts:sheet_csv", TODAY, 1))
     rows = response.content.decode().splitlines()
-    assert rows[0].startswith("Date,Version,Team")
+    assert rows[0].startswith("\ufeffDate,Version,Team")  # the BOM tells Excel it is UTF-8
     assert len(rows) == 4  # header and three entries
+
+
+def test_the_csv_writes_names_that_look_like_formulas_as_text(day, duty, client_for):
+    agent = day["a"].agent
+    agent.name = '=HYPERLINK("http://evil.example/?x","click")'
+    agent.save()
+    day["b"].agent.name = "@SUM(1+1)"
+    day["b"].agent.save()
+    response = client_for(duty).get(url("escorts:sheet_csv", TODAY, 1))
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    names = {row[10] for row in rows[1:]}
+    assert """'=HYPERLINK("http://evil.example/?x","click")""" in names
+    assert "'@SUM(1+1)" in names
+    phones = {row[11] for row in rows[1:]}
+    assert all(phone.startswith("+91") for phone in phones)  # plain numbers stay as they are
 
 
 def test_teams_and_officers_are_kept_on_pages_with_confirmation(station, duty, client_for):

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.test import Client
 from django_tenants.utils import tenant_context
 
-from lenders import api_keys, services
+from lenders import api_keys, services, upload
 from lenders.models import BranchApiKey, CashBand, CollectionArea, RosterEntry
 from lenders.tests.factories import (
     AgentFactory,
@@ -129,8 +129,8 @@ def test_a_manager_makes_a_key_shown_once_and_stored_hashed(debra, branch, manag
 def test_only_the_branchs_manager_manages_keys(debra, branch, client_for):
     staff = MemberFactory(branch=branch, role="staff").user
     url = station_reverse(debra, "lenders:api_keys", branch_pk=branch.pk)
-    assert client_for(staff).get(url).status_code == 404
-    assert client_for(staff).post(url, {"name": "x"}).status_code == 404
+    assert client_for(staff).get(url).status_code == 403
+    assert client_for(staff).post(url, {"name": "x"}).status_code == 403
     other_manager = MemberFactory(branch=BranchFactory()).user
     assert client_for(other_manager).get(url).status_code == 404
     assert not BranchApiKey.objects.exists()
@@ -358,8 +358,9 @@ def test_a_suspended_branchs_key_files_nothing(branch, key, agent, area, clock):
     branch.status = "suspended"
     branch.save()
     response = Api(key).post(entries_path(), body(agent, area))
-    assert response.status_code == 400
-    assert "cannot file rosters" in response.json()["non_field_errors"][0]
+    assert response.status_code == 401
+    assert "no longer act for the branch" in response.json()["detail"]
+    assert not RosterEntry.objects.exists()
 
 
 # --- Schema and docs ---
@@ -390,3 +391,21 @@ def test_the_docs_page_renders_from_local_assets(debra, manager, client_for, cli
     assert "cdn" not in page.lower()
     assert client_for(manager).get("/station/debra/api/redoc/").status_code == 200
     assert client.get("/station/debra/api/docs/").status_code == 302
+
+
+def test_a_roster_put_beyond_the_uploads_limit_is_refused_before_reading_rows(
+    branch, key, agent, area, clock
+):
+    rows = [body(agent, area)] * (upload.MAX_ROWS + 1)
+    response = Api(key).put(entries_path(), rows)
+    assert response.status_code == 400
+    assert "at most 500 entries" in response.json()["non_field_errors"][0]
+    assert not RosterEntry.objects.exists()
+
+
+def test_a_body_too_large_for_the_api_answers_json_413(branch, key, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+    response = Api(key).put(entries_path(), ["x" * (1024 * 1024)])
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/json"
+    assert "larger than 1 MB" in response.json()["detail"]

@@ -163,13 +163,13 @@ def test_deactivating_an_agent_keeps_their_history(in_debra, client_for):
     assert RosterEntry.objects.filter(pk=entry.pk).exists()
 
 
-def test_staff_of_a_branch_cannot_manage_its_agents_or_logins(in_debra, client_for):
+def test_office_staff_of_a_branch_neither_see_nor_manage_its_people_or_keys(in_debra, client_for):
     member = MemberFactory(branch=BranchFactory(), role=BranchMember.Role.STAFF)
     client = client_for(member.user)
-    branch_pk = member.branch.pk
-    assert client.get(f"/station/debra/lenders/branch/{branch_pk}/agents/").status_code == 200
-    assert client.get(f"/station/debra/lenders/branch/{branch_pk}/agents/new/").status_code == 404
-    assert client.get(f"/station/debra/lenders/branch/{branch_pk}/staff/").status_code == 404
+    branch = f"/station/debra/lenders/branch/{member.branch.pk}"
+    for page in ("agents/", "agents/new/", "staff/", "api-keys/"):
+        assert client.get(f"{branch}/{page}").status_code == 403, page
+    assert client.get(f"{branch}/").status_code == 200
 
 
 def test_a_manager_files_tomorrows_roster_from_the_form(in_debra, client_for, clock):

@@ -1,0 +1,200 @@
+"""Roles inside a branch, the states that take powers away, and the life of an account."""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+import pytest
+import time_machine
+from django.test import Client
+
+from lenders import api_keys
+from lenders.models import BranchMember, LenderBranch, RosterEntry, SosAlert
+from lenders.tests.factories import AgentFactory, BranchFactory, EntryFactory, MemberFactory
+from stations.models import StationRole
+from stations.permissions import BRANCH_ROLES, BRANCH_STATES, BranchCap, branch_capabilities
+
+pytestmark = pytest.mark.django_db
+
+IST = datetime.timezone(datetime.timedelta(hours=5, minutes=30))
+MORNING = datetime.datetime(2026, 12, 1, 7, 0, tzinfo=IST)
+TODAY = MORNING.date()
+BASE = "/station/debra/lenders/branch/{pk}"
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(MORNING, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def branch(in_debra):
+    return BranchFactory()
+
+
+@pytest.fixture
+def manager(branch):
+    return MemberFactory(branch=branch).user
+
+
+@pytest.fixture
+def agent_login(branch, clock):
+    """A field agent with a login and a trip today, and a colleague's trip on the same roster."""
+    own = EntryFactory(roster__branch=branch, roster__date=TODAY, roster__status="filed")
+    colleague = EntryFactory(
+        roster=own.roster, depart_at=datetime.time(14, 0), return_at=datetime.time(16, 0)
+    )
+    member = MemberFactory(branch=branch, role=BranchMember.Role.AGENT, agent=own.agent)
+    return member, own, colleague
+
+
+def _api(key: str) -> Client:
+    return Client(HTTP_AUTHORIZATION=f"Api-Key {key}")
+
+
+def test_the_table_gives_agents_their_own_day_and_office_staff_no_people_or_keys():
+    assert BRANCH_ROLES["agent"] == {BranchCap.OWN_TRIPS, BranchCap.INCIDENT_REPORT}
+    assert BranchCap.PEOPLE not in BRANCH_ROLES["staff"]
+    assert BranchCap.KEYS not in BRANCH_ROLES["staff"]
+    assert BRANCH_STATES["suspended"] == {BranchCap.VIEW, BranchCap.ROSTER_READ}
+    assert not branch_capabilities(role="manager", branch_status="approved", user_active=False)
+    assert not branch_capabilities(role="agent", branch_status="approved", agent_active=False)
+
+
+def test_a_field_agent_cannot_open_the_branchs_rosters_people_or_escorts(
+    branch, agent_login, client_for
+):
+    member, _own, colleague = agent_login
+    client = client_for(member.user)
+    base = BASE.format(pk=branch.pk)
+    day = TODAY.isoformat()
+    for path in (
+        f"{base}/roster/{day}/",
+        f"{base}/roster/{day}/add/",
+        f"{base}/roster/{day}/upload/",
+        f"{base}/agents/",
+        f"{base}/api-keys/",
+        f"/station/debra/escorts/branch/{branch.pk}/escorts/{day}/",
+    ):
+        response = client.get(path)
+        assert response.status_code == 403, path
+        assert colleague.agent.name not in response.content.decode()
+
+
+def test_a_field_agent_cannot_change_a_colleagues_trip(branch, agent_login, client_for):
+    member, _own, colleague = agent_login
+    response = client_for(member.user).post(
+        f"{BASE.format(pk=branch.pk)}/entry/{colleague.pk}/",
+        {"agent": colleague.agent.pk, "area": colleague.area.pk, "depart_at": "06:00"},
+    )
+    assert response.status_code == 403
+    colleague.refresh_from_db()
+    assert colleague.depart_at == datetime.time(14, 0)
+
+
+def test_a_field_agent_sees_their_own_trips_and_lands_on_them(agent_login, client_for):
+    member, own, colleague = agent_login
+    client = client_for(member.user)
+    assert client.get("/station/debra/lenders/branches/")["Location"].endswith("/my-trips/")
+    page = client.get("/station/debra/lenders/my-trips/").content.decode()
+    assert f"/my-trips/{own.pk}/sos/" in page
+    assert f"/my-trips/{colleague.pk}/sos/" not in page
+
+
+def test_deactivating_an_agent_signs_their_login_out_and_stops_their_sos(
+    branch, manager, agent_login, client_for
+):
+    member, own, _colleague = agent_login
+    phone = client_for(member.user)
+    assert phone.get("/station/debra/lenders/my-trips/").status_code == 200
+    toggle = f"{BASE.format(pk=branch.pk)}/agents/{own.agent.pk}/toggle/"
+    assert client_for(manager).post(toggle).status_code == 302
+    response = phone.get("/station/debra/lenders/my-trips/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    # Signing in again gives nothing either: an inactive agent keeps no powers.
+    member.user.refresh_from_db()
+    again = client_for(member.user)
+    assert again.post(f"/station/debra/lenders/my-trips/{own.pk}/sos/").status_code == 404
+    assert not SosAlert.objects.exists()
+
+
+def test_a_disabled_users_session_ends_and_their_key_stops_working(branch, manager, client_for):
+    key = api_keys.api_key_create(branch=branch, name="Core banking", by=manager).key
+    browser = client_for(manager)
+    assert _api(key).get("/station/debra/api/v1/agents/").status_code == 200
+    manager.is_active = False
+    manager.save()
+    response = browser.get(BASE.format(pk=branch.pk) + "/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert _api(key).get("/station/debra/api/v1/agents/").status_code == 401
+
+
+@pytest.mark.parametrize("change", ["demoted", "removed", "station role removed"])
+def test_a_key_stops_working_when_its_maker_may_no_longer_manage_the_branch(
+    branch, manager, in_debra, change
+):
+    key = api_keys.api_key_create(branch=branch, name="Core banking", by=manager).key
+    other_manager = MemberFactory(branch=branch).user
+    membership = BranchMember.objects.get(branch=branch, user=manager)
+    if change == "demoted":
+        membership.role = BranchMember.Role.STAFF
+        membership.save()
+    elif change == "removed":
+        membership.delete()
+    else:
+        StationRole.objects.filter(user=manager).delete()
+    entries = "/station/debra/api/v1/rosters/2026-12-01/entries/"
+    assert _api(key).get(entries).status_code == 401
+    # The branch replaces it: a manager who still acts for the branch makes a new key.
+    replacement = api_keys.api_key_create(branch=branch, name="Core banking", by=other_manager)
+    assert _api(replacement.key).get(entries).status_code == 200
+
+
+def test_a_suspended_branch_reads_its_history_and_nothing_else(branch, manager, client_for, clock):
+    key = api_keys.api_key_create(branch=branch, name="Core banking", by=manager).key
+    EntryFactory(roster__branch=branch, roster__date=TODAY - datetime.timedelta(days=3))
+    branch.status = LenderBranch.Status.SUSPENDED
+    branch.save()
+    client = client_for(manager)
+    base = BASE.format(pk=branch.pk)
+    past = (TODAY - datetime.timedelta(days=3)).isoformat()
+    assert client.get(f"{base}/").status_code == 200
+    assert client.get(f"{base}/roster/{past}/").status_code == 200
+    refused = {
+        "get": [
+            f"{base}/agents/",
+            f"{base}/agents/new/",
+            f"{base}/staff/",
+            f"{base}/api-keys/",
+            f"{base}/areas/propose/",
+            f"/station/debra/escorts/branch/{branch.pk}/escorts/{TODAY.isoformat()}/",
+        ],
+        "post": [f"{base}/agents/new/", f"{base}/api-keys/", f"{base}/roster/{past}/copy/"],
+    }
+    for method, paths in refused.items():
+        for path in paths:
+            assert getattr(client, method)(path, {"name": "x"}).status_code == 403, path
+    assert not branch.api_keys.filter(name="x").exists()
+    api = _api(key)
+    assert api.get("/station/debra/api/v1/agents/").status_code == 401
+    created = api.post(
+        "/station/debra/api/v1/rosters/2026-12-01/entries/",
+        json.dumps({}),
+        content_type="application/json",
+    )
+    assert created.status_code == 401
+    assert RosterEntry.objects.filter(roster__branch=branch).count() == 1
+
+
+def test_office_staff_file_rosters_but_see_no_people(branch, client_for, clock):
+    staff = MemberFactory(branch=branch, role=BranchMember.Role.STAFF).user
+    AgentFactory(branch=branch, name="Rahul Das")
+    client = client_for(staff)
+    base = BASE.format(pk=branch.pk)
+    add = client.get(f"{base}/roster/{TODAY.isoformat()}/add/")
+    assert add.status_code == 200
+    assert client.get(f"{base}/roster/{TODAY.isoformat()}/upload/").status_code == 200
+    assert client.get(f"{base}/agents/").status_code == 403
+    assert "/agents/" not in client.get(f"{base}/").content.decode()
