@@ -481,7 +481,7 @@ def test_requests_and_tasks_are_logged_as_json_without_personal_data(deployment)
         line for line in _json_lines(deployment.log("worker"))
         if line["logger"] == "escort_portal.tasks"
     ]  # fmt: skip
-    ticks = [line for line in tasks if line["task"] == "escorts.tasks.station_tick"]
+    ticks = [line for line in tasks if line["task"] == "escorts.station_tick"]
     assert ticks and ticks[0]["status"] == "SUCCESS" and ticks[0]["station"], tasks[-5:]
 
 

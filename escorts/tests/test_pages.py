@@ -461,7 +461,7 @@ def test_a_sheet_late_past_its_cut_off_says_what_is_missing(station, clock, duty
     PeriodicTask.objects.update(enabled=False)
     minute, _ = IntervalSchedule.objects.get_or_create(every=60, period="seconds")
     beat_job = PeriodicTask.objects.create(
-        name="test minute job", task="escorts.tasks.tick_all_stations", interval=minute,
+        name="test minute job", task="escorts.tick_all_stations", interval=minute,
         last_run_at=timezone.now() - hour,
     )  # fmt: skip
     client = client_for(duty)
@@ -483,7 +483,13 @@ def test_a_cut_off_after_the_morning_is_refused_and_the_page_says_why(station, c
         StationRoleFactory(station=station, role=StationRole.Role.OFFICER_IN_CHARGE).user
     )
     assert "by 10:00: the rosters lock" in oc.get(url("escorts:settings")).content.decode()
-    data = {"roster_cutoff": "23:55", "planner_seconds": 5, "default_speed_kmph": 30}
+    data = {
+        "roster_cutoff": "23:55",
+        "planner_seconds": 5,
+        "default_speed_kmph": 30,
+        "reminder_lead_minutes": 60,
+        "retention_days": 90,
+    }
     response = oc.post(url("escorts:settings"), data)
     assert response.status_code == 200
     assert "The cut-off must be in the morning, by 10:00" in response.content.decode()

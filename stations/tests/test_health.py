@@ -21,7 +21,7 @@ def _heartbeat(age: datetime.timedelta, beat_age: datetime.timedelta | None = No
     schedule, _ = IntervalSchedule.objects.get_or_create(every=60, period="seconds")
     PeriodicTask.objects.create(
         name="test minute job",
-        task="escorts.tasks.tick_all_stations",
+        task="escorts.tick_all_stations",
         interval=schedule,
         last_run_at=timezone.now() - (beat_age or datetime.timedelta(seconds=5)),
     )
