@@ -29,13 +29,13 @@ def _runs(sheet: DutySheet) -> set[tuple[int, str, frozenset[int]]]:
 def planner_calls(monkeypatch):
     """What the rebuild asked of the planner, the planner itself running as ever."""
     calls: list[dict] = []
-    real = planning._planner_solve()
+    real = planning.planner.solve
 
     def recording(instance, **kwargs):
         calls.append(kwargs)
         return real(instance, **kwargs)
 
-    monkeypatch.setattr(planning, "_planner_solve", lambda: recording)
+    monkeypatch.setattr(planning.planner, "solve", recording)
     return calls
 
 
