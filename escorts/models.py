@@ -321,6 +321,9 @@ class EscortRun(models.Model):
         RosterEntry, through="RunEntry", related_name="+", verbose_name=_("entries")
     )
     meeting_point = models.CharField(_("meeting point"), max_length=200, blank=True)
+    # Set when the duty officer shaped the run by hand (made it, put an entry on it, set its
+    # meeting point or team) or pinned it: a rebuild keeps it unchanged and plans around it.
+    pinned = models.BooleanField(_("pinned"), default=False)
     status = models.CharField(
         _("status"), max_length=12, choices=Status.choices, default=Status.PLANNED
     )

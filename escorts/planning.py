@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.utils.translation import gettext as _
 
@@ -101,6 +101,8 @@ class PlanInput:
     areas: dict[str, CollectionArea]
     # entry -> (reason code, detail text)
     set_aside: dict[int, tuple[str, str]] = field(default_factory=dict)
+    # The instance's pinned runs, each with the run of the earlier sheet it keeps.
+    pinned: dict[Run, EscortRun] = field(default_factory=dict)
 
 
 def _team_id(team: EscortTeam) -> str:
@@ -199,6 +201,63 @@ def previous_plan(sheet: DutySheet | None) -> Plan | None:
     ]
     runs = [run for run in runs if run.requests]
     return Plan(runs=runs, unassigned=[]) if runs else None
+
+
+def _still_holds(run: EscortRun, data: PlanInput) -> bool:
+    """Whether a pinned run can be kept as it is on today's rows: its team still on duty, its
+    entries still filed, and its window still covering their trips."""
+    if _team_id(run.team) not in data.teams:
+        return False
+    start, end = minutes(run.start), minutes(run.end)
+    for link in run.run_entries.all():
+        entry = data.entries.get(f"e{link.entry_id}")
+        if entry is None or entry.area_id != run.area_id:
+            return False
+        if not (start <= minutes(entry.depart_at) and minutes(entry.return_at) <= end):
+            return False
+    return True
+
+
+def with_pinned_runs(data: PlanInput, sheet: DutySheet | None) -> PlanInput:
+    """`data` with the pinned runs of `sheet` (the version a rebuild replaces) pinned for the
+    planner, so the new version keeps them unchanged and the planner plans the rest around them.
+
+    A pinned run that no longer holds (its team off duty, an entry withdrawn or moved, a day the
+    team could no longer drive) is left to the planner like any other."""
+    if sheet is None:
+        return data
+    runs = list(
+        sheet.runs.filter(pinned=True)
+        .select_related("team", "area", "created_by")
+        .prefetch_related("run_entries")
+        .order_by("start", "pk")
+    )
+    by_team: dict[int, list[EscortRun]] = {}
+    for run in runs:
+        if run.run_entries.all() and _still_holds(run, data):
+            by_team.setdefault(run.team_id, []).append(run)
+        else:
+            logger.info("pinned run %s no longer holds; re-planned", run.pk)
+    pinned: dict[Run, EscortRun] = {}
+    for team_runs in by_team.values():
+        team = team_runs[0].team
+        slots = [run_slot(run, agents=len(run.run_entries.all())) for run in team_runs]
+        if team_day_problems(team, slots):
+            logger.info("pinned runs of team %s no longer fit its day; re-planned", team.pk)
+            continue
+        for run in team_runs:
+            planned = Run(
+                team=_team_id(team),
+                area=_area_id(run.area),
+                start=minutes(run.start),
+                end=minutes(run.end),
+                requests=tuple(f"e{link.entry_id}" for link in run.run_entries.all()),
+            )
+            pinned[planned] = run
+    if not pinned:
+        return data
+    instance = replace(data.instance, pinned_runs=tuple(pinned))
+    return replace(data, instance=instance, pinned=pinned)
 
 
 def solve(instance: Instance, *, seconds: int, seed: int, previous: Plan | None = None) -> Plan:

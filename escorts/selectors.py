@@ -54,6 +54,28 @@ def run_list(*, sheet: DutySheet) -> QuerySet[EscortRun]:
     )
 
 
+@dataclass
+class RebuildPreview:
+    """What a rebuild of the date would do to its latest version: keep the pinned runs, and
+    replace the rest with a fresh plan."""
+
+    sheet: DutySheet | None
+    kept: list[EscortRun]
+    replaced: list[EscortRun]
+
+
+def rebuild_preview(*, date: datetime.date) -> RebuildPreview:
+    sheet = sheet_latest(date=date)
+    if sheet is None:
+        return RebuildPreview(sheet=None, kept=[], replaced=[])
+    runs = list(run_list(sheet=sheet))
+    return RebuildPreview(
+        sheet=sheet,
+        kept=[run for run in runs if run.pinned],
+        replaced=[run for run in runs if not run.pinned],
+    )
+
+
 def uncovered_list(*, sheet: DutySheet) -> QuerySet[UncoveredEntry]:
     return UncoveredEntry.objects.filter(sheet=sheet).select_related(
         "entry__agent", "entry__area", "entry__roster__branch"

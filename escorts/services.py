@@ -214,12 +214,12 @@ def duty_sheet_build_run(*, sheet_pk: int) -> DutySheet:
     try:
         data = planning.plan_input(sheet.date)
         _set_stage(sheet, "planning")
-        # A duty officer's rebuild mends the sheet it replaces rather than starting afresh.
-        previous = (
-            planning.previous_plan(sheet.previous)
-            if sheet.origin == DutySheet.Origin.REBUILD
-            else None
-        )
+        # A duty officer's rebuild mends the sheet it replaces rather than starting afresh, and
+        # keeps the runs the officer shaped by hand exactly as they are.
+        previous = None
+        if sheet.origin == DutySheet.Origin.REBUILD:
+            previous = planning.previous_plan(sheet.previous)
+            data = planning.with_pinned_runs(data, sheet.previous)
         plan = planning.solve(
             data.instance,
             seconds=sheet.build_seconds,
@@ -241,12 +241,18 @@ def _build_store(*, sheet_pk: int, data: planning.PlanInput, plan) -> DutySheet:
     if sheet.build_status != DutySheet.Build.RUNNING or sheet.status != DutySheet.Status.DRAFT:
         return sheet  # replaced by a rebuild while the planner ran
     for planned in plan.runs:
+        # A pinned run comes back from the planner unchanged; the rest of it is carried here.
+        kept = data.pinned.pop(planned, None)
         run = EscortRun.objects.create(
             sheet=sheet,
             team=data.teams[planned.team],
             area=data.areas[planned.area],
             start=planning.clock(planned.start),
             end=planning.clock(planned.end),
+            meeting_point=kept.meeting_point if kept else "",
+            pinned=kept is not None,
+            copied_from=kept,
+            created_by=kept.created_by if kept else None,
         )
         RunEntry.objects.bulk_create(
             RunEntry(sheet=sheet, run=run, entry=data.entries[rid]) for rid in planned.requests
@@ -488,8 +494,9 @@ def run_move_entry(
         )
         _take_off(sheet, entry)
         to_run.start, to_run.end = planning.clock(start), planning.clock(end)
+        to_run.pinned = True
         to_run.updated_by = by
-        to_run.save(update_fields=["start", "end", "updated_by", "updated_at"])
+        to_run.save(update_fields=["start", "end", "pinned", "updated_by", "updated_at"])
         RunEntry.objects.create(sheet=sheet, run=to_run, entry=entry)
         target = to_run
     else:
@@ -505,6 +512,7 @@ def run_move_entry(
             area=entry.area,
             start=entry.depart_at,
             end=entry.return_at,
+            pinned=True,
             created_by=by,
             updated_by=by,
         )
@@ -580,6 +588,7 @@ def run_create(
         start=planning.clock(start_min),
         end=planning.clock(end_min),
         meeting_point=meeting_point.strip(),
+        pinned=True,
         created_by=by,
         updated_by=by,
     )
@@ -595,9 +604,10 @@ def run_set_meeting_point(
     sheet = _editable_sheet(date, by=by)
     run = _in_sheet(sheet, run)
     run.meeting_point = meeting_point.strip()
+    run.pinned = True
     run.updated_by = by
     run.full_clean()
-    run.save(update_fields=["meeting_point", "updated_by", "updated_at"])
+    run.save(update_fields=["meeting_point", "pinned", "updated_by", "updated_at"])
     _touch(sheet, by)
     return run
 
@@ -628,8 +638,26 @@ def run_change_team(
     run.team = team
     run.status = EscortRun.Status.PLANNED
     run.acknowledged_at = None
+    run.pinned = True
     run.updated_by = by
-    run.save(update_fields=["team", "status", "acknowledged_at", "updated_by", "updated_at"])
+    run.save(
+        update_fields=["team", "status", "acknowledged_at", "pinned", "updated_by", "updated_at"]
+    )
+    _touch(sheet, by)
+    return run
+
+
+@transaction.atomic
+def run_set_pinned(*, date: datetime.date, run: EscortRun, pinned: bool, by: User) -> EscortRun:
+    """Pin a run so a rebuild keeps it as it is, or unpin it to let the planner re-plan it.
+    Asking for what the run already is changes nothing, so a double tap is harmless."""
+    sheet = _editable_sheet(date, by=by)
+    run = _in_sheet(sheet, run)
+    if run.pinned == pinned:
+        return run
+    run.pinned = pinned
+    run.updated_by = by
+    run.save(update_fields=["pinned", "updated_by", "updated_at"])
     _touch(sheet, by)
     return run
 

@@ -30,6 +30,7 @@ urlpatterns = [
     path("sheet/<isodate:date>/publish/", views.sheet_publish, name="sheet_publish"),
     path("sheet/<isodate:date>/run/new/", views.run_new, name="run_new"),
     path("sheet/<isodate:date>/run/<int:run_pk>/", views.run_edit, name="run_edit"),
+    path("sheet/<isodate:date>/run/<int:run_pk>/pin/", views.run_pin, name="run_pin"),
     path("sheet/<isodate:date>/entry/<int:entry_pk>/move/", views.entry_move, name="entry_move"),
     path(
         "sheet/<isodate:date>/entry/<int:entry_pk>/remove/",

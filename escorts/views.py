@@ -30,7 +30,7 @@ from lenders.models import RosterEntry
 from stations.access import Perm, StationRequest, current_station, station_permission_required
 from stations.permissions import BranchCap
 
-from . import forms, selectors, services
+from . import forms, notify, selectors, services
 from .models import DutySheet, EscortRun, EscortTeam, Officer, RunEntry, UncoveredEntry
 
 # --- Access ---
@@ -325,15 +325,27 @@ def sheet_versions(request: SheetRequest, date: datetime.date) -> HttpResponse:
 
 
 @station_permission_required(Perm.OPERATE)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def sheet_rebuild(request: StationRequest, date: datetime.date) -> HttpResponse:
-    try:
-        built = services.duty_sheet_rebuild(date=date, by=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+    if request.method == "POST":
+        try:
+            built = services.duty_sheet_rebuild(date=date, by=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("escorts:sheet", date=date)
+        messages.info(request, _("Building version %(v)d.") % {"v": built.version})
         return redirect("escorts:sheet", date=date)
-    messages.info(request, _("Building version %(v)d.") % {"v": built.version})
-    return redirect("escorts:sheet", date=date)
+    preview = selectors.rebuild_preview(date=date)
+    return render(
+        request,
+        "escorts/rebuild_confirm.html",
+        {
+            "date": date,
+            "preview": preview,
+            "kept": [(notify.run_reference(run), run) for run in preview.kept],
+            "back_url": reverse("escorts:sheet", args=[date]),
+        },
+    )
 
 
 @station_permission_required(Perm.OPERATE)
@@ -498,6 +510,21 @@ def run_edit(request: StationRequest, date: datetime.date, run_pk: int) -> HttpR
         "escorts/form.html",
         {"form": form, "title": _("Run %(run)s") % {"run": run}, "date": date},
     )
+
+
+@station_permission_required(Perm.OPERATE)
+@require_POST
+def run_pin(request: StationRequest, date: datetime.date, run_pk: int) -> HttpResponse:
+    run = get_object_or_404(EscortRun, pk=run_pk, sheet__date=date)
+    pinned = request.POST.get("pinned") == "1"
+    try:
+        services.run_set_pinned(date=date, run=run, pinned=pinned, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("escorts:sheet", date=date)
+    if pinned:
+        return _after_edit(request, date, _("Run pinned: a rebuild keeps it as it is."))
+    return _after_edit(request, date, _("Run unpinned: a rebuild may re-plan it."))
 
 
 @station_permission_required(Perm.OPERATE)

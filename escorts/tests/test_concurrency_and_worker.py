@@ -22,7 +22,7 @@ from escorts.tests.conftest import IST, entry, in_other_connection
 from escorts.tests.factories import TeamFactory
 from lenders.models import CollectionArea, FieldAgent, LenderBranch, Roster
 from lenders.tests.factories import AreaFactory, BranchFactory
-from stations.models import Station
+from stations.models import Station, User
 
 pytestmark = pytest.mark.django_db
 
@@ -145,3 +145,39 @@ def test_the_beat_task_queues_the_tick_in_every_live_station(debra):
         assert client.llen(queue) == Station.objects.live().count()
     finally:
         client.delete(queue)
+
+
+def test_the_worker_rebuilds_keeping_the_meeting_point_the_officer_set(
+    debra, committed, celery_worker
+):
+    date = datetime.date(2026, 12, 7)
+    committed(date)
+    officer = in_other_connection(debra, lambda: User.objects.create(username="pin-rebuilder"))
+
+    def first_version() -> int:
+        sheet, _ = services._build_claim(date=date, origin=DutySheet.Origin.CUTOFF, by=None)
+        services.duty_sheet_build_run(sheet_pk=sheet.pk)
+        run = EscortRun.objects.get(sheet=sheet)
+        services.run_set_meeting_point(date=date, run=run, meeting_point="Temple gate", by=officer)
+        return services.duty_sheet_rebuild(date=date, by=officer).version
+
+    try:
+        version = in_other_connection(debra, first_version)
+
+        def rebuilt() -> tuple[str, str, bool] | None:
+            sheet = DutySheet.objects.filter(date=date, version=version).first()
+            if sheet is None or sheet.is_building:
+                return None
+            run = EscortRun.objects.get(sheet=sheet)
+            return sheet.build_status, run.meeting_point, run.pinned
+
+        deadline = time.monotonic() + 60
+        outcome = None
+        while time.monotonic() < deadline and outcome is None:
+            outcome = in_other_connection(debra, rebuilt)
+            time.sleep(0.3)
+        assert outcome == (DutySheet.Build.DONE, "Temple gate", True)
+        assert celery_worker.poll() is None
+    finally:
+        in_other_connection(debra, lambda: _clean(date))
+        in_other_connection(debra, lambda: User.objects.filter(pk=officer.pk).delete())
