@@ -126,7 +126,7 @@ def officer_delete(request: StationRequest, officer_pk: int) -> HttpResponse:
     officer = get_object_or_404(Officer, pk=officer_pk)
     if request.method == "POST":
         try:
-            services.officer_delete(officer=officer, by=request.user)
+            services.officer_delete(officer=officer)
         except ValidationError as exc:
             messages.error(request, service_error_text(exc))
         else:
@@ -175,7 +175,7 @@ def team_delete(request: StationRequest, team_pk: int) -> HttpResponse:
     team = get_object_or_404(EscortTeam, pk=team_pk)
     if request.method == "POST":
         try:
-            services.team_delete(team=team, by=request.user)
+            services.team_delete(team=team)
         except ValidationError as exc:
             messages.error(request, service_error_text(exc))
         else:

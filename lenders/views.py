@@ -159,9 +159,7 @@ def entry_edit(request: StationRequest, branch_pk: int, entry_pk: int) -> HttpRe
     form = _entry_form(request, branch, initial=initial)
     if form.is_valid():
         try:
-            services.roster_entry_update(
-                entry=entry, data=services.EntryInput(**form.cleaned_data), by=request.user
-            )
+            services.roster_entry_update(entry=entry, data=services.EntryInput(**form.cleaned_data))
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -185,7 +183,7 @@ def entry_delete(request: StationRequest, branch_pk: int, entry_pk: int) -> Http
     )
     if request.method == "POST":
         try:
-            services.roster_entry_delete(entry=entry, by=request.user)
+            services.roster_entry_delete(entry=entry)
         except ValidationError as exc:
             messages.error(request, service_error_text(exc))
         else:

@@ -54,7 +54,7 @@ def incident_edit(request: StationRequest, incident_pk: int | None = None) -> Ht
             if incident is None:
                 incident = services.incident_record(by=request.user, **details)
             else:
-                services.incident_update(incident=incident, by=request.user, **details)
+                services.incident_update(incident=incident, **details)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:

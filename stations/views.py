@@ -143,9 +143,7 @@ def lockouts(request: StationRequest) -> HttpResponse:
     station = current_station(request)
     if request.method == "POST":
         try:
-            services.user_unlock(
-                station=station, username=request.POST.get("username", ""), by=request.user
-            )
+            services.user_unlock(station=station, username=request.POST.get("username", ""))
         except ValidationError as exc:
             messages.error(request, service_error_text(exc))
         else:
