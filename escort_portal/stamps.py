@@ -10,6 +10,10 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+# The stamp fields' names. Django puts an abstract model's fields before the model's own, so
+# the audit trail orders by these to list what changed before who stamped it.
+STAMP_FIELDS = frozenset({"created_by", "created_at", "updated_by", "updated_at"})
+
 
 class CreatedStamp(models.Model):
     """Who made the row and when. The row outlives its maker's account: a removed user leaves

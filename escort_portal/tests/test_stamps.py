@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 from django.apps import apps
+from django.db.models import Q
 from pghistory.models import Event
 
+from escort_portal import audit
 from escort_portal.stamps import CreatedStamp, FiledStamp, UpdatedStamp
+from escorts.models import EscortTeam
+from escorts.tests.factories import TeamFactory
+from stations.tests.factories import UserFactory
 
 # An API key must always have a maker and labels its date "created": it keeps its own fields.
 OWN_STAMP = {"lenders.BranchApiKey"}
@@ -37,3 +43,15 @@ def test_every_model_stamped_with_its_last_editor_takes_the_stamp_from_one_place
         if not issubclass(model, UpdatedStamp)
     }
     assert own == set()
+
+
+@pytest.mark.django_db
+def test_the_trail_lists_what_changed_before_who_stamped_the_row(in_debra):
+    editor = UserFactory()
+    team = TeamFactory(vehicle="Bolero WB-33-1234")
+    team.vehicle = "Scorpio WB-33-9999"
+    team.updated_by = editor
+    team.save()
+
+    newest = audit.rows(audit.trail({EscortTeam.pgh_event_model: Q()}, limit=1))[0]
+    assert [change.field for change in newest.changes] == ["vehicle", "updated by"]
