@@ -24,9 +24,9 @@ from stations.access import Perm, SignedInRequest, StationRequest, station_permi
 from stations.routing import public_reverse
 from stations.selectors import station_list_live
 
-from . import forms, selectors, services
-from .access import managed_branch, member_branch
-from .models import CollectionArea, FieldAgent, LenderBranch, RosterEntry
+from .. import forms, selectors, services
+from ..access import managed_branch, member_branch
+from ..models import CollectionArea, FieldAgent, LenderBranch, RosterEntry
 
 # --- Public site: sign-up and registration ---
 

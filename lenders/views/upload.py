@@ -18,9 +18,9 @@ from escort_portal.forms import add_service_errors
 from escort_portal.ratelimits import rate_limit
 from stations.access import Perm, StationRequest, station_permission_required
 
-from . import selectors, services, upload
-from .access import member_branch
-from .roster_replace import roster_rows_replace
+from .. import selectors, services, upload
+from ..access import member_branch
+from ..roster_replace import roster_rows_replace
 
 
 class UploadForm(forms.Form):

@@ -15,8 +15,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from escort_portal.forms import add_service_errors
 from stations.access import Perm, StationRequest, station_permission_required
 
-from . import api_keys
-from .access import managed_branch
+from .. import api_keys
+from ..access import managed_branch
 
 
 class ApiKeyForm(forms.Form):

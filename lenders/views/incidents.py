@@ -13,9 +13,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from escort_portal.forms import add_service_errors, service_error_text
 from stations.access import Perm, StationRequest, station_permission_required
 
-from . import forms, selectors, services
-from .access import member_branch
-from .models import Incident, SosAlert
+from .. import forms, selectors, services
+from ..access import member_branch
+from ..models import Incident, SosAlert
 
 # --- The station's incident register ---
 
