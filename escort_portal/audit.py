@@ -27,6 +27,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from .stamps import STAMP_FIELDS
+
 
 def track(*, exclude: Sequence[str] = ()) -> Callable[[type[models.Model]], type[models.Model]]:
     """Record every insert, update (of a tracked field) and delete of the decorated model."""
@@ -218,6 +220,7 @@ def rows(page: Iterable[tuple]) -> list[TrailRow]:
             # The row's own clock says nothing the event's time does not.
             and not _stamps_itself(tracked._meta.get_field(f.name))
         ]
+        shown_fields.sort(key=lambda f: f.name in STAMP_FIELDS)
         object_ids = {event[_OBJECT] for event in events}
         history = event_model.objects.filter(
             pgh_obj_id__in=object_ids, pgh_id__lte=max(event[_ID] for event in events)

@@ -14,3 +14,8 @@ def add_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
         return
     for field, errors in exc.message_dict.items():
         form.add_error(field if field in form.fields else None, errors)
+
+
+def service_error_text(exc: ValidationError) -> str:
+    """A service's errors as one line, for a page that shows them as a message, not on a form."""
+    return " ".join(exc.messages)

@@ -12,7 +12,7 @@ urlpatterns = [
     path("accounts/two-factor/", station_views.two_factor, name="two_factor"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/setlang/", station_views.set_language, name="set_language"),
-    path("lenders/", include("lenders.urls_public")),
+    path("lenders/", include("lenders.urls.public")),
     path("sdpo/", station_views.sdpo_dashboard, name="sdpo_dashboard"),
     path("healthz", station_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),

@@ -12,5 +12,5 @@ urlpatterns = [
     path("escorts/", include("escorts.urls", namespace="escorts")),
     path("notifications/", include("notifications.urls", namespace="notifications")),
     # The roster API for lenders' own systems (Api-Key per branch), its schema and docs.
-    path("api/", include("lenders.api_urls")),
+    path("api/", include("lenders.urls.api")),
 ]

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
 from escort_portal import audit
+from escort_portal.stamps import CreatedStamp, Stamped, UpdatedStamp
 from lenders.models import CollectionArea, RosterEntry
 
 # A build still "running" this long after its planner budget is taken to have died with its
@@ -43,7 +44,7 @@ class EscortRunQuerySet(models.QuerySet):
 
 
 @audit.track()
-class Officer(models.Model):
+class Officer(UpdatedStamp):
     class Rank(models.TextChoices):
         SI = "si", _("Sub-Inspector (SI)")
         ASI = "asi", _("Assistant Sub-Inspector (ASI)")
@@ -66,15 +67,6 @@ class Officer(models.Model):
         verbose_name=_("login"),
     )
     active = models.BooleanField(_("active"), default=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("updated by"),
-    )
-    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         ordering = ["name"]
@@ -94,7 +86,7 @@ class Officer(models.Model):
 
 
 @audit.track()
-class EscortTeam(models.Model):
+class EscortTeam(UpdatedStamp):
     name = models.CharField(_("name"), max_length=80, unique=True)
     leader = models.ForeignKey(
         Officer, on_delete=models.PROTECT, related_name="teams_led", verbose_name=_("leader")
@@ -113,15 +105,6 @@ class EscortTeam(models.Model):
         _("base longitude"), max_digits=8, decimal_places=5, null=True, blank=True
     )
     active = models.BooleanField(_("active"), default=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("updated by"),
-    )
-    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         ordering = ["name"]
@@ -139,7 +122,7 @@ class EscortTeam(models.Model):
 
 
 @audit.track()
-class TeamOffDuty(models.Model):
+class TeamOffDuty(CreatedStamp):
     """A team that is not available on one date (leave, law-and-order duty, vehicle repair)."""
 
     team = models.ForeignKey(
@@ -147,15 +130,6 @@ class TeamOffDuty(models.Model):
     )
     date = models.DateField(_("date"))
     reason = models.CharField(_("reason"), max_length=200, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("created by"),
-    )
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["date", "team__name"]
@@ -170,7 +144,7 @@ class TeamOffDuty(models.Model):
 
 
 @audit.track(exclude=["build_stage", "updated_at", "created_at"])
-class DutySheet(models.Model):
+class DutySheet(Stamped):
     """One version of the escort plan for one date.
 
     Versions only grow: a rebuild, or a change to a published version, makes a new row and marks
@@ -217,24 +191,6 @@ class DutySheet(models.Model):
     build_seconds = models.PositiveSmallIntegerField(default=0, verbose_name=_("build seconds"))
     build_error = models.TextField(blank=True, verbose_name=_("build error"))
     built_at = models.DateTimeField(_("built at"), null=True, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("created by"),
-    )
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("updated by"),
-    )
-    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -296,8 +252,10 @@ class DutySheet(models.Model):
 
 
 @audit.track()
-class EscortRun(models.Model):
-    """One team escorting a group of entries of one area from `start` to `end`."""
+class EscortRun(Stamped):
+    """One team escorting a group of entries of one area from `start` to `end`.
+
+    Its `created_by` is blank when the planner made the run."""
 
     class Status(models.TextChoices):
         PLANNED = "planned", _("Planned")
@@ -350,25 +308,6 @@ class EscortRun(models.Model):
     overdue_announced_at = models.DateTimeField(
         null=True, blank=True, verbose_name=_("overdue announced at")
     )
-    # Null when the planner made the run.
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("created by"),
-    )
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("updated by"),
-    )
-    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
     # Not stored: marked on the runs a page lists, when they should have started by now.
     overdue: bool
 
@@ -417,7 +356,7 @@ class RunEntry(models.Model):
         return f"{self.run} · {self.entry_id}"
 
 
-class UncoveredEntry(models.Model):
+class UncoveredEntry(CreatedStamp):
     """An entry of the date that no run of the sheet covers, and why: watched by patrols."""
 
     # What the branch and its agent are told; short enough for one SMS variable.
@@ -446,15 +385,6 @@ class UncoveredEntry(models.Model):
     )
     reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
     detail = models.CharField(_("detail"), max_length=255, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("created by"),
-    )
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["entry__depart_at", "pk"]

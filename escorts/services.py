@@ -56,7 +56,7 @@ def officer_save(*, officer: Officer, by: User) -> Officer:
 
 
 @transaction.atomic
-def officer_delete(*, officer: Officer, by: User) -> None:
+def officer_delete(*, officer: Officer) -> None:
     if officer.teams_led.exists():
         raise ValidationError(
             _("%(officer)s leads a team. Give the team another leader first.")
@@ -81,7 +81,7 @@ def team_save(*, team: EscortTeam, members: Iterable[Officer] = (), by: User) ->
 
 
 @transaction.atomic
-def team_delete(*, team: EscortTeam, by: User) -> None:
+def team_delete(*, team: EscortTeam) -> None:
     if EscortRun.objects.filter(team=team).exists():
         raise ValidationError(
             _("%(team)s has runs on duty sheets. Mark it inactive instead.") % {"team": team}

@@ -23,7 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from escort_portal.exports import spreadsheet_row
-from escort_portal.forms import add_service_errors
+from escort_portal.forms import add_service_errors, service_error_text
 from lenders import services as lender_services
 from lenders.access import BranchRequest, branch_permission_required
 from lenders.models import RosterEntry
@@ -115,7 +115,7 @@ def officer_edit(request: StationRequest, officer_pk: int | None = None) -> Http
         try:
             services.officer_save(officer=form.save(), by=request.user)
         except ValidationError as exc:
-            form.add_error(None, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Officer saved."))
             return redirect("escorts:officer_list")
@@ -128,9 +128,9 @@ def officer_delete(request: StationRequest, officer_pk: int) -> HttpResponse:
     officer = get_object_or_404(Officer, pk=officer_pk)
     if request.method == "POST":
         try:
-            services.officer_delete(officer=officer, by=request.user)
+            services.officer_delete(officer=officer)
         except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+            messages.error(request, service_error_text(exc))
         else:
             messages.success(request, _("Officer deleted."))
         return redirect("escorts:officer_list")
@@ -164,7 +164,7 @@ def team_edit(request: StationRequest, team_pk: int | None = None) -> HttpRespon
                 by=request.user,
             )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Team saved."))
             return redirect("escorts:team_list")
@@ -177,9 +177,9 @@ def team_delete(request: StationRequest, team_pk: int) -> HttpResponse:
     team = get_object_or_404(EscortTeam, pk=team_pk)
     if request.method == "POST":
         try:
-            services.team_delete(team=team, by=request.user)
+            services.team_delete(team=team)
         except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+            messages.error(request, service_error_text(exc))
         else:
             messages.success(request, _("Team deleted."))
         return redirect("escorts:team_list")
@@ -239,7 +239,7 @@ def station_settings(request: StationRequest) -> HttpResponse:
                 station=station, by=request.user, **form.cleaned_data
             )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Settings saved."))
             return redirect("escorts:settings")
@@ -331,7 +331,7 @@ def sheet_rebuild(request: StationRequest, date: datetime.date) -> HttpResponse:
         try:
             built = services.duty_sheet_rebuild(date=date, by=request.user)
         except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+            messages.error(request, service_error_text(exc))
             return redirect("escorts:sheet", date=date)
         messages.info(request, _("Building version %(v)d.") % {"v": built.version})
         return redirect("escorts:sheet", date=date)
@@ -362,10 +362,10 @@ def sheet_publish(request: StationRequest, date: datetime.date) -> HttpResponse:
             )
         except services.DraftChanged as exc:
             # Show the draft as it is now, with its own diff and token, to be confirmed again.
-            changed_since = " ".join(exc.messages)
+            changed_since = service_error_text(exc)
             draft = selectors.sheet_list_for_date(date=date).get(status=DutySheet.Status.DRAFT)
         except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+            messages.error(request, service_error_text(exc))
             return redirect("escorts:sheet", date=date)
         else:
             if published.changes:
@@ -415,7 +415,7 @@ def entry_move(request: StationRequest, date: datetime.date, entry_pk: int) -> H
                 by=request.user,
             )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            add_service_errors(form, exc)
         else:
             return _after_edit(request, date, _("Entry moved."))
     return render(
@@ -433,7 +433,7 @@ def entry_remove(request: StationRequest, date: datetime.date, entry_pk: int) ->
         try:
             services.run_remove_entry(date=date, entry=entry, by=request.user)
         except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+            messages.error(request, service_error_text(exc))
             return redirect("escorts:sheet", date=date)
         return _after_edit(request, date, _("Entry taken off its run."))
     return render(
@@ -476,7 +476,7 @@ def run_new(request: StationRequest, date: datetime.date) -> HttpResponse:
                 by=request.user,
             )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            add_service_errors(form, exc)
         else:
             return _after_edit(request, date, _("Run created."))
     return render(request, "escorts/form.html", {"form": form, "title": _("New run"), "date": date})
@@ -502,7 +502,7 @@ def run_edit(request: StationRequest, date: datetime.date, run_pk: int) -> HttpR
                 by=request.user,
             )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            add_service_errors(form, exc)
         else:
             return _after_edit(request, date, _("Run saved."))
     return render(
@@ -653,7 +653,7 @@ def my_run_action(request: StationRequest, run_pk: int, action: str) -> HttpResp
     try:
         services.run_set_status(run=run, status=status, by=request.user)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, service_error_text(exc))
     else:
         messages.success(request, str(done))
     return redirect("escorts:my_day")

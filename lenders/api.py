@@ -231,7 +231,7 @@ class RosterEntryDetail(_BranchView):
             return _bad_request(serializer.errors)
         data = entry_input(serializer.validated_data, base=entry if partial else None)
         try:
-            entry = services.roster_entry_update(entry=entry, data=data, by=request.user)
+            entry = services.roster_entry_update(entry=entry, data=data)
         except ValidationError as exc:
             return _bad_request(_errors(exc))
         return Response(EntrySerializer(entry).data)
@@ -262,7 +262,7 @@ class RosterEntryDetail(_BranchView):
     def delete(self, request: _BranchRequest, date: datetime.date, pk: int) -> Response:
         entry = self._entry(date, pk)
         try:
-            services.roster_entry_delete(entry=entry, by=request.user)
+            services.roster_entry_delete(entry=entry)
         except ValidationError as exc:
             return _bad_request(_errors(exc))
         return Response(status=status.HTTP_204_NO_CONTENT)

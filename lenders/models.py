@@ -9,10 +9,11 @@ from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
 from escort_portal import audit
+from escort_portal.stamps import FiledStamp
 
 
 @audit.track()
-class LenderBranch(models.Model):
+class LenderBranch(FiledStamp):
     class Kind(models.TextChoices):
         MFI = "mfi", _("Micro-finance institution")
         BANK = "bank", _("Bank")
@@ -48,14 +49,6 @@ class LenderBranch(models.Model):
         verbose_name=_("decided by"),
     )
     decided_at = models.DateTimeField(null=True, blank=True, verbose_name=_("decided at"))
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        related_name="+",
-        verbose_name=_("created by"),
-    )
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["lender_name", "branch_name"]
@@ -247,7 +240,7 @@ class CashBand(models.TextChoices):
 
 
 @audit.track()
-class RosterEntry(models.Model):
+class RosterEntry(FiledStamp):
     """One trip of one field agent: out to an area and back to the deposit point."""
 
     roster = models.ForeignKey(
@@ -267,14 +260,6 @@ class RosterEntry(models.Model):
     deposit_point = models.CharField(_("deposit point"), max_length=120, blank=True)
     notes = models.CharField(_("notes"), max_length=500, blank=True)
     is_late = models.BooleanField(_("added after cut-off"), default=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        related_name="+",
-        verbose_name=_("created by"),
-    )
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:

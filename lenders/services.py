@@ -407,7 +407,7 @@ def roster_entry_add(
 
 @transaction.atomic
 def roster_entry_update(
-    *, entry: RosterEntry, data: EntryInput, by: User, as_officer: bool = False
+    *, entry: RosterEntry, data: EntryInput, as_officer: bool = False
 ) -> RosterEntry:
     roster = Roster.objects.select_for_update().select_related("branch").get(pk=entry.roster_id)
     _check_can_change(roster, as_officer=as_officer)
@@ -423,7 +423,7 @@ def roster_entry_update(
 
 
 @transaction.atomic
-def roster_entry_delete(*, entry: RosterEntry, by: User, as_officer: bool = False) -> None:
+def roster_entry_delete(*, entry: RosterEntry, as_officer: bool = False) -> None:
     roster = Roster.objects.select_for_update().select_related("branch").get(pk=entry.roster_id)
     _check_can_change(roster, as_officer=as_officer)
     entry.delete()
@@ -549,7 +549,7 @@ def incident_report(*, branch: LenderBranch, by: User, **details: object) -> Inc
 
 
 @transaction.atomic
-def incident_update(*, incident: Incident, by: User, **details: object) -> Incident:
+def incident_update(*, incident: Incident, **details: object) -> Incident:
     for name, value in details.items():
         setattr(incident, name, value)
     return _incident_save(incident)

@@ -85,6 +85,16 @@ def coverage_percent(covered: int, uncovered: int, *, whole: bool = True) -> flo
     return round(percent) if whole else percent
 
 
+def _summed(days: QuerySet[StationDay], *, by: str) -> QuerySet[StationDay, dict]:
+    """The days' figures the trends show, added up per value of `by` (a date, a station)."""
+    return days.values(by).annotate(
+        covered=Sum("entries_covered"),
+        uncovered=Sum("entries_uncovered"),
+        entries=Sum("entries"),
+        incidents=Sum("incidents"),
+    )
+
+
 def build(*, user: User, date: datetime.date) -> Dashboard:
     subdivisions = list(subdivisions_overseen(user=user))
     stations = list(
@@ -103,17 +113,7 @@ def build(*, user: User, date: datetime.date) -> Dashboard:
 
     start = date - datetime.timedelta(days=TREND_DAYS - 1)
     in_range = Q(station_id__in=station_ids, date__gte=start, date__lte=date)
-    per_day = {
-        row["date"]: row
-        for row in StationDay.objects.filter(in_range)
-        .values("date")
-        .annotate(
-            covered=Sum("entries_covered"),
-            uncovered=Sum("entries_uncovered"),
-            entries=Sum("entries"),
-            incidents=Sum("incidents"),
-        )
-    }
+    per_day = {row["date"]: row for row in _summed(StationDay.objects.filter(in_range), by="date")}
     dates = [start + datetime.timedelta(days=n) for n in range(TREND_DAYS)]
 
     def coverage(row: dict | None) -> float | None:
@@ -137,16 +137,7 @@ def build(*, user: User, date: datetime.date) -> Dashboard:
             _("Incidents"), [(label(d), (per_day.get(d) or {}).get("incidents", 0)) for d in dates]
         ),
     ]
-    trends = list(
-        StationDay.objects.filter(in_range)
-        .values("station_id")
-        .annotate(
-            covered=Sum("entries_covered"),
-            uncovered=Sum("entries_uncovered"),
-            entries=Sum("entries"),
-            incidents=Sum("incidents"),
-        )
-    )
+    trends = list(_summed(StationDay.objects.filter(in_range), by="station_id"))
     by_id = {station.pk: station for station in stations}
     for trend in trends:
         trend["station"] = by_id[trend["station_id"]]

@@ -127,7 +127,7 @@ def heartbeat_record() -> WorkerHeartbeat:
     return heartbeat
 
 
-def user_unlock(*, station: Station, username: str, by: User) -> int:
+def user_unlock(*, station: Station, username: str) -> int:
     """An officer-in-charge lifts a sign-in lockout of someone with a role in their station.
     Returns how many lockout records were cleared."""
     if not StationRole.objects.filter(station=station, user__username=username).exists():

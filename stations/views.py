@@ -20,6 +20,7 @@ from django.views.i18n import set_language as django_set_language
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from escort_portal.forms import service_error_text
 from escort_portal.ratelimits import rate_limit
 
 from . import dashboard, health, selectors, services
@@ -142,11 +143,9 @@ def lockouts(request: StationRequest) -> HttpResponse:
     station = current_station(request)
     if request.method == "POST":
         try:
-            services.user_unlock(
-                station=station, username=request.POST.get("username", ""), by=request.user
-            )
+            services.user_unlock(station=station, username=request.POST.get("username", ""))
         except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+            messages.error(request, service_error_text(exc))
         else:
             messages.success(request, _("Unlocked. They can sign in again now."))
         return redirect("station:lockouts")

@@ -135,7 +135,7 @@ def test_the_roster_locks_at_the_stations_cut_off(branch, clock):
             branch=branch, date=TODAY, data=_data(agent, area, "14:00", "15:00"), by=user
         )
     with pytest.raises(ValidationError, match="locked"):
-        services.roster_entry_delete(entry=entry, by=user)
+        services.roster_entry_delete(entry=entry)
     # Tomorrow's roster is still open.
     tomorrow = TODAY + datetime.timedelta(days=1)
     services.roster_entry_add(branch=branch, date=tomorrow, data=_data(agent, area), by=user)

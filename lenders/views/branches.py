@@ -18,16 +18,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from escort_portal.forms import add_service_errors
+from escort_portal.forms import add_service_errors, service_error_text
 from escort_portal.ratelimits import rate_limit
 from stations.access import Perm, SignedInRequest, StationRequest, station_permission_required
 from stations.permissions import BranchCap
 from stations.routing import public_reverse
 from stations.selectors import station_list_live
 
-from . import forms, selectors, services
-from .access import BranchRequest, branch_permission_required
-from .models import CollectionArea, FieldAgent, LenderBranch, RosterEntry
+from .. import forms, selectors, services
+from ..access import BranchRequest, branch_permission_required
+from ..models import CollectionArea, FieldAgent, LenderBranch, RosterEntry
 
 # --- Public site: sign-up and registration ---
 
@@ -56,7 +56,7 @@ def register(request: SignedInRequest) -> HttpResponse:
         try:
             services.branch_register_at(station=station, user=request.user, **details)
         except ValidationError as exc:
-            form.add_error(None, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(
                 request,
@@ -159,9 +159,7 @@ def entry_edit(request: BranchRequest, branch_pk: int, entry_pk: int) -> HttpRes
     form = _entry_form(request, branch, initial=initial)
     if form.is_valid():
         try:
-            services.roster_entry_update(
-                entry=entry, data=services.EntryInput(**form.cleaned_data), by=request.user
-            )
+            services.roster_entry_update(entry=entry, data=services.EntryInput(**form.cleaned_data))
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -185,9 +183,9 @@ def entry_delete(request: BranchRequest, branch_pk: int, entry_pk: int) -> HttpR
     )
     if request.method == "POST":
         try:
-            services.roster_entry_delete(entry=entry, by=request.user)
+            services.roster_entry_delete(entry=entry)
         except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+            messages.error(request, service_error_text(exc))
         else:
             messages.success(request, _("Entry removed."))
         return redirect("lenders:roster_day", branch_pk=branch.pk, date=entry.roster.date)
@@ -201,7 +199,7 @@ def roster_copy(request: BranchRequest, branch_pk: int, date: datetime.date) -> 
     try:
         result = services.roster_copy_from_last(branch=branch, date=date, by=request.user)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, service_error_text(exc))
     else:
         if result.source is None:
             messages.info(request, _("There is no earlier roster to copy."))
@@ -418,7 +416,7 @@ def area_decide(request: StationRequest, area_pk: int) -> HttpResponse:
         else:
             services.area_accept(area=area)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, service_error_text(exc))
     else:
         messages.success(request, _("Area updated."))
     return redirect("lenders:area_list")

@@ -12,10 +12,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from escort_portal.forms import add_service_errors
 from stations.permissions import BranchCap
 
-from . import api_keys
-from .access import BranchRequest, branch_permission_required
+from .. import api_keys
+from ..access import BranchRequest, branch_permission_required
 
 
 class ApiKeyForm(forms.Form):
@@ -39,7 +40,7 @@ def api_key_list(request: BranchRequest, branch_pk: int) -> HttpResponse:
                 branch=branch, name=form.cleaned_data["name"], by=request.user
             )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            add_service_errors(form, exc)
         else:
             # Rendered, not redirected: the key exists only in this response.
             form = ApiKeyForm()

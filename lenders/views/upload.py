@@ -14,12 +14,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
+from escort_portal.forms import add_service_errors
 from escort_portal.ratelimits import rate_limit
 from stations.permissions import BranchCap
 
-from . import selectors, services, upload
-from .access import BranchRequest, branch_permission_required
-from .roster_replace import roster_rows_replace
+from .. import selectors, services, upload
+from ..access import BranchRequest, branch_permission_required
+from ..roster_replace import roster_rows_replace
 
 
 class UploadForm(forms.Form):
@@ -81,7 +82,7 @@ def roster_upload(request: BranchRequest, branch_pk: int, date: datetime.date) -
                 % {"bad": len(problems), "total": len(parsed.rows)},
             )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(
                 request,

@@ -8,7 +8,7 @@ from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitV
 
 from stations.access import Perm, station_permission_required
 
-from . import api
+from .. import api
 
 app_name = "lenders_api"
 

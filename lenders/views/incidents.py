@@ -10,13 +10,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from escort_portal.forms import add_service_errors
+from escort_portal.forms import add_service_errors, service_error_text
 from stations.access import Perm, StationRequest, station_permission_required
 from stations.permissions import BranchCap
 
-from . import forms, selectors, services
-from .access import BranchRequest, branch_permission_required
-from .models import Incident, SosAlert
+from .. import forms, selectors, services
+from ..access import BranchRequest, branch_permission_required
+from ..models import Incident, SosAlert
 
 # --- The station's incident register ---
 
@@ -55,7 +55,7 @@ def incident_edit(request: StationRequest, incident_pk: int | None = None) -> Ht
             if incident is None:
                 incident = services.incident_record(by=request.user, **details)
             else:
-                services.incident_update(incident=incident, by=request.user, **details)
+                services.incident_update(incident=incident, **details)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -86,7 +86,7 @@ def incident_status(request: StationRequest, incident_pk: int) -> HttpResponse:
             incident=incident, by=request.user, status=request.POST.get("status", "")
         )
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, service_error_text(exc))
     else:
         messages.success(request, _("Incident updated."))
     return redirect("lenders:incident_detail", incident_pk=incident.pk)
@@ -138,7 +138,7 @@ def sos(request: StationRequest, entry_pk: int) -> HttpResponse:
                 located_at=data.get("located_ms"),
             )
         except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+            messages.error(request, service_error_text(exc))
         else:
             return render(request, "lenders/sos_sent.html", {"entry": entry, "alert": alert})
     return render(request, "lenders/sos_confirm.html", {"entry": entry, "form": form})

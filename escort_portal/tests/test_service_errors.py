@@ -1,0 +1,61 @@
+"""A service's error reaches the page one way: `add_service_errors` on a form,
+`service_error_text` in a message."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from escort_portal.forms import add_service_errors, service_error_text
+
+
+class NameForm(forms.Form):
+    name = forms.CharField()
+
+
+def _bound_form():
+    form = NameForm(data={"name": "Kharagpur Town"})
+    assert form.is_valid()
+    return form
+
+
+def test_a_service_error_naming_a_field_of_the_form_is_shown_on_that_field():
+    form = _bound_form()
+    add_service_errors(form, ValidationError({"name": "Give the area's name."}))
+    assert form.errors == {"name": ["Give the area's name."]}
+
+
+def test_a_service_error_naming_a_field_the_form_lacks_is_shown_above_the_form():
+    form = _bound_form()
+    add_service_errors(form, ValidationError({"into": "Choose an active area to merge into."}))
+    assert form.non_field_errors() == ["Choose an active area to merge into."]
+
+
+def test_a_service_error_naming_no_field_is_shown_above_the_form():
+    form = _bound_form()
+    add_service_errors(form, ValidationError("The entry is already on that run."))
+    assert form.non_field_errors() == ["The entry is already on that run."]
+
+
+def test_a_service_error_for_a_message_reads_as_one_line():
+    exc = ValidationError(["The run must end after it starts.", "Choose a team."])
+    assert service_error_text(exc) == "The run must end after it starts. Choose a team."
+
+
+# The ways a view could show a service error without the helpers.
+OTHER_WAYS = re.compile(r"add_error\(None, exc\)|\.join\(exc\.messages\)")
+
+
+def test_no_view_shows_a_service_error_another_way():
+    views = [
+        path
+        for app in ("stations", "lenders", "escorts", "notifications")
+        for path in (Path(settings.BASE_DIR) / app).rglob("*.py")
+        if path.stem.startswith("views") or "views" in path.parent.parts
+    ]
+    assert views
+    assert [str(p) for p in views if OTHER_WAYS.search(p.read_text())] == []

@@ -1,0 +1,56 @@
+from django.urls import include, path
+
+from ..views import branches, incidents
+
+app_name = "lenders"
+
+urlpatterns = [
+    path("", include("lenders.urls.upload_api")),
+    path("branches/", branches.my_branches, name="my_branches"),
+    path("branch/<int:branch_pk>/", branches.branch_home, name="branch"),
+    path("branch/<int:branch_pk>/roster/<isodate:date>/", branches.roster_day, name="roster_day"),
+    path("branch/<int:branch_pk>/roster/<isodate:date>/add/", branches.entry_add, name="entry_add"),
+    path("branch/<int:branch_pk>/roster/<isodate:date>/copy/", branches.roster_copy, name="copy"),
+    path("branch/<int:branch_pk>/entry/<int:entry_pk>/", branches.entry_edit, name="entry_edit"),
+    path(
+        "branch/<int:branch_pk>/entry/<int:entry_pk>/delete/",
+        branches.entry_delete,
+        name="entry_delete",
+    ),
+    path("branch/<int:branch_pk>/agents/", branches.agent_list, name="agent_list"),
+    path("branch/<int:branch_pk>/agents/new/", branches.agent_edit, name="agent_add"),
+    path("branch/<int:branch_pk>/agents/<int:agent_pk>/", branches.agent_edit, name="agent_edit"),
+    path(
+        "branch/<int:branch_pk>/agents/<int:agent_pk>/toggle/",
+        branches.agent_toggle,
+        name="agent_toggle",
+    ),
+    path("branch/<int:branch_pk>/staff/", branches.staff, name="staff"),
+    path("branch/<int:branch_pk>/areas/propose/", branches.area_propose, name="area_propose"),
+    path("registrations/", branches.branch_admin_list, name="branch_admin_list"),
+    path(
+        "registrations/<int:branch_pk>/", branches.branch_admin_detail, name="branch_admin_detail"
+    ),
+    path("areas/", branches.area_list, name="area_list"),
+    path("areas/new/", branches.area_edit, name="area_add"),
+    path("areas/<int:area_pk>/", branches.area_edit, name="area_edit"),
+    path("areas/<int:area_pk>/decide/", branches.area_decide, name="area_decide"),
+    path("incidents/", incidents.incident_list, name="incident_list"),
+    path("incidents/new/", incidents.incident_edit, name="incident_add"),
+    path("incidents/<int:incident_pk>/", incidents.incident_detail, name="incident_detail"),
+    path("incidents/<int:incident_pk>/edit/", incidents.incident_edit, name="incident_edit"),
+    path(
+        "incidents/<int:incident_pk>/status/",
+        incidents.incident_status,
+        name="incident_status",
+    ),
+    path(
+        "branch/<int:branch_pk>/incidents/report/",
+        incidents.branch_incident_report,
+        name="branch_incident_report",
+    ),
+    path("my-trips/", incidents.my_trips, name="my_trips"),
+    path("my-trips/<int:entry_pk>/sos/", incidents.sos, name="sos"),
+    path("sos/", incidents.sos_list, name="sos_list"),
+    path("sos/<int:alert_pk>/acknowledge/", incidents.sos_acknowledge, name="sos_acknowledge"),
+]
