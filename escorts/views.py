@@ -520,7 +520,7 @@ def run_pin(request: StationRequest, date: datetime.date, run_pk: int) -> HttpRe
     try:
         services.run_set_pinned(date=date, run=run, pinned=pinned, by=request.user)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, service_error_text(exc))
         return redirect("escorts:sheet", date=date)
     if pinned:
         return _after_edit(request, date, _("Run pinned: a rebuild keeps it as it is."))
