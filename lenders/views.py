@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -255,11 +256,19 @@ def agent_edit(
 
 
 @station_permission_required(Perm.ENTER)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def agent_toggle(request: StationRequest, branch_pk: int, agent_pk: int) -> HttpResponse:
     branch = managed_branch(request, branch_pk)
     agent = get_object_or_404(FieldAgent, pk=agent_pk, branch=branch)
-    services.agent_set_active(agent=agent, active=not agent.active)
+    back_url = reverse("lenders:agent_list", kwargs={"branch_pk": branch.pk})
+    if request.method == "GET":
+        return render(
+            request,
+            "lenders/agent_deactivate.html",
+            {"branch": branch, "agent": agent, "back_url": back_url},
+        )
+    # The form says which state it asks for, so a double tap cannot flip the agent back.
+    services.agent_set_active(agent=agent, active=request.POST.get("active") == "1")
     if agent.active:
         messages.success(request, _("%(name)s is active again.") % {"name": agent.name})
     else:
@@ -267,7 +276,7 @@ def agent_toggle(request: StationRequest, branch_pk: int, agent_pk: int) -> Http
             request,
             _("%(name)s is deactivated; past rosters keep their entries.") % {"name": agent.name},
         )
-    return redirect("lenders:agent_list", branch_pk=branch.pk)
+    return redirect(back_url)
 
 
 @station_permission_required(Perm.ENTER)

@@ -157,10 +157,28 @@ def test_deactivating_an_agent_keeps_their_history(in_debra, client_for):
     member = MemberFactory(branch=BranchFactory())
     entry = EntryFactory(roster__branch=member.branch)
     client = client_for(member.user)
-    client.post(f"/station/debra/lenders/branch/{member.branch.pk}/agents/{entry.agent.pk}/toggle/")
+    url = f"/station/debra/lenders/branch/{member.branch.pk}/agents/{entry.agent.pk}/toggle/"
+    client.post(url, {"active": "0"})
     entry.agent.refresh_from_db()
     assert not entry.agent.active
     assert RosterEntry.objects.filter(pk=entry.pk).exists()
+
+
+def test_deactivating_an_agent_asks_first_and_a_double_tap_does_not_undo_it(in_debra, client_for):
+    member = MemberFactory(branch=BranchFactory())
+    agent = AgentFactory(branch=member.branch, name="Tapas Jana")
+    client = client_for(member.user)
+    branch_url = f"/station/debra/lenders/branch/{member.branch.pk}"
+    listing = client.get(f"{branch_url}/agents/").content.decode()
+    assert f'href="{branch_url}/agents/{agent.pk}/toggle/"' in listing
+    question = client.get(f"{branch_url}/agents/{agent.pk}/toggle/")
+    agent.refresh_from_db()
+    assert agent.active
+    assert "Deactivate Tapas Jana?" in question.content.decode()
+    client.post(f"{branch_url}/agents/{agent.pk}/toggle/", {"active": "0"})
+    client.post(f"{branch_url}/agents/{agent.pk}/toggle/", {"active": "0"})
+    agent.refresh_from_db()
+    assert not agent.active
 
 
 def test_staff_of_a_branch_cannot_manage_its_agents_or_logins(in_debra, client_for):
