@@ -501,7 +501,13 @@ def run_edit(request: StationRequest, date: datetime.date, run_pk: int) -> HttpR
 @station_permission_required(Perm.OPERATE)
 @require_http_methods(["GET", "POST"])
 def late_entry(request: StationRequest, date: datetime.date) -> HttpResponse:
-    form = forms.LateEntryForm(request.POST or None)
+    choice = forms.LateEntryBranchForm(request.GET or None)
+    if not choice.is_valid():
+        return render(
+            request, "escorts/form.html", {"form": choice, "title": _("Late entry"), "date": date}
+        )
+    branch = choice.cleaned_data["branch"]
+    form = forms.LateEntryForm(request.POST or None, branch=branch)
     if form.is_valid():
         data = form.cleaned_data
         entry_input = lender_services.EntryInput(
@@ -513,16 +519,13 @@ def late_entry(request: StationRequest, date: datetime.date) -> HttpResponse:
             centres=data["centres"],
         )
         try:
-            services.late_entry_add(
-                date=date, branch=data["branch"], data=entry_input, by=request.user
-            )
+            services.late_entry_add(date=date, branch=branch, data=entry_input, by=request.user)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
             return _after_edit(request, date, _("Late entry added to the uncovered list."))
-    return render(
-        request, "escorts/form.html", {"form": form, "title": _("Late entry"), "date": date}
-    )
+    title = _("Late entry for %(branch)s") % {"branch": branch}
+    return render(request, "escorts/form.html", {"form": form, "title": title, "date": date})
 
 
 # --- Print and export ---

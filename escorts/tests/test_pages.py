@@ -18,7 +18,7 @@ from escorts import stats as escort_stats
 from escorts.models import BUILD_GRACE, DutySheet, EscortRun
 from escorts.tests.conftest import IST, TODAY, entry
 from escorts.tests.factories import OfficerFactory, TeamFactory
-from lenders.tests.factories import AreaFactory, BranchFactory, MemberFactory
+from lenders.tests.factories import AgentFactory, AreaFactory, BranchFactory, MemberFactory
 from stations.models import Station, StationRole, SubdivisionRole, WorkerHeartbeat
 from stations.routing import station_reverse
 from stations.tests.factories import StationRoleFactory, SubdivisionRoleFactory, UserFactory
@@ -409,6 +409,28 @@ def test_the_edit_forms_and_history_open(day, duty, client_for):
         url("escorts:availability", TODAY),
     ]:
         assert client.get(path).status_code == 200, path
+
+
+def test_a_late_entry_lists_only_the_chosen_branchs_agents(day, duty, client_for):
+    mine = AgentFactory(branch=day["ours"], name="Arup Bag")
+    other = AgentFactory(branch=day["theirs"], name="Mita Giri")
+    client = client_for(duty)
+    first = client.get(url("escorts:late_entry", TODAY)).content.decode()
+    assert 'name="branch"' in first and "Arup Bag" not in first and "Mita Giri" not in first
+    chosen = f"{url('escorts:late_entry', TODAY)}?branch={day['ours'].pk}"
+    page = client.get(chosen).content.decode()
+    assert "Arup Bag" in page and "Mita Giri" not in page
+    form = {
+        "area": day["a"].area.pk,
+        "depart_at": "13:00",
+        "return_at": "14:00",
+        "cash_band": day["a"].cash_band,
+    }
+    refused = client.post(chosen, {**form, "agent": other.pk})
+    assert refused.status_code == 200
+    assert "Select a valid choice" in refused.content.decode()
+    assert client.post(chosen, {**form, "agent": mine.pk}).status_code == 302
+    assert day["ours"].rosters.get(date=TODAY).entries.filter(agent=mine).exists()
 
 
 def test_moving_an_entry_through_the_page(day, duty, client_for):
