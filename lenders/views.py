@@ -209,8 +209,17 @@ def roster_copy(request: StationRequest, branch_pk: int, date: datetime.date) ->
         else:
             messages.success(
                 request,
-                _("Copied %(count)d entries from %(date)s.")
-                % {"count": len(result.added), "date": result.source.date.strftime("%d-%m-%Y")},
+                _("%(copied)d of the %(total)d trips of %(date)s copied.")
+                % {
+                    "copied": len(result.added),
+                    "total": len(result.added) + len(result.skipped),
+                    "date": result.source.date.strftime("%d-%m-%Y"),
+                },
+            )
+        if result.added:
+            messages.info(
+                request,
+                _("Copied: %(entries)s") % {"entries": "; ".join(str(e) for e in result.added)},
             )
         for old, reason in result.skipped:
             messages.warning(

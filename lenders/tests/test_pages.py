@@ -288,3 +288,27 @@ def test_filing_an_entry_leaves_the_dashboards_recount_to_the_minute_job(
         assert client.post(url, form).status_code == 302
     assert not any('"stations_stationday"' in query["sql"] for query in captured)
     assert StationDayRecount.objects.filter(station=in_debra).count() == 1
+
+
+def test_copying_the_last_roster_says_what_happened_to_every_trip(in_debra, client_for, clock):
+    member = MemberFactory(branch=BranchFactory())
+    branch = member.branch
+    area = AreaFactory(name="Malancha")
+    earlier = datetime.date(2026, 11, 30)
+    names = ["Arup Bag", "Mita Giri", "Sona Pal"]
+    for name, start in zip(names, [9, 11, 13], strict=True):
+        EntryFactory(
+            roster__branch=branch,
+            roster__date=earlier,
+            agent=AgentFactory(branch=branch, name=name),
+            area=area,
+            depart_at=datetime.time(start),
+            return_at=datetime.time(start + 1),
+        )
+    FieldAgent.objects.filter(name="Sona Pal").update(active=False)
+    client = client_for(member.user)
+    url = f"/station/debra/lenders/branch/{branch.pk}/roster/2026-12-02/copy/"
+    page = client.post(url, follow=True).content.decode()
+    assert "2 of the 3 trips of 30-11-2026 copied." in page
+    assert "Copied: Arup Bag · Malancha · 09:00-10:00; Mita Giri · Malancha · 11:00-12:00" in page
+    assert "Not copied: Sona Pal · Malancha · 13:00-14:00: Choose an active field agent" in page
