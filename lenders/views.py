@@ -49,7 +49,9 @@ def signup(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def register(request: SignedInRequest) -> HttpResponse:
-    form = forms.BranchRegistrationForm(request.POST or None, stations=station_list_live())
+    form = forms.BranchRegistrationForm(
+        request.POST or None, stations=station_list_live(), user=request.user
+    )
     if form.is_valid():
         details = {k: v for k, v in form.cleaned_data.items() if k != "station"}
         station = form.cleaned_data["station"]
@@ -78,6 +80,8 @@ def _roster_context(branch: LenderBranch, date: datetime.date) -> dict:
         "roster": branch.rosters.filter(date=date).first(),
         "cutoff": cutoff,
         "open": branch.can_file and services.is_open_for_branches(date),
+        # A roster names agents: with none yet, the branch is pointed to adding them first.
+        "has_agents": selectors.agent_list(branch=branch, active_only=True).exists(),
         # Hours and minutes of our own: Django's "timeuntil" has no Bengali.
         "left": divmod(max(0, int((cutoff - timezone.now()).total_seconds() // 60)), 60),
     }
@@ -98,10 +102,18 @@ def branch_home(request: StationRequest, branch_pk: int) -> HttpResponse:
     branch = member_branch(request, branch_pk)
     days = [_roster_context(branch, date) for date in services.fileable_dates()]
     is_manager = selectors.branch_list_managed_by(user=request.user).filter(pk=branch.pk).exists()
+    has_agents = selectors.agent_list(branch=branch, active_only=True).exists()
+    has_filed = RosterEntry.objects.filter(roster__branch=branch).exists()
     return render(
         request,
         "lenders/branch_home.html",
-        {"branch": branch, "days": days, "is_manager": is_manager},
+        {
+            "branch": branch,
+            "days": days,
+            "is_manager": is_manager,
+            "has_agents": has_agents,
+            "has_filed": has_filed,
+        },
     )
 
 

@@ -312,3 +312,40 @@ def test_copying_the_last_roster_says_what_happened_to_every_trip(in_debra, clie
     assert "2 of the 3 trips of 30-11-2026 copied." in page
     assert "Copied: Arup Bag · Malancha · 09:00-10:00; Mita Giri · Malancha · 11:00-12:00" in page
     assert "Not copied: Sona Pal · Malancha · 13:00-14:00: Choose an active field agent" in page
+
+
+def test_a_new_branchs_home_walks_it_through_agents_then_a_roster(in_debra, client_for, clock):
+    member = MemberFactory(branch=BranchFactory())
+    client = client_for(member.user)
+    home = f"/station/debra/lenders/branch/{member.branch.pk}/"
+    page = client.get(home).content.decode()
+    assert "First steps" in page and "Add your field agents first" in page
+    assert "Add entry" not in page and "Copy my last roster" not in page
+    agent = AgentFactory(branch=member.branch)
+    page = client.get(home).content.decode()
+    assert "First steps" in page and "<s>Add your field agents</s>" in page
+    assert "Add entry" in page and "Copy my last roster" in page
+    EntryFactory(roster__branch=member.branch, agent=agent)
+    assert "First steps" not in client.get(home).content.decode()
+
+
+def test_registration_takes_the_managers_name_and_phone_from_the_account(client_for, debra):
+    manager = UserFactory(first_name="Rekha Das", phone="+919830012345")
+    client = client_for(manager)
+    form = client.get("/lenders/register/").content.decode()
+    assert 'name="manager_phone"' not in form and 'name="manager_name"' not in form
+    response = client.post(
+        "/lenders/register/",
+        {
+            "station": debra.pk,
+            "lender_name": "Arohan",
+            "kind": "mfi",
+            "branch_name": "Debra",
+            "address": "NH 6, Debra",
+            "registration_number": "N-05.00123",
+        },
+    )
+    assert response.status_code == 302
+    with tenant_context(debra):
+        branch = LenderBranch.objects.get(lender_name="Arohan")
+    assert (branch.manager_name, str(branch.manager_phone)) == ("Rekha Das", "+919830012345")
