@@ -293,7 +293,18 @@ def sheet(request: SheetRequest, date: datetime.date, version: int | None = None
             "late": selectors.sheet_build_late(date=date),
         }
         return render(request, "escorts/sheet.html", context)
-    return render(request, "escorts/sheet.html", _sheet_context(request, found))
+    context = _sheet_context(request, found)
+    # What would cover each uncovered entry, for the officer who can act on it.
+    context["advice"] = [
+        services.cover_advice(
+            services.entry_cover_options(date=date, entry=item.entry, by=request.user)
+        )
+        if context["can_edit"]
+        else ""
+        for item in context["uncovered"]
+    ]
+    context["uncovered_rows"] = list(zip(context["uncovered"], context["advice"], strict=True))
+    return render(request, "escorts/sheet.html", context)
 
 
 @never_cache
@@ -391,6 +402,7 @@ def entry_move(request: StationRequest, date: datetime.date, entry_pk: int) -> H
     if latest is None:
         raise Http404
     form = forms.MoveEntryForm(request.POST or None, sheet=latest, entry=entry)
+    options = services.entry_cover_options(date=date, entry=entry, by=request.user)
     if form.is_valid():
         try:
             services.run_move_entry(
@@ -406,8 +418,15 @@ def entry_move(request: StationRequest, date: datetime.date, entry_pk: int) -> H
             return _after_edit(request, date, _("Entry moved."))
     return render(
         request,
-        "escorts/form.html",
-        {"form": form, "title": _("Move %(entry)s") % {"entry": entry}, "date": date},
+        "escorts/entry_move.html",
+        {
+            "form": form,
+            "title": _("Move %(entry)s") % {"entry": entry},
+            "date": date,
+            "refusing_runs": [o for o in options if o.run is not None and o.problem],
+            "no_run_fits": not any(o.run is not None and o.problem is None for o in options),
+            "free_teams": [o.team for o in options if o.run is None and o.problem is None],
+        },
     )
 
 
