@@ -293,18 +293,19 @@ def sheet(request: SheetRequest, date: datetime.date, version: int | None = None
             "late": selectors.sheet_build_late(date=date),
         }
         return render(request, "escorts/sheet.html", context)
-    context = _sheet_context(request, found)
+    page = _sheet_context(request, found)
+    uncovered: list[UncoveredEntry] = page["uncovered"]
     # What would cover each uncovered entry, for the officer who can act on it.
-    context["advice"] = [
+    advice = [
         services.cover_advice(
             services.entry_cover_options(date=date, entry=item.entry, by=request.user)
         )
-        if context["can_edit"]
+        if page["can_edit"]
         else ""
-        for item in context["uncovered"]
+        for item in uncovered
     ]
-    context["uncovered_rows"] = list(zip(context["uncovered"], context["advice"], strict=True))
-    return render(request, "escorts/sheet.html", context)
+    page["uncovered_rows"] = list(zip(uncovered, advice, strict=True))
+    return render(request, "escorts/sheet.html", page)
 
 
 @never_cache
