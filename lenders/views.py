@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -225,7 +226,7 @@ def roster_copy(request: StationRequest, branch_pk: int, date: datetime.date) ->
                 % {
                     "copied": len(result.added),
                     "total": len(result.added) + len(result.skipped),
-                    "date": result.source.date.strftime("%d-%m-%Y"),
+                    "date": date_format(result.source.date),
                 },
             )
         if result.added:

@@ -213,6 +213,8 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("bn", _("Bengali"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
+# Our own date formats for English and Bengali, ahead of Django's per-language ones.
+FORMAT_MODULE_PATH = ["escort_portal.formats"]
 TIME_ZONE = env("TIME_ZONE", default="Asia/Kolkata")
 USE_TZ = True
 

@@ -309,7 +309,7 @@ def test_copying_the_last_roster_says_what_happened_to_every_trip(in_debra, clie
     client = client_for(member.user)
     url = f"/station/debra/lenders/branch/{branch.pk}/roster/2026-12-02/copy/"
     page = client.post(url, follow=True).content.decode()
-    assert "2 of the 3 trips of 30-11-2026 copied." in page
+    assert "2 of the 3 trips of Mon 30 Nov 2026 copied." in page
     assert "Copied: Arup Bag · Malancha · 09:00-10:00; Mita Giri · Malancha · 11:00-12:00" in page
     assert "Not copied: Sona Pal · Malancha · 13:00-14:00: Choose an active field agent" in page
 
@@ -349,3 +349,19 @@ def test_registration_takes_the_managers_name_and_phone_from_the_account(client_
     with tenant_context(debra):
         branch = LenderBranch.objects.get(lender_name="Arohan")
     assert (branch.manager_name, str(branch.manager_phone)) == ("Rekha Das", "+919830012345")
+
+
+@pytest.mark.parametrize(
+    ("language", "shown"), [("en", "Wed 02 Dec 2026"), ("bn", "বুধ 02 ডিসে. 2026")]
+)
+def test_a_roster_day_shows_its_date_in_the_one_portal_format(
+    in_debra, client_for, clock, language, shown
+):
+    member = MemberFactory(branch=BranchFactory(), user=UserFactory(language=language))
+    client = client_for(member.user)
+    branch_url = f"/station/debra/lenders/branch/{member.branch.pk}"
+    day = client.get(f"{branch_url}/roster/2026-12-02/").content.decode()
+    assert day.count(shown) >= 3  # title, breadcrumb and heading
+    assert "02-12-2026" not in day
+    home = client.get(f"{branch_url}/").content.decode()
+    assert shown in home
