@@ -168,13 +168,21 @@ class RunEditForm(forms.Form):
         self.helper = _helper(_("Save"))
 
 
-class LateEntryForm(forms.Form):
+class LateEntryBranchForm(forms.Form):
+    """The first step of a late entry: the branch, so the next step lists only its agents."""
+
     branch = forms.ModelChoiceField(
         label=_("Branch"), queryset=LenderBranch.objects.filter(status=LenderBranch.Status.APPROVED)
     )
-    agent = forms.ModelChoiceField(
-        label=_("Field agent"), queryset=FieldAgent.objects.filter(active=True)
-    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = _helper(_("Next"))
+        self.helper.form_method = "get"
+
+
+class LateEntryForm(forms.Form):
+    agent = forms.ModelChoiceField(label=_("Field agent"), queryset=FieldAgent.objects.none())
     area = forms.ModelChoiceField(
         label=_("Area"), queryset=CollectionArea.objects.filter(status=CollectionArea.Status.ACTIVE)
     )
@@ -183,14 +191,10 @@ class LateEntryForm(forms.Form):
     cash_band = forms.ChoiceField(label=_("Cash band"), choices=CashBand.choices)
     centres = forms.CharField(label=_("Centre or group names"), max_length=255, required=False)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, branch: LenderBranch, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.ModelChoiceField, self.fields["agent"]).queryset = FieldAgent.objects.filter(
-            active=True
-        ).select_related("branch")
-        # The label of this form's own copy of the field, set on the instance.
-        self.fields["agent"].label_from_instance = lambda a: (  # type: ignore[attr-defined]
-            f"{a.name} ({a.branch})"
+            branch=branch, active=True
         )
         self.helper = _helper(_("Add late entry"))
 

@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TypedDict
 
 from celery import current_app
@@ -30,7 +31,7 @@ from stations.db import connection
 from stations.models import Station, User
 from stations.tenancy import schema_station
 
-from . import notify, planning
+from . import notify, planning, selectors
 from .models import (
     DutySheet,
     EscortRun,
@@ -519,6 +520,62 @@ def run_move_entry(
         RunEntry.objects.create(sheet=sheet, run=target, entry=entry)
     _touch(sheet, by)
     return target
+
+
+@dataclass(frozen=True)
+class CoverOption:
+    """A run or a team the entry could be moved to; `problem` says why not, if it cannot."""
+
+    run: EscortRun | None
+    team: EscortTeam
+    problem: str | None
+
+
+class _TriedOnly(Exception):
+    """Raised inside a savepoint to undo a move that was only tried."""
+
+
+def entry_cover_options(*, date: datetime.date, entry: RosterEntry, by: User) -> list[CoverOption]:
+    """What would cover `entry` on the draft: each run of its area, then a new run of each
+    active team, tried by `run_move_entry` itself and undone, so the answer follows its rules."""
+    sheet = selectors.sheet_latest(date=date)
+    if sheet is None:
+        return []
+    runs = EscortRun.objects.filter(sheet=sheet, area=entry.area).select_related("team", "area")
+    tries: list[tuple[EscortRun | None, EscortTeam]] = [(run, run.team) for run in runs]
+    tries += [(None, team) for team in EscortTeam.objects.filter(active=True)]
+    options = []
+    for run, team in tries:
+        problem = None
+        try:
+            with transaction.atomic():
+                if run is not None:
+                    run_move_entry(date=date, entry=entry, to_run=run, by=by)
+                else:
+                    run_move_entry(date=date, entry=entry, to_team=team, by=by)
+                raise _TriedOnly
+        except _TriedOnly:
+            pass
+        except ValidationError as exc:
+            problem = " ".join(exc.messages)
+        options.append(CoverOption(run=run, team=team, problem=problem))
+    return options
+
+
+def cover_advice(options: list[CoverOption]) -> str:
+    """One line for the sheet: what would cover an uncovered entry, or that nothing would."""
+    on_run = next((o for o in options if o.run is not None and o.problem is None), None)
+    if on_run is not None:
+        return _("It fits on the run %(run)s.") % {"run": on_run.run}
+    new_run = next((o for o in options if o.run is None and o.problem is None), None)
+    if new_run is not None:
+        return _("%(team)s is free then: a new run of that team would cover it.") % {
+            "team": new_run.team
+        }
+    return _(
+        "No team is free then: another team on duty at that time, or a team with more "
+        "capacity, would cover it."
+    )
 
 
 def _emptied(sheet: DutySheet, entries: list[RosterEntry]) -> list[EscortRun]:

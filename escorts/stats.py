@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from collections import Counter
 
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from . import planning
 from .models import DutySheet, EscortRun, RunEntry, UncoveredEntry
@@ -37,16 +37,20 @@ def figures(date: datetime.date) -> dict[str, object]:
         )
     )
     raised = planning.raised_risk_area_ids(date)
-    high = [
-        {
-            "time": f"{item.entry.depart_at:%H:%M}-{item.entry.return_at:%H:%M}",
-            "area": item.entry.area.name,
-            "branch": str(item.entry.roster.branch),
-            "reason": item.get_reason_display(),
-        }
-        for item in uncovered
-        if planning.priority(item.entry, raised=raised) >= HIGH_PRIORITY
-    ]
+    # The read model is shared by readers of both languages: it keeps the reason's English
+    # words (the dashboard translates them) and the area's name in both.
+    with translation.override("en"):
+        high = [
+            {
+                "time": f"{item.entry.depart_at:%H:%M}-{item.entry.return_at:%H:%M}",
+                "area": item.entry.area.name,
+                "area_bn": item.entry.area.name_bn,
+                "branch": str(item.entry.roster.branch),
+                "reason": item.get_reason_display(),
+            }
+            for item in uncovered
+            if planning.priority(item.entry, raised=raised) >= HIGH_PRIORITY
+        ]
     # Today's only: a past day's waiting runs were missed, not overdue.
     now = timezone.now()
     overdue = runs.overdue(now).count() if date == timezone.localdate(now) else 0

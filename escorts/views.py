@@ -295,7 +295,19 @@ def sheet(request: SheetRequest, date: datetime.date, version: int | None = None
             "late": selectors.sheet_build_late(date=date),
         }
         return render(request, "escorts/sheet.html", context)
-    return render(request, "escorts/sheet.html", _sheet_context(request, found))
+    page = _sheet_context(request, found)
+    uncovered: list[UncoveredEntry] = page["uncovered"]
+    # What would cover each uncovered entry, for the officer who can act on it.
+    advice = [
+        services.cover_advice(
+            services.entry_cover_options(date=date, entry=item.entry, by=request.user)
+        )
+        if page["can_edit"]
+        else ""
+        for item in uncovered
+    ]
+    page["uncovered_rows"] = list(zip(uncovered, advice, strict=True))
+    return render(request, "escorts/sheet.html", page)
 
 
 @never_cache
@@ -405,6 +417,7 @@ def entry_move(request: StationRequest, date: datetime.date, entry_pk: int) -> H
     if latest is None:
         raise Http404
     form = forms.MoveEntryForm(request.POST or None, sheet=latest, entry=entry)
+    options = services.entry_cover_options(date=date, entry=entry, by=request.user)
     if form.is_valid():
         try:
             services.run_move_entry(
@@ -420,8 +433,15 @@ def entry_move(request: StationRequest, date: datetime.date, entry_pk: int) -> H
             return _after_edit(request, date, _("Entry moved."))
     return render(
         request,
-        "escorts/form.html",
-        {"form": form, "title": _("Move %(entry)s") % {"entry": entry}, "date": date},
+        "escorts/entry_move.html",
+        {
+            "form": form,
+            "title": _("Move %(entry)s") % {"entry": entry},
+            "date": date,
+            "refusing_runs": [o for o in options if o.run is not None and o.problem],
+            "no_run_fits": not any(o.run is not None and o.problem is None for o in options),
+            "free_teams": [o.team for o in options if o.run is None and o.problem is None],
+        },
     )
 
 
@@ -530,7 +550,13 @@ def run_pin(request: StationRequest, date: datetime.date, run_pk: int) -> HttpRe
 @station_permission_required(Perm.OPERATE)
 @require_http_methods(["GET", "POST"])
 def late_entry(request: StationRequest, date: datetime.date) -> HttpResponse:
-    form = forms.LateEntryForm(request.POST or None)
+    choice = forms.LateEntryBranchForm(request.GET or None)
+    if not choice.is_valid():
+        return render(
+            request, "escorts/form.html", {"form": choice, "title": _("Late entry"), "date": date}
+        )
+    branch = choice.cleaned_data["branch"]
+    form = forms.LateEntryForm(request.POST or None, branch=branch)
     if form.is_valid():
         data = form.cleaned_data
         entry_input = lender_services.EntryInput(
@@ -542,16 +568,13 @@ def late_entry(request: StationRequest, date: datetime.date) -> HttpResponse:
             centres=data["centres"],
         )
         try:
-            services.late_entry_add(
-                date=date, branch=data["branch"], data=entry_input, by=request.user
-            )
+            services.late_entry_add(date=date, branch=branch, data=entry_input, by=request.user)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
             return _after_edit(request, date, _("Late entry added to the uncovered list."))
-    return render(
-        request, "escorts/form.html", {"form": form, "title": _("Late entry"), "date": date}
-    )
+    title = _("Late entry for %(branch)s") % {"branch": branch}
+    return render(request, "escorts/form.html", {"form": form, "title": title, "date": date})
 
 
 # --- Print and export ---

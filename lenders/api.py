@@ -14,7 +14,6 @@ from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, JsonResponse
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
@@ -22,6 +21,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import generics, serializers, status
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -216,7 +216,10 @@ class RosterEntryDetail(_BranchView):
     """One of the branch's entries; another branch's entry answers 404."""
 
     def _entry(self, date: datetime.date, pk: int) -> RosterEntry:
-        return get_object_or_404(selectors.roster_entry_list(branch=self.branch, date=date), pk=pk)
+        try:
+            return selectors.roster_entry_list(branch=self.branch, date=date).get(pk=pk)
+        except RosterEntry.DoesNotExist as exc:
+            raise NotFound(_("No such roster entry on this date for this branch.")) from exc
 
     @extend_schema(operation_id="roster_entry_read", parameters=[DATE], responses=EntrySerializer)
     def get(self, request: Request, date: datetime.date, pk: int) -> Response:

@@ -65,11 +65,22 @@ class BranchRegistrationForm(forms.ModelForm):
             "manager_phone",
         ]
 
-    def __init__(self, *args: Any, stations: QuerySet[Station], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, stations: QuerySet[Station], user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.ModelChoiceField, self.fields["station"]).queryset = stations
         self.order_fields(["station"])
+        # The manager gave their name and phone when signing up; asking again invites typos.
+        self.manager_from_account = {"manager_name": user.first_name, "manager_phone": user.phone}
+        if all(self.manager_from_account.values()):
+            del self.fields["manager_name"], self.fields["manager_phone"]
+        else:
+            self.manager_from_account = {}
         self.helper = _helper(_("Send registration"))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        cleaned.update(self.manager_from_account)
+        return cleaned
 
 
 class DecisionForm(forms.Form):

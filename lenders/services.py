@@ -326,7 +326,10 @@ def _entry_errors(
     if data.depart_at and data.return_at and data.return_at <= data.depart_at:
         add("return_at", _("Return must be after departure, on the same day."))
     if data.cash_band not in CashBand.values:
-        add("cash_band", _("Choose the cash band."))
+        add(
+            "cash_band",
+            _("Choose the cash band, one of: %(codes)s.") % {"codes": ", ".join(CashBand.values)},
+        )
     if (
         "agent" not in errors
         and data.agent

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 class LineChart:
     title: str
     points: str  # SVG polyline points
+    # Each known value as a dot too: a line needs two days, and the first day must show.
+    dots: list[tuple[float, float]]
     labels: list[tuple[float, str]]  # x position, text
     max_value: float
     last_value: float | None
@@ -30,11 +32,12 @@ def line_chart(
     known = [value for _, value in series if value is not None]
     top = ceiling or max(known, default=0) or 1
     step = width / max(1, len(series) - 1)
-    points = " ".join(
-        f"{index * step:.1f},{height - (value / top) * (height - 10) - 5:.1f}"
+    dots = [
+        (round(index * step, 1), round(height - (value / top) * (height - 10) - 5, 1))
         for index, (_, value) in enumerate(series)
         if value is not None
-    )
+    ]
+    points = " ".join(f"{x:.1f},{y:.1f}" for x, y in dots)
     every = max(1, len(series) // 5)
     labels = [
         (index * step, label) for index, (label, _) in enumerate(series) if index % every == 0
@@ -42,6 +45,7 @@ def line_chart(
     return LineChart(
         title=title,
         points=points,
+        dots=dots,
         labels=labels,
         max_value=top,
         last_value=known[-1] if known else None,

@@ -6,6 +6,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.db.models import Q, QuerySet, Sum
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from .charts import LineChart, line_chart
@@ -159,5 +160,16 @@ def build(*, user: User, date: datetime.date) -> Dashboard:
         if row.day.never_filed_branches:
             dashboard.never_filed.append((row.station, row.day.never_filed_branches))
         for item in row.day.high_priority_uncovered:
-            dashboard.uncovered.append((row.station, item))
+            dashboard.uncovered.append((row.station, _in_reader_language(item)))
     return dashboard
+
+
+def _in_reader_language(item: dict) -> dict:
+    """An uncovered entry of the read model, kept in English, in the reader's language."""
+    bengali = get_language() == "bn" and item.get("area_bn")
+    # The reason is one of the sheet's reason labels, whose translations the catalogue holds.
+    return {
+        **item,
+        "area": item["area_bn"] if bengali else item["area"],
+        "reason": _(item["reason"]),
+    }

@@ -16,7 +16,7 @@ from lenders.models import CashBand
 from lenders.tests.factories import AreaFactory
 from stations import stats
 from stations.models import StationDay
-from stations.tests.factories import UserFactory
+from stations.tests.factories import SubdivisionRoleFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -76,3 +76,20 @@ def test_the_minute_job_makes_good_figures_a_lost_recount_left_wrong(
         services.station_tick()
 
     assert _day(station)["entries"] == 1
+
+
+def test_the_bengali_dashboard_names_the_area_and_the_reason_in_bengali(
+    station, clock, client_for, django_capture_on_commit_callbacks
+):
+    TeamFactory(capacity=1)
+    no_map = AreaFactory(name="Kalmijol", name_bn="কালমিজোল", latitude=None, longitude=None)
+    entry(area=no_map, cash_band=CashBand.OVER_2L)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.duty_sheet_build_due()
+    stats.recount_waiting()
+    sdpo = SubdivisionRoleFactory(
+        subdivision=station.subdivision, user=UserFactory(language="bn")
+    ).user
+    page = client_for(sdpo).get("/sdpo/").content.decode()
+    assert "কালমিজোল" in page and "Kalmijol" not in page
+    assert "এলাকার অবস্থান দেওয়া নেই" in page and "The area has no location" not in page

@@ -19,7 +19,9 @@ from escorts import stats as escort_stats
 from escorts.models import BUILD_GRACE, DutySheet, EscortRun
 from escorts.tests.conftest import IST, TODAY, entry
 from escorts.tests.factories import OfficerFactory, TeamFactory
-from lenders.tests.factories import AreaFactory, BranchFactory, MemberFactory
+from lenders import services as lender_services
+from lenders.models import CashBand
+from lenders.tests.factories import AgentFactory, AreaFactory, BranchFactory, MemberFactory
 from stations.models import Station, StationRole, SubdivisionRole, WorkerHeartbeat
 from stations.routing import station_reverse
 from stations.tests.factories import StationRoleFactory, SubdivisionRoleFactory, UserFactory
@@ -425,6 +427,55 @@ def test_the_edit_forms_and_history_open(day, duty, client_for):
         url("escorts:availability", TODAY),
     ]:
         assert client.get(path).status_code == 200, path
+
+
+def test_a_late_entry_lists_only_the_chosen_branchs_agents(day, duty, client_for):
+    mine = AgentFactory(branch=day["ours"], name="Arup Bag")
+    other = AgentFactory(branch=day["theirs"], name="Mita Giri")
+    client = client_for(duty)
+    first = client.get(url("escorts:late_entry", TODAY)).content.decode()
+    assert 'name="branch"' in first and "Arup Bag" not in first and "Mita Giri" not in first
+    chosen = f"{url('escorts:late_entry', TODAY)}?branch={day['ours'].pk}"
+    page = client.get(chosen).content.decode()
+    assert "Arup Bag" in page and "Mita Giri" not in page
+    form = {
+        "area": day["a"].area.pk,
+        "depart_at": "13:00",
+        "return_at": "14:00",
+        "cash_band": day["a"].cash_band,
+    }
+    refused = client.post(chosen, {**form, "agent": other.pk})
+    assert refused.status_code == 200
+    assert "Select a valid choice" in refused.content.decode()
+    assert client.post(chosen, {**form, "agent": mine.pk}).status_code == 302
+    assert day["ours"].rosters.get(date=TODAY).entries.filter(agent=mine).exists()
+
+
+def test_the_sheet_and_the_move_page_say_what_would_cover_an_uncovered_entry(day, duty, client_for):
+    late = services.late_entry_add(
+        date=TODAY,
+        branch=day["ours"],
+        data=lender_services.EntryInput(
+            agent=AgentFactory(branch=day["ours"]),
+            area=day["a"].area,
+            depart_at=datetime.time(10),
+            return_at=datetime.time(12),
+            cash_band=CashBand.OVER_2L,
+        ),
+        by=duty,
+    )
+    client = client_for(duty)
+    sheet = client.get(url("escorts:sheet", TODAY)).content.decode()
+    assert "No team is free then: another team on duty at that time" in sheet
+    move = client.get(url("escorts:entry_move", TODAY, late.pk)).content.decode()
+    assert "No run can take this entry." in move
+    assert "Runs that cannot take it" in move and "Alpha · Malancha" in move
+
+    TeamFactory(name="Charlie", capacity=2)
+    sheet = client.get(url("escorts:sheet", TODAY)).content.decode()
+    assert "Charlie is free then: a new run of that team would cover it." in sheet
+    move = client.get(url("escorts:entry_move", TODAY, late.pk)).content.decode()
+    assert "A new run of one of these teams would cover it: Charlie" in move
 
 
 def test_moving_an_entry_through_the_page(day, duty, client_for):

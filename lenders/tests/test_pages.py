@@ -157,10 +157,28 @@ def test_deactivating_an_agent_keeps_their_history(in_debra, client_for):
     member = MemberFactory(branch=BranchFactory())
     entry = EntryFactory(roster__branch=member.branch)
     client = client_for(member.user)
-    client.post(f"/station/debra/lenders/branch/{member.branch.pk}/agents/{entry.agent.pk}/toggle/")
+    url = f"/station/debra/lenders/branch/{member.branch.pk}/agents/{entry.agent.pk}/toggle/"
+    client.post(url, {"active": "0"})
     entry.agent.refresh_from_db()
     assert not entry.agent.active
     assert RosterEntry.objects.filter(pk=entry.pk).exists()
+
+
+def test_deactivating_an_agent_asks_first_and_a_double_tap_does_not_undo_it(in_debra, client_for):
+    member = MemberFactory(branch=BranchFactory())
+    agent = AgentFactory(branch=member.branch, name="Tapas Jana")
+    client = client_for(member.user)
+    branch_url = f"/station/debra/lenders/branch/{member.branch.pk}"
+    listing = client.get(f"{branch_url}/agents/").content.decode()
+    assert f'href="{branch_url}/agents/{agent.pk}/toggle/"' in listing
+    question = client.get(f"{branch_url}/agents/{agent.pk}/toggle/")
+    agent.refresh_from_db()
+    assert agent.active
+    assert "Deactivate Tapas Jana?" in question.content.decode()
+    client.post(f"{branch_url}/agents/{agent.pk}/toggle/", {"active": "0"})
+    client.post(f"{branch_url}/agents/{agent.pk}/toggle/", {"active": "0"})
+    agent.refresh_from_db()
+    assert not agent.active
 
 
 def test_office_staff_of_a_branch_neither_see_nor_manage_its_people_or_keys(in_debra, client_for):
@@ -270,3 +288,80 @@ def test_filing_an_entry_leaves_the_dashboards_recount_to_the_minute_job(
         assert client.post(url, form).status_code == 302
     assert not any('"stations_stationday"' in query["sql"] for query in captured)
     assert StationDayRecount.objects.filter(station=in_debra).count() == 1
+
+
+def test_copying_the_last_roster_says_what_happened_to_every_trip(in_debra, client_for, clock):
+    member = MemberFactory(branch=BranchFactory())
+    branch = member.branch
+    area = AreaFactory(name="Malancha")
+    earlier = datetime.date(2026, 11, 30)
+    names = ["Arup Bag", "Mita Giri", "Sona Pal"]
+    for name, start in zip(names, [9, 11, 13], strict=True):
+        EntryFactory(
+            roster__branch=branch,
+            roster__date=earlier,
+            agent=AgentFactory(branch=branch, name=name),
+            area=area,
+            depart_at=datetime.time(start),
+            return_at=datetime.time(start + 1),
+        )
+    FieldAgent.objects.filter(name="Sona Pal").update(active=False)
+    client = client_for(member.user)
+    url = f"/station/debra/lenders/branch/{branch.pk}/roster/2026-12-02/copy/"
+    page = client.post(url, follow=True).content.decode()
+    assert "2 of the 3 trips of Mon 30 Nov 2026 copied." in page
+    assert "Copied: Arup Bag · Malancha · 09:00-10:00; Mita Giri · Malancha · 11:00-12:00" in page
+    assert "Not copied: Sona Pal · Malancha · 13:00-14:00: Choose an active field agent" in page
+
+
+def test_a_new_branchs_home_walks_it_through_agents_then_a_roster(in_debra, client_for, clock):
+    member = MemberFactory(branch=BranchFactory())
+    client = client_for(member.user)
+    home = f"/station/debra/lenders/branch/{member.branch.pk}/"
+    page = client.get(home).content.decode()
+    assert "First steps" in page and "Add your field agents first" in page
+    assert "Add entry" not in page and "Copy my last roster" not in page
+    agent = AgentFactory(branch=member.branch)
+    page = client.get(home).content.decode()
+    assert "First steps" in page and "<s>Add your field agents</s>" in page
+    assert "Add entry" in page and "Copy my last roster" in page
+    EntryFactory(roster__branch=member.branch, agent=agent)
+    assert "First steps" not in client.get(home).content.decode()
+
+
+def test_registration_takes_the_managers_name_and_phone_from_the_account(client_for, debra):
+    manager = UserFactory(first_name="Rekha Das", phone="+919830012345")
+    client = client_for(manager)
+    form = client.get("/lenders/register/").content.decode()
+    assert 'name="manager_phone"' not in form and 'name="manager_name"' not in form
+    response = client.post(
+        "/lenders/register/",
+        {
+            "station": debra.pk,
+            "lender_name": "Arohan",
+            "kind": "mfi",
+            "branch_name": "Debra",
+            "address": "NH 6, Debra",
+            "registration_number": "N-05.00123",
+        },
+    )
+    assert response.status_code == 302
+    with tenant_context(debra):
+        branch = LenderBranch.objects.get(lender_name="Arohan")
+    assert (branch.manager_name, str(branch.manager_phone)) == ("Rekha Das", "+919830012345")
+
+
+@pytest.mark.parametrize(
+    ("language", "shown"), [("en", "Wed 02 Dec 2026"), ("bn", "বুধ 02 ডিসে. 2026")]
+)
+def test_a_roster_day_shows_its_date_in_the_one_portal_format(
+    in_debra, client_for, clock, language, shown
+):
+    member = MemberFactory(branch=BranchFactory(), user=UserFactory(language=language))
+    client = client_for(member.user)
+    branch_url = f"/station/debra/lenders/branch/{member.branch.pk}"
+    day = client.get(f"{branch_url}/roster/2026-12-02/").content.decode()
+    assert day.count(shown) >= 3  # title, breadcrumb and heading
+    assert "02-12-2026" not in day
+    home = client.get(f"{branch_url}/").content.decode()
+    assert shown in home

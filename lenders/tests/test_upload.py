@@ -179,7 +179,7 @@ def test_every_bad_row_is_reported_with_its_line_and_nothing_is_saved(
     )
     assert escape("“half past ten” is not a time.") in page
     assert "Rahul Das is already out 09:00-10:00 in another entry." in page
-    assert "Choose the cash band." in page
+    assert "Choose the cash band, one of: lt50k, 50k-1l, 1l-2l, gt2l." in page
     assert list(RosterEntry.objects.filter(roster__branch=branch)) == [old]
 
 

@@ -14,7 +14,9 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -49,7 +51,9 @@ def signup(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def register(request: SignedInRequest) -> HttpResponse:
-    form = forms.BranchRegistrationForm(request.POST or None, stations=station_list_live())
+    form = forms.BranchRegistrationForm(
+        request.POST or None, stations=station_list_live(), user=request.user
+    )
     if form.is_valid():
         details = {k: v for k, v in form.cleaned_data.items() if k != "station"}
         station = form.cleaned_data["station"]
@@ -78,6 +82,8 @@ def _roster_context(branch: LenderBranch, date: datetime.date) -> dict:
         "roster": branch.rosters.filter(date=date).first(),
         "cutoff": cutoff,
         "open": branch.can_file and services.is_open_for_branches(date),
+        # A roster names agents: with none yet, the branch is pointed to adding them first.
+        "has_agents": selectors.agent_list(branch=branch, active_only=True).exists(),
         # Hours and minutes of our own: Django's "timeuntil" has no Bengali.
         "left": divmod(max(0, int((cutoff - timezone.now()).total_seconds() // 60)), 60),
     }
@@ -97,10 +103,18 @@ def my_branches(request: StationRequest) -> HttpResponse:
 def branch_home(request: BranchRequest, branch_pk: int) -> HttpResponse:
     branch = request.branch
     days = [_roster_context(branch, date) for date in services.fileable_dates()]
+    has_agents = selectors.agent_list(branch=branch, active_only=True).exists()
+    has_filed = RosterEntry.objects.filter(roster__branch=branch).exists()
     return render(
         request,
         "lenders/branch_home.html",
-        {"branch": branch, "days": days, "caps": request.branch_caps},
+        {
+            "branch": branch,
+            "days": days,
+            "caps": request.branch_caps,
+            "has_agents": has_agents,
+            "has_filed": has_filed,
+        },
     )
 
 
@@ -206,8 +220,17 @@ def roster_copy(request: BranchRequest, branch_pk: int, date: datetime.date) -> 
         else:
             messages.success(
                 request,
-                _("Copied %(count)d entries from %(date)s.")
-                % {"count": len(result.added), "date": result.source.date.strftime("%d-%m-%Y")},
+                _("%(copied)d of the %(total)d trips of %(date)s copied.")
+                % {
+                    "copied": len(result.added),
+                    "total": len(result.added) + len(result.skipped),
+                    "date": date_format(result.source.date),
+                },
+            )
+        if result.added:
+            messages.info(
+                request,
+                _("Copied: %(entries)s") % {"entries": "; ".join(str(e) for e in result.added)},
             )
         for old, reason in result.skipped:
             messages.warning(
@@ -251,11 +274,19 @@ def agent_edit(request: BranchRequest, branch_pk: int, agent_pk: int | None = No
 
 
 @branch_permission_required(BranchCap.PEOPLE)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def agent_toggle(request: BranchRequest, branch_pk: int, agent_pk: int) -> HttpResponse:
     branch = request.branch
     agent = get_object_or_404(FieldAgent, pk=agent_pk, branch=branch)
-    services.agent_set_active(agent=agent, active=not agent.active)
+    back_url = reverse("lenders:agent_list", kwargs={"branch_pk": branch.pk})
+    if request.method == "GET":
+        return render(
+            request,
+            "lenders/agent_deactivate.html",
+            {"branch": branch, "agent": agent, "back_url": back_url},
+        )
+    # The form says which state it asks for, so a double tap cannot flip the agent back.
+    services.agent_set_active(agent=agent, active=request.POST.get("active") == "1")
     if agent.active:
         messages.success(request, _("%(name)s is active again.") % {"name": agent.name})
     else:
@@ -263,7 +294,7 @@ def agent_toggle(request: BranchRequest, branch_pk: int, agent_pk: int) -> HttpR
             request,
             _("%(name)s is deactivated; past rosters keep their entries.") % {"name": agent.name},
         )
-    return redirect("lenders:agent_list", branch_pk=branch.pk)
+    return redirect(back_url)
 
 
 @branch_permission_required(BranchCap.PEOPLE)

@@ -210,3 +210,17 @@ def test_coverage_is_the_covered_share_of_planned_entries_and_none_when_nothing_
     assert dashboard.coverage_percent(1, 2, whole=False) == pytest.approx(33.333, abs=0.001)
     assert dashboard.coverage_percent(0, 0) is None
     assert dashboard.coverage_percent(0, 0, whole=False) is None
+
+
+def test_the_30_day_chart_shows_a_single_day_of_data(debra, client_for, clock):
+    sdpo = SubdivisionRoleFactory(subdivision=debra.subdivision).user
+    StationDay.objects.create(
+        station=debra, date=TODAY, entries=4, entries_covered=3, entries_uncovered=1
+    )
+    page = client_for(sdpo).get("/sdpo/").content.decode()
+    coverage = next(
+        f for f in page.split("<figure")[1:] if "Coverage" in f.split("</figcaption>")[0]
+    )
+    # One day is one point: a line alone would draw nothing.
+    assert coverage.count('class="chart-dot"') == 1
+    assert "75%" in coverage
