@@ -281,6 +281,10 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Keep a task's database connection for this many tasks instead of reconnecting for each.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
+# The minute jobs enter a station only when it has something due (stations.due); however far
+# off that is, each station is entered at least this often, which catches a change that moved a
+# due time without saying so.
+STATION_JOB_SWEEP_MINUTES = env.int("STATION_JOB_SWEEP_MINUTES", default=60)
 # A worker that has not recorded a heartbeat for this long is reported down by /healthz.
 WORKER_HEARTBEAT_STALE_SECONDS = env.int("WORKER_HEARTBEAT_STALE_SECONDS", default=180)
 
