@@ -26,13 +26,14 @@ from django.utils.translation import gettext as _
 
 from lenders import services as lender_services
 from lenders.models import CollectionArea, LenderBranch, RosterEntry
-from stations import stats
+from stations import due, stats
 from stations.db import connection
 from stations.models import Station, User
 from stations.tenancy import schema_station
 
 from . import notify, planning, selectors
 from .models import (
+    OVERDUE_AFTER,
     DutySheet,
     EscortRun,
     EscortTeam,
@@ -132,6 +133,8 @@ def station_escort_settings_update(
         ]
     )
     logger.info("station %s settings changed by %s", station.slug, by.pk)
+    # A new cut-off or reminder lead moves the times those jobs next have work.
+    due.due_now(TICK_JOB, lender_services.REMINDERS_JOB, station=station)
     return station
 
 
@@ -302,6 +305,8 @@ def duty_sheet_rebuild(*, date: datetime.date, by: User) -> DutySheet:
         lender_services.rosters_lock(date=date)
     sheet, claimed = _build_claim(date=date, origin=DutySheet.Origin.REBUILD, by=by)
     if claimed:
+        # The minute job takes over a build whose worker is lost.
+        due.due_now(TICK_JOB)
         # By name: tasks call services, never the other way round.
         transaction.on_commit(lambda: current_app.send_task("escorts.duty_sheet_build", [sheet.pk]))
     return sheet
@@ -843,6 +848,8 @@ def duty_sheet_publish(*, date: datetime.date, by: User, revision: str | None = 
     sheet.full_clean()
     sheet.save()
     stats.refresh_on_commit(date=date)
+    # Its runs' starts are times the minute job has work.
+    due.due_now(TICK_JOB)
     if old is None:
         notify.sheet_published(sheet)
     else:
@@ -960,12 +967,47 @@ def runs_flag_overdue(*, now: datetime.datetime | None = None) -> int:
     return count
 
 
+# The minute job's name in the stations' due times (stations.due).
+TICK_JOB = "escorts.station_tick"
+
+
 def station_tick(*, now: datetime.datetime | None = None) -> DutySheet | None:
     """The minute job of a station: build today's draft at cut-off, flag overdue runs, and
-    recount today's dashboard figures. The recount moves the overdue count on as the clock
-    passes run starts, and makes good, within a minute, a change's recount that failed after
-    the change had committed."""
+    recount today's dashboard figures, then store when it next has work. The recount moves the
+    overdue count on as the clock passes run starts, and makes good a change's recount that
+    failed after the change had committed."""
+    now = now or timezone.now()
     runs_flag_overdue(now=now)
     sheet = duty_sheet_build_due(now=now)
     stats.refresh_on_commit(date=timezone.localdate(now))
+    due.due_set(job=TICK_JOB, at=station_tick_next_due(now=now), started=now)
     return sheet
+
+
+def station_tick_next_due(*, now: datetime.datetime) -> datetime.datetime:
+    """When the station's minute job next has work: today's cut-off, a run of today's sheet
+    reaching its start or becoming overdue, a draft still building (every minute until it is
+    done or stale), local midnight (the new day's figures), and tomorrow's cut-off."""
+    today = timezone.localdate(now)
+    tomorrow = today + datetime.timedelta(days=1)
+    times = [
+        timezone.make_aware(datetime.datetime.combine(tomorrow, datetime.time())),
+        lender_services.cutoff_at(tomorrow),
+    ]
+    cutoff = lender_services.cutoff_at(today)
+    if now < cutoff:
+        times.append(cutoff)
+    else:
+        latest = DutySheet.objects.filter(date=today).order_by("-version").first()
+        if latest is None or latest.is_building:
+            times.append(now + datetime.timedelta(minutes=1))
+    starts = EscortRun.objects.filter(
+        sheet__date=today,
+        sheet__status=DutySheet.Status.PUBLISHED,
+        status__in=EscortRun.WAITING,
+        overdue_announced_at__isnull=True,
+    ).values_list("start", flat=True)
+    for start in starts:
+        begins = timezone.make_aware(datetime.datetime.combine(today, start))
+        times.extend(moment for moment in (begins, begins + OVERDUE_AFTER) if moment > now)
+    return min(times)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import OperationalError
 
-from stations.tasks import queue_in_every_station
+from stations.tasks import queue_in_due_stations
 
 from . import services
 
@@ -21,8 +21,8 @@ def station_tick(self) -> None:
 
 @shared_task(name="escorts.tick_all_stations")
 def tick_all_stations() -> int:
-    """Beat entry, every minute: queue the tick in every station."""
-    return queue_in_every_station(station_tick)
+    """Beat entry, every minute: queue the tick in the stations with something due."""
+    return queue_in_due_stations(station_tick, job=services.TICK_JOB)
 
 
 @shared_task(name="escorts.duty_sheet_build", bind=True, acks_late=True, max_retries=3)

@@ -17,8 +17,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
 
+from stations import due, stats
 from stations import services as station_services
-from stations import stats
 from stations.models import Station, StationRole, User
 from stations.tenancy import schema_station
 
@@ -99,6 +99,7 @@ def _decide(branch: LenderBranch, *, status: str, by: User, reason: str) -> Lend
 def branch_approve(*, branch: LenderBranch, by: User) -> LenderBranch:
     if branch.status not in (LenderBranch.Status.PENDING, LenderBranch.Status.REJECTED):
         raise ValidationError(_("Only a pending or rejected registration can be approved."))
+    due.due_now(REMINDERS_JOB)
     return _decide(branch, status=LenderBranch.Status.APPROVED, by=by, reason="")
 
 
@@ -124,6 +125,7 @@ def branch_suspend(*, branch: LenderBranch, by: User, reason: str) -> LenderBran
 def branch_reinstate(*, branch: LenderBranch, by: User) -> LenderBranch:
     if branch.status != LenderBranch.Status.SUSPENDED:
         raise ValidationError(_("Only a suspended branch can be reinstated."))
+    due.due_now(REMINDERS_JOB)
     return _decide(branch, status=LenderBranch.Status.APPROVED, by=by, reason="")
 
 
@@ -644,6 +646,30 @@ def sos_acknowledge(*, alert: SosAlert, by: User) -> SosAlert:
         alert.save(update_fields=["acknowledged_at", "acknowledged_by"])
         stats.refresh_on_commit(at_once=True)
     return alert
+
+
+# The minute job's name in the stations' due times (stations.due).
+REMINDERS_JOB = "lenders.roster_reminders"
+
+
+def roster_reminders_run(*, now: datetime.datetime | None = None) -> int:
+    """The station's reminder job: send what is due, then store when the next window opens."""
+    now = now or timezone.now()
+    count = roster_reminders_send(now=now)
+    due.due_set(job=REMINDERS_JOB, at=roster_reminders_next_due(now=now), started=now)
+    return count
+
+
+def roster_reminders_next_due(*, now: datetime.datetime) -> datetime.datetime:
+    """When the reminder job next has work: the opening of today's window if it is still to
+    come, else tomorrow's (a run inside the window has just reminded every branch; one
+    approved later brings the time forward)."""
+    lead = datetime.timedelta(minutes=schema_station().reminder_lead_minutes)
+    today = timezone.localdate(now)
+    opens = cutoff_at(today) - lead
+    if now < opens:
+        return opens
+    return cutoff_at(today + datetime.timedelta(days=1)) - lead
 
 
 def roster_reminders_send(*, now: datetime.datetime | None = None) -> int:

@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 
 from stations.db import connection
-from stations.tasks import queue_in_every_station
+from stations.tasks import queue_in_due_stations, queue_in_every_station
 
 from . import retention, services
 
@@ -16,13 +16,13 @@ logger = logging.getLogger(__name__)
 
 @shared_task(name="lenders.roster_reminders_station")
 def roster_reminders_station() -> int:
-    return services.roster_reminders_send()
+    return services.roster_reminders_run()
 
 
 @shared_task(name="lenders.roster_reminders_all_stations")
 def roster_reminders_all_stations() -> int:
-    """Beat entry: each station decides whether its reminder time has come."""
-    return queue_in_every_station(roster_reminders_station)
+    """Beat entry, every minute: queue the reminders in the stations whose window has come."""
+    return queue_in_due_stations(roster_reminders_station, job=services.REMINDERS_JOB)
 
 
 @shared_task(name="lenders.retention_station")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from types import ModuleType
 from typing import cast
@@ -125,3 +126,27 @@ class ApiBodyLimitMiddleware:
                 }
                 return JsonResponse({"detail": message}, status=413)
         return self.get_response(request)
+
+
+# When the session's expiry was last pushed on (seconds since the epoch), kept in the session.
+_RENEWED_AT = "_renewed_at"
+
+
+class SessionRenewMiddleware:
+    """The session ends SESSION_COOKIE_AGE after the last request, give or take
+    SESSION_RENEW_SECONDS: its expiry is pushed on (the session row written) at most that
+    often, so a page read does not write the session every time."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        session = request.session
+        # No key: no session to keep alive (anonymous, or just signed out).
+        if session.session_key is None or session.is_empty():
+            return response
+        now = int(time.time())
+        if now - session.get(_RENEWED_AT, 0) >= settings.SESSION_RENEW_SECONDS:
+            session[_RENEWED_AT] = now
+        return response

@@ -380,3 +380,22 @@ class StationDayRecount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.station_id} {self.date}"
+
+
+class StationJobDue(models.Model):
+    """When a station next has work for one of the minute jobs: the job's beat entry reads
+    this public table and enters only the stations whose time has come. The station's run of
+    the job writes the next time; a change that may bring it forward sets it to now."""
+
+    station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="+")
+    job = models.CharField(max_length=64)
+    due_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["station", "job"], name="one_due_time_a_station_job")
+        ]
+        indexes = [models.Index(fields=["job", "due_at"], name="station_job_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.station_id} {self.job} @ {self.due_at:%Y-%m-%d %H:%M}"

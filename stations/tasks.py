@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import Task, shared_task
 from django_tenants.utils import tenant_context
 
-from . import services, stats
+from . import due, services, stats
 from .selectors import station_list_live
 
 
@@ -15,6 +15,17 @@ def queue_in_every_station(task: Task, *args: object) -> int:
     for station in station_list_live():
         with tenant_context(station):
             task.delay(*args)
+        count += 1
+    return count
+
+
+def queue_in_due_stations(task: Task, *, job: str) -> int:
+    """Queue `task` once inside each live station with something due for `job` (one read of
+    a public table; see `stations.due`); return how many were queued."""
+    count = 0
+    for station in due.stations_due(job=job):
+        with tenant_context(station):
+            task.delay()
         count += 1
     return count
 

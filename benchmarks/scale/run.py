@@ -142,6 +142,30 @@ def dashboard(repeat: int = 20) -> tuple[float, float, int]:
     return statistics.median(times), max(times), len(captured)
 
 
+def minute_tick() -> tuple[float, int, float, int]:
+    """The escorts minute job's worker time across the state: every live station's tick, as
+    the beat entry queued it before, beside the stations the due times pick now (after that
+    pass has stored each station's next time). (before s, stations, now s, stations)."""
+    from django_tenants.utils import tenant_context
+
+    from escorts import services
+    from stations import due
+    from stations.selectors import station_list_live
+
+    def run(stations) -> tuple[float, int]:
+        started = time.perf_counter()
+        count = 0
+        for station in stations:
+            with tenant_context(station):
+                services.station_tick()
+            count += 1
+        return time.perf_counter() - started, count
+
+    before, everyone = run(station_list_live())
+    now, picked = run(due.stations_due(job=services.TICK_JOB))
+    return before, everyone, now, picked
+
+
 def catalog() -> dict[str, int]:
     from django.db import connection
 
@@ -162,6 +186,7 @@ def main() -> None:
     rows = create_stations(args.stations)
     figures = catalog()
     median_ms, worst_ms, queries = dashboard()
+    tick_before, tick_all, tick_now, tick_due = minute_tick()
     from stations.models import Station
 
     stations = Station.objects.live().count()
@@ -178,6 +203,11 @@ def main() -> None:
     print(
         f"| SDPO dashboard | {stations} | | {median_ms:.1f} ms median, {worst_ms:.1f} ms max, "
         f"{queries} queries | <= 50 ms |"
+    )
+    print(
+        f"| minute tick, worker time | {stations} | {tick_before:.1f} s ({tick_all} stations "
+        f"entered) | {tick_now:.2f} s ({tick_due} stations due) | O(stations with something "
+        "due) |"
     )
     print(
         f"| catalog | {stations} | | {figures['pg_class rows']:,} `pg_class` rows, "

@@ -91,6 +91,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "stations.middleware.SessionRenewMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -167,7 +168,9 @@ OTP_VERIFY_URL = "/accounts/two-factor/"
 
 # A session ends after this long without a request.
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=2 * 60 * 60)
-SESSION_SAVE_EVERY_REQUEST = True
+# The expiry slides with use, pushed on at most this often (stations.middleware), not on every
+# request: a page read writes no session row.
+SESSION_RENEW_SECONDS = env.int("SESSION_RENEW_SECONDS", default=300)
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -284,6 +287,10 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Keep a task's database connection for this many tasks instead of reconnecting for each.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
+# The minute jobs enter a station only when it has something due (stations.due); however far
+# off that is, each station is entered at least this often, which catches a change that moved a
+# due time without saying so.
+STATION_JOB_SWEEP_MINUTES = env.int("STATION_JOB_SWEEP_MINUTES", default=60)
 # A worker that has not recorded a heartbeat for this long is reported down by /healthz.
 WORKER_HEARTBEAT_STALE_SECONDS = env.int("WORKER_HEARTBEAT_STALE_SECONDS", default=180)
 

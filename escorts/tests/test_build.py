@@ -111,7 +111,7 @@ def test_a_rebuild_makes_a_new_version_and_keeps_the_old(
     officer = UserFactory()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         second = services.duty_sheet_rebuild(date=TODAY, by=officer)
-    assert len(callbacks) == 1  # the build is queued for a worker
+    assert len(callbacks) == 2  # the build is queued for a worker; the minute job is told
     assert second.version == 2 and second.is_building
     # Asked again while it builds: the same version, nothing queued.
     with django_capture_on_commit_callbacks(execute=False) as callbacks:

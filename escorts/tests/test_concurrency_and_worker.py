@@ -22,7 +22,7 @@ from escorts.tests.conftest import IST, entry, in_other_connection
 from escorts.tests.factories import TeamFactory
 from lenders.models import CollectionArea, FieldAgent, LenderBranch, Roster
 from lenders.tests.factories import AreaFactory, BranchFactory
-from stations.models import Station, User
+from stations.models import Station, StationJobDue, User
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +36,7 @@ def _seed(date: datetime.date) -> None:
 
 
 def _clean(date: datetime.date) -> None:
+    StationJobDue.objects.all().delete()  # the worker's tick stores the station's next time
     DutySheet.objects.filter(date=date).delete()
     Roster.objects.filter(branch__lender_name="Committed lender").delete()
     FieldAgent.objects.filter(branch__lender_name="Committed lender").delete()
@@ -136,7 +137,8 @@ def test_the_worker_builds_todays_draft_at_cut_off(debra, committed, early_cutof
     assert celery_worker.poll() is None
 
 
-def test_the_beat_task_queues_the_tick_in_every_live_station(debra):
+def test_the_beat_task_queues_the_tick_in_every_station_without_a_next_time(debra):
+    StationJobDue.objects.all().delete()
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
     client = app.connection_for_write().default_channel.client
     client.delete(queue)

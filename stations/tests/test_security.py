@@ -1,14 +1,20 @@
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import subprocess
 import sys
 
 import pytest
+import time_machine
 from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.core.cache import cache
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from stations.models import StationRole
 from stations.tests.factories import StationRoleFactory, UserFactory
@@ -77,7 +83,26 @@ def test_a_session_ends_after_the_idle_time(client_for):
     response = client.get("/")
     cookie = response.cookies[settings.SESSION_COOKIE_NAME]
     assert int(cookie["max-age"]) == settings.SESSION_COOKIE_AGE
-    assert settings.SESSION_SAVE_EVERY_REQUEST
+
+
+def test_page_reads_push_the_session_expiry_on_at_most_every_renew_interval(client_for):
+    client = client_for(UserFactory())
+    client.get("/")
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+
+    def expires() -> datetime.datetime:
+        return Session.objects.get(session_key=key).expire_date
+
+    first = expires()
+    with time_machine.travel(timezone.now() + datetime.timedelta(seconds=60)):
+        with CaptureQueriesContext(connection) as captured:
+            client.get("/")
+        assert expires() == first
+        assert not [q for q in captured if q["sql"].startswith("UPDATE") and "session" in q["sql"]]
+    later = datetime.timedelta(seconds=settings.SESSION_RENEW_SECONDS + 60)
+    with time_machine.travel(timezone.now() + later):
+        client.get("/")
+        assert expires() > first
 
 
 def test_production_settings_pass_the_deploy_check():

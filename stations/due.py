@@ -1,0 +1,62 @@
+"""When each station next has work for a minute job, kept in the public schema.
+
+A minute job's beat entry reads one public table and queues the job only in the stations whose
+time has come (or that have no time yet: a new station). The station's run of the job says when
+it next has work (`due_set`); a change that may bring that time forward says "now"
+(`due_now`). A run never pushes the time past `STATION_JOB_SWEEP_MINUTES`, so a change that
+forgot to say so is caught within that sweep.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from .models import Station, StationJobDue
+from .tenancy import schema_station
+
+
+def stations_due(*, job: str, now: datetime.datetime | None = None) -> QuerySet[Station]:
+    """The live stations with something due for `job` by `now`: one query on public tables."""
+    now = now or timezone.now()
+    later = StationJobDue.objects.filter(job=job, due_at__gt=now).values("station_id")
+    return Station.objects.live().exclude(pk__in=later)
+
+
+def due_set(*, job: str, at: datetime.datetime, started: datetime.datetime) -> bool:
+    """The current station's run of `job`, begun at `started`, has nothing to do before `at`.
+
+    Not stored when a change said "now" after the run began: the run may have read the state
+    from before that change, so the station stays due. Returns whether it was stored."""
+    station = schema_station()
+    at = min(at, started + datetime.timedelta(minutes=settings.STATION_JOB_SWEEP_MINUTES))
+    stored = StationJobDue.objects.filter(station=station, job=job, due_at__lte=started).update(
+        due_at=at
+    )
+    if stored:
+        return True
+    _, created = StationJobDue.objects.get_or_create(
+        station=station, job=job, defaults={"due_at": at}
+    )
+    return created
+
+
+def due_now(*jobs: str, station: Station | None = None) -> None:
+    """The station (by default the current one) may have work for `jobs` sooner than they last
+    said: once the change commits, the next minute's beat entry enters it."""
+    station = station or schema_station()
+
+    def mark() -> None:
+        now = timezone.now()
+        StationJobDue.objects.bulk_create(
+            [StationJobDue(station=station, job=job, due_at=now) for job in jobs],
+            update_conflicts=True,
+            unique_fields=["station", "job"],
+            update_fields=["due_at"],
+        )
+
+    transaction.on_commit(mark)
