@@ -41,6 +41,8 @@ SHARED_APPS = [
     "csp",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    # Recovery codes: shown once at enrolment, each good for one sign-in.
+    "django_otp.plugins.otp_static",
     # The audit trail (escort_portal.audit); the public schema records users and roles.
     "pghistory",
     *["rest_framework", "drf_spectacular", "drf_spectacular_sidecar"],  # the roster API
@@ -164,6 +166,9 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 OTP_REQUIRED = env.bool("OTP_REQUIRED", default=True)
 OTP_TOTP_ISSUER = "Escort Portal"
 OTP_VERIFY_URL = "/accounts/two-factor/"
+# How long an enrolment code stays good after the officer-in-charge issues it.
+OTP_ENROLMENT_CODE_HOURS = env.int("OTP_ENROLMENT_CODE_HOURS", default=24)
+OTP_RECOVERY_CODES = 10
 
 # A session ends after this long without a request.
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=2 * 60 * 60)
