@@ -160,7 +160,11 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+# The client's address for lockouts and rate limits: X-Forwarded-For believed only as far as
+# these reverse proxies (addresses or networks); none listed means REMOTE_ADDR.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+AXES_CLIENT_IP_CALLABLE = "escort_portal.client_ip.client_ip"
+RATELIMIT_IP_META_KEY = "escort_portal.client_ip.client_ip"
 
 # Police and SDPO accounts need a second factor (a TOTP app) before any station page.
 OTP_REQUIRED = env.bool("OTP_REQUIRED", default=True)
