@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from escort_portal.ratelimits import rate_limit
 from stations import views as station_views
 from stations.access import second_factor_required
 
@@ -17,6 +18,14 @@ urlpatterns = [
         "accounts/password_change/",
         second_factor_required(auth_views.PasswordChangeView.as_view()),
         name="password_change",
+    ),
+    # Per client and per mailbox, so nobody can flood a person's inbox or the mail server.
+    path(
+        "accounts/password_reset/",
+        rate_limit("password_reset", key="post:email")(
+            rate_limit("password_reset")(auth_views.PasswordResetView.as_view())
+        ),
+        name="password_reset",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/setlang/", station_views.set_language, name="set_language"),

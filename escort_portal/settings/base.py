@@ -205,6 +205,7 @@ RATE_LIMITS = {
     "login": env("RATE_LIMIT_LOGIN", default="10/m"),
     "signup": env("RATE_LIMIT_SIGNUP", default="5/m"),
     "upload": env("RATE_LIMIT_UPLOAD", default="20/m"),
+    "password_reset": env("RATE_LIMIT_PASSWORD_RESET", default="5/h"),
 }
 # With Redis down the counters fall back to each process's memory (escort_portal/cache.py); the
 # short timeouts keep a Redis that does not answer from holding up sign-in.

@@ -63,3 +63,30 @@ def test_the_sign_in_limit_counts_each_client_behind_the_proxy(settings):
         _sign_in(Client(), f"nobody{number}", "wrong", forwarded="198.51.100.66")
     assert _sign_in(Client(), "nobody", "wrong", forwarded="198.51.100.66").status_code == 429
     assert _sign_in(Client(), "nobody", "wrong", forwarded="198.51.100.7").status_code == 200
+
+
+def _reset(email: str, remote: str = "198.51.100.66"):
+    return Client().post("/accounts/password_reset/", {"email": email}, REMOTE_ADDR=remote)
+
+
+@pytest.mark.django_db
+def test_password_reset_is_limited_per_mailbox(settings, mailoutbox):
+    settings.RATELIMIT_ENABLE = True
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "password_reset": "2/h"}
+    cache.clear()
+    user = UserFactory()
+    for number in range(4):
+        _reset(user.email, remote=f"198.51.100.{number + 1}")
+    assert len(mailoutbox) == 2
+    assert _reset(user.email, remote="198.51.100.99").status_code == 429
+
+
+@pytest.mark.django_db
+def test_password_reset_is_limited_per_client(settings):
+    settings.RATELIMIT_ENABLE = True
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "password_reset": "2/h"}
+    cache.clear()
+    for number in range(2):
+        _reset(f"someone{number}@example.org")
+    assert _reset("another@example.org").status_code == 429
+    assert _reset("another@example.org", remote="198.51.100.7").status_code == 302
