@@ -10,7 +10,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
 from rest_framework.request import Request
 
-from stations.access import Perm, StationRequest, current_station, may
+from stations.access import Perm, StationRequest, current_station, may, needs_second_factor
 
 from .api_keys import api_key_check
 from .models import BranchApiKey
@@ -61,6 +61,9 @@ class StationMemberOrApiKey(permissions.BasePermission):
             station is not None
             and request.user.is_authenticated
             and may(request.user, station, Perm.ENTER)
+            # Like the station's pages: the schema describes its data, so police need the
+            # second factor first.
+            and not needs_second_factor(request.user, station)
         )
 
 

@@ -112,16 +112,42 @@ def station_permission_required(*required: Perm) -> Callable[[_View], _View]:
 
 
 def needs_second_factor(user: User, station: Station | None = None) -> bool:
-    """Police roles and the SDPO's office sign in with a second factor; lenders may choose to."""
+    """Police roles, the SDPO's office and platform admins sign in with a second factor; lenders
+    may choose to."""
     if not settings.OTP_REQUIRED or not user.is_authenticated:
         return False
     # django-otp's middleware gives the request's user `is_verified`; it is no field of User.
     if user.is_verified():  # type: ignore[attr-defined]
         return False
+    # Platform admins hand out roles in every station: their pages outside a station need it.
+    if station is None and user.is_staff:
+        return True
     police = StationRole.objects.filter(user=user).exclude(role=StationRole.Role.LENDER)
     if station is not None:
         police = police.filter(station=station)
     return police.exists() or SubdivisionRole.objects.filter(user=user).exists()
+
+
+def enrolment_needs_code(user: User) -> bool:
+    """Police, SDPO's office and platform admins set up a second factor only with an enrolment
+    code; a lender who chooses one may set it up with the password."""
+    return (
+        user.is_staff
+        or StationRole.objects.filter(user=user).exclude(role=StationRole.Role.LENDER).exists()
+        or SubdivisionRole.objects.filter(user=user).exists()
+    )
+
+
+def second_factor_required(view: _View) -> _View:
+    """For pages outside a station that police accounts reach only with the second factor."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if needs_second_factor(cast(User, request.user)):
+            return second_factor_redirect(request)
+        return view(request, *args, **kwargs)
+
+    return cast(_View, wrapped)
 
 
 def second_factor_redirect(request: HttpRequest) -> HttpResponse:

@@ -1,8 +1,11 @@
 from typing import cast
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 
 from . import services
 from .models import (
@@ -14,6 +17,25 @@ from .models import (
     SubdivisionRole,
     User,
 )
+
+
+class SecondFactorAdminSite(OTPAdminSite):
+    """The admin hands out roles in every station: with OTP_REQUIRED (production) it needs the
+    second factor, set up at /accounts/two-factor/ with an enrolment code (`manage.py
+    enrolment_code`), and asks for the code at its own sign-in."""
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        if settings.OTP_REQUIRED:
+            return super().has_permission(request)
+        return admin.AdminSite.has_permission(self, request)
+
+    @property
+    def login_form(self) -> type[OTPAdminAuthenticationForm] | None:
+        return OTPAdminAuthenticationForm if settings.OTP_REQUIRED else None
+
+
+# django-otp's way of putting its check on the default site that every app registers with.
+admin.site.__class__ = SecondFactorAdminSite
 
 
 @admin.register(Subdivision)

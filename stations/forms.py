@@ -37,8 +37,19 @@ class AuditFilterForm(forms.Form):
 
 class TokenForm(forms.Form):
     token = forms.RegexField(
-        label=_("6-digit code from your authenticator app"),
-        regex=r"^\s*\d{6}\s*$",
-        error_messages={"invalid": _("Enter the 6 digits your authenticator app shows.")},
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+        label=_("6-digit code from your authenticator app, or a recovery code"),
+        # A recovery code is django-otp's static token: 8 letters and digits 2-7.
+        regex=r"^\s*(\d{6}|[A-Za-z2-7]{8})\s*$",
+        error_messages={
+            "invalid": _("Enter the 6 digits your authenticator app shows, or a recovery code.")
+        },
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
     )
+
+
+class EnrolmentForm(forms.Form):
+    """The code the officer-in-charge gave, with the password again: a password alone does not
+    set up a second factor."""
+
+    code = forms.CharField(label=_("Enrolment code from your officer-in-charge"), max_length=20)
+    password = forms.CharField(label=_("Your password"), widget=forms.PasswordInput, strip=False)

@@ -399,3 +399,36 @@ class StationJobDue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.station_id} {self.job} @ {self.due_at:%Y-%m-%d %H:%M}"
+
+
+class EnrolmentCode(models.Model):
+    """A one-time code that lets a police user set up their second factor.
+
+    A password alone must not be enough to take the second factor: whoever holds a stolen
+    password could enrol their own phone. The officer-in-charge (or the platform admin, for an
+    officer-in-charge) issues the code and hands it over in person; only its hash is kept.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="enrolment_code",
+        verbose_name=_("user"),
+    )
+    code_hash = models.CharField(max_length=64)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("issued by"),
+    )
+    expires_at = models.DateTimeField(_("expires at"))
+
+    class Meta:
+        verbose_name = _("enrolment code")
+        verbose_name_plural = _("enrolment codes")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} until {self.expires_at:%Y-%m-%d %H:%M}"

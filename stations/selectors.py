@@ -9,6 +9,7 @@ from axes.models import AccessAttempt
 from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from escort_portal import audit
 
@@ -162,3 +163,20 @@ def locked_out_attempts(*, station: Station) -> QuerySet:
     return AccessAttempt.objects.filter(
         username__in=usernames, failures_since_start__gte=settings.AXES_FAILURE_LIMIT
     ).order_by("-attempt_time")
+
+
+def officers_second_factor(*, station: Station) -> list[tuple[StationRole, bool]]:
+    """The station's officers whose second factor its officer-in-charge looks after, each with
+    whether they have an authenticator set up."""
+    roles = (
+        StationRole.objects.filter(station=station, user__is_active=True)
+        .exclude(role__in=[StationRole.Role.LENDER, StationRole.Role.OFFICER_IN_CHARGE])
+        .select_related("user")
+        .order_by("user__username")
+    )
+    enrolled = set(
+        TOTPDevice.objects.filter(
+            confirmed=True, user__in=[role.user_id for role in roles]
+        ).values_list("user_id", flat=True)
+    )
+    return [(role, role.user_id in enrolled) for role in roles]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
+import secrets
 from decimal import Decimal
 
 from axes.utils import reset as axes_reset
@@ -12,12 +14,14 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import schema_exists
 
 from .db import connection
 from .models import (
     Domain,
+    EnrolmentCode,
     Station,
     StationRole,
     Subdivision,
@@ -153,3 +157,84 @@ def totp_verify(*, user: User, token: str) -> TOTPDevice | None:
                 TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
             return device
     return None
+
+
+# Letters and digits that cannot be mistaken for one another when read out or copied by hand.
+_ENROLMENT_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+def _enrolment_hash(code: str) -> str:
+    return hashlib.sha256(code.strip().lower().replace("-", "").encode()).hexdigest()
+
+
+@transaction.atomic
+def enrolment_code_issue(*, user: User, by: User | None) -> str:
+    """A new enrolment code for `user`, returned once and kept only as a hash; any earlier
+    code of theirs stops working."""
+    raw = "".join(secrets.choice(_ENROLMENT_ALPHABET) for _ in range(12))
+    EnrolmentCode.objects.update_or_create(
+        user=user,
+        defaults={
+            "code_hash": _enrolment_hash(raw),
+            "issued_by": by,
+            "expires_at": timezone.now()
+            + datetime.timedelta(hours=settings.OTP_ENROLMENT_CODE_HOURS),
+        },
+    )
+    return "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))
+
+
+@transaction.atomic
+def enrolment_code_redeem(*, user: User, code: str) -> bool:
+    """Use up the user's enrolment code if `code` is it and it has not expired."""
+    issued = EnrolmentCode.objects.select_for_update().filter(user=user).first()
+    if issued is None or issued.expires_at <= timezone.now():
+        return False
+    if not secrets.compare_digest(issued.code_hash, _enrolment_hash(code)):
+        return False
+    issued.delete()
+    return True
+
+
+@transaction.atomic
+def second_factor_reset(*, user: User, by: User | None) -> str:
+    """A lost phone: the user's authenticator and recovery codes stop working, every session of
+    theirs ends, and they enrol again with the enrolment code returned here."""
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    user_sessions_end(user=user)
+    return enrolment_code_issue(user=user, by=by)
+
+
+@transaction.atomic
+def recovery_codes_issue(*, user: User) -> list[str]:
+    """Fresh recovery codes for the user, each good for one sign-in; the old ones stop working."""
+    device, _ = StaticDevice.objects.get_or_create(
+        user=user, name="recovery", defaults={"confirmed": True}
+    )
+    device.token_set.all().delete()
+    codes = [StaticToken.random_token() for _ in range(settings.OTP_RECOVERY_CODES)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    return codes
+
+
+@transaction.atomic
+def recovery_code_verify(*, user: User, token: str) -> StaticDevice | None:
+    """The user's recovery device if `token` is one of its unused codes, which it uses up.
+    The lock makes a double tap of one code sign in once."""
+    for device in StaticDevice.objects.select_for_update().filter(user=user, confirmed=True):
+        if device.verify_token(token.strip().lower()):
+            return device
+    return None
+
+
+def officer_second_factor_reset(*, station: Station, username: str, by: User) -> str:
+    """The officer-in-charge gives an officer of their station an enrolment code: for a first
+    set-up, or for a lost phone (which ends the officer's sessions and old codes). An
+    officer-in-charge gets theirs from the platform admin."""
+    role = StationRole.objects.filter(
+        station=station, user__username=username, user__is_active=True
+    ).first()
+    if role is None or role.role in (StationRole.Role.LENDER, StationRole.Role.OFFICER_IN_CHARGE):
+        raise ValidationError(_("You can give enrolment codes to the officers of your station."))
+    return second_factor_reset(user=role.user, by=by)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime
 from base64 import b32encode
+from urllib.parse import urlencode
 
 import segno
 from django.contrib import messages
@@ -29,12 +30,13 @@ from .access import (
     SignedInRequest,
     StationRequest,
     current_station,
+    enrolment_needs_code,
     needs_second_factor,
     second_factor_redirect,
     station_permission_required,
     station_role,
 )
-from .forms import AuditFilterForm, TokenForm
+from .forms import AuditFilterForm, EnrolmentForm, TokenForm
 from .models import StationDay, StationRole, WorkerHeartbeat
 from .routing import station_reverse
 
@@ -124,6 +126,31 @@ def rate_limited(request: HttpRequest, exception: Exception) -> HttpResponse:
     return render(request, "429.html", status=429)
 
 
+@station_permission_required(Perm.ADMINISTER)
+@never_cache
+@require_http_methods(["GET", "POST"])
+def second_factors(request: StationRequest) -> HttpResponse:
+    """The officer-in-charge hands out enrolment codes: to a new officer, or for a lost phone."""
+    station = current_station(request)
+    code = None
+    if request.method == "POST":
+        username = request.POST.get("username", "")
+        try:
+            code = services.officer_second_factor_reset(
+                station=station, username=username, by=request.user
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("station:second_factors")
+        messages.success(
+            request,
+            _("Enrolment code for %(username)s. Give it to them in person; it is shown only now.")
+            % {"username": username},
+        )
+    officers = selectors.officers_second_factor(station=station)
+    return render(request, "stations/second_factors.html", {"officers": officers, "code": code})
+
+
 login = rate_limit("login")(LoginView.as_view())
 
 
@@ -153,21 +180,52 @@ def lockouts(request: StationRequest) -> HttpResponse:
     return render(request, "stations/lockouts.html", {"attempts": attempts})
 
 
+# The session remembers that its user gave a good enrolment code, until the new
+# authenticator is confirmed.
+ENROLMENT_SESSION_KEY = "stations_enrolment_for"
+# New recovery codes wait in the session until their user says they have written them down, so
+# that a double tap or a reload does not lose them.
+RECOVERY_SESSION_KEY = "stations_recovery_codes"
+
+
 @login_required
+@never_cache
 @rate_limit("login", key="user")
 @require_http_methods(["GET", "POST"])
 def two_factor(request: SignedInRequest) -> HttpResponse:
-    """Set up an authenticator app (first time) or enter its current code."""
+    """Enter the current code of the authenticator app or a recovery code; the first time, set
+    up the app, after an enrolment code for police accounts."""
     target = request.POST.get("next") or request.GET.get("next") or "/"
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = "/"
-    confirmed = TOTPDevice.objects.filter(user=request.user, confirmed=True).exists()
-    device = None if confirmed else services.totp_device_for_setup(user=request.user)
+    user = request.user
+    if RECOVERY_SESSION_KEY in request.session:
+        if request.method == "POST" and "written" in request.POST:
+            del request.session[RECOVERY_SESSION_KEY]
+            return redirect(target)
+        context = {"codes": request.session[RECOVERY_SESSION_KEY], "next": target}
+        return render(request, "registration/recovery_codes.html", context)
+    confirmed = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    if (
+        not confirmed
+        and enrolment_needs_code(user)
+        and request.session.get(ENROLMENT_SESSION_KEY) != user.pk
+    ):
+        return _enrolment(request, target)
+    device = None if confirmed else services.totp_device_for_setup(user=user)
     form = TokenForm(request.POST or None)
     if form.is_valid():
-        verified = services.totp_verify(user=request.user, token=form.cleaned_data["token"].strip())
+        token = form.cleaned_data["token"].strip()
+        verified = services.totp_verify(user=user, token=token)
+        if verified is None and confirmed:
+            verified = services.recovery_code_verify(user=user, token=token)
         if verified is not None:
             otp_login(request, verified)
+            if not confirmed:
+                # A new authenticator: recovery codes now, shown until written down.
+                request.session.pop(ENROLMENT_SESSION_KEY, None)
+                request.session[RECOVERY_SESSION_KEY] = services.recovery_codes_issue(user=user)
+                return redirect(f"{request.path}?{urlencode({'next': target})}")
             return redirect(target)
         form.add_error(
             "token",
@@ -181,3 +239,22 @@ def two_factor(request: SignedInRequest) -> HttpResponse:
         "secret": b32encode(device.bin_key).decode() if device else None,
     }
     return render(request, "registration/two_factor.html", context)
+
+
+def _enrolment(request: SignedInRequest, target: str) -> HttpResponse:
+    form = EnrolmentForm(request.POST or None)
+    if form.is_valid():
+        # The password first, so that a wrong one does not use up the code.
+        if request.user.check_password(form.cleaned_data["password"]) and (
+            services.enrolment_code_redeem(user=request.user, code=form.cleaned_data["code"])
+        ):
+            request.session[ENROLMENT_SESSION_KEY] = request.user.pk
+            return redirect(f"{request.path}?{urlencode({'next': target})}")
+        form.add_error(
+            None,
+            _(
+                "That code or password is not right, or the code has expired. Ask your "
+                "officer-in-charge for a new code."
+            ),
+        )
+    return render(request, "registration/enrolment.html", {"form": form, "next": target})

@@ -41,6 +41,8 @@ SHARED_APPS = [
     "csp",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    # Recovery codes: shown once at enrolment, each good for one sign-in.
+    "django_otp.plugins.otp_static",
     # The audit trail (escort_portal.audit); the public schema records users and roles.
     "pghistory",
     *["rest_framework", "drf_spectacular", "drf_spectacular_sidecar"],  # the roster API
@@ -159,12 +161,19 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+# The client's address for lockouts and rate limits: X-Forwarded-For believed only as far as
+# these reverse proxies (addresses or networks); none listed means REMOTE_ADDR.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+AXES_CLIENT_IP_CALLABLE = "escort_portal.client_ip.client_ip"
+RATELIMIT_IP_META_KEY = "escort_portal.client_ip.client_ip"
 
 # Police and SDPO accounts need a second factor (a TOTP app) before any station page.
 OTP_REQUIRED = env.bool("OTP_REQUIRED", default=True)
 OTP_TOTP_ISSUER = "Escort Portal"
 OTP_VERIFY_URL = "/accounts/two-factor/"
+# How long an enrolment code stays good after the officer-in-charge issues it.
+OTP_ENROLMENT_CODE_HOURS = env.int("OTP_ENROLMENT_CODE_HOURS", default=24)
+OTP_RECOVERY_CODES = 10
 
 # A session ends after this long without a request.
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=2 * 60 * 60)
@@ -199,6 +208,7 @@ RATE_LIMITS = {
     "login": env("RATE_LIMIT_LOGIN", default="10/m"),
     "signup": env("RATE_LIMIT_SIGNUP", default="5/m"),
     "upload": env("RATE_LIMIT_UPLOAD", default="20/m"),
+    "password_reset": env("RATE_LIMIT_PASSWORD_RESET", default="5/h"),
 }
 # With Redis down the counters fall back to each process's memory (escort_portal/cache.py); the
 # short timeouts keep a Redis that does not answer from holding up sign-in.

@@ -41,7 +41,7 @@ OTP_REQUIRED = True
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=30)
 SESSION_COOKIE_AGE = 2 * 60 * 60
-RATE_LIMITS = {"login": "10/m", "signup": "5/m", "upload": "20/m"}
+RATE_LIMITS = {"login": "10/m", "signup": "5/m", "upload": "20/m", "password_reset": "5/h"}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

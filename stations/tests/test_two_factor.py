@@ -1,15 +1,25 @@
 from __future__ import annotations
 
+import datetime
+import io
+import re
+
 import pytest
+from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 from django_otp.oath import totp
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from lenders.tests.factories import BranchFactory, MemberFactory
-from stations.models import StationRole
-from stations.tests.factories import StationRoleFactory, SubdivisionRoleFactory
+from stations import services
+from stations.models import EnrolmentCode, StationRole
+from stations.tests.factories import StationRoleFactory, SubdivisionRoleFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+
+PASSWORD = "pass-word-123"
 
 
 def _password_only(user) -> Client:
@@ -22,26 +32,170 @@ def _code(device: TOTPDevice) -> str:
     return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
 
 
+def _enrol(client: Client, code: str, password: str = PASSWORD, next_url: str = "/station/debra/"):
+    return client.post(
+        "/accounts/two-factor/", {"code": code, "password": password, "next": next_url}
+    )
+
+
 def test_a_duty_officer_sets_up_the_authenticator_then_reaches_the_station(debra, settings):
     settings.OTP_REQUIRED = True
     # The app slows down retries after a wrong code; this test retries at once.
     settings.OTP_TOTP_THROTTLE_FACTOR = 0
     user = StationRoleFactory(station=debra, role=StationRole.Role.DUTY_OFFICER).user
+    code = services.enrolment_code_issue(user=user, by=None)
     client = _password_only(user)
     response = client.get("/station/debra/")
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/two-factor/?next=")
 
-    setup = client.get(response["Location"])
+    entered = _enrol(client, code)
+    setup = client.get(entered["Location"])
     assert "data:image/svg+xml" in setup.content.decode()
     device = TOTPDevice.objects.get(user=user, confirmed=False)
     wrong = client.post("/accounts/two-factor/", {"token": "000000", "next": "/station/debra/"})
     assert "not right" in wrong.content.decode()
     done = client.post("/accounts/two-factor/", {"token": _code(device), "next": "/station/debra/"})
-    assert done["Location"] == "/station/debra/"
+    shown = client.get(done["Location"]).content.decode()
+    recovery = StaticToken.objects.filter(device__user=user).values_list("token", flat=True)
+    assert len(recovery) == 10 and all(token in shown for token in recovery)
+    written = client.post("/accounts/two-factor/", {"written": "1", "next": "/station/debra/"})
+    assert written["Location"] == "/station/debra/"
     assert client.get("/station/debra/").status_code == 200
     device.refresh_from_db()
     assert device.confirmed
+
+
+def test_a_password_alone_does_not_show_the_authenticator_secret(debra, settings):
+    settings.OTP_REQUIRED = True
+    user = StationRoleFactory(station=debra).user
+    client = _password_only(user)
+    page = client.get("/accounts/two-factor/?next=/station/debra/").content.decode()
+    assert "data:image/svg+xml" not in page and "fs-6" not in page
+    assert not TOTPDevice.objects.filter(user=user).exists()
+    # Guessing does not get further either.
+    refused = _enrol(client, "abcd-efgh-jkmn")
+    assert "not right" in refused.content.decode()
+    assert not TOTPDevice.objects.filter(user=user).exists()
+
+
+def test_an_enrolment_code_is_kept_as_a_hash_and_works_once(debra, settings):
+    settings.OTP_REQUIRED = True
+    user = StationRoleFactory(station=debra).user
+    code = services.enrolment_code_issue(user=user, by=None)
+    stored = EnrolmentCode.objects.get(user=user).code_hash
+    assert code.replace("-", "") not in stored
+    # A wrong password does not use the code up.
+    assert "not right" in _enrol(_password_only(user), code, password="wrong").content.decode()
+    assert _enrol(_password_only(user), code).status_code == 302
+    assert "not right" in _enrol(_password_only(user), code).content.decode()
+
+
+def test_an_expired_enrolment_code_is_refused(debra, settings):
+    settings.OTP_REQUIRED = True
+    user = StationRoleFactory(station=debra).user
+    code = services.enrolment_code_issue(user=user, by=None)
+    EnrolmentCode.objects.filter(user=user).update(
+        expires_at=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    assert "expired" in _enrol(_password_only(user), code).content.decode()
+
+
+def test_a_recovery_code_signs_in_once(debra, settings):
+    settings.OTP_REQUIRED = True
+    settings.OTP_STATIC_THROTTLE_FACTOR = 0
+    user = StationRoleFactory(station=debra).user
+    TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    recovery = services.recovery_codes_issue(user=user)[0]
+    first = _password_only(user)
+    signed = first.post("/accounts/two-factor/", {"token": recovery, "next": "/station/debra/"})
+    assert signed["Location"] == "/station/debra/"
+    assert first.get("/station/debra/").status_code == 200
+    again = _password_only(user).post("/accounts/two-factor/", {"token": recovery})
+    assert "not right" in again.content.decode()
+
+
+def test_the_officer_in_charge_resets_a_lost_phone(debra, client_for, settings):
+    settings.OTP_REQUIRED = True
+    oc = StationRoleFactory(station=debra, role=StationRole.Role.OFFICER_IN_CHARGE).user
+    officer = StationRoleFactory(station=debra).user
+    officer_client = client_for(officer)
+    services.recovery_codes_issue(user=officer)
+    assert officer_client.get("/station/debra/").status_code == 200
+
+    page = client_for(oc).post(
+        "/station/debra/people/second-factor/", {"username": officer.username}
+    )
+    code = re.search(r'id="enrolment-code">([a-z0-9-]+)<', page.content.decode()).group(1)
+    assert not TOTPDevice.objects.filter(user=officer).exists()
+    assert not StaticDevice.objects.filter(user=officer).exists()
+    # The phone that was lost, still signed in, is signed out.
+    assert officer_client.get("/station/debra/").status_code == 302
+    assert _enrol(_password_only(officer), code).status_code == 302
+
+
+def test_an_officer_in_charge_gets_codes_only_for_their_own_officers(
+    debra, pingla, client_for, settings
+):
+    oc = StationRoleFactory(station=debra, role=StationRole.Role.OFFICER_IN_CHARGE).user
+    other_oc = StationRoleFactory(station=debra, role=StationRole.Role.OFFICER_IN_CHARGE).user
+    elsewhere = StationRoleFactory(station=pingla).user
+    lender = StationRoleFactory(station=debra, role=StationRole.Role.LENDER).user
+    client = client_for(oc)
+    for user in (other_oc, elsewhere, lender):
+        client.post("/station/debra/people/second-factor/", {"username": user.username})
+    assert not EnrolmentCode.objects.exists()
+    duty = client_for(StationRoleFactory(station=debra).user)
+    assert duty.get("/station/debra/people/second-factor/").status_code == 404
+
+
+def test_the_management_command_gives_the_first_admin_an_enrolment_code(db, settings):
+    settings.OTP_REQUIRED = True
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    out = io.StringIO()
+    call_command("enrolment_code", admin.username, stdout=out)
+    client = _password_only(admin)
+    assert _enrol(client, out.getvalue().strip(), next_url="/admin/").status_code == 302
+    assert "data:image/svg+xml" in client.get("/accounts/two-factor/").content.decode()
+
+
+def test_the_admin_needs_the_second_factor(db, client_for, settings):
+    settings.OTP_REQUIRED = True
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    refused = _password_only(admin).get("/admin/stations/station/")
+    assert refused.status_code == 302 and refused["Location"].startswith("/admin/login/")
+    assert client_for(admin).get("/admin/stations/station/").status_code == 200
+
+
+def test_the_admin_sign_in_asks_for_the_code(db, settings):
+    settings.OTP_REQUIRED = True
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    device = TOTPDevice.objects.create(user=admin, name="phone", confirmed=True)
+    client = Client()
+    form = {"username": admin.username, "password": PASSWORD, "next": "/admin/"}
+    without = client.post("/admin/login/", form)
+    assert without.status_code == 200
+    assert client.get("/admin/").status_code == 302
+    # django-otp's admin form: after the password it offers the user's devices to choose from.
+    assert device.persistent_id in without.content.decode()
+    with_code = client.post(
+        "/admin/login/",
+        {**form, "otp_device": device.persistent_id, "otp_token": _code(device)},
+    )
+    assert with_code["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200
+
+
+def test_the_schema_and_the_password_change_need_the_second_factor(debra, client_for, settings):
+    settings.OTP_REQUIRED = True
+    user = StationRoleFactory(station=debra).user
+    password_only = _password_only(user)
+    assert password_only.get("/station/debra/api/schema/").status_code == 404
+    changed = password_only.get("/accounts/password_change/")
+    assert changed.status_code == 302 and changed["Location"].startswith("/accounts/two-factor/")
+    verified = client_for(user)
+    assert verified.get("/station/debra/api/schema/").status_code == 200
+    assert verified.get("/accounts/password_change/").status_code == 200
 
 
 def test_the_sdpo_needs_the_second_factor_for_the_dashboard(debra, settings):
