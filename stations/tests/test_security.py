@@ -1,14 +1,19 @@
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import subprocess
 import sys
 
 import pytest
+import time_machine
 from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.core.cache import cache
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from stations.models import StationRole
 from stations.tests.factories import StationRoleFactory, UserFactory
@@ -77,7 +82,24 @@ def test_a_session_ends_after_the_idle_time(client_for):
     response = client.get("/")
     cookie = response.cookies[settings.SESSION_COOKIE_NAME]
     assert int(cookie["max-age"]) == settings.SESSION_COOKIE_AGE
-    assert settings.SESSION_SAVE_EVERY_REQUEST
+
+
+def test_a_session_is_renewed_once_an_interval_not_written_on_every_request(client_for):
+    client = client_for(UserFactory())
+    client.get("/")
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    first_expiry = Session.objects.get(session_key=key).expire_date
+    with CaptureQueriesContext(connection) as quiet:
+        response = client.get("/")
+    assert settings.SESSION_COOKIE_NAME not in response.cookies
+    assert not any("django_session" in q["sql"] and "UPDATE" in q["sql"] for q in quiet)
+    later = datetime.timedelta(seconds=settings.SESSION_RENEW_SECONDS + 1)
+    with time_machine.travel(datetime.datetime.now(datetime.UTC) + later):
+        response = client.get("/")
+    assert int(response.cookies[settings.SESSION_COOKIE_NAME]["max-age"]) == (
+        settings.SESSION_COOKIE_AGE
+    )
+    assert Session.objects.get(session_key=key).expire_date > first_expiry
 
 
 def test_production_settings_pass_the_deploy_check():
