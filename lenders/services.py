@@ -278,16 +278,20 @@ def roster_for(*, branch: LenderBranch, date: datetime.date, lock: bool = False)
 def _locked_roster(branch: LenderBranch, date: datetime.date) -> Roster:
     """The branch's roster for `date`, created if need be, locked until the transaction ends.
 
-    A roster that exists (every entry after the first) costs one query. The first entry's
-    INSERT skips a row a concurrent first entry made, so neither needs a savepoint to retry,
-    and the second lock then waits for that filing to commit.
+    A roster that exists (every entry after the first) costs one query, its branch included.
+    The first entry's INSERT skips a row a concurrent first entry made, so neither needs a
+    savepoint to retry, and the second lock then waits for that filing to commit.
     """
-    rosters = Roster.objects.select_for_update().filter(branch=branch, date=date)
+    # The branch comes in the same query, read inside the transaction: its status decides.
+    rosters = (
+        Roster.objects.select_for_update(of=("self",))
+        .select_related("branch")
+        .filter(branch=branch, date=date)
+    )
     roster = rosters.first()
     if roster is None:
         Roster.objects.bulk_create([Roster(branch=branch, date=date)], ignore_conflicts=True)
         roster = rosters.get()
-    roster.branch = branch  # already fetched by the caller: the rules read it
     return roster
 
 
