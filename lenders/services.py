@@ -275,9 +275,29 @@ class RosterRowsInvalid(ValidationError):
 
 
 def roster_for(*, branch: LenderBranch, date: datetime.date, lock: bool = False) -> Roster:
-    roster, _created = Roster.objects.get_or_create(branch=branch, date=date)
     if lock:
-        roster = Roster.objects.select_for_update().get(pk=roster.pk)
+        return _locked_roster(branch, date)
+    roster, _created = Roster.objects.get_or_create(branch=branch, date=date)
+    return roster
+
+
+def _locked_roster(branch: LenderBranch, date: datetime.date) -> Roster:
+    """The branch's roster for `date`, created if need be, locked until the transaction ends.
+
+    A roster that exists (every entry after the first) costs one query, its branch included.
+    The first entry's INSERT skips a row a concurrent first entry made, so neither needs a
+    savepoint to retry, and the second lock then waits for that filing to commit.
+    """
+    # The branch comes in the same query, read inside the transaction: its status decides.
+    rosters = (
+        Roster.objects.select_for_update(of=("self",))
+        .select_related("branch")
+        .filter(branch=branch, date=date)
+    )
+    roster = rosters.first()
+    if roster is None:
+        Roster.objects.bulk_create([Roster(branch=branch, date=date)], ignore_conflicts=True)
+        roster = rosters.get()
     return roster
 
 

@@ -8,12 +8,14 @@ does not exist, so nothing tells an outsider that it is there.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar, cast, overload
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
+from django.db.models import Exists, OuterRef, Subquery, Value
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
@@ -56,12 +58,50 @@ def oversees(user: User, station: Station) -> bool:
     return SubdivisionRole.objects.filter(user=user, subdivision_id=station.subdivision_id).exists()
 
 
+@dataclass(frozen=True)
+class _Standing:
+    """What the user is at a station and in the subdivisions, read in one query."""
+
+    role: str | None
+    oversees: bool
+    in_any_subdivision: bool
+
+    @property
+    def perms(self) -> frozenset[Perm]:
+        perms = STATION_ROLES.get(self.role, frozenset()) if self.role else frozenset()
+        return perms | SUBDIVISION_STAFF if self.oversees else perms
+
+    @property
+    def police(self) -> bool:
+        """Holds a police role here or a post in any subdivision: a second factor is due."""
+        return (self.role not in (None, StationRole.Role.LENDER)) or self.in_any_subdivision
+
+
+def _standing(user: User, station: Station) -> _Standing:
+    if not user.is_authenticated or not user.is_active:
+        return _Standing(role=None, oversees=False, in_any_subdivision=False)
+    posts = SubdivisionRole.objects.filter(user=OuterRef("pk"))
+    # A station outside any subdivision is overseen by no one.
+    subdivision = station.subdivision_id
+    here = Exists(posts.filter(subdivision_id=subdivision)) if subdivision else Value(False)
+    role, oversees, anywhere = (
+        User.objects.filter(pk=user.pk)
+        .values_list(
+            Subquery(
+                StationRole.objects.filter(user=OuterRef("pk"), station=station)
+                .order_by("pk")
+                .values("role")[:1]
+            ),
+            here,
+            Exists(posts),
+        )
+        .get()
+    )
+    return _Standing(role=role, oversees=oversees, in_any_subdivision=anywhere)
+
+
 def permissions(user: User, station: Station) -> frozenset[Perm]:
-    role = station_role(user, station)
-    perms = STATION_ROLES.get(role, frozenset()) if role else frozenset()
-    if oversees(user, station):
-        perms = perms | SUBDIVISION_STAFF
-    return perms
+    return _standing(user, station).perms
 
 
 def may(user: User, station: Station, perm: Perm) -> bool:
@@ -95,10 +135,11 @@ def station_permission_required(*required: Perm) -> Callable[[_View], _View]:
                 raise Http404
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            perms = permissions(request.user, station)
+            standing = _standing(request.user, station)
+            perms = standing.perms
             if perms.isdisjoint(required):
                 raise Http404
-            if needs_second_factor(request.user, station):
+            if _second_factor_due(request.user) and standing.police:
                 return second_factor_redirect(request)
             station_request = cast(StationRequest, request)
             station_request.station_perms = perms
@@ -114,10 +155,7 @@ def station_permission_required(*required: Perm) -> Callable[[_View], _View]:
 def needs_second_factor(user: User, station: Station | None = None) -> bool:
     """Police roles, the SDPO's office and platform admins sign in with a second factor; lenders
     may choose to."""
-    if not settings.OTP_REQUIRED or not user.is_authenticated:
-        return False
-    # django-otp's middleware gives the request's user `is_verified`; it is no field of User.
-    if user.is_verified():  # type: ignore[attr-defined]
+    if not _second_factor_due(user):
         return False
     # Platform admins hand out roles in every station: their pages outside a station need it.
     if station is None and user.is_staff:
@@ -148,6 +186,14 @@ def second_factor_required(view: _View) -> _View:
         return view(request, *args, **kwargs)
 
     return cast(_View, wrapped)
+
+
+def _second_factor_due(user: User) -> bool:
+    """Whether the user would be asked for a second factor if they are police."""
+    if not settings.OTP_REQUIRED or not user.is_authenticated:
+        return False
+    # django-otp's middleware gives the request's user `is_verified`; it is no field of User.
+    return not user.is_verified()  # type: ignore[attr-defined]
 
 
 def second_factor_redirect(request: HttpRequest) -> HttpResponse:

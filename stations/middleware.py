@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from types import ModuleType
 from typing import cast
@@ -45,17 +44,18 @@ class StationSubfolderMiddleware(TenantSubfolderMiddleware):
     each station's module rather than read from the connection, each module has a resolver of
     its own, and every request sets its own URLconf (Django resets it when the request ends).
 
-    `process_request` is the library's (django-tenants 4.0) without `clear_url_caches()`.
+    `process_request` is the library's (django-tenants 4.0) without `clear_url_caches()`, and
+    without its switch to the public schema before a station is looked up.
     """
 
     def process_request(self, request: HttpRequest) -> None:
         # Another tenant middleware before this one has already chosen.
         if hasattr(request, "tenant"):
             return None
-        connection.set_schema_to_public()
         prefix = f"/{get_subfolder_prefix()}/"
         urlconf = None
         if not request.path.startswith(prefix):
+            connection.set_schema_to_public()
             tenant_model = get_tenant_model()
             try:
                 tenant = tenant_model.objects.get(schema_name=get_public_schema_name())
@@ -65,9 +65,13 @@ class StationSubfolderMiddleware(TenantSubfolderMiddleware):
         else:
             subfolder = request.path[len(prefix) :].split("/")[0]
             domain_model = get_tenant_domain_model()
+            # Stations and their domains are public tables only (stations is no tenant app),
+            # which every search path ends with: the lookup needs no SET to public first, only
+            # the station found sets one (a query less per station request).
             try:
                 tenant = self.get_tenant(domain_model=domain_model, hostname=subfolder)
             except domain_model.DoesNotExist:
+                connection.set_schema_to_public()
                 return self.no_tenant_found(request, subfolder)
             tenant.domain_subfolder = subfolder
             urlconf = self.get_urlconf(tenant=tenant)
@@ -126,27 +130,3 @@ class ApiBodyLimitMiddleware:
                 }
                 return JsonResponse({"detail": message}, status=413)
         return self.get_response(request)
-
-
-# When the session's expiry was last pushed on (seconds since the epoch), kept in the session.
-_RENEWED_AT = "_renewed_at"
-
-
-class SessionRenewMiddleware:
-    """The session ends SESSION_COOKIE_AGE after the last request, give or take
-    SESSION_RENEW_SECONDS: its expiry is pushed on (the session row written) at most that
-    often, so a page read does not write the session every time."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
-        session = request.session
-        # No key: no session to keep alive (anonymous, or just signed out).
-        if session.session_key is None or session.is_empty():
-            return response
-        now = int(time.time())
-        if now - session.get(_RENEWED_AT, 0) >= settings.SESSION_RENEW_SECONDS:
-            session[_RENEWED_AT] = now
-        return response

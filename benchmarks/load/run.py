@@ -1,27 +1,27 @@
-"""Load: lenders filing tomorrow's roster at once against gunicorn with 2 workers, on loopback.
+"""Load: lenders filing tomorrow's roster at a fixed rate against gunicorn with 2 workers.
 
-    python -m benchmarks.load.run [--users 50] [--seconds 30] [--think 10 1] [--stations 1]
+    python -m benchmarks.load.run [--users 50] [--seconds 20] [--rates 10 40 60 80] [--stations 1]
 
 Everything is private to the run: a database of its own (escort_portal_load, or
 BENCH_LOAD_DATABASE_URL), a redis-server of its own on a free port, and gunicorn on 127.0.0.1
 (`escort_portal.wsgi`, 2 sync workers, the development settings with DEBUG=false, and
 PUBLIC_SCHEMA_URLCONF=benchmarks.load.urls: the public URLs plus one bare view at
-/bench/bare/). The set-up makes one lender login per user,
-each the manager of a branch of its own with enough field agents, all at one station by default
-(the morning rush of a busy station; `--stations` spreads them).
+/bench/bare/). The set-up makes one lender login per user, each the manager of a branch of its
+own with enough field agents, all at one station by default (the morning rush of a busy
+station; `--stations` spreads them). Each lender signs in and opens the entry form once, for
+the CSRF token.
 
-Each user signs in, then repeats: GET the entry form (for the CSRF token), POST a new entry for
-tomorrow (a distinct agent and time slot each time, so every POST is a valid filing answered
-with a 302), GET the bare view (`HttpResponse("ok")` behind the whole middleware stack, signed
-in as the same lender: the ratio's denominator, measured in the same run by the same users).
-Phases of `--seconds` each: "paced", each lender pausing about `--think` seconds between two
-entries (10 s, someone typing in a trip; 1 s, a hurried lender), then "flat out", no pause at
-all (a closed loop: 50 requests always waiting for 2 workers, which measures capacity, not
-latency).
+The client is open-loop: for each rate, requests are scheduled at fixed intervals, whatever the
+server's answers, and each one's latency runs from its scheduled time to the last byte of its
+answer, so time spent waiting for a free worker (queueing) counts. A closed loop (a thread per
+lender waiting for each answer before the next) slows down with the server and hides that. Each
+rate runs twice: POSTs of a new entry for tomorrow (a distinct agent and time slot each, with
+the form's one-time submission token, so every POST is a valid filing answered with a 302),
+then GETs of the bare view (`HttpResponse("ok")` behind the whole middleware stack, signed in as
+the same lenders): the baseline, in the same run. Then capacity: 8 connections sending back to
+back, POSTs and then bare GETs, answers per second.
 
-The client is a thread per user on http.client (no new dependency; a user's agents and slots
-are easy to keep apart), timing each request from send to the last byte of the answer.
-Prints a Markdown table.
+Prints Markdown tables, with `uptime` before and after (the machine is shared).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import datetime
 import http.client
 import itertools
 import os
-import random
+import queue
 import re
 import secrets
 import shutil
@@ -40,7 +40,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections import defaultdict
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode
@@ -53,6 +54,8 @@ DATABASE_URL = os.environ.get(
 AGENTS_PER_BRANCH = 20
 # 20-minute trips from 05:00 to 21:00: 48 slots x 20 agents = 960 filings per lender.
 SLOTS = [(5 * 60 + 20 * n, 5 * 60 + 20 * n + 20) for n in range(48)]
+CONNECTIONS = 64
+CAPACITY_CONNECTIONS = 8
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
@@ -206,58 +209,113 @@ class Browser:
 
 
 @dataclass
-class Results:
-    times: dict[tuple[str, str], list[float]] = field(default_factory=lambda: defaultdict(list))
-    failures: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+class Signed:
+    """A signed-in lender's cookies and CSRF token, shared by the client's connections."""
+
+    lender: Lender
+    cookies: str
+    csrf: str
+    form_url: str
+    filings: Iterator[tuple[int, tuple[int, int]]]
 
 
-def lender_loop(
-    browser: Browser,
-    lender: Lender,
-    filings,
-    form_url: str,
-    phase: str,
-    think: float,
-    results: Results,
-    stop: threading.Event,
-    rounds: int | None = None,
-) -> None:
-    rng = random.Random(lender.username)
-    if think and stop.wait(rng.uniform(0, think)):  # the lenders do not start in step
-        return
-    for _ in itertools.count() if rounds is None else range(rounds):
-        if rounds is None and stop.is_set():
-            return
-        agent, (start, end) = next(filings)
-        status, page, took = browser.request("GET", form_url)
-        results.times[phase, "entry form GET"].append(took)
-        token = CSRF.search(page)
-        if status != 200 or token is None:
-            results.failures[phase, "entry form GET"] += 1
-            continue
-        status, _, took = browser.request(
-            "POST",
-            form_url,
-            {
-                "csrfmiddlewaretoken": token.group(1),
-                "agent": agent,
-                "area": lender.area,
-                "depart_at": f"{start // 60:02d}:{start % 60:02d}",
-                "return_at": f"{end // 60:02d}:{end % 60:02d}",
-                "cash_band": "lt50k",
-            },
-        )
-        if status == 302:
-            results.times[phase, "roster POST"].append(took)
-        else:
-            results.failures[phase, "roster POST"] += 1
-        status, _, took = browser.request("GET", "/bench/bare/")
-        if status == 200:
-            results.times[phase, "bare view GET"].append(took)
-        else:
-            results.failures[phase, "bare view GET"] += 1
-        if think and stop.wait(rng.uniform(0.5, 1.5) * think):
-            return
+@dataclass
+class Outcome:
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    elapsed: float = 0.0
+
+
+def send(connection: http.client.HTTPConnection, who: Signed, kind: str) -> bool:
+    """One request of `kind` as `who`; True when it was answered as a success."""
+    headers = {"Cookie": who.cookies}
+    if kind == "bare view GET":
+        connection.request("GET", "/bench/bare/", headers=headers)
+        response = connection.getresponse()
+        response.read()
+        return response.status == 200
+    agent, (start, end) = next(who.filings)
+    body = urlencode(
+        {
+            "csrfmiddlewaretoken": who.csrf,
+            "submission_token": str(uuid.uuid4()),
+            "agent": agent,
+            "area": who.lender.area,
+            "depart_at": f"{start // 60:02d}:{start % 60:02d}",
+            "return_at": f"{end // 60:02d}:{end % 60:02d}",
+            "cash_band": "lt50k",
+        }
+    )
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    headers["Referer"] = f"http://{connection.host}:{connection.port}{who.form_url}"
+    connection.request("POST", who.form_url, body=body, headers=headers)
+    response = connection.getresponse()
+    response.read()
+    return response.status == 302
+
+
+def open_loop(port: int, people: list[Signed], kind: str, rate: float, seconds: float) -> Outcome:
+    """Requests scheduled every 1/rate s for `seconds`; latency from the scheduled time."""
+    count = int(rate * seconds)
+    began = time.perf_counter() + 0.2
+    jobs: queue.Queue[int | None] = queue.Queue()
+    outcome = Outcome()
+    lock = threading.Lock()
+
+    def client() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        while (n := jobs.get()) is not None:
+            due = began + n / rate
+            try:
+                ok = send(connection, people[n % len(people)], kind)
+            except (OSError, http.client.HTTPException):
+                connection.close()
+                ok = False
+            took = (time.perf_counter() - due) * 1000
+            with lock:
+                if ok:
+                    outcome.latencies.append(took)
+                else:
+                    outcome.errors += 1
+
+    # Enough connections that the client never holds a request back: a late answer delays
+    # only the requests behind it at the server, as with real browsers.
+    threads = [threading.Thread(target=client) for _ in range(CONNECTIONS)]
+    for thread in threads:
+        thread.start()
+    for n in range(count):
+        pause = began + n / rate - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
+        jobs.put(n)
+    for _ in threads:
+        jobs.put(None)
+    for thread in threads:
+        thread.join()
+    outcome.elapsed = time.perf_counter() - began
+    return outcome
+
+
+def flat_out(port: int, people: list[Signed], kind: str, seconds: float) -> float:
+    """Answers per second with CAPACITY_CONNECTIONS connections sending back to back."""
+    stop = time.perf_counter() + seconds
+    done = [0] * CAPACITY_CONNECTIONS
+
+    def client(index: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        n = index
+        while time.perf_counter() < stop:
+            if send(connection, people[n % len(people)], kind):
+                done[index] += 1
+            n += CAPACITY_CONNECTIONS
+
+    began = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(CAPACITY_CONNECTIONS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(done) / (time.perf_counter() - began)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -293,16 +351,36 @@ def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
     raise RuntimeError("gunicorn did not start")
 
 
+def sign_in(port: int, lender: Lender, password: str, tomorrow: datetime.date) -> Signed:
+    browser = Browser(port)
+    browser.sign_in(lender.username, password)
+    form_url = (
+        f"/station/{lender.station}/lenders/branch/{lender.branch}/roster/"
+        f"{tomorrow.isoformat()}/add/"
+    )
+    status, page, _ = browser.request("GET", form_url)
+    token = CSRF.search(page)
+    if status != 200 or token is None:
+        raise RuntimeError(f"{lender.username} cannot open the entry form ({status})")
+    return Signed(
+        lender=lender,
+        cookies="; ".join(f"{k}={v}" for k, v in browser.cookies.items()),
+        csrf=token.group(1),
+        form_url=form_url,
+        filings=itertools.cycle(itertools.product(lender.agents, SLOTS)),
+    )
+
+
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=30, help="length of each phase")
+    parser.add_argument("--seconds", type=float, default=20, help="length of each rate's run")
     parser.add_argument(
-        "--think",
-        type=float,
-        nargs="+",
-        default=[10.0, 1.0],
-        help="mean pause of a lender between two entries, one paced phase each",
+        "--rates", type=float, nargs="+", default=[10.0, 40.0, 60.0, 80.0], help="requests/s"
     )
     parser.add_argument("--stations", type=int, default=1, help="stations the lenders are at")
     args = parser.parse_args()
@@ -315,60 +393,26 @@ def main() -> None:
     os.environ.update(env)
     password = secrets.token_urlsafe(16)
     server = None
+    rows = []
     try:
         lenders, tomorrow = prepare(args.users, args.stations, password)
         port = free_port()
         server = start_server(env, port)
-        browsers = [Browser(port) for _ in lenders]
-        for browser, lender in zip(browsers, lenders, strict=True):
-            browser.sign_in(lender.username, password)
-        filings = [itertools.cycle(itertools.product(lender.agents, SLOTS)) for lender in lenders]
-        forms = [
-            f"/station/{lender.station}/lenders/branch/{lender.branch}/roster/"
-            f"{tomorrow.isoformat()}/add/"
-            for lender in lenders
-        ]
-        # One filing each before the clock starts: both workers load their templates and open
+        people = [sign_in(port, lender, password, tomorrow) for lender in lenders]
+        # A few of each before the clock starts: both workers load their templates and open
         # their database connections.
-        warm_up = Results()
-        for browser, lender, mine, form in zip(browsers, lenders, filings, forms, strict=True):
-            once = threading.Event()
-            once.set()
-            lender_loop(browser, lender, mine, form, "warm-up", 0.0, warm_up, once, rounds=1)
-        load_before = os.getloadavg()[0]
-        results = Results()
-        phases = [(f"paced, {think:g} s pause", think) for think in args.think if think > 0]
-        phases.append(("flat out, no pause", 0.0))
-        elapsed, loads = {}, {}
-        for phase, think in phases:
-            stop = threading.Event()
-            threads = [
-                threading.Thread(
-                    target=lender_loop,
-                    args=(
-                        browser,
-                        lender,
-                        mine,
-                        form,
-                        phase,
-                        think,
-                        results,
-                        stop,
-                    ),
-                )
-                for browser, lender, mine, form in zip(
-                    browsers, lenders, filings, forms, strict=True
-                )
-            ]
-            began = time.monotonic()
-            for thread in threads:
-                thread.start()
-            stop.wait(args.seconds)
-            stop.set()
-            for thread in threads:
-                thread.join(timeout=60)
-            elapsed[phase] = time.monotonic() - began
-            loads[phase] = os.getloadavg()[0]
+        open_loop(port, people, "roster POST", 10, 1)
+        open_loop(port, people, "bare view GET", 10, 1)
+        before = uptime()
+        for rate in args.rates:
+            for kind in ("roster POST", "bare view GET"):
+                outcome = open_loop(port, people, kind, rate, args.seconds)
+                rows.append((rate, kind, outcome, os.getloadavg()[0]))
+        capacity = {
+            kind: flat_out(port, people, kind, args.seconds)
+            for kind in ("roster POST", "bare view GET")
+        }
+        after = uptime()
     finally:
         if server is not None:
             server.terminate()
@@ -378,29 +422,26 @@ def main() -> None:
         shutil.rmtree(directory, ignore_errors=True)
 
     print(
-        f"{args.users} lenders at {args.stations} station(s); gunicorn, 2 sync workers, "
-        f"127.0.0.1; {args.seconds:g} s a phase; {os.cpu_count()} cores; "
-        f"load average before {load_before:.1f}"
+        f"{args.users} lenders at {args.stations} station(s); gunicorn, 2 sync workers, DEBUG "
+        f"off, 127.0.0.1; open loop, {args.seconds:g} s a rate; {os.cpu_count()} cores"
     )
-    print(
-        "\n| phase | request | count | p50 ms | p95 ms | p99 ms | requests/s "
-        "| p50 / bare p50 | p95 / bare p95 |"
-    )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
-    for phase, _think in phases:
-        bare = results.times[phase, "bare view GET"]
-        for request in ("roster POST", "entry form GET", "bare view GET"):
-            values = results.times[phase, request]
-            name = f"{phase} (load {loads[phase]:.1f})"
-            print(
-                f"| {name} | {request} | {len(values)} | {percentile(values, 0.5):.1f} | "
-                f"{percentile(values, 0.95):.1f} | {percentile(values, 0.99):.1f} | "
-                f"{len(values) / elapsed[phase]:.1f} | "
-                f"{percentile(values, 0.5) / percentile(bare, 0.5):.1f} | "
-                f"{percentile(values, 0.95) / percentile(bare, 0.95):.1f} |"
-            )
-    failed = {f"{phase} {request}": n for (phase, request), n in results.failures.items() if n}
-    print(f"\nfailed requests: {failed or 'none'}")
+    print(f"uptime before: {before}\nuptime after:  {after}")
+    print("\n| rate /s | request | sent | errors | achieved /s | p50 ms | p95 ms | p99 ms | load |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    for rate, kind, outcome, load in rows:
+        values = outcome.latencies
+        sent = len(values) + outcome.errors
+        print(
+            f"| {rate:g} | {kind} | {sent} | {outcome.errors} | "
+            f"{len(values) / outcome.elapsed:.1f} | {percentile(values, 0.5):.1f} | "
+            f"{percentile(values, 0.95):.1f} | {percentile(values, 0.99):.1f} | {load:.1f} |"
+        )
+    print(f"\n| capacity ({CAPACITY_CONNECTIONS} connections back to back) | answers /s |")
+    print("|---|---:|")
+    for kind, per_second in capacity.items():
+        print(f"| {kind} | {per_second:.1f} |")
+    share = capacity["roster POST"] / capacity["bare view GET"]
+    print(f"\nPOST capacity: {share:.0%} of the bare view's")
 
 
 if __name__ == "__main__":

@@ -92,8 +92,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "stations.middleware.SessionRenewMiddleware",
+    "stations.sessions.IdleSessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -177,9 +176,9 @@ OTP_RECOVERY_CODES = 10
 
 # A session ends after this long without a request.
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=2 * 60 * 60)
-# The expiry slides with use, pushed on at most this often (stations.middleware), not on every
-# request: a page read writes no session row.
-SESSION_RENEW_SECONDS = env.int("SESSION_RENEW_SECONDS", default=300)
+# The expiry moves on at most once this often (stations/sessions.py), not with a write on
+# every request.
+SESSION_RENEW_SECONDS = env.int("SESSION_RENEW_SECONDS", default=5 * 60)
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 SECURE_REFERRER_POLICY = "same-origin"
