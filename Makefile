@@ -63,5 +63,10 @@ seed: migrate
 # checks the portal serves the same pages from both (README, Backups). BUSY_DAYS=90 adds 90 days
 # of a busy station.
 BUSY_DAYS ?= 0
+# The drill reads pages under the production settings, which link the collected static files.
 restore-drill: services
-	$(BIN)/python -m escort_portal.restore_drill --busy-days $(BUSY_DAYS)
+	@export STATIC_ROOT=$$(mktemp -d); \
+	DJANGO_SETTINGS_MODULE=escort_portal.settings.production SECRET_KEY=restore-drill \
+	  ALLOWED_HOSTS=testserver $(MANAGE) collectstatic --noinput --verbosity=0 && \
+	$(BIN)/python -m escort_portal.restore_drill --busy-days $(BUSY_DAYS); \
+	status=$$?; rm -rf "$$STATIC_ROOT"; exit $$status
