@@ -12,6 +12,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.test import Client
+from django.utils import translation
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import tenant_context
@@ -45,10 +46,12 @@ def django_db_setup(django_db_setup, django_db_blocker) -> None:
 
 @pytest.fixture(autouse=True)
 def _back_to_public() -> Iterator[None]:
-    # A request routed to a station leaves the connection in its schema; start every test in
-    # public, as a request would.
+    # A request routed to a station leaves the connection in its schema, and a signed-in user's
+    # request leaves their language active in the thread (each real request chooses its own);
+    # start every test in public and in English, as a request would.
     yield
     connection.set_schema_to_public()
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import datetime
 
+from django.urls import register_converter
+
 
 class IsoDateConverter:
     """`2026-12-01` in a URL, a `datetime.date` in the view."""
@@ -13,3 +15,8 @@ class IsoDateConverter:
 
     def to_url(self, value: datetime.date | str) -> str:
         return value if isinstance(value, str) else value.isoformat()
+
+
+# Registered when the first URLconf that uses `<isodate:...>` imports this module: the public
+# URLconf can load the lender URLs before the stations' URLconf.
+register_converter(IsoDateConverter, "isodate")

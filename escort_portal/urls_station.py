@@ -1,10 +1,8 @@
 """A station's pages. Each pattern is served under /station/<slug>/ by django-tenants."""
 
-from django.urls import include, path, register_converter
+from django.urls import include, path
 
-from escort_portal.converters import IsoDateConverter
-
-register_converter(IsoDateConverter, "isodate")
+import escort_portal.converters  # noqa: F401 - registers <isodate:...>
 
 urlpatterns = [
     path("", include("stations.urls_station")),

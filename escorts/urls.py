@@ -1,5 +1,7 @@
 from django.urls import path
 
+import escort_portal.converters  # noqa: F401 - registers <isodate:...>
+
 from . import views
 
 app_name = "escorts"

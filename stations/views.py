@@ -140,7 +140,7 @@ def second_factors(request: StationRequest) -> HttpResponse:
                 station=station, username=username, by=request.user
             )
         except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+            messages.error(request, service_error_text(exc))
             return redirect("station:second_factors")
         messages.success(
             request,

@@ -41,6 +41,8 @@ OTP_REQUIRED = True
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=30)
 SESSION_COOKIE_AGE = 2 * 60 * 60
+SESSION_RENEW_SECONDS = 300
+OTP_ENROLMENT_CODE_HOURS = 24
 RATE_LIMITS = {"login": "10/m", "signup": "5/m", "upload": "20/m", "password_reset": "5/h"}
 LOGGING = {
     "version": 1,
@@ -59,6 +61,7 @@ CELERY_BEAT_SCHEDULE = {
     "notifications-sweep": {**CELERY_BEAT_SCHEDULE["notifications-sweep"], "schedule": 60.0},
 }
 WORKER_HEARTBEAT_STALE_SECONDS = 180
+STATION_JOB_SWEEP_MINUTES = 60
 DATABASES["default"]["CONN_MAX_AGE"] = 60
 # Separate test databases let two checkouts run their suites side by side.
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_escort_portal")}

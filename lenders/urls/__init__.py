@@ -1,5 +1,7 @@
 from django.urls import include, path
 
+import escort_portal.converters  # noqa: F401 - registers <isodate:...>
+
 from ..views import branches, incidents
 
 app_name = "lenders"

@@ -7,6 +7,7 @@ from django.urls import path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
+import escort_portal.converters  # noqa: F401 - registers <isodate:...>
 from stations.access import Perm, station_permission_required
 
 from .. import api
@@ -39,7 +40,9 @@ urlpatterns = [
     # same schema from our own files, so the old address leads there.
     path(
         "redoc/",
-        RedirectView.as_view(pattern_name="lenders_api:docs", query_string=True),
+        station_permission_required(Perm.ENTER)(
+            RedirectView.as_view(pattern_name="lenders_api:docs", query_string=True)
+        ),
         name="redoc",
     ),
     # Any other address under the API answers in JSON, as the schema promises, not with a page.

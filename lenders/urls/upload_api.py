@@ -3,6 +3,8 @@ are in the `lenders` namespace (`lenders:roster_upload`, `lenders:api_keys`, ...
 
 from django.urls import path
 
+import escort_portal.converters  # noqa: F401 - registers <isodate:...>
+
 from ..views import api_keys, upload
 
 urlpatterns = [
