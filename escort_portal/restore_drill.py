@@ -60,7 +60,9 @@ def audit_changes():
     return total
 
 
-TOKEN = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]+"|csrfToken[^,]+')
+TOKEN = re.compile(
+    rb'name="(?:csrfmiddlewaretoken|submission_token)" value="[^"]+"|csrfToken[^,]+'
+)
 pages, counts = {}, {}
 
 
