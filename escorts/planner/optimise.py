@@ -15,9 +15,15 @@
 5. Large neighbourhood search spends the rest of the budget: a few related teams at a time are
    planned again from scratch, by steps 1-4, against their own and all unassigned requests.
 
+A day too large to relax whole within its budget (from 1,500 entries) takes steps 2-4 in parts
+(`split`): sectors of areas around the base with their share of the teams. The parts' plans
+together are topped up across the parts, and the whole day's relaxation, started from the parts'
+days and duals, gives the bound for the rest of its share before the search.
+
 Each phase ends when its work is done and only its share of the budget stops it earlier, so a
 longer budget follows the same path further; the best plan so far is always kept. Pinned runs are
-planned around (`pinned`).
+planned around (`pinned`). Everything runs in the calling thread: GLOP, SCIP and the pricing use
+one core each, one after the other.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from __future__ import annotations
 import logging
 import math
 import random
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -40,6 +47,7 @@ from escorts.planner.polish import reassign, split_gaps
 from escorts.planner.prepared import Prepared, prepare
 from escorts.planner.pricing import Column, Pricer, TeamKind, team_kinds
 from escorts.planner.schedule import DraftRun, days_to_plan, insert_requests
+from escorts.planner.split import parts_of
 from escorts.planner.warm import kept_days
 from escorts.planner.windows import Windows, build_windows
 
@@ -53,6 +61,9 @@ class Shares:
     relaxation: float
     dive: float
     pack: float
+    # A day planned in parts (`split`): the parts end by this share, then the whole day's
+    # relaxation, started from the parts' duals, tightens the bound until `relaxation`.
+    parts: float = 0.0
 
 
 # Each phase ends when its work is done, which on all but the largest instances comes well before
@@ -67,6 +78,9 @@ PART = Shares(relaxation=0.6, dive=0.95, pack=1.0)
 # less: on a small day they finish (and give the bound) well within it, and on a large one the
 # search from the earlier plan has the most of a short budget.
 REPLAN = Shares(relaxation=0.25, dive=0.45, pack=0.0)
+# A day too large to relax whole (see `split`): the parts get a little over half of the budget, the
+# whole day's bound most of the rest, and the search what is left.
+IN_PARTS = Shares(relaxation=0.85, dive=0.0, pack=0.0, parts=0.55)
 # The relaxation counts as solved once its bound is within this share of its value: the last
 # rounds of column generation move the bound little and cost as much as the first.
 RELAXATION_GAP = 0.003
@@ -90,6 +104,16 @@ NEIGHBOURHOOD = 4
 LNS_STEP_SECONDS = 0.6
 # Below this a neighbourhood cannot even be set up, let alone improved.
 LNS_STEP_MIN_SECONDS = 0.1
+
+
+@dataclass(frozen=True)
+class _Day:
+    """A relaxation's day in ids rather than indexes, to carry from a part to the whole day."""
+
+    team: str
+    runs: tuple[tuple[str, int, int, tuple[str, ...]], ...]
+    priority: int
+    minutes: int
 
 
 @dataclass(frozen=True)
@@ -236,6 +260,73 @@ class _ColumnGeneration:
             if added or weight == 0.0:
                 return added
             weight = 0.0
+
+    def start_from(self, probe: np.ndarray) -> None:
+        """Price the whole day once at duals found elsewhere (a plan's parts): its first bound,
+        the centre the smoothing starts from, and the days it finds as the first columns."""
+        probe = np.maximum(probe, 0.0)
+        found = self.pricer.price(self.windows.priority - probe, DAYS_PER_KIND)
+        bound = probe.sum() + sum(
+            size * max([0.0] + [value for value, _ in days])
+            for size, days in zip(self.sizes, found, strict=True)
+        )
+        if bound < self.bound:
+            self.bound, self._centre = bound, probe
+        for days in found:
+            for _, column in days:
+                self.master.add(column)
+
+    def active_days(self) -> list[_Day]:
+        """The days the last relaxation takes some of, by team, area and request ids."""
+        w = self.windows
+        days = []
+        for column, x in zip(self.master.columns, self.master.values(), strict=True):
+            if x <= TOLERANCE:
+                continue
+            team = self.pricer.team_ids[column.kind]
+            runs = tuple(
+                (
+                    self.pricer.area_ids[int(w.area[window])],
+                    int(w.start[window]),
+                    int(w.end[window]),
+                    tuple(w.requests[r].id for r in picks),
+                )
+                for window, picks in column.runs
+            )
+            days.append(_Day(team, runs, column.priority, column.minutes))
+        return days
+
+    def add_days(self, days: list[_Day]) -> None:
+        """Days of a part of this instance (see `active_days`) as columns of its master."""
+        w = self.windows
+        window_index = {
+            (int(a), int(s), int(e)): i
+            for i, (a, s, e) in enumerate(zip(w.area, w.start, w.end, strict=True))
+        }
+        request_index = {r.id: i for i, r in enumerate(w.requests)}
+        area_index = {a: i for i, a in enumerate(self.pricer.area_ids)}
+        kind_of = {
+            self.pricer.all_team_ids[team]: k
+            for k, kind in enumerate(self.kinds)
+            for team in kind.members
+        }
+        for day in days:
+            kind = kind_of.get(day.team)
+            runs = []
+            for area, start, end, riders in day.runs:
+                window = window_index.get((area_index.get(area, -1), start, end))
+                if kind is None or window is None or any(r not in request_index for r in riders):
+                    break
+                runs.append((window, tuple(sorted(request_index[r] for r in riders))))
+            else:
+                if kind is not None:
+                    self.master.add(Column(kind, tuple(runs), day.priority, day.minutes))
+
+    def duals_by_request(self) -> dict[str, float]:
+        """The best duals found (those of the best bound), by request id."""
+        if self._centre is None:
+            return {}
+        return {r.id: float(v) for r, v in zip(self.windows.requests, self._centre, strict=True)}
 
     def priority_bound(self) -> float:
         """The bound at the best duals found, on covered priority alone.
@@ -486,10 +577,18 @@ def optimise(
             instance, seconds=seconds, seed=seed, improve=improve, previous=previous, timer=timer
         )
     searching = improve and len(instance.teams) > NEIGHBOURHOOD
+    # A very large day is planned in parts (a re-plan keeps most of its previous plan instead).
+    parts = parts_of(instance) if searching and previous is None else [instance]
+    if len(parts) > 1:
+        shares = IN_PARTS
+    elif searching:
+        shares = REPLAN if previous is not None else WHOLE
+    else:
+        shares = PART
     clock = _Clock(
         seconds,
         reserve=min(0.1 * seconds, 0.05 + 0.02 * seconds + 0.0002 * len(instance.requests)),
-        shares=(REPLAN if previous is not None else WHOLE) if searching else PART,
+        shares=shares,
         timer=timer,
     )
     prep = prepare(instance)
@@ -504,53 +603,144 @@ def optimise(
     upper = _coverable(prep)
     kinds = team_kinds(prep)
     windows = build_windows(prep)
-    if kinds and windows.count and clock.left() > 0:
-        cg = _ColumnGeneration(prep, windows, kinds)
-        seed_days = _days_from_plan(prep, baseline)
-        split_gaps(seed_days)
-        for column in _seed_columns(prep, windows, kinds, seed_days):
-            cg.master.add(column)
-        rounds = cg.relax(clock)
-        logger.debug(
-            "relaxation: %d rounds, %d days, bound %.2f, %.2fs",
-            rounds,
-            len(cg.master.columns),
-            cg.bound,
-            clock.elapsed(),
-        )
-        if math.isfinite(cg.bound) and windows.complete:
-            # The relaxation values a plan at its priority less under one point for minutes.
-            upper = min(
-                upper, math.floor(cg.bound + 1 - 1e-6), math.floor(cg.priority_bound() + 1e-6)
-            )
-        rounded = _rounded(cg)
-        dived = cg.dive(clock)
-        logger.debug(
-            "dive: %d covered by %d days, %.2fs",
-            _score(cg.master.columns, dived)[0],
-            len(dived),
-            clock.elapsed(),
-        )
-        if _score(cg.master.columns, dived) > _score(cg.master.columns, rounded):
-            rounded = dived
-        chosen = _pack(cg, rounded, clock, seed)
-        logger.debug(
-            "packing: %d covered, %.2fs",
-            _score(cg.master.columns, chosen)[0],
-            clock.elapsed(),
-        )
-        columns = [cg.master.columns[i] for i in chosen]
-        plan = _finish(prep, _days_from_columns(prep, windows, kinds, columns), clock)
+    if len(parts) > 1:
+        plan, bound = _in_parts(prep, windows, kinds, parts, clock, seed)
+        upper = min(upper, bound)
         scored = _checked(instance, plan)
-        logger.debug("polished: %s, %.2fs", scored, clock.elapsed())
         if scored is not None and (scored[0], -scored[1]) > (best[1], -best[2]):
             best = (plan, *scored)
+    elif kinds and windows.count and clock.left() > 0:
+        found, bound, _, _ = _relax_and_round(prep, windows, kinds, baseline, clock, seed)
+        upper = min(upper, bound)
+        scored = None if found is None else _checked(instance, found)
+        if (
+            found is not None
+            and scored is not None
+            and (scored[0], -scored[1]) > (best[1], -best[2])
+        ):
+            best = (found, *scored)
     outcome = Outcome(best[0], best[1], best[2], upper)
     if searching:
         # Seeded so a run can be replayed; nothing here needs unpredictability.
         rng = random.Random(seed)  # noqa: S311
         outcome = _improve(instance, outcome, clock, rng)
     return outcome
+
+
+def _relax_and_round(
+    prep: Prepared,
+    windows: Windows,
+    kinds: list[TeamKind],
+    baseline: Plan,
+    clock: _Clock,
+    seed: int,
+) -> tuple[Plan | None, int, dict[str, float], list[_Day]]:
+    """Relax, dive, pack and finish: a plan (None if there was no time to make one), the bound the
+    relaxation proves (or the total priority), its best duals by request id and the days its
+    solution takes."""
+    upper = sum(r.priority for r in prep.instance.requests)
+    if not (kinds and windows.count and clock.left() > 0):
+        return None, upper, {}, []
+    cg = _ColumnGeneration(prep, windows, kinds)
+    seed_days = _days_from_plan(prep, baseline)
+    split_gaps(seed_days)
+    for column in _seed_columns(prep, windows, kinds, seed_days):
+        cg.master.add(column)
+    rounds = cg.relax(clock)
+    logger.debug(
+        "relaxation: %d rounds, %d days, bound %.2f, %.2fs",
+        rounds,
+        len(cg.master.columns),
+        cg.bound,
+        clock.elapsed(),
+    )
+    upper = min(upper, _proven(cg))
+    duals = cg.duals_by_request()
+    active = cg.active_days()
+    rounded = _rounded(cg)
+    dived = cg.dive(clock)
+    logger.debug(
+        "dive: %d covered by %d days, %.2fs",
+        _score(cg.master.columns, dived)[0],
+        len(dived),
+        clock.elapsed(),
+    )
+    if _score(cg.master.columns, dived) > _score(cg.master.columns, rounded):
+        rounded = dived
+    chosen = _pack(cg, rounded, clock, seed)
+    logger.debug(
+        "packing: %d covered, %.2fs",
+        _score(cg.master.columns, chosen)[0],
+        clock.elapsed(),
+    )
+    columns = [cg.master.columns[i] for i in chosen]
+    plan = _finish(prep, _days_from_columns(prep, windows, kinds, columns), clock)
+    logger.debug("polished: %.2fs", clock.elapsed())
+    return plan, upper, duals, active
+
+
+def _proven(cg: _ColumnGeneration) -> int:
+    """The bound the relaxation proves on covered priority (none while it has none)."""
+    if not (math.isfinite(cg.bound) and cg.windows.complete):
+        return sys.maxsize
+    # The relaxation values a plan at its priority less under one point for minutes.
+    return min(math.floor(cg.bound + 1 - 1e-6), math.floor(cg.priority_bound() + 1e-6))
+
+
+def _in_parts(
+    prep: Prepared,
+    windows: Windows,
+    kinds: list[TeamKind],
+    parts: list[Instance],
+    clock: _Clock,
+    seed: int,
+) -> tuple[Plan, int]:
+    """Plan each part within its share of the parts' time, put the plans together and top them up
+    across the parts; then relax the whole day from the parts' duals for its bound."""
+    instance = prep.instance
+    runs = []
+    duals: dict[str, float] = {}
+    days: list[_Day] = []
+    sizes = [len(part.requests) for part in parts]
+    for n, part in enumerate(parts):
+        seconds = clock.until(clock.shares.parts) * sizes[n] / max(1, sum(sizes[n:]))
+        part_clock = _Clock(seconds, reserve=0.0, shares=PART, timer=clock.timer)
+        part_prep = prepare(part)
+        part_baseline = greedy(part, out_of_time=part_clock.out)
+        found, _, part_duals, part_days = _relax_and_round(
+            part_prep,
+            build_windows(part_prep),
+            team_kinds(part_prep),
+            part_baseline,
+            part_clock,
+            seed,
+        )
+        runs.extend((found or part_baseline).runs)
+        duals.update(part_duals)
+        days.extend(part_days)
+        logger.debug(
+            "part %d of %d: %d entries, %.2fs", n + 1, len(parts), sizes[n], clock.elapsed()
+        )
+    placed = {rid for run in runs for rid in run.requests}
+    merged = Plan(runs, [r.id for r in instance.requests if r.id not in placed])
+    plan = _finish(prep, _days_from_plan(prep, merged), clock)
+    upper = sum(r.priority for r in instance.requests)
+    if kinds and windows.count and clock.left() > 0:
+        cg = _ColumnGeneration(prep, windows, kinds)
+        seed_days = _days_from_plan(prep, plan)
+        split_gaps(seed_days)
+        for column in _seed_columns(prep, windows, kinds, seed_days):
+            cg.master.add(column)
+        # The parts' relaxations together: the whole day's master starts where they ended.
+        cg.add_days(days)
+        cg.start_from(np.array([duals.get(r.id, 0.0) for r in windows.requests]))
+        logger.debug("whole day priced at the parts' duals: bound %.2f", cg.bound)
+        rounds = cg.relax(clock)
+        logger.debug(
+            "whole relaxation: %d rounds, bound %.2f, %.2fs", rounds, cg.bound, clock.elapsed()
+        )
+        upper = min(upper, _proven(cg))
+    return plan, upper
 
 
 def _coverable(prep: Prepared) -> int:
