@@ -65,10 +65,6 @@ class Pricer:
         self.n_areas = len(prep.instance.areas)
         reps = [kind.members[0] for kind in kinds]
         teams = [prep.instance.teams[i] for i in reps]
-        # Ids for carrying days between instances (see `optimise._Day`).
-        self.team_ids = [t.id for t in teams]
-        self.all_team_ids = [t.id for t in prep.instance.teams]
-        self.area_ids = [a.id for a in prep.instance.areas]
         self.caps = np.array([k.max_agents for k in kinds], dtype=np.int64)
         self.max_cap = int(self.caps.max()) if kinds else 0
         self.travel = np.array(prep.area_travel, dtype=np.float64).reshape(

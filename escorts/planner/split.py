@@ -7,8 +7,8 @@ is a sector of areas around the teams' base (teams leave from the station, so ne
 trade teams most), cut so that each part holds a like share of the day's priority; the teams are
 dealt out in the same shares, each kind of team (shift and size) spread over the parts as evenly
 as its numbers allow. The parts' plans together are a plan of the whole day, which the optimiser
-then tops up across the parts and improves as usual; their duals price the whole day once more,
-which gives a bound on it (any duals give one) far below the total priority.
+then tops up across the parts and improves as usual; their duals are where the whole day's bound
+starts from (any duals give one, see `optimise._subgradient`).
 """
 
 from __future__ import annotations
