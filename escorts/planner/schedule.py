@@ -7,7 +7,7 @@ with whatever requests it left out.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from escorts.planner.model import Plan, Request, Run
@@ -63,15 +63,29 @@ def place(prep: Prepared, days: list[list[DraftRun]], team: int, run: DraftRun) 
 
 
 def insert_requests(
-    prep: Prepared, days: list[list[DraftRun]], requests: Iterable[Request]
+    prep: Prepared,
+    days: list[list[DraftRun]],
+    requests: Iterable[Request],
+    *,
+    out_of_time: Callable[[], bool] | None = None,
 ) -> None:
     """Place each request, in the order given, where it costs fewest team minutes, if anywhere.
 
     A request joins a run of its area that has room and can widen to cover it; failing that, it
-    opens a run on the team whose day it lengthens least; failing that, it stays out.
+    opens a run on the team whose day it lengthens least; failing that, it stays out. Once
+    `out_of_time()` says so, the requests not yet placed stay out, so a plan is ready on time even
+    for a very large day on a busy machine.
     """
     teams = prep.instance.teams
-    for request in requests:
+    # A team can open a run only if it can reach the area after its shift starts and get home
+    # before it ends: a test on whole numbers that rules most teams out before any list is read.
+    reach = [
+        (t.max_agents >= 1, t.shift_start, t.shift_end, prep.base_to[i], prep.to_base[i])
+        for i, t in enumerate(teams)
+    ]
+    for n, request in enumerate(requests):
+        if out_of_time is not None and n % 64 == 63 and out_of_time():
+            return
         area = prep.area_index.get(request.area)
         if area is None:
             continue
@@ -89,7 +103,12 @@ def insert_requests(
         if best is None:
             new = DraftRun(request.start, request.end, area)
             for team, runs in enumerate(days):
-                if teams[team].max_agents < 1:
+                staffed, shift_start, shift_end, out, back = reach[team]
+                if (
+                    not staffed
+                    or shift_start + out[area] > request.start
+                    or request.end + back[area] > shift_end
+                ):
                     continue
                 pos = bisect.bisect_left([run.start for run in runs], new.start)
                 extra = _added_minutes(prep, team, runs, pos, new)

@@ -1,14 +1,15 @@
-"""The planner's bound is honest, a longer budget never ends worse, a re-plan keeps what holds."""
+"""The bound is honest, a re-plan keeps what holds, a very large day is planned in parts."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.planner.generate import generate
-from escorts.planner import Instance, Request, Run, check, greedy, instance_from_json
+from escorts.planner import Instance, Request, Run, check, greedy, instance_from_json, split
 from escorts.planner.optimise import optimise
 from escorts.planner.prepared import prepare
 from escorts.planner.warm import kept_days
@@ -74,3 +75,41 @@ def test_a_replan_drops_runs_whose_riders_or_team_are_gone_and_refits_changed_wi
     edited = _instance([_team("T1")], [Request("a", "near", 600, 660, 1), requests[1]])
     plan = optimise(edited, seconds=0.5, previous=stale).plan
     assert _both_checks(edited, plan)[0] == 3
+
+
+def test_a_day_cut_into_parts_keeps_every_entry_and_team_once_and_near_even() -> None:
+    instance = instance_from_json(generate(1600, seed=21))
+    parts = split.parts_of(instance)
+    assert len(parts) == 3
+    for kind, whole in (("requests", instance.requests), ("teams", instance.teams)):
+        pieces = [item.id for part in parts for item in getattr(part, kind)]
+        assert sorted(pieces) == sorted(item.id for item in whole), kind
+    for part in parts:
+        # Each part holds all of its areas' entries and no area of another part.
+        areas = {a.id for a in part.areas}
+        assert {r.area for r in part.requests} <= areas
+    shares = [sum(r.priority for r in part.requests) for part in parts]
+    teams = [len(part.teams) for part in parts]
+    total = sum(shares)
+    for share, count in zip(shares, teams, strict=True):
+        # Teams follow the priority, give or take a team.
+        assert abs(count - len(instance.teams) * share / total) <= 1
+
+
+def test_a_small_day_is_one_part() -> None:
+    instance = instance_from_json(generate(1400, seed=21))
+    assert split.parts_of(instance) == [instance]
+
+
+def test_a_day_planned_in_parts_is_feasible_and_its_bound_honest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    instance = instance_from_json(generate(400, seed=23))
+    # Parts of 150 entries, so a small day takes the path of a very large one.
+    monkeypatch.setattr(split, "SPLIT_FROM", 300)
+    monkeypatch.setattr(split, "PART_ENTRIES", 150)
+    assert len(split.parts_of(instance)) == 3
+    outcome = optimise(instance, seconds=2)
+    covered, _ = _both_checks(instance, outcome.plan)
+    assert covered > check(instance, greedy(instance))[0]
+    assert covered <= outcome.upper_bound < sum(r.priority for r in instance.requests)
