@@ -13,7 +13,7 @@ from django_tenants.utils import tenant_context
 from escort_portal.celery import app
 from escort_portal.testing import wait_for
 from escorts import services
-from escorts.models import EscortRun
+from escorts.models import DutySheet, EscortRun
 from escorts.tasks import tick_all_stations
 from escorts.tests.conftest import IST, TODAY, entry, in_other_connection
 from escorts.tests.factories import TeamFactory
@@ -166,4 +166,8 @@ def test_a_real_worker_ticks_the_due_station_and_stores_its_next_time(
         assert tick_all_stations() == 0
         assert celery_worker.poll() is None
     finally:
+        # The worker ticked on the real clock: past the real cut-off it built the real day's
+        # (empty) draft, which other tests must not find.
+        real_today = datetime.datetime.now(IST).date()
         in_other_connection(debra, lambda: StationJobDue.objects.filter(job=TICK).delete())
+        in_other_connection(debra, lambda: DutySheet.objects.filter(date=real_today).delete())

@@ -191,6 +191,6 @@ def test_edits_on_an_old_version_reach_the_same_run_in_the_new_one(day, officer)
     services.run_set_meeting_point(date=TODAY, run=day["run"], meeting_point="Temple", by=officer)
     # The page still showed the published run; the edit lands on its copy in the draft.
     services.run_set_meeting_point(date=TODAY, run=day["run"], meeting_point="Market", by=officer)
-    draft = DutySheet.objects.get(status=DutySheet.Status.DRAFT)
+    draft = DutySheet.objects.get(date=TODAY, status=DutySheet.Status.DRAFT)
     assert EscortRun.objects.get(sheet=draft).meeting_point == "Market"
     assert RunEntry.objects.filter(sheet=draft).count() == 2
