@@ -352,6 +352,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "lenders.api_schema.add_common_errors",
+        "lenders.api_schema.state_the_date_rule",
     ],
 }
 
