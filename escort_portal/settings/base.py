@@ -302,6 +302,9 @@ CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
 STATION_JOB_SWEEP_MINUTES = env.int("STATION_JOB_SWEEP_MINUTES", default=60)
 # A worker that has not recorded a heartbeat for this long is reported down by /healthz.
 WORKER_HEARTBEAT_STALE_SECONDS = env.int("WORKER_HEARTBEAT_STALE_SECONDS", default=180)
+# A sheet still building this long past its planner budget has lost its worker: the page says
+# so and offers Rebuild, and the minute job may rebuild today's.
+BUILD_GRACE_SECONDS = env.int("BUILD_GRACE_SECONDS", default=300)
 
 # An area with a snatching or an attempt is planned as high risk for this many days after it.
 INCIDENT_RAISES_RISK_DAYS = env.int("INCIDENT_RAISES_RISK_DAYS", default=30)

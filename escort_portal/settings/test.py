@@ -62,6 +62,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 WORKER_HEARTBEAT_STALE_SECONDS = 180
 STATION_JOB_SWEEP_MINUTES = 60
+BUILD_GRACE_SECONDS = 300
 DATABASES["default"]["CONN_MAX_AGE"] = 60
 # Separate test databases let two checkouts run their suites side by side.
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_escort_portal")}
