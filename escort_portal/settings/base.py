@@ -83,6 +83,8 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 # The role web, worker and beat connect as, when it is not the owner of the schemas: migrations
 # and create_station run as the owner and grant it its rights (stations/db_roles.py).
 DATABASE_APP_ROLE = env("DATABASE_APP_ROLE", default="")
+# The app role's password, set by `grant_app_role --create-role` (compose's migrate service).
+DATABASE_APP_PASSWORD = env("DATABASE_APP_PASSWORD", default="")
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

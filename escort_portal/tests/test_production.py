@@ -2,10 +2,13 @@
 
 The Dockerfile's build steps (compilemessages, collectstatic into a temporary STATIC_ROOT) with
 the production settings; then the compose file's own commands (migrate, gunicorn, a Celery worker
-and beat) as separate processes with the production settings, against a database and a Redis of
-this module's own, on loopback. Only SECURE_SSL_REDIRECT is relaxed, through its variable, so the
-pages answer over plain http; the cookies stay Secure, and the visitor below sends them back
-itself, as a browser would over https.
+and beat) as separate processes with the production settings, against a PostgreSQL server and a
+Redis of this module's own, on loopback. Each program connects as the database role compose gives
+it: migrate (and the one-off commands an operator runs with it) as the owner of the schemas,
+web, worker and beat as the app role that migrate makes and that owns nothing. Only
+SECURE_SSL_REDIRECT is relaxed, through its variable, so the pages answer over plain http; the
+cookies stay Secure, and the visitor below sends them back itself, as a browser would over
+https.
 """
 
 from __future__ import annotations
@@ -37,9 +40,16 @@ from psycopg2 import sql
 
 from conftest import free_port
 from escort_portal import restore_drill
-from escort_portal.tests.deployfiles import dockerfile_build_steps, service_command
+from escort_portal.testing import PrivatePostgres
+from escort_portal.tests.deployfiles import (
+    compose,
+    dockerfile_build_steps,
+    service_command,
+    service_environment,
+    service_steps,
+)
 
-DATABASE = f"{settings.DATABASES['default']['TEST']['NAME']}_smoke"
+DATABASE = "escort_portal"  # the private server's database, as compose names it
 BIN = Path(sys.executable).parent
 PASSWORD = "smoke-pass-0417"
 STATION = "debra"
@@ -88,25 +98,14 @@ QUEUE_THE_CUT_OFF_JOB = "from escorts.tasks import tick_all_stations; tick_all_s
 
 
 def _database_url(name: str) -> str:
+    """A database of the shared server (for commands that never connect)."""
     db = settings.DATABASES["default"]
     return f"postgres://{db['USER'] or 'postgres'}@{db['HOST']}:{db['PORT']}/{name}"
 
 
-def _drop_database(*, create: bool = False) -> None:
-    db = settings.DATABASES["default"]
-    connection = psycopg2.connect(
-        dbname="postgres", user=db["USER"] or "postgres", host=db["HOST"], port=db["PORT"]
-    )
-    connection.autocommit = True  # CREATE and DROP DATABASE run outside a transaction
-    name = sql.Identifier(DATABASE)
-    try:
-        with connection.cursor() as cursor:
-            # FORCE: processes left over from an interrupted run may still hold connections.
-            cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-            if create:
-                cursor.execute(sql.SQL("CREATE DATABASE {}").format(name))
-    finally:
-        connection.close()
+def _role_of(service: str) -> str:
+    """The database role compose connects `service` as."""
+    return service_environment(service)["DATABASE_URL"].split("//")[1].split(":")[0]
 
 
 def _program(command: list[str]) -> list[str]:
@@ -119,19 +118,28 @@ def _program(command: list[str]) -> list[str]:
 @dataclass
 class Deployment:
     url: str
-    env: dict[str, str]
+    env: dict[str, str]  # web, worker and beat: the app role
+    owner_env: dict[str, str]  # migrate and an operator's one-off commands: the owner
+    server: PrivatePostgres
     logs: Path
     static_root: Path
     people: dict[str, int]
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
+    def database_url(self, role: str, name: str = DATABASE) -> str:
+        return f"postgres://{role}@127.0.0.1:{self.server.port}/{name}"
+
+    @property
+    def owner_url(self) -> str:
+        return self.owner_env["DATABASE_URL"]
+
     def log(self, name: str) -> str:
         return (self.logs / f"{name}.log").read_text(errors="replace")
 
-    def run(self, *command: str) -> str:
+    def run(self, *command: str, as_owner: bool = False) -> str:
         result = subprocess.run(
             _program(list(command)),
-            env=self.env,
+            env=self.owner_env if as_owner else self.env,
             cwd=settings.BASE_DIR,
             capture_output=True,
             text=True,
@@ -164,7 +172,7 @@ class Deployment:
                 process.wait(timeout=10)
 
     def sql(self, statement: str | sql.Composable, *params: object) -> list[tuple]:
-        connection = psycopg2.connect(_database_url(DATABASE))
+        connection = psycopg2.connect(self.owner_url)
         try:
             with connection, connection.cursor() as cursor:
                 cursor.execute(statement, params)
@@ -180,10 +188,11 @@ def deployment(tmp_path_factory) -> Iterator[Deployment]:
     logs.mkdir(parents=True, exist_ok=True)
     redis_port, web_port = free_port(), free_port()
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
+    server = PrivatePostgres(free_port())
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "CELERY_", "TEST_", "SENTRY_"))
+        if not key.startswith(("DJANGO_", "CELERY_", "TEST_", "SENTRY_", "DATABASE_"))
     }
     env.update(
         {
@@ -192,7 +201,6 @@ def deployment(tmp_path_factory) -> Iterator[Deployment]:
             "ALLOWED_HOSTS": "127.0.0.1",
             # Plain http on loopback; every other security setting stays as deployed.
             "SECURE_SSL_REDIRECT": "false",
-            "DATABASE_URL": _database_url(DATABASE),
             "REDIS_URL": redis_url,
             "CELERY_BROKER_URL": redis_url,
             "CACHE_URL": f"redis://127.0.0.1:{redis_port}/1",
@@ -205,24 +213,46 @@ def deployment(tmp_path_factory) -> Iterator[Deployment]:
             "PYTHONUNBUFFERED": "1",
         }
     )
+
+    def roles(service: str) -> dict[str, str]:
+        """Compose's database variables of the service, on this module's server."""
+        given = service_environment(service)
+        url = f"postgres://{_role_of(service)}@127.0.0.1:{server.port}/{DATABASE}"
+        return {
+            "DATABASE_URL": url,
+            **{k: v for k, v in given.items() if k.startswith("DATABASE_APP_")},
+        }
+
     deployment = Deployment(
         url=f"http://127.0.0.1:{web_port}",
-        env=env,
+        env={**env, **roles("web")},
+        owner_env={**env, **roles("migrate")},
+        server=server,
         logs=logs,
         static_root=root / "static",
         people={},
     )
+    assert roles("web") == roles("worker") == roles("beat")
     redis_server = subprocess.Popen(
         ["redis-server", "--bind", "127.0.0.1", "--port", str(redis_port), "--save", "",
          "--appendonly", "no", "--dir", str(root)],
         stdout=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        _drop_database(create=True)
-        deployment.run(*service_command("migrate"))
+        # The database server as the postgres image makes it: its POSTGRES_USER owns the
+        # database and may make roles; the app role is made by the migrate service itself.
+        server.start()
+        owner = sql.Identifier(compose()["services"]["db"]["environment"]["POSTGRES_USER"])
+        server.query(
+            sql.SQL(
+                "CREATE ROLE {o} SUPERUSER LOGIN; ALTER DATABASE {d} OWNER TO {o}; SELECT 1"
+            ).format(o=owner, d=sql.Identifier(DATABASE))
+        )
+        for step in service_steps("migrate"):
+            deployment.run(*step, as_owner=True)
         deployment.run(
             "python", "manage.py", "create_station", STATION, "--name", "Debra",
-            "--subdivision", "Kharagpur",
+            "--subdivision", "Kharagpur", as_owner=True,
         )  # fmt: skip
         # Today's roster stays open whenever the run happens: the cut-off goes to the day's end
         # behind the settings' morning rule, and the cut-off test moves it back before now.
@@ -230,7 +260,9 @@ def deployment(tmp_path_factory) -> Iterator[Deployment]:
             "UPDATE stations_station SET roster_cutoff = '23:59' WHERE slug = %s", STATION
         )
         deployment.people = json.loads(
-            deployment.run("python", "manage.py", "shell", "-c", PEOPLE).strip().splitlines()[-1]
+            deployment.run("python", "manage.py", "shell", "-c", PEOPLE, as_owner=True)
+            .strip()
+            .splitlines()[-1]
         )
         # The worker and beat come up while the image's build steps run, as in a deployment
         # where the image is built once and the containers start from it.
@@ -256,7 +288,7 @@ def deployment(tmp_path_factory) -> Iterator[Deployment]:
         deployment.stop()
         redis_server.terminate()
         redis_server.wait(timeout=10)
-        _drop_database()
+        server.stop()
 
 
 # --- A visitor that keeps its own cookies ---
@@ -546,6 +578,56 @@ def test_errors_reach_the_error_tracker_only_when_its_variable_is_set(httpserver
     assert any(b"error tracker probe" in body for body in sent)
 
 
+def test_web_worker_and_beat_run_as_a_role_that_cannot_rewrite_the_audit_trail(deployment):
+    app_role = _role_of("web")
+    assert app_role != _role_of("migrate")
+    # A page that reads the database, so gunicorn holds a connection too.
+    assert Visitor(deployment.url).get("/healthz").status in (200, 503)
+    # A station that does not exist is answered from the template's tables, which the app role
+    # may read: the same JSON 401 as a wrong key at a real station, not a 500.
+    for slug in (STATION, "nosuch"):
+        connection = http.client.HTTPConnection("127.0.0.1", int(deployment.url.rsplit(":", 1)[1]))
+        connection.request(
+            "GET", f"/station/{slug}/api/v1/areas/", headers={"Authorization": "Api-Key x.y"}
+        )
+        answer = connection.getresponse()
+        assert (answer.status, answer.getheader("Content-Type")) == (401, "application/json")
+        connection.close()
+    connected = deployment.sql(
+        "SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = current_database()"
+        " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+    )
+    assert {row[0] for row in connected} == {app_role}
+    for name in ("gunicorn", "worker", "beat"):
+        assert deployment.processes[name].poll() is None, deployment.log(name)
+
+    schema = deployment.sql("SELECT schema_name FROM stations_station WHERE slug = %s", STATION)
+    events = sql.Identifier(schema[0][0], "lenders_rosterentryevent")
+    assert deployment.sql(sql.SQL("SELECT count(*) FROM {}").format(events))[0][0] > 0
+    app = psycopg2.connect(deployment.database_url(app_role))
+    refused = []
+    try:
+        for statement in (
+            "TRUNCATE {}",
+            "DELETE FROM {}",
+            "SET LOCAL pgtrigger.ignore = 'lenders.RosterEntryEvent:append_only';"
+            " UPDATE {} SET pgh_created_at = now()",
+            "ALTER TABLE {} DISABLE TRIGGER ALL",
+        ):
+            with app.cursor() as cursor:
+                try:
+                    cursor.execute(sql.SQL(statement).format(events))
+                except psycopg2.Error as exc:
+                    refused.append(exc.pgcode in ("42501",) or "must be owner" in str(exc))
+                else:
+                    refused.append(False)
+            app.rollback()
+    finally:
+        app.close()
+    assert refused == [True, True, True, True]
+    assert deployment.sql(sql.SQL("SELECT count(*) FROM {}").format(events))[0][0] > 0
+
+
 def test_a_backup_restores_into_a_new_database_that_serves_the_same_pages(
     deployment, tmp_path, monkeypatch
 ):
@@ -558,30 +640,31 @@ def test_a_backup_restores_into_a_new_database_that_serves_the_same_pages(
         deployment.processes[name].terminate()
         deployment.processes[name].wait(timeout=60)
     restored = f"{DATABASE}_restored"
+    restored_url = deployment.database_url(_role_of("migrate"), restored)
     try:
-        result = restore_drill.drill(_database_url(DATABASE), restored, tmp_path)
+        result = restore_drill.drill(deployment.owner_url, restored, tmp_path)
         assert result["differences"] == [] and result["same"]
         assert result["counts"][STATION]["entries"] == 1
         assert result["counts"][STATION]["sheets"] == 1
         assert result["counts"][STATION]["audit"] > 0
         now = result["now"]
-        pages = set(restore_drill.fingerprint(_database_url(restored), now=now)["pages"])
+        pages = set(restore_drill.fingerprint(restored_url, now=now)["pages"])
         assert {"/station/debra/audit/", f"/station/debra/escorts/sheet/{_today()}/"} <= pages
         assert any(page.startswith("/sdpo/") for page in pages)
 
         # The comparison sees a change: one entry edited in the restored copy.
         schema = deployment.sql("SELECT schema_name FROM stations_station WHERE slug = %s", STATION)
-        connection = psycopg2.connect(_database_url(restored))
+        connection = psycopg2.connect(restored_url)
         with connection, connection.cursor() as cursor:
             # The audit trail's trigger finds its table by the search path, as the portal sets it.
             search_path = sql.SQL("SET search_path TO {}, public")
             cursor.execute(search_path.format(sql.Identifier(schema[0][0])))
             cursor.execute("UPDATE lenders_rosterentry SET centres = 'Changed'")
         connection.close()
-        changed = restore_drill.fingerprint(_database_url(restored), now=now)
-        assert changed != restore_drill.fingerprint(_database_url(DATABASE), now=now)
+        changed = restore_drill.fingerprint(restored_url, now=now)
+        assert changed != restore_drill.fingerprint(deployment.owner_url, now=now)
     finally:
-        restore_drill.database_drop(_database_url(DATABASE), restored)
+        restore_drill.database_drop(deployment.owner_url, restored)
 
 
 def test_a_new_secret_key_still_accepts_what_the_old_one_signed_while_it_is_a_fallback():
