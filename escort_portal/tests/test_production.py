@@ -19,6 +19,7 @@ import http.client
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -125,6 +126,23 @@ class Deployment:
     static_root: Path
     people: dict[str, int]
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    redis: list[str] = field(default_factory=list)  # its command, to start it again
+    redis_process: subprocess.Popen | None = None
+
+    def start_redis(self) -> None:
+        self.redis_process = subprocess.Popen(self.redis, stdout=subprocess.DEVNULL)
+        port = int(self.redis[self.redis.index("--port") + 1])
+        for _ in range(100):
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop_redis(self) -> None:
+        if self.redis_process is not None:
+            self.redis_process.terminate()
+            self.redis_process.wait(timeout=10)
 
     def database_url(self, role: str, name: str = DATABASE) -> str:
         return f"postgres://{role}@127.0.0.1:{self.server.port}/{name}"
@@ -233,11 +251,11 @@ def deployment(tmp_path_factory) -> Iterator[Deployment]:
         people={},
     )
     assert roles("web") == roles("worker") == roles("beat")
-    redis_server = subprocess.Popen(
-        ["redis-server", "--bind", "127.0.0.1", "--port", str(redis_port), "--save", "",
-         "--appendonly", "no", "--dir", str(root)],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    deployment.redis = [
+        "redis-server", "--bind", "127.0.0.1", "--port", str(redis_port), "--save", "",
+        "--appendonly", "no", "--dir", str(root),
+    ]  # fmt: skip
+    deployment.start_redis()
     try:
         # The database server as the postgres image makes it: its POSTGRES_USER owns the
         # database and may make roles; the app role is made by the migrate service itself.
@@ -286,8 +304,7 @@ def deployment(tmp_path_factory) -> Iterator[Deployment]:
         yield deployment
     finally:
         deployment.stop()
-        redis_server.terminate()
-        redis_server.wait(timeout=10)
+        deployment.stop_redis()
         server.stop()
 
 
@@ -626,6 +643,32 @@ def test_web_worker_and_beat_run_as_a_role_that_cannot_rewrite_the_audit_trail(d
         app.close()
     assert refused == [True, True, True, True]
     assert deployment.sql(sql.SQL("SELECT count(*) FROM {}").format(events))[0][0] > 0
+
+
+HEARTBEAT = "from stations.tasks import heartbeat_all_stations; heartbeat_all_stations.delay()"
+
+
+def test_a_database_and_a_redis_restart_under_the_running_programs_need_no_restart(deployment):
+    def worker_seen() -> str | None:
+        return json.loads(Visitor(deployment.url).get("/healthz").body).get("worker_last_seen")
+
+    seen = worker_seen()
+    deployment.server.restart()
+    deployment.stop_redis()
+    deployment.start_redis()  # empty, as after a crash
+    # gunicorn: a lender signs in and opens the branch's page.
+    visitor = Visitor(deployment.url)
+    landing = visitor.sign_in("smoke-lender")
+    assert landing.status == 200 and "/accounts/login/" not in landing.path
+    # The worker: a job queued now is run (its heartbeat moves on in /healthz).
+    deployment.run("python", "manage.py", "shell", "-c", HEARTBEAT)
+    deadline = time.monotonic() + 90
+    while worker_seen() == seen and time.monotonic() < deadline:
+        time.sleep(1)
+    assert worker_seen() != seen, deployment.log("worker")[-3000:]
+    for name in ("gunicorn", "worker", "beat"):
+        assert deployment.processes[name].poll() is None, deployment.log(name)[-3000:]
+    _assert_no_debug_page(visitor)
 
 
 def test_a_backup_restores_into_a_new_database_that_serves_the_same_pages(
