@@ -9,13 +9,15 @@ export PORT
 
 .PHONY: run test lint setup install services messages migrate seed browser restore-drill
 
+# honcho would load .env over the shell's variables (the settings read the shell first, .env
+# second): it loads nothing, so the server, worker and beat use what the set-up above used.
 run: setup
 	@echo ""
 	@echo "  Escort Portal: http://localhost:$(PORT)/"
 	@echo "  Health:        http://localhost:$(PORT)/healthz"
 	@echo "  Demo logins above; password: $${DEMO_PASSWORD:-escort-demo}"
 	@echo ""
-	$(BIN)/honcho start -f Procfile
+	$(BIN)/honcho start -f Procfile -e /dev/null
 
 test: setup lint browser
 	$(MANAGE) makemigrations --check --dry-run

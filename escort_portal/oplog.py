@@ -43,7 +43,8 @@ class RequestLogMiddleware:
             "request",
             extra={
                 "user": user.pk if user is not None and user.is_authenticated else None,
-                "station": tenant.slug
+                # A station that does not exist is served as one without a name (slug "").
+                "station": tenant.slug or None
                 if tenant is not None and tenant.schema_name != get_public_schema_name()
                 else None,
                 "method": request.method,

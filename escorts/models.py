@@ -15,9 +15,13 @@ from escort_portal import audit
 from escort_portal.stamps import CreatedStamp, Stamped, UpdatedStamp
 from lenders.models import CollectionArea, RosterEntry
 
-# A build still "running" this long after its planner budget is taken to have died with its
-# worker; a rebuild may then start afresh.
-BUILD_GRACE = datetime.timedelta(minutes=5)
+
+def build_grace() -> datetime.timedelta:
+    """A build still "running" this long after its planner budget is taken to have died with
+    its worker; a rebuild may then start afresh (`BUILD_GRACE_SECONDS`, 5 minutes)."""
+    return datetime.timedelta(seconds=settings.BUILD_GRACE_SECONDS)
+
+
 # A run still waiting this long after its start time is overdue.
 OVERDUE_AFTER = datetime.timedelta(minutes=15)
 
@@ -240,7 +244,7 @@ class DutySheet(Stamped):
     def build_is_stale(self, now: datetime.datetime) -> bool:
         """Building past the planner's budget and the grace: the worker that had it is gone."""
         started = self.build_started_at or self.created_at
-        return now > started + datetime.timedelta(seconds=self.build_seconds) + BUILD_GRACE
+        return now > started + datetime.timedelta(seconds=self.build_seconds) + build_grace()
 
     @property
     def is_stuck(self) -> bool:

@@ -46,11 +46,9 @@ class SheetRequest(StationRequest):
 def _sheet_reader(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Duty officers see every version; the SDPO's office only versions that were published."""
 
-    @station_permission_required(Perm.ENTER)
+    @station_permission_required(Perm.OPERATE, Perm.OVERSEE)
     @wraps(view)
     def wrapped(request: StationRequest, *args: object, **kwargs: object) -> HttpResponse:
-        if not request.station_perms & {Perm.OPERATE, Perm.OVERSEE}:
-            raise Http404
         sheet_request = cast(SheetRequest, request)
         sheet_request.operates = Perm.OPERATE in request.station_perms
         return view(sheet_request, *args, **kwargs)
@@ -640,7 +638,7 @@ def sheet_csv(request: SheetRequest, date: datetime.date, version: int) -> HttpR
 # --- The escort's day ---
 
 
-@station_permission_required(Perm.ENTER)
+@station_permission_required(Perm.OWN_RUNS)
 @require_GET
 def my_day(request: StationRequest) -> HttpResponse:
     officer = selectors.officer_for_user(user=request.user)
@@ -660,7 +658,7 @@ _ACTIONS = {
 }
 
 
-@station_permission_required(Perm.ENTER)
+@station_permission_required(Perm.OWN_RUNS)
 @require_POST
 def my_run_action(request: StationRequest, run_pk: int, action: str) -> HttpResponse:
     officer = selectors.officer_for_user(user=request.user)

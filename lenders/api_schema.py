@@ -29,3 +29,33 @@ def add_common_errors(result: dict, generator: object, request: object, public: 
             for code, description in COMMON.items():
                 responses.setdefault(code, {"description": str(description), "content": _DETAIL})
     return result
+
+
+WRITES = ("post", "put", "patch", "delete")
+
+
+def state_the_date_rule(result: dict, generator: object, request: object, public: bool) -> dict:
+    """drf-spectacular postprocessing hook: a roster is changed for today or tomorrow only (the
+    station's dates), so the schema names those two dates for every change; reads take any
+    date. The schema is made per request, so the dates are always the current ones."""
+    from .services import fileable_dates
+
+    dates = [date.isoformat() for date in fileable_dates()]
+    for path in result.get("paths", {}).values():
+        for method, operation in path.items():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") != "path" or parameter.get("name") != "date":
+                    continue
+                if method in WRITES:
+                    parameter["schema"] = {"type": "string", "format": "date", "enum": dates}
+                    parameter["description"] = str(
+                        _(
+                            "The roster's date, YYYY-MM-DD: today or tomorrow at the station "
+                            "(Asia/Kolkata); rosters are changed for those two dates only."
+                        )
+                    )
+                else:
+                    parameter["description"] = str(
+                        _("The roster's date, YYYY-MM-DD: any date, past rosters included.")
+                    )
+    return result

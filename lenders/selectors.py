@@ -121,12 +121,23 @@ def sos_list_open() -> QuerySet[SosAlert]:
     )
 
 
+def trips_of_agent(*, user: User) -> QuerySet[RosterEntry]:
+    """Today's and tomorrow's trips of the field agent this login belongs to, and no one
+    else's, in order; none once the agent is inactive or the branch's state takes the power
+    away."""
+    today = timezone.localdate()
+    return (
+        RosterEntry.objects.filter(
+            agent__login__user=user,
+            agent__active=True,
+            roster__branch__status__in=branch_statuses_allowing(BranchCap.OWN_TRIPS),
+            roster__date__in=[today, today + datetime.timedelta(days=1)],
+        )
+        .select_related("area", "roster__branch", "agent")
+        .order_by("roster__date", "depart_at", "pk")
+    )
+
+
 def trips_of_agent_today(*, user: User) -> QuerySet[RosterEntry]:
-    """Today's trips of the field agent this login belongs to, and no one else's; none once
-    the agent is inactive or the branch's state takes the power away."""
-    return RosterEntry.objects.filter(
-        agent__login__user=user,
-        agent__active=True,
-        roster__branch__status__in=branch_statuses_allowing(BranchCap.OWN_TRIPS),
-        roster__date=timezone.localdate(),
-    ).select_related("area", "roster__branch", "agent")
+    """The agent's own trips today: the ones an SOS can be sent for."""
+    return trips_of_agent(user=user).filter(roster__date=timezone.localdate())

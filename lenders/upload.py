@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, cast
 from xml.etree.ElementTree import ParseError
 
+from defusedxml.ElementTree import iterparse
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db.models import CharField
@@ -45,6 +46,14 @@ MAX_ROWS = 500
 MAX_LINES = 10_000
 # Columns past this are ignored: a roster has nine, and a sheet can claim 16,384.
 MAX_COLUMNS = 30
+# An .xlsx is a zip of XML: within the 1 MB a file may weigh, it can unpack to a gigabyte (one
+# cell of 100 MB took seconds to read). The archive's members may unpack to this much in all (a
+# full 500-line roster is well under 1 MB), and are counted before the workbook is opened;
+# zipfile refuses a member that unpacks to more than the archive says.
+MAX_XLSX_EXPANDED_BYTES = 10 * 1024 * 1024
+MAX_XLSX_MEMBERS = 500
+# No roster field takes more than 255 characters; a longer cell is a wrong column or junk.
+MAX_CELL_CHARS = 1000
 
 
 class UploadError(Exception):
@@ -155,7 +164,40 @@ for _column in COLUMNS:
 _XLSX_ERRORS = (zipfile.BadZipFile, InvalidFileException, ParseError, KeyError, ValueError, OSError)
 
 
+def _check_xlsx_bounds(file: IO[bytes]) -> None:
+    """Refuse, before openpyxl loads anything, an archive that unpacks past the limits or holds
+    a cell longer than MAX_CELL_CHARS. The cells' text is read with a streaming parser, element
+    by element, from the shared strings and the sheets, so a refused file is never held whole."""
+    try:
+        with zipfile.ZipFile(file) as archive:
+            members = archive.infolist()
+            if len(members) > MAX_XLSX_MEMBERS or (
+                sum(member.file_size for member in members) > MAX_XLSX_EXPANDED_BYTES
+            ):
+                raise UploadError(
+                    _("The Excel file unpacks to more than %(size)d MB; a roster is far smaller.")
+                    % {"size": MAX_XLSX_EXPANDED_BYTES // (1024 * 1024)}
+                )
+            for member in members:
+                name = member.filename
+                if name != "xl/sharedStrings.xml" and not name.startswith("xl/worksheets/"):
+                    continue
+                with archive.open(member) as xml:
+                    for _event, element in iterparse(xml):
+                        if element.text and len(element.text) > MAX_CELL_CHARS:
+                            raise UploadError(
+                                _("A cell of the file is longer than %(count)d characters.")
+                                % {"count": MAX_CELL_CHARS}
+                            )
+                        element.clear()
+    except _XLSX_ERRORS as exc:
+        raise UploadError(_("This is not an Excel .xlsx file. Save it as .xlsx or .csv.")) from exc
+    finally:
+        file.seek(0)
+
+
 def _rows_from_xlsx(file: IO[bytes]) -> Iterator[tuple[int, list[object]]]:
+    _check_xlsx_bounds(file)
     try:
         workbook = load_workbook(file, read_only=True, data_only=True)
     except _XLSX_ERRORS as exc:
@@ -187,6 +229,11 @@ def _rows_from_csv(file: IO[bytes]) -> Iterator[tuple[int, list[object]]]:
     reader = csv.reader(io.StringIO(text), dialect)
     try:
         for line, cells in enumerate(reader, 1):
+            if any(len(cell) > MAX_CELL_CHARS for cell in cells):
+                raise UploadError(
+                    _("A cell of the file is longer than %(count)d characters.")
+                    % {"count": MAX_CELL_CHARS}
+                )
             yield line, list(cells[:MAX_COLUMNS])
     except csv.Error as exc:
         raise UploadError(_("The CSV file could not be read: %(error)s") % {"error": exc}) from exc

@@ -86,15 +86,19 @@ class UserAdmin(DjangoUserAdmin):
     search_fields = ["username", "first_name", "last_name", "email", "phone"]
     inlines = [StationRoleInline, SubdivisionRoleInline]
 
-    # Taking powers away here signs the user out everywhere, as the portal's own pages do.
+    # Taking powers away here signs the user out everywhere, as the portal's own pages do:
+    # disabling the account, taking away staff or superuser status, and any change to a role or
+    # post (removed, another role, another station or subdivision). Adding one takes nothing away.
+    _POWERS = ("is_active", "is_staff", "is_superuser")
+
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
-        if change and "is_active" in form.changed_data and not obj.is_active:
+        if change and any(
+            name in form.changed_data and not getattr(obj, name) for name in self._POWERS
+        ):
             services.user_sessions_end(user=obj)
 
     def save_formset(self, request, form, formset, change) -> None:
         super().save_formset(request, form, formset, change)
-        if formset.deleted_objects or any(
-            "role" in changed for _obj, changed in formset.changed_objects
-        ):
+        if formset.deleted_objects or formset.changed_objects:
             services.user_sessions_end(user=form.instance)

@@ -1,14 +1,14 @@
 """The database role the portal runs as, kept apart from the role that owns the schema.
 
-Migrations and station creation run as the owner (`MIGRATE_DATABASE_URL`, e.g. the
-`POSTGRES_USER` of compose); web, worker and beat connect with `DATABASE_URL` as a role that
-owns nothing, to which `app_role_grant` gives what the portal needs in every schema: read and
-write its tables and sequences, never create, alter or drop a table, never disable a trigger.
-On the audit trail's event tables it may only read and append: no UPDATE, DELETE or TRUNCATE,
-so `SET pgtrigger.ignore`, which passes the append-only triggers, gains it nothing. The one
-exception is the retention job's: UPDATE of exactly the personal-detail columns it clears
-(registered here by the app that keeps them, `register_clearable`), so old details can still be
-blanked and nothing else rewritten.
+Migrations and station creation run as the owner (in compose, the migrate service's
+`DATABASE_URL`, its `POSTGRES_USER`); web, worker and beat connect with `DATABASE_URL` as a role
+that owns nothing (`app_role_create` makes it), to which `app_role_grant` gives what the portal
+needs in every schema: read and write its tables and sequences, never create, alter or drop a
+table, never disable a trigger. On the audit trail's event tables it may only read and append:
+no UPDATE, DELETE or TRUNCATE, so `SET pgtrigger.ignore`, which passes the append-only
+triggers, gains it nothing. The one exception is the retention job's: UPDATE of exactly the
+personal-detail columns it clears (registered here by the app that keeps them,
+`register_clearable`), so old details can still be blanked and nothing else rewritten.
 """
 
 from __future__ import annotations
@@ -52,7 +52,29 @@ def _schemas() -> list[str]:
     from django.conf import settings
 
     stations = [station.schema_name for station in station_list_live()]
-    return ["public", settings.TENANT_BASE_SCHEMA, *stations]
+    schemas = ["public", settings.TENANT_BASE_SCHEMA, *stations]
+    # A new deployment has no template until its first station is made (which grants it then).
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)", [schemas])
+        present = {row[0] for row in cursor.fetchall()}
+    return [schema for schema in schemas if schema in present]
+
+
+def app_role_create(*, role: str, password: str = "") -> bool:
+    """Make `role` a login role if it is missing, and give it `password` when one is set; run as
+    a role that may create roles (compose's POSTGRES_USER). Returns whether it was made."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+        made = cursor.fetchone() is None
+        if made:
+            cursor.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+        if password:
+            cursor.execute(
+                sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                    sql.Identifier(role), sql.Literal(password)
+                )
+            )
+    return made
 
 
 def app_role_grant(*, role: str, schemas: list[str] | None = None) -> list[str]:

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from importlib import import_module
 from types import ModuleType
-from typing import cast
+from typing import Any, cast
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import set_urlconf
+from django.urls import URLResolver, set_urlconf
+from django.urls.resolvers import RoutePattern
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django_tenants.middleware import TenantSubfolderMiddleware
@@ -24,8 +26,62 @@ from .models import Station
 
 # One URLconf module per station prefix for the life of the process: Django caches a resolver
 # per URLconf module, so the same module each time means each station's resolver is built once.
-# Only a prefix whose station exists gets one, so made-up paths cannot grow it.
+# Only a prefix whose station exists gets one, so made-up paths cannot grow it: every station
+# that does not exist shares one module (`_nowhere_urlconf`).
 _station_urlconfs: dict[tuple[str, str | None], ModuleType] = {}
+
+
+class _AnyStationPrefix(RoutePattern):
+    """`station/<any slug>/`, handing the slug to no view: the prefix of stations that do not
+    exist."""
+
+    def __init__(self) -> None:
+        super().__init__(f"{get_subfolder_prefix()}/<str:nowhere>/", is_endpoint=False)
+
+    def match(self, path: str) -> tuple[str, tuple, dict[str, Any]] | None:
+        found = super().match(path)
+        return (found[0], (), {}) if found else None
+
+
+_nowhere_urlconfs: dict[str, ModuleType] = {}
+
+
+def _nowhere_urlconf() -> ModuleType:
+    """Every station pattern under any slug, for the stations that do not exist: one module for
+    all of them, so a made-up slug is resolved as fast as a real one and grows no cache."""
+    urlconf = _nowhere_urlconfs.get(settings.ROOT_URLCONF)
+    if urlconf is None:
+        root = import_module(settings.ROOT_URLCONF)
+
+        class NowhereUrlConf(ModuleType):
+            urlpatterns = [URLResolver(_AnyStationPrefix(), root.urlpatterns)]
+
+            def __getattr__(self, attr: str) -> Any:
+                # handler400, handler403, handler404 and handler500 come from the root URLConf.
+                return getattr(root, attr)
+
+        module = NowhereUrlConf(f"{settings.ROOT_URLCONF}_nowhere")
+        urlconf = _nowhere_urlconfs.setdefault(settings.ROOT_URLCONF, module)
+    return urlconf
+
+
+def nowhere_station() -> Station:
+    """What a request for a station that does not exist is routed to: a station with no people,
+    no subdivision and no rows, whose tables are the template schema's (empty, and never
+    written: every station view asks the access layer first, and nobody holds a role here).
+
+    So an outsider cannot tell "no such station" from "not your station": the request goes
+    through the same middleware, URL patterns, access check (one query for the user's standing
+    here) and 404 page, or the same sign-in redirect, or the same API answer to a key that is
+    not the station's, and it takes the same time."""
+    return Station(
+        # No station has these ids: the role queries run as for a real station, and find nothing.
+        pk=0,
+        subdivision_id=0,
+        schema_name=settings.TENANT_BASE_SCHEMA,
+        slug="",
+        name="",
+    )
 
 
 class _RoutedRequest(HttpRequest):
@@ -45,7 +101,9 @@ class StationSubfolderMiddleware(TenantSubfolderMiddleware):
     its own, and every request sets its own URLconf (Django resets it when the request ends).
 
     `process_request` is the library's (django-tenants 4.0) without `clear_url_caches()`, and
-    without its switch to the public schema before a station is looked up.
+    without its switch to the public schema before a station is looked up. A station that does
+    not exist is not a 404 here: the request is served as by a station where the visitor has no
+    business (`nowhere_station`).
     """
 
     def process_request(self, request: HttpRequest) -> None:
@@ -71,10 +129,13 @@ class StationSubfolderMiddleware(TenantSubfolderMiddleware):
             try:
                 tenant = self.get_tenant(domain_model=domain_model, hostname=subfolder)
             except domain_model.DoesNotExist:
-                connection.set_schema_to_public()
-                return self.no_tenant_found(request, subfolder)
-            tenant.domain_subfolder = subfolder
-            urlconf = self.get_urlconf(tenant=tenant)
+                # Not a 404 here: the answer would differ from a real station's (no sign-in
+                # redirect, no API answer, another page, less time).
+                tenant = nowhere_station()
+                urlconf = _nowhere_urlconf()
+            else:
+                tenant.domain_subfolder = subfolder
+                urlconf = self.get_urlconf(tenant=tenant)
         tenant.domain_url = self.hostname_from_request(request)
         cast(_RoutedRequest, request).tenant = tenant
         connection.set_tenant(tenant)

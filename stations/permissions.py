@@ -19,6 +19,7 @@ class Perm(enum.StrEnum):
     OPERATE = "operate"  # duty officer's work: approvals, areas, teams, duty sheet
     ADMINISTER = "administer"  # the station's users and settings
     OVERSEE = "oversee"  # the SDPO's read-only view of the station
+    OWN_RUNS = "runs.own"  # an escort officer's own runs on the day (acknowledge, start, complete)
 
 
 # Station roles (stations.StationRole.Role values). The SDPO and staff of the station's
@@ -26,7 +27,7 @@ class Perm(enum.StrEnum):
 STATION_ROLES: dict[str, frozenset[Perm]] = {
     "oc": frozenset({Perm.ENTER, Perm.OPERATE, Perm.ADMINISTER}),
     "duty": frozenset({Perm.ENTER, Perm.OPERATE}),
-    "escort": frozenset({Perm.ENTER}),
+    "escort": frozenset({Perm.ENTER, Perm.OWN_RUNS}),
     "lender": frozenset({Perm.ENTER}),
 }
 SUBDIVISION_STAFF: frozenset[Perm] = frozenset({Perm.ENTER, Perm.OVERSEE})

@@ -86,7 +86,12 @@ def station_create(
     if settings.DATABASE_APP_ROLE:
         from .db_roles import app_role_grant
 
-        app_role_grant(role=settings.DATABASE_APP_ROLE, schemas=[station.schema_name])
+        # The template too: the first station makes it, and a station that does not exist is
+        # answered from its (empty) tables (`stations.middleware.nowhere_station`).
+        app_role_grant(
+            role=settings.DATABASE_APP_ROLE,
+            schemas=[settings.TENANT_BASE_SCHEMA, station.schema_name],
+        )
     return station
 
 

@@ -83,6 +83,8 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 # The role web, worker and beat connect as, when it is not the owner of the schemas: migrations
 # and create_station run as the owner and grant it its rights (stations/db_roles.py).
 DATABASE_APP_ROLE = env("DATABASE_APP_ROLE", default="")
+# The app role's password, set by `grant_app_role --create-role` (compose's migrate service).
+DATABASE_APP_PASSWORD = env("DATABASE_APP_PASSWORD", default="")
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -302,6 +304,9 @@ CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
 STATION_JOB_SWEEP_MINUTES = env.int("STATION_JOB_SWEEP_MINUTES", default=60)
 # A worker that has not recorded a heartbeat for this long is reported down by /healthz.
 WORKER_HEARTBEAT_STALE_SECONDS = env.int("WORKER_HEARTBEAT_STALE_SECONDS", default=180)
+# A sheet still building this long past its planner budget has lost its worker: the page says
+# so and offers Rebuild, and the minute job may rebuild today's.
+BUILD_GRACE_SECONDS = env.int("BUILD_GRACE_SECONDS", default=300)
 
 # An area with a snatching or an attempt is planned as high risk for this many days after it.
 INCIDENT_RAISES_RISK_DAYS = env.int("INCIDENT_RAISES_RISK_DAYS", default=30)
@@ -352,6 +357,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "lenders.api_schema.add_common_errors",
+        "lenders.api_schema.state_the_date_rule",
     ],
 }
 

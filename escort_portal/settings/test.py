@@ -62,6 +62,10 @@ CELERY_BEAT_SCHEDULE = {
 }
 WORKER_HEARTBEAT_STALE_SECONDS = 180
 STATION_JOB_SWEEP_MINUTES = 60
+BUILD_GRACE_SECONDS = 300
+# The suite connects as the owner; the app role's own tests make theirs on a server of their own.
+DATABASE_APP_ROLE = ""
+DATABASE_APP_PASSWORD = ""
 DATABASES["default"]["CONN_MAX_AGE"] = 60
 # Separate test databases let two checkouts run their suites side by side.
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_escort_portal")}

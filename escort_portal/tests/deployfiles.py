@@ -3,6 +3,7 @@ docker-compose.yml, so the production smoke run starts exactly what a deployment
 
 from __future__ import annotations
 
+import re
 import shlex
 from pathlib import Path
 
@@ -17,6 +18,24 @@ def compose() -> dict:
 
 def service_command(name: str) -> list[str]:
     return list(compose()["services"][name]["command"])
+
+
+def service_steps(name: str) -> list[list[str]]:
+    """The programs a service runs one after the other: its command, or each `&&` step of a
+    `sh -c` command."""
+    command = service_command(name)
+    if command[:2] != ["sh", "-c"]:
+        return [command]
+    return [shlex.split(step) for step in command[2].split("&&")]
+
+
+def service_environment(name: str) -> dict[str, str]:
+    """The variables compose sets for a service, `${NAME:-default}` read as its default."""
+    environment = compose()["services"][name].get("environment", {})
+    return {
+        key: re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", str(value))
+        for key, value in environment.items()
+    }
 
 
 def dockerfile_build_steps() -> list[list[str]]:

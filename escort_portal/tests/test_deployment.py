@@ -11,7 +11,7 @@ import pytest
 import yaml
 from django.core.management import get_commands
 
-from escort_portal.tests.deployfiles import dockerfile_build_steps, dockerfile_cmd
+from escort_portal.tests.deployfiles import dockerfile_build_steps, dockerfile_cmd, service_steps
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -45,7 +45,11 @@ def _requirement_names() -> set[str]:
 
 @pytest.mark.parametrize("name", sorted(APP_SERVICES))
 def test_every_app_service_runs_a_program_the_project_has(name):
-    command = APP_SERVICES[name]["command"]
+    for command in service_steps(name):
+        _check_program(name, command)
+
+
+def _check_program(name: str, command: list[str]) -> None:
     program = command[0]
     if program == "python":
         assert command[1] == "manage.py"
@@ -128,3 +132,17 @@ def test_no_container_looks_for_a_service_on_its_own_loopback():
 def test_env_example_lists_every_variable_the_settings_read():
     listed = set(re.findall(r"^#?\s*([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
     assert _settings_variables() <= listed
+
+
+def test_web_and_workers_run_as_the_app_role_and_migrate_as_the_owner():
+    def user(name: str) -> str:
+        return APP_SERVICES[name]["environment"]["DATABASE_URL"].split("//")[1].split(":")[0]
+
+    owner = COMPOSE["services"]["db"]["environment"]["POSTGRES_USER"]
+    assert user("migrate") == owner
+    for name in ("web", "worker", "beat"):
+        assert user(name) == APP_SERVICES[name]["environment"]["DATABASE_APP_ROLE"] != owner
+    assert service_steps("migrate") == [
+        ["python", "manage.py", "migrate_schemas"],
+        ["python", "manage.py", "grant_app_role", "--create-role"],
+    ]

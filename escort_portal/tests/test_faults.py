@@ -6,9 +6,13 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import os
+import random
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 
 import pytest
 import time_machine
@@ -16,15 +20,26 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.http import HttpResponse
 from django.test import Client, override_settings
+from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from escort_portal.celery import app
 from escort_portal.settings import base as base_settings
 from escort_portal.testing import start_worker, stop_worker, wait_for
+from escorts import services
+from escorts.models import DutySheet, EscortTeam, Officer
 from escorts.tasks import tick_all_stations
+from escorts.tests.conftest import in_other_connection
+from escorts.tests.factories import TeamFactory
 from lenders import api_keys, upload
+from lenders.models import CashBand, CollectionArea, FieldAgent, LenderBranch, Roster, RosterEntry
 from lenders.tests.factories import AgentFactory, AreaFactory, BranchFactory, MemberFactory
+from stations.models import Station, StationJobDue, StationRole, User
 from stations.routing import station_reverse
+from stations.services import station_role_grant
 
 IST = datetime.timezone(datetime.timedelta(hours=5, minutes=30))
 TODAY = datetime.date(2026, 12, 1)
@@ -209,3 +224,171 @@ def test_a_running_beat_is_seen_within_seconds_and_rides_through_a_database_rest
     finally:
         stop_worker(beat)
         broker.delete(queue)
+
+
+# --- A rebuild whose worker is killed, recovered from the sheet page ---
+
+KILLED_LENDER = "Killed rebuild finance"
+
+
+def _seed_a_busy_day(station, date: datetime.date, *, entries: int = 300, teams: int = 20) -> None:
+    """Enough trips and teams that the planner is still planning when the worker is killed (a
+    couple of trips would be planned in a few milliseconds)."""
+    rng = random.Random(15)  # noqa: S311 - the same made-up day every run
+    branch = BranchFactory(lender_name=KILLED_LENDER)
+    areas = [
+        AreaFactory(name=f"Killed village {n}", latitude=22.30 + n / 100, longitude=87.50 + n / 90)
+        for n in range(8)
+    ]
+    agents = FieldAgent.objects.bulk_create(
+        FieldAgent(branch=branch, name=f"Agent {n}", employee_id=f"K{n}", phone="+919830000001")
+        for n in range(entries)
+    )
+    roster = Roster.objects.create(branch=branch, date=date, status=Roster.Status.FILED)
+    rows = []
+    for agent in agents:
+        start = rng.randrange(8 * 60, 14 * 60, 15)
+        end = start + rng.choice([60, 90, 120, 180])
+        rows.append(
+            RosterEntry(
+                roster=roster,
+                agent=agent,
+                area=rng.choice(areas),
+                depart_at=datetime.time(start // 60, start % 60),
+                return_at=datetime.time(end // 60, end % 60),
+                cash_band=rng.choice(CashBand.values),
+            )
+        )
+    RosterEntry.objects.bulk_create(rows)
+    for n in range(teams):
+        TeamFactory(name=f"Killed team {n}", capacity=3)
+    Station.objects.filter(pk=station.pk).update(planner_seconds=2)
+
+
+def _clean_the_busy_day(date: datetime.date, usernames: list[str]) -> None:
+    DutySheet.objects.filter(date=date).delete()
+    Roster.objects.filter(branch__lender_name=KILLED_LENDER).delete()
+    FieldAgent.objects.filter(branch__lender_name=KILLED_LENDER).delete()
+    LenderBranch.objects.filter(lender_name=KILLED_LENDER).delete()
+    CollectionArea.objects.filter(name__startswith="Killed village").delete()
+    EscortTeam.objects.filter(name__startswith="Killed team").delete()
+    Officer.objects.filter(teams_led__isnull=True, teams__isnull=True).delete()
+    StationJobDue.objects.all().delete()
+    User.objects.filter(username__in=usernames).delete()
+
+
+def _signed_in(user: User) -> Client:
+    """What `client_for` does, for a connection that commits: a browser past the second factor."""
+    client = Client()
+    client.force_login(user)
+    device = TOTPDevice.objects.create(user=user, confirmed=True, name="phone")
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+@pytest.fixture
+def broker_queue_emptied() -> Iterator[None]:
+    """The test queue empty before, and after: a killed worker leaves its task unacknowledged,
+    which the broker would hand out again an hour later."""
+    broker = app.connection_for_write().default_channel.client
+    broker.delete(settings.CELERY_TASK_DEFAULT_QUEUE)
+    yield
+    broker.delete(settings.CELERY_TASK_DEFAULT_QUEUE, "unacked", "unacked_index")
+
+
+def test_a_rebuild_killed_with_its_worker_is_shown_stopped_and_rebuilt_from_the_page(
+    debra, broker_queue_emptied
+):
+    date = timezone.localdate() + datetime.timedelta(days=3)
+    sheet_url = station_reverse(debra, "escorts:sheet", date=date)
+    rebuild_url = station_reverse(debra, "escorts:sheet_rebuild", date=date)
+    officer_name = "killed-rebuild-duty"
+    workers: list[subprocess.Popen] = []
+    planner_seconds = Station.objects.get(pk=debra.pk).planner_seconds
+
+    def latest() -> DutySheet | None:
+        return DutySheet.objects.filter(date=date).order_by("-version").first()
+
+    def as_officer(method: str, url: str) -> HttpResponse:
+        def request() -> HttpResponse:
+            officer = User.objects.get(username=officer_name)
+            return getattr(_signed_in(officer), method)(url)
+
+        return in_other_connection(debra, request)
+
+    def setup() -> int:
+        _seed_a_busy_day(debra, date)
+        officer = User.objects.create_user(officer_name)
+        station_role_grant(user=officer, station=debra, role=StationRole.Role.DUTY_OFFICER)
+        # The day's first version, built at once and here: the officer has a sheet to rebuild.
+        first, _ = services._build_claim(date=date, origin=DutySheet.Origin.CUTOFF, by=None)
+        return services.duty_sheet_build_run(sheet_pk=first.pk).version
+
+    try:
+        first_version = in_other_connection(debra, setup)
+        workers.append(start_worker(name="killed-build"))
+        assert as_officer("post", rebuild_url).status_code == 302
+        building = first_version + 1
+
+        def planning() -> bool:
+            sheet = in_other_connection(debra, latest)
+            return sheet.version == building and sheet.build_stage == "planning"
+
+        assert wait_for(planning, seconds=120), in_other_connection(debra, latest).build_stage
+        os.kill(workers[0].pid, signal.SIGKILL)
+        workers[0].wait(timeout=30)
+        killed = time.monotonic()
+        stopped = in_other_connection(debra, latest)
+        assert (stopped.version, stopped.build_status) == (building, DutySheet.Build.RUNNING)
+
+        # The grace, shortened: the page says the build stopped once its budget and the grace
+        # have passed, and offers Rebuild.
+        with override_settings(BUILD_GRACE_SECONDS=1):
+
+            def says_stopped() -> bool:
+                page = as_officer("get", sheet_url).content.decode()
+                return "the job building it has stopped" in page
+
+            assert wait_for(says_stopped, seconds=60)
+            shown = time.monotonic() - killed
+            page = as_officer("get", sheet_url).content.decode()
+            assert f'href="{rebuild_url}"' in page
+            # The officer rebuilds from the page (confirm, then the new version) on a worker
+            # that is running.
+            workers.append(start_worker(name="after-kill"))
+            assert as_officer("get", rebuild_url).status_code == 200
+            rebuilt_at = time.monotonic()
+            assert as_officer("post", rebuild_url).status_code == 302
+
+        def built() -> bool:
+            sheet = in_other_connection(debra, latest)
+            return sheet.version == building + 1 and sheet.build_status == DutySheet.Build.DONE
+
+        assert wait_for(built, seconds=120), in_other_connection(debra, latest).build_status
+        took = time.monotonic() - rebuilt_at
+        versions = in_other_connection(
+            debra,
+            lambda: list(
+                DutySheet.objects.filter(date=date)
+                .order_by("version")
+                .values_list("version", "build_status", "build_error")
+            ),
+        )
+        assert versions[-2:] == [
+            (building, DutySheet.Build.FAILED, "abandoned"),
+            (building + 1, DutySheet.Build.DONE, ""),
+        ]
+        print(
+            f"rebuild killed while planning: 'stopped' on the page {shown:.1f} s after the kill "
+            f"(budget 2 s + grace 1 s); Rebuild from the page to a built version {took:.1f} s"
+        )
+    finally:
+        for worker in workers:
+            stop_worker(worker)
+        in_other_connection(debra, lambda: _clean_the_busy_day(date, [officer_name]))
+        in_other_connection(
+            debra,
+            lambda: Station.objects.filter(pk=debra.pk).update(planner_seconds=planner_seconds),
+        )

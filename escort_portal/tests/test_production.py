@@ -2,10 +2,13 @@
 
 The Dockerfile's build steps (compilemessages, collectstatic into a temporary STATIC_ROOT) with
 the production settings; then the compose file's own commands (migrate, gunicorn, a Celery worker
-and beat) as separate processes with the production settings, against a database and a Redis of
-this module's own, on loopback. Only SECURE_SSL_REDIRECT is relaxed, through its variable, so the
-pages answer over plain http; the cookies stay Secure, and the visitor below sends them back
-itself, as a browser would over https.
+and beat) as separate processes with the production settings, against a PostgreSQL server and a
+Redis of this module's own, on loopback. Each program connects as the database role compose gives
+it: migrate (and the one-off commands an operator runs with it) as the owner of the schemas,
+web, worker and beat as the app role that migrate makes and that owns nothing. Only
+SECURE_SSL_REDIRECT is relaxed, through its variable, so the pages answer over plain http; the
+cookies stay Secure, and the visitor below sends them back itself, as a browser would over
+https.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import http.client
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -37,9 +41,16 @@ from psycopg2 import sql
 
 from conftest import free_port
 from escort_portal import restore_drill
-from escort_portal.tests.deployfiles import dockerfile_build_steps, service_command
+from escort_portal.testing import PrivatePostgres
+from escort_portal.tests.deployfiles import (
+    compose,
+    dockerfile_build_steps,
+    service_command,
+    service_environment,
+    service_steps,
+)
 
-DATABASE = f"{settings.DATABASES['default']['TEST']['NAME']}_smoke"
+DATABASE = "escort_portal"  # the private server's database, as compose names it
 BIN = Path(sys.executable).parent
 PASSWORD = "smoke-pass-0417"
 STATION = "debra"
@@ -88,25 +99,14 @@ QUEUE_THE_CUT_OFF_JOB = "from escorts.tasks import tick_all_stations; tick_all_s
 
 
 def _database_url(name: str) -> str:
+    """A database of the shared server (for commands that never connect)."""
     db = settings.DATABASES["default"]
     return f"postgres://{db['USER'] or 'postgres'}@{db['HOST']}:{db['PORT']}/{name}"
 
 
-def _drop_database(*, create: bool = False) -> None:
-    db = settings.DATABASES["default"]
-    connection = psycopg2.connect(
-        dbname="postgres", user=db["USER"] or "postgres", host=db["HOST"], port=db["PORT"]
-    )
-    connection.autocommit = True  # CREATE and DROP DATABASE run outside a transaction
-    name = sql.Identifier(DATABASE)
-    try:
-        with connection.cursor() as cursor:
-            # FORCE: processes left over from an interrupted run may still hold connections.
-            cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-            if create:
-                cursor.execute(sql.SQL("CREATE DATABASE {}").format(name))
-    finally:
-        connection.close()
+def _role_of(service: str) -> str:
+    """The database role compose connects `service` as."""
+    return service_environment(service)["DATABASE_URL"].split("//")[1].split(":")[0]
 
 
 def _program(command: list[str]) -> list[str]:
@@ -119,19 +119,45 @@ def _program(command: list[str]) -> list[str]:
 @dataclass
 class Deployment:
     url: str
-    env: dict[str, str]
+    env: dict[str, str]  # web, worker and beat: the app role
+    owner_env: dict[str, str]  # migrate and an operator's one-off commands: the owner
+    server: PrivatePostgres
     logs: Path
     static_root: Path
     people: dict[str, int]
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    redis: list[str] = field(default_factory=list)  # its command, to start it again
+    redis_process: subprocess.Popen | None = None
+
+    def start_redis(self) -> None:
+        self.redis_process = subprocess.Popen(self.redis, stdout=subprocess.DEVNULL)
+        port = int(self.redis[self.redis.index("--port") + 1])
+        for _ in range(100):
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop_redis(self) -> None:
+        if self.redis_process is not None:
+            self.redis_process.terminate()
+            self.redis_process.wait(timeout=10)
+
+    def database_url(self, role: str, name: str = DATABASE) -> str:
+        return f"postgres://{role}@127.0.0.1:{self.server.port}/{name}"
+
+    @property
+    def owner_url(self) -> str:
+        return self.owner_env["DATABASE_URL"]
 
     def log(self, name: str) -> str:
         return (self.logs / f"{name}.log").read_text(errors="replace")
 
-    def run(self, *command: str) -> str:
+    def run(self, *command: str, as_owner: bool = False) -> str:
         result = subprocess.run(
             _program(list(command)),
-            env=self.env,
+            env=self.owner_env if as_owner else self.env,
             cwd=settings.BASE_DIR,
             capture_output=True,
             text=True,
@@ -164,7 +190,7 @@ class Deployment:
                 process.wait(timeout=10)
 
     def sql(self, statement: str | sql.Composable, *params: object) -> list[tuple]:
-        connection = psycopg2.connect(_database_url(DATABASE))
+        connection = psycopg2.connect(self.owner_url)
         try:
             with connection, connection.cursor() as cursor:
                 cursor.execute(statement, params)
@@ -180,10 +206,11 @@ def deployment(tmp_path_factory) -> Iterator[Deployment]:
     logs.mkdir(parents=True, exist_ok=True)
     redis_port, web_port = free_port(), free_port()
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
+    server = PrivatePostgres(free_port())
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "CELERY_", "TEST_", "SENTRY_"))
+        if not key.startswith(("DJANGO_", "CELERY_", "TEST_", "SENTRY_", "DATABASE_"))
     }
     env.update(
         {
@@ -192,7 +219,6 @@ def deployment(tmp_path_factory) -> Iterator[Deployment]:
             "ALLOWED_HOSTS": "127.0.0.1",
             # Plain http on loopback; every other security setting stays as deployed.
             "SECURE_SSL_REDIRECT": "false",
-            "DATABASE_URL": _database_url(DATABASE),
             "REDIS_URL": redis_url,
             "CELERY_BROKER_URL": redis_url,
             "CACHE_URL": f"redis://127.0.0.1:{redis_port}/1",
@@ -205,24 +231,46 @@ def deployment(tmp_path_factory) -> Iterator[Deployment]:
             "PYTHONUNBUFFERED": "1",
         }
     )
+
+    def roles(service: str) -> dict[str, str]:
+        """Compose's database variables of the service, on this module's server."""
+        given = service_environment(service)
+        url = f"postgres://{_role_of(service)}@127.0.0.1:{server.port}/{DATABASE}"
+        return {
+            "DATABASE_URL": url,
+            **{k: v for k, v in given.items() if k.startswith("DATABASE_APP_")},
+        }
+
     deployment = Deployment(
         url=f"http://127.0.0.1:{web_port}",
-        env=env,
+        env={**env, **roles("web")},
+        owner_env={**env, **roles("migrate")},
+        server=server,
         logs=logs,
         static_root=root / "static",
         people={},
     )
-    redis_server = subprocess.Popen(
-        ["redis-server", "--bind", "127.0.0.1", "--port", str(redis_port), "--save", "",
-         "--appendonly", "no", "--dir", str(root)],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    assert roles("web") == roles("worker") == roles("beat")
+    deployment.redis = [
+        "redis-server", "--bind", "127.0.0.1", "--port", str(redis_port), "--save", "",
+        "--appendonly", "no", "--dir", str(root),
+    ]  # fmt: skip
+    deployment.start_redis()
     try:
-        _drop_database(create=True)
-        deployment.run(*service_command("migrate"))
+        # The database server as the postgres image makes it: its POSTGRES_USER owns the
+        # database and may make roles; the app role is made by the migrate service itself.
+        server.start()
+        owner = sql.Identifier(compose()["services"]["db"]["environment"]["POSTGRES_USER"])
+        server.query(
+            sql.SQL(
+                "CREATE ROLE {o} SUPERUSER LOGIN; ALTER DATABASE {d} OWNER TO {o}; SELECT 1"
+            ).format(o=owner, d=sql.Identifier(DATABASE))
+        )
+        for step in service_steps("migrate"):
+            deployment.run(*step, as_owner=True)
         deployment.run(
             "python", "manage.py", "create_station", STATION, "--name", "Debra",
-            "--subdivision", "Kharagpur",
+            "--subdivision", "Kharagpur", as_owner=True,
         )  # fmt: skip
         # Today's roster stays open whenever the run happens: the cut-off goes to the day's end
         # behind the settings' morning rule, and the cut-off test moves it back before now.
@@ -230,7 +278,9 @@ def deployment(tmp_path_factory) -> Iterator[Deployment]:
             "UPDATE stations_station SET roster_cutoff = '23:59' WHERE slug = %s", STATION
         )
         deployment.people = json.loads(
-            deployment.run("python", "manage.py", "shell", "-c", PEOPLE).strip().splitlines()[-1]
+            deployment.run("python", "manage.py", "shell", "-c", PEOPLE, as_owner=True)
+            .strip()
+            .splitlines()[-1]
         )
         # The worker and beat come up while the image's build steps run, as in a deployment
         # where the image is built once and the containers start from it.
@@ -254,9 +304,8 @@ def deployment(tmp_path_factory) -> Iterator[Deployment]:
         yield deployment
     finally:
         deployment.stop()
-        redis_server.terminate()
-        redis_server.wait(timeout=10)
-        _drop_database()
+        deployment.stop_redis()
+        server.stop()
 
 
 # --- A visitor that keeps its own cookies ---
@@ -546,6 +595,82 @@ def test_errors_reach_the_error_tracker_only_when_its_variable_is_set(httpserver
     assert any(b"error tracker probe" in body for body in sent)
 
 
+def test_web_worker_and_beat_run_as_a_role_that_cannot_rewrite_the_audit_trail(deployment):
+    app_role = _role_of("web")
+    assert app_role != _role_of("migrate")
+    # A page that reads the database, so gunicorn holds a connection too.
+    assert Visitor(deployment.url).get("/healthz").status in (200, 503)
+    # A station that does not exist is answered from the template's tables, which the app role
+    # may read: the same JSON 401 as a wrong key at a real station, not a 500.
+    for slug in (STATION, "nosuch"):
+        connection = http.client.HTTPConnection("127.0.0.1", int(deployment.url.rsplit(":", 1)[1]))
+        connection.request(
+            "GET", f"/station/{slug}/api/v1/areas/", headers={"Authorization": "Api-Key x.y"}
+        )
+        answer = connection.getresponse()
+        assert (answer.status, answer.getheader("Content-Type")) == (401, "application/json")
+        connection.close()
+    connected = deployment.sql(
+        "SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = current_database()"
+        " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+    )
+    assert {row[0] for row in connected} == {app_role}
+    for name in ("gunicorn", "worker", "beat"):
+        assert deployment.processes[name].poll() is None, deployment.log(name)
+
+    schema = deployment.sql("SELECT schema_name FROM stations_station WHERE slug = %s", STATION)
+    events = sql.Identifier(schema[0][0], "lenders_rosterentryevent")
+    assert deployment.sql(sql.SQL("SELECT count(*) FROM {}").format(events))[0][0] > 0
+    app = psycopg2.connect(deployment.database_url(app_role))
+    refused = []
+    try:
+        for statement in (
+            "TRUNCATE {}",
+            "DELETE FROM {}",
+            "SET LOCAL pgtrigger.ignore = 'lenders.RosterEntryEvent:append_only';"
+            " UPDATE {} SET pgh_created_at = now()",
+            "ALTER TABLE {} DISABLE TRIGGER ALL",
+        ):
+            with app.cursor() as cursor:
+                try:
+                    cursor.execute(sql.SQL(statement).format(events))
+                except psycopg2.Error as exc:
+                    refused.append(exc.pgcode in ("42501",) or "must be owner" in str(exc))
+                else:
+                    refused.append(False)
+            app.rollback()
+    finally:
+        app.close()
+    assert refused == [True, True, True, True]
+    assert deployment.sql(sql.SQL("SELECT count(*) FROM {}").format(events))[0][0] > 0
+
+
+HEARTBEAT = "from stations.tasks import heartbeat_all_stations; heartbeat_all_stations.delay()"
+
+
+def test_a_database_and_a_redis_restart_under_the_running_programs_need_no_restart(deployment):
+    def worker_seen() -> str | None:
+        return json.loads(Visitor(deployment.url).get("/healthz").body).get("worker_last_seen")
+
+    seen = worker_seen()
+    deployment.server.restart()
+    deployment.stop_redis()
+    deployment.start_redis()  # empty, as after a crash
+    # gunicorn: a lender signs in and opens the branch's page.
+    visitor = Visitor(deployment.url)
+    landing = visitor.sign_in("smoke-lender")
+    assert landing.status == 200 and "/accounts/login/" not in landing.path
+    # The worker: a job queued now is run (its heartbeat moves on in /healthz).
+    deployment.run("python", "manage.py", "shell", "-c", HEARTBEAT)
+    deadline = time.monotonic() + 90
+    while worker_seen() == seen and time.monotonic() < deadline:
+        time.sleep(1)
+    assert worker_seen() != seen, deployment.log("worker")[-3000:]
+    for name in ("gunicorn", "worker", "beat"):
+        assert deployment.processes[name].poll() is None, deployment.log(name)[-3000:]
+    _assert_no_debug_page(visitor)
+
+
 def test_a_backup_restores_into_a_new_database_that_serves_the_same_pages(
     deployment, tmp_path, monkeypatch
 ):
@@ -558,30 +683,31 @@ def test_a_backup_restores_into_a_new_database_that_serves_the_same_pages(
         deployment.processes[name].terminate()
         deployment.processes[name].wait(timeout=60)
     restored = f"{DATABASE}_restored"
+    restored_url = deployment.database_url(_role_of("migrate"), restored)
     try:
-        result = restore_drill.drill(_database_url(DATABASE), restored, tmp_path)
+        result = restore_drill.drill(deployment.owner_url, restored, tmp_path)
         assert result["differences"] == [] and result["same"]
         assert result["counts"][STATION]["entries"] == 1
         assert result["counts"][STATION]["sheets"] == 1
         assert result["counts"][STATION]["audit"] > 0
         now = result["now"]
-        pages = set(restore_drill.fingerprint(_database_url(restored), now=now)["pages"])
+        pages = set(restore_drill.fingerprint(restored_url, now=now)["pages"])
         assert {"/station/debra/audit/", f"/station/debra/escorts/sheet/{_today()}/"} <= pages
         assert any(page.startswith("/sdpo/") for page in pages)
 
         # The comparison sees a change: one entry edited in the restored copy.
         schema = deployment.sql("SELECT schema_name FROM stations_station WHERE slug = %s", STATION)
-        connection = psycopg2.connect(_database_url(restored))
+        connection = psycopg2.connect(restored_url)
         with connection, connection.cursor() as cursor:
             # The audit trail's trigger finds its table by the search path, as the portal sets it.
             search_path = sql.SQL("SET search_path TO {}, public")
             cursor.execute(search_path.format(sql.Identifier(schema[0][0])))
             cursor.execute("UPDATE lenders_rosterentry SET centres = 'Changed'")
         connection.close()
-        changed = restore_drill.fingerprint(_database_url(restored), now=now)
-        assert changed != restore_drill.fingerprint(_database_url(DATABASE), now=now)
+        changed = restore_drill.fingerprint(restored_url, now=now)
+        assert changed != restore_drill.fingerprint(deployment.owner_url, now=now)
     finally:
-        restore_drill.database_drop(_database_url(DATABASE), restored)
+        restore_drill.database_drop(deployment.owner_url, restored)
 
 
 def test_a_new_secret_key_still_accepts_what_the_old_one_signed_while_it_is_a_fallback():

@@ -10,12 +10,12 @@ from django.utils import timezone
 
 from escorts import planning, services
 from escorts.models import (
-    BUILD_GRACE,
     DutySheet,
     EscortRun,
     RunEntry,
     TeamOffDuty,
     UncoveredEntry,
+    build_grace,
 )
 from escorts.tests.conftest import MORNING, TODAY, entry
 from escorts.tests.factories import TeamFactory
@@ -167,7 +167,7 @@ def test_a_build_abandoned_by_a_killed_worker_is_rebuilt_by_the_next_cut_off_job
     abandoned, claimed = services._build_claim(date=TODAY, origin=DutySheet.Origin.CUTOFF, by=None)
     assert claimed
     assert services.duty_sheet_build_due() is None  # still within its time and grace
-    clock.move_to(MORNING + BUILD_GRACE + datetime.timedelta(minutes=1))
+    clock.move_to(MORNING + build_grace() + datetime.timedelta(minutes=1))
     rebuilt = services.duty_sheet_build_due()
     assert rebuilt is not None
     assert rebuilt.version == abandoned.version + 1

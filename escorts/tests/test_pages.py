@@ -16,7 +16,7 @@ from pypdf import PdfReader
 
 from escorts import services
 from escorts import stats as escort_stats
-from escorts.models import BUILD_GRACE, DutySheet, EscortRun
+from escorts.models import DutySheet, EscortRun, build_grace
 from escorts.tests.conftest import IST, TODAY, entry
 from escorts.tests.factories import OfficerFactory, TeamFactory
 from lenders import services as lender_services
@@ -495,7 +495,7 @@ def test_a_build_stuck_past_its_grace_offers_a_rebuild(station, clock, duty, cli
     page = client.get(url("escorts:sheet", TODAY)).content.decode()
     assert "data-progress-url" in page and "/rebuild/" not in page  # within its time: wait
 
-    clock.shift(datetime.timedelta(seconds=stuck.build_seconds) + BUILD_GRACE)
+    clock.shift(datetime.timedelta(seconds=stuck.build_seconds) + build_grace())
     clock.shift(datetime.timedelta(minutes=1))
     page = client.get(url("escorts:sheet", TODAY)).content.decode()
     assert "the job building it has stopped" in page

@@ -130,8 +130,12 @@ def _steer(case: schemathesis.Case, draw: st.DrawFn, api: dict[str, Any]) -> Non
             row.update(_trip(draw, api))
 
 
+DATE_RULE = "Rosters can be filed for today and tomorrow only."
+
+
 def _fuzz(api: dict[str, Any], mode: GenerationMode, examples: int) -> Counter[tuple[str, int]]:
-    """Run every operation's cases; return how often each (operation, status) was answered."""
+    """Run every operation's cases; return how often each (operation, status) was answered,
+    with ("refused for its date", 400) counting answers that gave the date rule's message."""
     answers: Counter[tuple[str, int]] = Counter()
     for operation in api["operations"]:
 
@@ -152,6 +156,8 @@ def _fuzz(api: dict[str, Any], mode: GenerationMode, examples: int) -> Counter[t
                 headers=api["headers"], excluded_checks=[positive_data_acceptance]
             )
             answers[(case.operation.label, response.status_code)] += 1
+            if DATE_RULE in response.text:
+                answers[("refused for its date", response.status_code)] += 1
 
         check()
     return answers
@@ -163,6 +169,26 @@ def test_valid_calls_never_fail_and_get_the_answers_the_schema_promises(branch_a
     # Every operation was also accepted at least once, so its success answer was checked too.
     accepted = {label for label, status in answers if status < 300}
     assert accepted == {operation.label for operation in branch_api["operations"]}
+    # The schema names the dates a change may be made for, so no valid call meets the rule.
+    assert not [key for key in answers if key[0] == "refused for its date"]
+
+
+def test_the_schema_names_the_two_dates_a_roster_is_changed_for(branch_api, client):
+    with time_machine.travel(MORNING, tick=False):
+        schema = client.get(SCHEMA_URL, headers=branch_api["headers"]).json()
+    methods = {"get", "post", "put", "patch", "delete"}
+    dated = [
+        (method, parameter["schema"])
+        for path in schema["paths"].values()
+        for method, operation in path.items()
+        if method in methods
+        for parameter in operation.get("parameters", [])
+        if parameter["name"] == "date"
+    ]
+    writes = {str(schema.get("enum")) for method, schema in dated if method != "get"}
+    reads = [schema for method, schema in dated if method == "get"]
+    assert writes == {str(FILEABLE)}
+    assert reads and all("enum" not in schema for schema in reads)
 
 
 def test_invalid_calls_are_refused_with_a_client_error(branch_api):

@@ -103,6 +103,37 @@ def test_a_field_agent_sees_their_own_trips_and_lands_on_them(agent_login, clien
     assert f"/my-trips/{colleague.pk}/sos/" not in page
 
 
+def test_a_field_agent_sees_their_own_trips_tomorrow_too_with_sos_only_on_the_day(
+    branch, agent_login, client_for
+):
+    member, own, colleague = agent_login
+    tomorrow = TODAY + datetime.timedelta(days=1)
+    mine = EntryFactory(
+        roster__branch=branch,
+        roster__date=tomorrow,
+        agent=own.agent,
+        centres="Tomorrow's own centre",
+        depart_at=datetime.time(9, 0),
+        return_at=datetime.time(11, 0),
+    )
+    EntryFactory(roster=mine.roster, agent=colleague.agent, centres="A colleague's centre")
+    EntryFactory(
+        roster__branch=branch,
+        roster__date=TODAY + datetime.timedelta(days=2),
+        agent=own.agent,
+        centres="Two days away",
+    )
+    client = client_for(member.user)
+    page = client.get("/station/debra/lenders/my-trips/").content.decode()
+    assert "Tomorrow's own centre" in page.replace("&#x27;", "'")
+    assert "A colleague's centre" not in page.replace("&#x27;", "'")
+    assert "Two days away" not in page
+    assert f"/my-trips/{own.pk}/sos/" in page
+    # An SOS is for a trip under way: tomorrow's has none, and cannot be sent by hand either.
+    assert f"/my-trips/{mine.pk}/sos/" not in page
+    assert client.post(f"/station/debra/lenders/my-trips/{mine.pk}/sos/").status_code == 404
+
+
 def test_deactivating_an_agent_signs_their_login_out_and_stops_their_sos(
     branch, manager, agent_login, client_for
 ):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import zipfile
 
 import pytest
 import time_machine
@@ -385,3 +386,64 @@ def test_what_is_not_a_time_is_refused(text):
 )
 def test_cash_bands_are_read_by_code_or_label(text, band):
     assert upload.parse_cash_band(text) == band
+
+
+SHEET = "xl/worksheets/sheet1.xml"
+
+
+def _huge_sheet(chars: int) -> bytes:
+    """A roster whose first sheet holds one cell of `chars` letters, packed small."""
+    sheet = (
+        b'<?xml version="1.0" encoding="UTF-8"?>'
+        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b'<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>'
+        + b"a" * chars
+        + b"</t></is></c></row></sheetData></worksheet>"
+    )
+    source, out = zipfile.ZipFile(io.BytesIO(xlsx([row()]))), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as target:
+        for member in source.infolist():
+            target.writestr(
+                member.filename, sheet if member.filename == SHEET else source.read(member)
+            )
+    return out.getvalue()
+
+
+def test_a_small_xlsx_that_unpacks_to_a_huge_cell_is_refused_before_it_is_loaded(
+    debra, branch, member, agent, area, clock, client_for
+):
+    bomb = _huge_sheet(upload.MAX_XLSX_EXPANDED_BYTES * 3)
+    assert len(bomb) < 100_000  # well inside the 1 MB an upload may weigh
+    EntryFactory(roster__branch=branch, roster__date=TODAY, agent=agent)
+    response = post_file(client_for(member), upload_url(debra, branch), bomb)
+    assert response.status_code == 200
+    assert "unpacks to more than 10 MB" in response.content.decode()
+    assert RosterEntry.objects.filter(roster__branch=branch).count() == 1
+
+
+def test_an_archive_that_understates_what_it_unpacks_to_is_refused_as_damaged(branch):
+    bomb = bytearray(_huge_sheet(upload.MAX_XLSX_EXPANDED_BYTES * 3))
+    # Write a small size into the sheet's local and central headers: the limit is then met on
+    # paper, and zipfile stops reading at the size the archive claims.
+    for signature, size_at, name_at in ((b"PK\x03\x04", 22, 30), (b"PK\x01\x02", 24, 46)):
+        start = 0
+        while (start := bomb.find(signature, start)) != -1:
+            if bomb[start + name_at : start + name_at + len(SHEET)] == SHEET.encode():
+                bomb[start + size_at : start + size_at + 4] = (2000).to_bytes(4, "little")
+            start += 4
+    sizes = [member.file_size for member in zipfile.ZipFile(io.BytesIO(bomb)).infolist()]
+    assert sum(sizes) < upload.MAX_XLSX_EXPANDED_BYTES
+    with pytest.raises(upload.UploadError, match="not an Excel"):
+        upload.parse(io.BytesIO(bytes(bomb)), name="roster.xlsx", branch=branch)
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "csv"])
+def test_a_cell_longer_than_any_field_is_refused(
+    debra, branch, member, agent, area, clock, client_for, kind
+):
+    long_notes = "n" * (upload.MAX_CELL_CHARS + 1)
+    rows = [[*row()[:-1], long_notes]]
+    content = xlsx(rows) if kind == "xlsx" else csv_bytes(rows)
+    response = post_file(client_for(member), upload_url(debra, branch), content, f"r.{kind}")
+    assert "longer than 1000 characters" in response.content.decode()
+    assert not RosterEntry.objects.filter(roster__branch=branch).exists()

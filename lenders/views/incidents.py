@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -116,8 +119,15 @@ def branch_incident_report(request: BranchRequest, branch_pk: int) -> HttpRespon
 
 @station_permission_required(Perm.ENTER)
 def my_trips(request: StationRequest) -> HttpResponse:
-    trips = selectors.trips_of_agent_today(user=request.user)
-    return render(request, "lenders/my_trips.html", {"trips": trips})
+    """The agent's own trips today (each with SOS) and tomorrow."""
+    today = timezone.localdate()
+    trips = selectors.trips_of_agent(user=request.user)
+    context = {
+        "trips": trips.filter(roster__date=today),
+        "tomorrow": trips.exclude(roster__date=today),
+        "tomorrow_date": today + datetime.timedelta(days=1),
+    }
+    return render(request, "lenders/my_trips.html", context)
 
 
 @station_permission_required(Perm.ENTER)

@@ -1,4 +1,5 @@
-"""Every station URL, requested by people who have no business there, answers 404.
+"""Every station URL, requested by people who have no business there, answers 404, and the
+same answer, byte for byte, as for a station or an object that does not exist.
 
 The patterns are read from the URL configuration, so a new view is swept without being listed
 here: a view that forgets its access check fails this test.
@@ -11,9 +12,12 @@ import re
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django_tenants.utils import tenant_context
 
+from lenders import api_keys
 from lenders.tests.factories import (
     AgentFactory,
     AreaFactory,
@@ -56,7 +60,8 @@ def fill(route: str, values: dict[str, object]) -> str:
             return datetime.date.today().isoformat()
         return "1"
 
-    return "/" + PARAM.sub(value, route).lstrip("^").rstrip("$")
+    # A regular-expression pattern (`api/^v1/`) is asked for as the address it matches.
+    return "/" + PARAM.sub(value, route).replace("^", "").replace("$", "")
 
 
 @pytest.fixture
@@ -138,3 +143,167 @@ def test_the_sdpo_is_not_let_into_a_station_of_another_subdivision(tamluk, clien
     # SubdivisionRoleFactory made a subdivision of its own, without stations.
     assert client_for(sdpo).get("/station/tamluk/").status_code == 404
     assert client_for(UserFactory()).get("/station/tamluk/").status_code == 404
+
+
+# --- One answer for "not yours" ---
+
+# A station that does not exist, named with as many letters as Pingla, so that a page naming
+# the address it was asked for has the same length either way.
+NOWHERE = "nosuch"
+MISSING_PK = 987654
+TOKENS = re.compile(
+    rb'(name="(?:csrfmiddlewaretoken|submission_token)" value=")[^"]+"|(csrftoken=)[^;]+'
+    rb"|(expires=)[^;]+"
+)
+
+
+def _answer(response, asked: str) -> tuple[int, dict[str, str], bytes]:
+    """The whole response, with the address asked for written as <asked> (a sign-in redirect
+    and the language switch name it) and what changes with every request masked (the CSRF and
+    one-time submission tokens, the times in `Expires` and the CSRF cookie): two requests for the
+    same page differ only in those."""
+
+    def same(value: bytes) -> bytes:
+        value = value.replace(asked.encode(), b"<asked>")
+        return TOKENS.sub(lambda m: (m.group(1) or m.group(2) or m.group(3)) + b"<token>", value)
+
+    headers = {name: same(value.encode()).decode() for name, value in response.items()}
+    if "Expires" in headers:  # like Date, the time of the answer
+        headers["Expires"] = "<time>"
+    if "Content-Length" in headers:  # the body's, which names the address asked for
+        assert int(headers["Content-Length"]) == len(response.content)
+        headers["Content-Length"] = "<the body's>"
+    cookies = same(response.cookies.output().encode()).decode()
+    return response.status_code, {**headers, "Set-Cookie": cookies}, same(response.content)
+
+
+def _same_answers(client: Client, route: str, real: dict, missing: dict, **extra) -> None:
+    """Pingla with real objects, Pingla with objects that do not exist, and no station at all:
+    one answer, for every method the route's views could take."""
+    methods = ["get", "post", "put", "delete"] if route.startswith("api/") else ["get", "post"]
+    urls = {
+        "real": "/station/pingla" + fill(route, real),
+        "missing": "/station/pingla" + fill(route, missing),
+        "nowhere": f"/station/{NOWHERE}" + fill(route, real),
+    }
+    if urls["missing"] == urls["real"]:  # no object in the address
+        del urls["missing"]
+    for method in methods:
+        answers = {
+            where: _answer(getattr(client, method)(url, **extra), url)
+            for where, url in urls.items()
+        }
+        first = answers["real"]
+        assert all(answer == first for answer in answers.values()), f"{method} {route}: " + repr(
+            {where: answer[:2] for where, answer in answers.items()}
+        )
+
+
+def _primed(client: Client) -> Client:
+    # The first page that writes a CSRF token also sets its cookie; after that no answer does,
+    # so the answers compared below carry the same headers.
+    client.get("/accounts/login/")
+    return client
+
+
+@pytest.fixture
+def missing_objects(pingla_objects) -> dict:
+    return dict.fromkeys(pingla_objects, MISSING_PK)
+
+
+def test_outsiders_get_one_answer_whether_the_station_or_object_exists_or_not(
+    debra, pingla, tamluk, pingla_objects, missing_objects, client_for
+):
+    anonymous = _primed(Client())
+    with tenant_context(debra):
+        lender = MemberFactory(branch=BranchFactory()).user
+    signed_in = [
+        _primed(client_for(user))
+        for user in (
+            StationRoleFactory(station=debra, role=StationRole.Role.OFFICER_IN_CHARGE).user,
+            lender,
+            SubdivisionRoleFactory(subdivision=tamluk.subdivision).user,
+        )
+    ]
+    routes = station_patterns()
+    for n, route in enumerate(routes):
+        _same_answers(anonymous, route, pingla_objects, missing_objects)
+        # Every signed-in outsider is turned away by the same check before anything else
+        # (`test_every_station_url_answers_404_to_people_of_another_station` asks each of them
+        # every route); the three take the routes in turn, to keep the sweep quick.
+        _same_answers(signed_in[n % len(signed_in)], route, pingla_objects, missing_objects)
+
+
+def test_a_key_of_another_station_is_answered_as_a_wrong_key_or_a_station_that_does_not_exist(
+    debra, pingla_objects, missing_objects
+):
+    with tenant_context(debra):
+        branch = BranchFactory()
+        debras_key = api_keys.api_key_create(
+            branch=branch, name="Core banking", by=MemberFactory(branch=branch).user
+        ).key
+    connection.set_schema_to_public()
+    api_routes = [route for route in station_patterns() if route.startswith("api/")]
+    assert len(api_routes) >= 6
+    answers = {}
+    for key in (debras_key, "0badc0de.not-a-key", None):
+        client = Client(HTTP_AUTHORIZATION=f"Api-Key {key}") if key else Client()
+        for route in api_routes:
+            _same_answers(client, route, pingla_objects, missing_objects)
+        url = "/station/pingla/api/v1/areas/"
+        answers[key] = _answer(client.get(url), url)
+    # Debra's key at Pingla is refused as any wrong key is, in JSON, as the API's schema says.
+    assert answers[debras_key] == answers["0badc0de.not-a-key"]
+    assert answers[debras_key][0] == answers[None][0] == 401
+    assert answers[debras_key][1]["Content-Type"] == "application/json"
+
+
+def test_a_member_gets_one_answer_for_another_branchs_objects_and_missing_ones(
+    in_debra, client_for
+):
+    mine, theirs = BranchFactory(), BranchFactory()
+    entry = EntryFactory(roster__branch=theirs)
+    values = {
+        "branch_pk": theirs.pk,
+        "entry_pk": entry.pk,
+        "agent_pk": AgentFactory(branch=theirs).pk,
+        "pk": entry.pk,
+    }
+    missing = dict.fromkeys(values, MISSING_PK)
+    client = _primed(client_for(MemberFactory(branch=mine).user))
+    for route in station_patterns():
+        if "<int:branch_pk>" not in route:
+            continue
+        for method in ("get", "post"):
+            urls = ["/station/debra" + fill(route, ids) for ids in (values, missing)]
+            theirs_answer, missing_answer = (
+                _answer(getattr(client, method)(url), url) for url in urls
+            )
+            assert theirs_answer == missing_answer, f"{method} {route}"
+
+
+def test_no_request_for_a_station_that_does_not_exist_writes_in_the_template_schema(
+    debra, client_for
+):
+    client = _primed(
+        client_for(StationRoleFactory(station=debra, role=StationRole.Role.DUTY_OFFICER).user)
+    )
+    for route in station_patterns():
+        for method in ("get", "post"):
+            getattr(client, method)(f"/station/{NOWHERE}" + fill(route, {}))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s"
+            " AND table_type = 'BASE TABLE'",
+            [settings.TENANT_BASE_SCHEMA],
+        )
+        tables = [row[0] for row in cursor.fetchall()]
+        assert len(tables) > 20
+        written = []
+        for table in tables:
+            if table in ("django_migrations", "django_content_type"):
+                continue
+            cursor.execute(f'SELECT 1 FROM "{settings.TENANT_BASE_SCHEMA}"."{table}" LIMIT 1')  # noqa: S608
+            if cursor.fetchone():
+                written.append(table)
+    assert written == []

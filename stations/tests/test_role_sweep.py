@@ -6,14 +6,33 @@ not name the capability it needs fails the suite.
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
+import time_machine
 from django.conf import settings
+from django.db import connection
 from django.urls import resolve
 from rest_framework.permissions import AllowAny
 
+from escorts import services as escort_services
+from escorts.models import EscortRun
+from escorts.tests.conftest import entry as escort_entry
+from escorts.tests.factories import OfficerFactory, TeamFactory
+from lenders import services as lender_services
 from lenders.models import BranchMember, LenderBranch
 from lenders.tests.factories import AgentFactory, BranchFactory, EntryFactory, MemberFactory
-from stations.permissions import BRANCH_ROLES, BRANCH_STATES, Perm, branch_capabilities
+from notifications.models import Message
+from stations.models import StationRole, SubdivisionRole
+from stations.permissions import (
+    BRANCH_ROLES,
+    BRANCH_STATES,
+    STATION_ROLES,
+    SUBDIVISION_STAFF,
+    Perm,
+    branch_capabilities,
+)
+from stations.tests.factories import StationRoleFactory, SubdivisionRoleFactory
 from stations.tests.test_isolation_sweep import fill, station_patterns
 
 pytestmark = pytest.mark.django_db
@@ -127,3 +146,101 @@ def test_branch_people_reach_no_station_officers_pages(in_debra, client_for):
         url = "/station/debra" + fill(route, {})
         for user in lenders:
             assert client_for(user).get(url).status_code == 404, url
+
+
+# --- Officers: every station URL, each officer role, answered as the table says ---
+
+OFFICERS = {
+    # name: (where the post is held, role)
+    "officer-in-charge": ("station", StationRole.Role.OFFICER_IN_CHARGE),
+    "duty officer": ("station", StationRole.Role.DUTY_OFFICER),
+    "escort officer": ("station", StationRole.Role.ESCORT_OFFICER),
+    "SDPO": ("subdivision", SubdivisionRole.Role.SDPO),
+    "SDPO staff": ("subdivision", SubdivisionRole.Role.SDPO_STAFF),
+}
+# 09:00 in Kharagpur: the 08:30 cut-off has passed and the day's sheet is published.
+MORNING = datetime.datetime(2026, 12, 1, 3, 30, tzinfo=datetime.UTC)
+# Pages that show the person's own things, or a state the day is not in, so a role the table
+# lets in may still find nothing at the address.
+MAY_FIND_NOTHING = {
+    "notifications/<int:pk>/open/": "a message addressed to someone else",
+    "lenders/my-trips/<int:entry_pk>/sos/": "a field agent's own trip; officers have none",
+    "escorts/": "leads to the sheet or to the escort's own runs",
+    "escorts/sheet/<isodate:date>/publish/": "no draft: the day's sheet is published already",
+}
+
+
+@pytest.fixture
+def published_day(in_debra):
+    """A day at Debra with every kind of object an officer's page names: a published sheet whose
+    run is led by the escort officer's team, an SOS with its incident, and a message."""
+    with time_machine.travel(MORNING, tick=False):
+        in_debra.planner_seconds = 1
+        duty = StationRoleFactory(station=in_debra, role=StationRole.Role.DUTY_OFFICER).user
+        escort = StationRoleFactory(station=in_debra, role=StationRole.Role.ESCORT_OFFICER).user
+        leader = OfficerFactory(user=escort)
+        team = TeamFactory(leader=leader, capacity=3)
+        entry = escort_entry()
+        escort_services.duty_sheet_build_due()
+        sheet = escort_services.duty_sheet_publish(date=MORNING.date(), by=duty)
+        run = EscortRun.objects.get(sheet=sheet)
+        alert = lender_services.sos_raise(entry=entry, by=duty)
+        message = Message.objects.filter(recipient=duty).first()
+        connection.set_schema_to_public()
+        return {
+            "escort": escort,
+            "values": {
+                "branch_pk": entry.roster.branch_id,
+                "entry_pk": entry.pk,
+                "agent_pk": entry.agent_id,
+                "area_pk": entry.area_id,
+                "incident_pk": alert.incident_id,
+                "alert_pk": alert.pk,
+                "officer_pk": leader.pk,
+                "team_pk": team.pk,
+                "run_pk": run.pk,
+                "version": sheet.version,
+                "date": MORNING.date().isoformat(),
+                "action": "acknowledge",
+                "pk": message.pk if message else 1,
+            },
+        }
+
+
+def _officer(debra, post: str, role: str, escort):
+    if post == "subdivision":
+        return SubdivisionRoleFactory(subdivision=debra.subdivision, role=role).user
+    if role == StationRole.Role.ESCORT_OFFICER:
+        return escort  # the leader of the day's team
+    return StationRoleFactory(station=debra, role=role).user
+
+
+@pytest.mark.parametrize("name", OFFICERS)
+def test_every_station_url_answers_each_officer_role_as_the_table_says(
+    debra, published_day, client_for, name
+):
+    post, role = OFFICERS[name]
+    perms = STATION_ROLES[role] if post == "station" else SUBDIVISION_STAFF
+    client = client_for(_officer(debra, post, role, published_day["escort"]))
+    values = published_day["values"]
+    wrong = []
+    with time_machine.travel(MORNING, tick=False):
+        # Reads first, so that a permitted POST (a delete) does not take a row the GETs need.
+        for method in ("get", "post"):
+            for route in station_patterns():
+                declared, cap = _declared(route)
+                if declared & {"api", "none"}:
+                    continue  # the API answers keys; its sweep is the isolation sweep's
+                url = "/station/debra" + fill(route, values)
+                answer = getattr(client, method)(url).status_code
+                # Officers hold no branch role; the table's station powers decide the rest.
+                allowed = cap is None and bool(perms & declared)
+                if not allowed:
+                    ok = answer == 404
+                elif method == "post" or route in MAY_FIND_NOTHING:
+                    ok = answer not in (403, 500)
+                else:
+                    ok = answer not in (403, 404, 500)
+                if not ok:
+                    wrong.append(f"{method} {route}: {answer} (allowed={allowed})")
+    assert not wrong, f"{name} ({sorted(perms)}):\n" + "\n".join(wrong)
