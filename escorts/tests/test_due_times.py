@@ -51,7 +51,7 @@ def test_a_tick_before_cut_off_is_next_due_at_the_cut_off(station):
     assert _due_at(station) == lender_services.cutoff_at(TODAY)
 
 
-def test_a_published_sheet_makes_its_runs_starts_and_overdue_times_due(station, clock):
+def test_a_published_sheet_makes_its_runs_watch_times_due(station, clock):
     TeamFactory(name="Alpha")
     area = AreaFactory()
     entry(area=area, start="10:00", end="12:00")
@@ -59,18 +59,30 @@ def test_a_published_sheet_makes_its_runs_starts_and_overdue_times_due(station, 
     services.duty_sheet_publish(date=TODAY, by=UserFactory())
     run = EscortRun.objects.get(sheet__date=TODAY)
     begins = datetime.datetime.combine(TODAY, run.start, tzinfo=IST)
+    minutes = datetime.timedelta(minutes=1)
+    services.station_tick()
+    # 09:00: the run is to be acknowledged 30 minutes before its start.
+    assert _due_at(station) == begins - 30 * minutes
+    clock.move_to(begins - 30 * minutes)
     services.station_tick()
     assert _due_at(station) == begins
     clock.move_to(begins)
     services.station_tick()
-    assert _due_at(station) == begins + datetime.timedelta(minutes=15)
-    run.status = EscortRun.Status.STARTED
-    run.save(update_fields=["status"])
-    clock.move_to(begins + datetime.timedelta(minutes=15))
+    assert _due_at(station) == begins + 15 * minutes  # the start grace
+    run.status, run.started_at = EscortRun.Status.STARTED, begins + 15 * minutes
+    run.save(update_fields=["status", "started_at"])
+    clock.move_to(begins + 15 * minutes)
     services.station_tick()
-    # Nothing more today: the next work is midnight, nearer is the sweep.
+    # Started: its first check-in is due 20 minutes on, and it turns red 10 minutes later.
+    assert _due_at(station) == begins + 35 * minutes
+    clock.move_to(begins + 35 * minutes)
+    services.station_tick()
+    assert _due_at(station) == begins + 45 * minutes
+    clock.move_to(begins + 45 * minutes)
+    services.station_tick()
+    # Red and told: nothing more today; the next work is midnight, nearer is the sweep.
     sweep = datetime.timedelta(minutes=settings.STATION_JOB_SWEEP_MINUTES)
-    assert _due_at(station) == begins + datetime.timedelta(minutes=15) + sweep
+    assert _due_at(station) == begins + 45 * minutes + sweep
 
 
 def test_a_station_far_from_its_next_work_is_still_entered_within_the_sweep(station, clock):
