@@ -21,7 +21,7 @@ from typing import TypedDict, cast
 
 from celery import current_app
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Case, F, Field, Max, Q, Value, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -1180,18 +1180,37 @@ def _sign_record(
         longitude=position.longitude if position else None,
         accuracy_m=position.accuracy_m if position else None,
     )
-    try:
-        # The key claims the sign: of two requests with one key at once, the second waits on
-        # the unique index, fails here and is answered with the first's row.
-        with transaction.atomic():
-            sign.save(force_insert=True)
-    except IntegrityError:
+    if not _insert_once(sign):
+        # Of two requests with one key at once, the second waits on the unique index and is
+        # answered with the first's row.
         return SignResult(RunSign.objects.get(key=key), created=False)
     _sign(run, kind=kind, at=made, position=position)
     if before.stage in (watch.AMBER, watch.RED):
         # The run is back to normal: the dashboard's red and amber counts change.
         stats.refresh_on_commit(date=run.sheet.date)
     return SignResult(sign, created=True)
+
+
+def _insert_once(sign: RunSign) -> bool:
+    """Insert the sign unless its key is taken, in one statement (a page sends a position a
+    minute per run): PostgreSQL's ON CONFLICT DO NOTHING, which the ORM's bulk_create offers
+    without saying whether the row went in. Returns whether it did, with `sign.pk` set."""
+    fields = [f for f in RunSign._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    values = [f.get_db_prep_save(getattr(sign, f.attname), connection) for f in fields]
+    table = connection.ops.quote_name(RunSign._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) VALUES ({marks}) "  # noqa: S608 - names from the model
+            "ON CONFLICT (key) DO NOTHING RETURNING id",
+            values,
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    sign.pk = row[0]
+    return True
 
 
 @transaction.atomic

@@ -95,6 +95,10 @@ class SubmissionTokenMiddleware:
     def _token(request: HttpRequest) -> uuid.UUID | None:
         if request.method != "POST" or not request.user.is_authenticated:
             return None
+        if request.headers.get(HEADER):
+            # The page's script sent it with a key, which does the token's work (and reads the
+            # body whole, which reading the form here would consume).
+            return None
         try:
             return uuid.UUID(request.POST.get(FIELD, ""))
         except ValueError:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
@@ -19,6 +21,7 @@ from escorts.tests.factories import OfficerFactory, TeamFactory
 from lenders.tests.factories import AreaFactory
 from notifications.models import Message
 from stations.models import Station, StationRole, SubdivisionRole
+from stations.routing import station_reverse
 from stations.tests.factories import StationRoleFactory, SubdivisionRoleFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -353,3 +356,223 @@ def test_retention_takes_the_track_and_the_last_positions_of_old_days(run_at, pe
     assert services.run_signs_purge(before=later) == 1
     assert not RunSign.objects.exists()
     assert RunWatch.objects.get(run=run).latitude is None
+
+
+# --- The pages ---
+
+
+def url(name: str, *args) -> str:
+    return station_reverse(connection.tenant, name, *args)
+
+
+JSON = {"HTTP_ACCEPT": "application/json"}
+
+
+def test_the_leaders_day_shows_the_timer_check_in_and_completion_agent_by_agent(
+    run_at, people, client_for, clock
+):
+    run = run_at(status=EscortRun.Status.STARTED, started_at=at("09:00"))
+    client = client_for(people["leader"].user)
+    page = client.get(url("escorts:my_day")).content.decode()
+    assert "Next check-in due by 09:20." in page
+    assert url("escorts:my_run_check_in", run.pk) in page
+    assert f'data-position-url="{url("escorts:my_run_position", run.pk)}"' in page
+    assert page.count('name="reached"') == 2 and "Yes, complete the run" in page
+    assert 'rel="manifest"' in page and "field/queue.js" in page
+    clock.move_to(at("09:31"))
+    page = client.get(url("escorts:my_day")).content.decode()
+    assert 'data-stage="red"' in page and "No check-in for 31 min (since 09:00)." in page
+    # A member of the team checks in too, but only the leader's phone sends positions.
+    member = OfficerFactory(user=UserFactory())
+    StationRoleFactory(station=connection.tenant, user=member.user, role="escort")
+    run.team.members.add(member)
+    page = client_for(member.user).get(url("escorts:my_day")).content.decode()
+    assert url("escorts:my_run_check_in", run.pk) in page and "data-position-url" not in page
+    assert (
+        client_for(member.user)
+        .post(url("escorts:my_run_position", run.pk), {"key": "m", "latitude": 22, "longitude": 87})
+        .status_code
+        == 404
+    )
+
+
+def test_a_check_in_sent_twice_with_its_key_is_kept_once_and_answered_alike(
+    run_at, people, client_for, clock
+):
+    run = run_at(status=EscortRun.Status.STARTED, started_at=at("09:00"))
+    client = client_for(people["leader"].user)
+    clock.move_to(at("09:12"))
+    post = {"made_ms": str(int(at("09:10").timestamp() * 1000)), "latitude": "22.31"}
+    post["longitude"] = "87.51"
+    first = client.post(
+        url("escorts:my_run_check_in", run.pk), post, HTTP_IDEMPOTENCY_KEY="k-1", **JSON
+    )
+    again = client.post(
+        url("escorts:my_run_check_in", run.pk), post, HTTP_IDEMPOTENCY_KEY="k-1", **JSON
+    )
+    assert first.status_code == again.status_code == 200
+    assert first.json()["message"] == ("Checked in at 09:10. The next check-in is due in 20 min.")
+    assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
+    sign = RunSign.objects.get(run=run)
+    assert (sign.key, sign.kind, sign.at, sign.by) == (
+        "k-1",
+        "check_in",
+        at("09:10"),
+        people["leader"].user,
+    )
+    # Without the script, the form's one-time token is the key.
+    token = "5f0f7f3a-3a9e-4a8f-9d7e-7f0d2a4c1b11"
+    for _ in range(2):
+        answer = client.post(url("escorts:my_run_check_in", run.pk), {"submission_token": token})
+        assert answer.status_code == 302
+    assert RunSign.objects.filter(run=run).count() == 2
+
+
+def test_a_rule_broken_by_a_queued_action_is_answered_not_replayed_as_done(
+    run_at, people, client_for
+):
+    run = run_at(status=EscortRun.Status.STARTED, started_at=at("09:00"))
+    client = client_for(people["leader"].user)
+    answer = client.post(
+        url("escorts:my_run_action", run.pk, "complete"),
+        {"confirmed": "yes"},
+        HTTP_IDEMPOTENCY_KEY="c-1",
+        **JSON,
+    )
+    assert answer.status_code == 422 and not answer.json()["ok"]
+    assert "Confirm that every agent reached the deposit point" in answer.json()["message"]
+    run.refresh_from_db()
+    assert run.status == EscortRun.Status.STARTED
+
+
+def test_the_position_ping_is_a_few_queries_and_refuses_other_teams(
+    run_at, people, client_for, django_assert_max_num_queries, clock
+):
+    run = run_at(status=EscortRun.Status.STARTED, started_at=at("09:00"))
+    other = run_at(start="11:00", status=EscortRun.Status.STARTED, started_at=at("09:00"))
+    other.team = TeamFactory(name="Bravo")
+    other.save()
+    client = client_for(people["leader"].user)
+    ping = {"key": "p-1", "latitude": "22.31", "longitude": "87.51", "accuracy_m": "9"}
+    client.post(url("escorts:my_run_position", run.pk), {**ping, "key": "p-0"})
+    # Eleven in production; the test's transaction adds a savepoint and its release.
+    with django_assert_max_num_queries(13):
+        answer = client.post(url("escorts:my_run_position", run.pk), ping)
+    assert answer.json() == {"ok": True, "created": True}
+    assert client.post(url("escorts:my_run_position", other.pk), ping).status_code == 404
+    assert RunWatch.objects.get(run=run).accuracy_m == 9
+
+
+def test_the_live_board_and_its_map_for_the_duty_officer_and_the_sdpo_only(
+    station, run_at, people, client_for, clock
+):
+    run = run_at(status=EscortRun.Status.STARTED, started_at=at("08:50"))
+    services.run_position_record(
+        run=run, by=None, key="p", latitude="22.3301", longitude="87.5123", accuracy_m=20
+    )
+    clock.move_to(at("09:05"))
+    duty = client_for(people["duty"])
+    page = duty.get(url("escorts:live")).content.decode()
+    assert f'data-live-run="{run.pk}" data-stage="ok"' in page
+    assert "Last position 22.330100, 87.512300 (within 20 m), 5 min ago." in page
+    assert "<svg" in page and 'class="map-run-ok"' in page and "Malancha" in page
+    assert "<script>" not in page and 'src="/static/escorts/live.js"' in page
+    fragment = duty.get(url("escorts:live") + "?fragment=1").content.decode()
+    assert "<html" not in fragment and f'data-live-run="{run.pk}"' in fragment
+    assert "img-src 'self' data:" in duty.get(url("escorts:live"))["Content-Security-Policy"]
+    assert client_for(people["sdpo"]).get(url("escorts:live")).status_code == 200
+    assert client_for(people["leader"].user).get(url("escorts:live")).status_code == 404
+
+    Station.objects.filter(pk=station.pk).update(
+        map_tile_url="https://tiles.example.org/{z}/{x}/{y}.png"
+    )
+    answer = duty.get(url("escorts:live"))
+    assert "https://tiles.example.org" in answer["Content-Security-Policy"]
+    assert '<image href="https://tiles.example.org/' in answer.content.decode()
+
+
+def test_the_agents_trip_page_says_where_the_escort_is_in_words(run_at, people, client_for, clock):
+    from lenders.tests.factories import MemberFactory
+
+    run = run_at(status=EscortRun.Status.STARTED, started_at=at("08:55"))
+    trip = RunEntry.objects.filter(run=run).first().entry
+    agent = MemberFactory(branch=trip.roster.branch, role="agent", agent=trip.agent).user
+    services.run_position_record(run=run, by=None, key="p", latitude="22.3330", longitude="87.5123")
+    page = client_for(agent).get(url("lenders:my_trips")).content.decode()
+    assert "Escort on the way." in page and "22.333" not in page and "87.51" not in page
+    assert "data-cache-page" in page and 'rel="manifest"' in page
+
+
+def test_an_sos_from_the_queue_is_raised_once_and_the_page_offers_the_sms_fallback(
+    station, run_at, people, client_for, clock
+):
+    from lenders.models import SosAlert
+    from lenders.tests.factories import MemberFactory
+
+    Station.objects.filter(pk=station.pk).update(sos_sms_number="+919800000100")
+    run = run_at(status=EscortRun.Status.STARTED, started_at=at("08:55"))
+    trip = RunEntry.objects.filter(run=run).first().entry
+    agent = client_for(
+        MemberFactory(branch=trip.roster.branch, role="agent", agent=trip.agent).user
+    )
+    page = agent.get(url("lenders:sos", trip.pk)).content.decode()
+    assert 'data-number="+919800000100"' in page and 'href="sms:+919800000100"' in page
+    assert f"T{trip.pk}" in page and "data-sos" in page
+    sos = {"latitude": "22.31", "longitude": "87.51", "accuracy_m": "30"}
+    first = agent.post(url("lenders:sos", trip.pk), sos, HTTP_IDEMPOTENCY_KEY="s-1", **JSON)
+    again = agent.post(url("lenders:sos", trip.pk), sos, HTTP_IDEMPOTENCY_KEY="s-1", **JSON)
+    assert first.json()["ok"] and again.json() == first.json()
+    assert SosAlert.objects.count() == 1
+
+
+def test_the_oc_sets_the_watch_and_the_ladder_must_be_climbed_in_order(station, people, client_for):
+    form = {
+        "roster_cutoff": "08:30", "planner_seconds": 10, "default_speed_kmph": 25,
+        "reminder_lead_minutes": 60, "retention_days": 90, "check_in_minutes": 15,
+        "amber_to_red_minutes": 5, "acknowledge_lead_minutes": 45, "start_grace_minutes": 10,
+        "ladder_leader_app": "amber", "ladder_leader_phone": "amber",
+        "ladder_duty_officer": "red", "ladder_oc": "amber", "ladder_sdpo": "off",
+        "sos_sms_number": "+919800000100", "map_tile_url": "",
+    }  # fmt: skip
+    oc = client_for(people["oc"])
+    refused = oc.post(url("escorts:settings"), form)
+    assert refused.status_code == 200 and "climbed in order" in refused.content.decode()
+    form["ladder_oc"] = "red"
+    form["map_tile_url"] = "http://tiles.example.org/{z}/{x}/{y}.png"
+    refused = oc.post(url("escorts:settings"), form)
+    assert "starts with https://" in refused.content.decode()
+    form["map_tile_url"] = ""
+    assert oc.post(url("escorts:settings"), form).status_code == 302
+    station.refresh_from_db()
+    assert watch.settings_of(station).ladder == (
+        ("leader_app", "amber"), ("leader_phone", "amber"), ("duty_officer", "red"),
+        ("oc", "red"),
+    )  # fmt: skip
+    assert (station.check_in_minutes, station.start_grace_minutes) == (15, 10)
+
+
+def test_the_phone_app_has_a_manifest_and_a_service_worker(client):
+    manifest = client.get("/manifest.webmanifest")
+    assert manifest["Content-Type"] == "application/manifest+json"
+    data = manifest.json()
+    assert data["start_url"] == "/" and data["display"] == "standalone"
+    assert [icon["sizes"] for icon in data["icons"]] == ["192x192", "512x512"]
+    for icon in data["icons"]:
+        assert finders.find(icon["src"].removeprefix(settings.STATIC_URL))
+    worker = client.get("/sw.js")
+    assert worker["Content-Type"].startswith("text/javascript")
+    assert worker["Cache-Control"] == "no-cache"
+    body = worker.content.decode()
+    assert "/static/field/queue.js" in body and "my-day" in body
+
+
+def test_the_sdpo_dashboard_shows_red_and_amber_runs_per_station(
+    station, run_at, people, client_for, clock
+):
+    from stations import stats as station_stats
+
+    run_at(status=EscortRun.Status.STARTED, started_at=at("08:00"))
+    station_stats.refresh(date=TODAY)
+    page = client_for(people["sdpo"]).get("/sdpo/").content.decode()
+    assert "Runs red / amber" in page
+    assert f'data-watch="{station.slug}"><span class="badge text-bg-danger">1</span> / 0' in page
