@@ -12,7 +12,7 @@ var STATIC_PREFIX = "{{ static_prefix|escapejs }}";
 var FIELD_PAGES = [
   /^\/station\/[^/]+\/escorts\/my-day\/$/,
   /^\/station\/[^/]+\/lenders\/my-trips\/$/,
-  /^\/station\/[^/]+\/lenders\/sos\/\d+\/$/
+  /^\/station\/[^/]+\/lenders\/my-trips\/\d+\/sos\/$/
 ];
 
 self.addEventListener("install", function (event) {

@@ -16,6 +16,8 @@
   var STORE = "escort-portal.outbox." + owner;
   var SENT = "escort-portal.sent." + owner;
   var flushing = false;
+  // What this page showed of the last sends: kept across a reload the next send asks for.
+  var shown = [];
 
   function uuid() {
     if (window.crypto && window.crypto.randomUUID) { return window.crypto.randomUUID(); }
@@ -68,6 +70,7 @@
     window.sessionStorage.removeItem(SENT);
     var area = document.getElementById("outbox-sent");
     if (!area || !sent.length) { return; }
+    shown = shown.concat(sent);
     sent.forEach(function (note) {
       var line = document.createElement("div");
       line.className = "alert alert-" + (note.ok ? "success" : "danger");
@@ -107,7 +110,8 @@
       if (problem === "offline") { sosOffline(true); }
       if (!notes.length) { return; }
       if (reload && document.querySelector("[data-reload-after-send]")) {
-        window.sessionStorage.setItem(SENT, JSON.stringify(notes));
+        // The page is read again from the server, with what this page had shown so far.
+        window.sessionStorage.setItem(SENT, JSON.stringify(shown.concat(notes)));
         window.location.reload();
       } else {
         window.sessionStorage.setItem(SENT, JSON.stringify(notes));
@@ -228,9 +232,16 @@
     window.navigator.storage.persist().catch(function () {});
   }
   if (window.caches && window.navigator.onLine) {
-    var pages = Array.prototype.map.call(document.querySelectorAll("[data-cache-page]"), function (link) { return link.href; });
-    if (pages.length) {
-      window.caches.open("escort-portal-pages").then(function (cache) { return cache.addAll(pages); }).catch(function () {});
-    }
+    // This page too: on the first visit it was loaded before the service worker was there.
+    var pages = [window.location.origin + window.location.pathname].concat(
+      Array.prototype.map.call(document.querySelectorAll("[data-cache-page]"), function (link) {
+        return link.href;
+      })
+    );
+    window.caches.open("escort-portal-pages").then(function (cache) {
+      return cache.addAll(pages);
+    }).then(function () {
+      document.documentElement.setAttribute("data-day-kept", "1");
+    }).catch(function () {});
   }
 })();
