@@ -32,18 +32,25 @@ class Place:
 
 @dataclass(frozen=True)
 class Drawn:
-    x: float
-    y: float
+    """A point as the SVG draws it; coordinates as text, so a map of hundreds of points costs
+    the template no number formatting."""
+
+    x: str
+    y: str
+    x_mark: str  # an area's square
+    y_mark: str
+    x_label: str
+    y_label: str
     label: str
     kind: str
     title: str
-    radius: float
+    radius: str  # a run's accuracy circle, "" when it would hide under the dot
 
 
 @dataclass(frozen=True)
 class Tile:
-    x: float
-    y: float
+    x: str
+    y: str
     href: str
 
 
@@ -52,14 +59,21 @@ class SvgMap:
     width: int
     height: int
     zoom: int
-    points: list[Drawn] = field(default_factory=list)
+    areas: list[Drawn] = field(default_factory=list)
+    runs: list[Drawn] = field(default_factory=list)
     tiles: list[Tile] = field(default_factory=list)
-    scale_metres: int = 0
-    scale_pixels: float = 0.0
+    scale_text: str = ""
+    scale_x: str = ""
+    scale_y: str = ""
+    scale_text_y: str = ""
 
     @property
     def empty(self) -> bool:
-        return not self.points
+        return not self.areas and not self.runs
+
+
+def _n(value: float) -> str:
+    return f"{value:.1f}"
 
 
 def _world(latitude: float, longitude: float, zoom: int) -> tuple[float, float]:
@@ -112,21 +126,24 @@ def draw(places: list[Place], *, tile_url: str = "", width: int = 640, height: i
     top = (y0 + y1) / 2 - height / 2
     middle = sum(lats) / len(lats)
     per_pixel = _metres_per_pixel(middle, zoom)
-    drawn = []
+    drawn = SvgMap(width, height, zoom)
     for place in located:
         x, y = _world(float(place.latitude), float(place.longitude), zoom)
-        radius = (place.accuracy_m or 0) / per_pixel
-        drawn.append(
-            Drawn(
-                round(x - left, 1),
-                round(y - top, 1),
-                place.label,
-                place.kind,
-                place.title,
-                round(min(radius, width), 1),
-            )
+        x, y = x - left, y - top
+        radius = min((place.accuracy_m or 0) / per_pixel, width)
+        point = Drawn(
+            x=_n(x),
+            y=_n(y),
+            x_mark=_n(x - 4),
+            y_mark=_n(y - 4),
+            x_label=_n(x + (6 if place.kind == "area" else 8)),
+            y_label=_n(y + (4 if place.kind == "area" else -8)),
+            label=place.label,
+            kind=place.kind,
+            title=place.title,
+            radius=_n(radius) if radius > 6 else "",
         )
-    tiles = []
+        (drawn.areas if place.kind == "area" else drawn.runs).append(point)
     if tile_url:
         count = 2**zoom
         for tx in range(math.floor(left / TILE), math.floor((left + width) / TILE) + 1):
@@ -137,6 +154,10 @@ def draw(places: list[Place], *, tile_url: str = "", width: int = 640, height: i
                         .replace("{x}", str(tx % count))
                         .replace("{y}", str(ty))
                     )
-                    tiles.append(Tile(round(tx * TILE - left, 1), round(ty * TILE - top, 1), href))
-    scale = _nice(per_pixel * width / 4)
-    return SvgMap(width, height, zoom, drawn, tiles, scale, round(scale / per_pixel, 1))
+                    drawn.tiles.append(Tile(_n(tx * TILE - left), _n(ty * TILE - top), href))
+    metres = _nice(per_pixel * width / 4)
+    drawn.scale_text = f"{metres // 1000} km" if metres >= 1000 else f"{metres} m"
+    drawn.scale_x = _n(10 + metres / per_pixel)
+    drawn.scale_y = _n(height - 12)
+    drawn.scale_text_y = _n(height - 16)
+    return drawn

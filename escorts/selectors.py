@@ -251,6 +251,16 @@ class LiveBoard:
     amber: int
 
 
+BOARD_WATCH_FIELDS = (
+    "last_sign_at",
+    "last_sign",
+    "latitude",
+    "longitude",
+    "accuracy_m",
+    "located_at",
+)
+
+
 def live_board(*, now: datetime.datetime | None = None) -> LiveBoard:
     """Every active run of today's published sheet with its watch, red first, then amber,
     then by start time: a fixed number of queries however many runs there are."""
@@ -263,6 +273,13 @@ def live_board(*, now: datetime.datetime | None = None) -> LiveBoard:
     runs = list(
         EscortRun.objects.filter(sheet=sheet)
         .select_related("team__leader", "area", "watch")
+        # A busy station has hundreds of runs: only what the board shows is read.
+        .only(
+            *("pk", "sheet_id", "start", "end", "status", "started_at"),
+            *("team__name", "team__leader__name", "team__leader__rank", "team__leader__phone"),
+            *("area__name", "area__name_bn"),
+            *(f"watch__{name}" for name in BOARD_WATCH_FIELDS),
+        )
         .order_by("start", "team__name", "pk")
     )
     told: dict[tuple[int, str], list[RunEscalation]] = {}
@@ -302,6 +319,22 @@ def run_for_officer(*, officer: Officer, run_pk: int, date: datetime.date) -> Es
             team__in=team_list_for_officer(officer=officer),
         )
         .select_related("sheet", "team__leader", "watch")
+        .first()
+    )
+
+
+def run_led_by(*, user: User, run_pk: int, date: datetime.date) -> EscortRun | None:
+    """One run of the sheet in force for `date` whose team the signed-in `user` leads, with
+    its sheet and watch, in one query: the leader's page sends its position once a minute."""
+    return (
+        EscortRun.objects.filter(
+            pk=run_pk,
+            sheet__date=date,
+            sheet__status=DutySheet.Status.PUBLISHED,
+            team__leader__user=user,
+            team__leader__active=True,
+        )
+        .select_related("sheet", "team", "watch")
         .first()
     )
 

@@ -16,7 +16,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TypedDict, cast
 
 from celery import current_app
@@ -1064,9 +1064,10 @@ def _position(latitude: object, longitude: object, accuracy_m: object = None) ->
         lat = Decimal(str(latitude)).quantize(Decimal("0.000001"))
         lon = Decimal(str(longitude)).quantize(Decimal("0.000001"))
         accuracy = None if accuracy_m in (None, "") else round(float(str(accuracy_m)))
-    except (InvalidOperation, ValueError) as exc:
+        on_earth = -90 <= lat <= 90 and -180 <= lon <= 180
+    except (ArithmeticError, ValueError) as exc:  # not numbers, NaN, infinity
         raise ValidationError(_("The position is not a pair of coordinates.")) from exc
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (accuracy is not None and accuracy < 0):
+    if not on_earth or (accuracy is not None and accuracy < 0):
         raise ValidationError(_("The position is not a pair of coordinates."))
     return Position(lat, lon, None if accuracy is None else min(accuracy, 1_000_000))
 
@@ -1149,9 +1150,13 @@ def _sign_record(
     key = (key or "").strip()
     if not key or len(key) > 100:
         raise ValidationError(_("A check-in or position needs a key of 1 to 100 characters."))
-    kept = RunSign.objects.filter(key=key).first()
-    if kept is not None:
-        return SignResult(kept, created=False)
+    if kind == SignKind.CHECK_IN:
+        # A check-in sent again (a chat message delivered twice) is answered as the first
+        # was, even once the run has ended. A position sent again is simply not kept twice
+        # (the insert below), which spares the leader's page a query a minute.
+        kept = RunSign.objects.filter(key=key).first()
+        if kept is not None:
+            return SignResult(kept, created=False)
     _refuse_unless_today(run)
     if run.status != EscortRun.Status.STARTED:
         raise ValidationError(
@@ -1258,7 +1263,8 @@ def run_position_record(
 ) -> SignResult:
     """A position of a started run of today (the leader's page sends one a minute; a chat
     can share one): the day's track, the run's last position, and a sign of life. Idempotent
-    by `key` as `run_check_in` is."""
+    by `key`: the same key again adds nothing and returns the first position, as long as the
+    run is still started (a position for an ended run is refused whatever its key)."""
     position = _position(latitude, longitude, accuracy_m)
     if position is None:
         raise ValidationError(_("The position is not a pair of coordinates."))

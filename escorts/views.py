@@ -30,6 +30,7 @@ from lenders.models import RosterEntry
 from stations.access import Perm, StationRequest, current_station, station_permission_required
 from stations.permissions import BranchCap
 
+from . import board as board_text
 from . import forms, maps, notify, selectors, services, watch
 from .models import DutySheet, EscortRun, EscortTeam, Officer, RunEntry, UncoveredEntry
 
@@ -759,11 +760,8 @@ def my_run_check_in(request: StationRequest, run_pk: int) -> HttpResponse:
 @require_POST
 def my_run_position(request: StationRequest, run_pk: int) -> JsonResponse:
     """The leader's page sends the phone's position here once a minute."""
-    officer = selectors.officer_for_user(user=request.user)
-    if officer is None:
-        raise Http404
-    run = selectors.run_for_officer(officer=officer, run_pk=run_pk, date=_today())
-    if run is None or run.team.leader_id != officer.pk:
+    run = selectors.run_led_by(user=request.user, run_pk=run_pk, date=_today())
+    if run is None:
         raise Http404
     try:
         result = services.run_position_record(
@@ -822,6 +820,7 @@ def live_board(request: StationRequest) -> HttpResponse:
         every = LIVE_REFRESH_SECONDS
     context = {
         "board": board,
+        "rows": board_text.rows(board.runs),
         "map": maps.draw(places, tile_url=station.map_tile_url),
         "refresh_seconds": every,
         "now": timezone.now(),

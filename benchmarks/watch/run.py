@@ -189,7 +189,7 @@ def count_queries(leader_run: int, leader: str, duty: str) -> dict[str, int]:
     from stations.models import User
 
     counts = {}
-    client = Client()
+    client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(User.objects.get(username=leader))
     url = f"/station/{STATION}/escorts/my-day/run/{leader_run}/position/"
     ping = {"latitude": LATITUDE, "longitude": LONGITUDE, "accuracy_m": 10}
@@ -326,21 +326,26 @@ def main() -> None:
         open_loop(port, pings(leaders, 5, 2) + boards(duty, 1, 2))
         before = uptime()
         alone = open_loop(port, boards(duty, args.board_every, args.seconds))
-        rows.append(("none", "live board GET", alone["live board GET"], os.getloadavg()[0]))
+        rows.append(("board alone", "live board GET", alone["live board GET"], os.getloadavg()[0]))
         for rate in args.rates:
             per_second = args.runs * rate / 60
-            label = f"{rate:g} a minute per run ({per_second:.1f}/s)"
             board = boards(duty, args.board_every, args.seconds)
-            for kinds in (
-                pings(leaders, per_second, args.seconds),
-                pings(leaders, per_second, args.seconds) + board,
-                pings(leaders, per_second, args.seconds, kind="bare view GET"),
+            for phase, kinds in (
+                (f"pings {per_second:.1f}/s", pings(leaders, per_second, args.seconds)),
+                (
+                    f"pings {per_second:.1f}/s + board",
+                    pings(leaders, per_second, args.seconds) + board,
+                ),
+                (
+                    f"bare view {per_second:.1f}/s (baseline)",
+                    pings(leaders, per_second, args.seconds, kind="bare view GET"),
+                ),
             ):
                 kinds.sort(key=lambda item: item[0])
                 outcomes = open_loop(port, kinds)
                 load = os.getloadavg()[0]
                 for kind, outcome in outcomes.items():
-                    rows.append((label, kind, outcome, load))
+                    rows.append((phase, kind, outcome, load))
         after = uptime()
     finally:
         if server is not None:
@@ -359,7 +364,7 @@ def main() -> None:
     print("\n| request | queries |\n|---|---:|")
     for kind, count in queries.items():
         print(f"| {kind} | {count} |")
-    print("\n| pings | request | sent | errors | achieved /s | p50 ms | p95 ms | p99 ms | load |")
+    print("\n| phase | request | sent | errors | achieved /s | p50 ms | p95 ms | p99 ms | load |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for label, kind, outcome, load in rows:
         values = outcome.latencies

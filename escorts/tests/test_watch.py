@@ -255,10 +255,11 @@ def test_a_check_in_needs_a_started_run_of_today_and_a_position_needs_coordinate
     with pytest.raises(ValidationError, match="Start the run first"):
         services.run_check_in(run=waiting, by=people["leader"].user, key="k1")
     started = run_at(start="11:00", status=EscortRun.Status.STARTED, started_at=at("09:00"))
-    with pytest.raises(ValidationError, match="not a pair of coordinates"):
-        services.run_position_record(
-            run=started, by=None, key="k2", latitude="95", longitude="87.5"
-        )
+    for latitude, longitude in [("95", "87.5"), ("nan", "87.5"), ("22.3", "inf"), ("x", "1")]:
+        with pytest.raises(ValidationError, match="not a pair of coordinates"):
+            services.run_position_record(
+                run=started, by=None, key="k2", latitude=latitude, longitude=longitude
+            )
     with pytest.raises(ValidationError, match="key"):
         services.run_check_in(run=started, by=None, key="")
     assert not RunSign.objects.exists()
