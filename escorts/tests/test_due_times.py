@@ -8,12 +8,13 @@ import datetime
 import pytest
 import time_machine
 from django.conf import settings
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from escort_portal.celery import app
 from escort_portal.testing import wait_for
 from escorts import services
-from escorts.models import EscortRun
+from escorts.models import DutySheet, EscortRun
 from escorts.tasks import tick_all_stations
 from escorts.tests.conftest import IST, TODAY, entry, in_other_connection
 from escorts.tests.factories import TeamFactory
@@ -21,7 +22,7 @@ from lenders import services as lender_services
 from lenders.tasks import roster_reminders_all_stations
 from lenders.tests.factories import AreaFactory, BranchFactory
 from stations import due
-from stations.models import Station, StationJobDue
+from stations.models import Station, StationDayRecount, StationJobDue
 from stations.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -178,4 +179,12 @@ def test_a_real_worker_ticks_the_due_station_and_stores_its_next_time(
         assert tick_all_stations() == 0
         assert celery_worker.poll() is None
     finally:
-        in_other_connection(debra, lambda: StationJobDue.objects.filter(job=TICK).delete())
+
+        def clean() -> None:
+            StationJobDue.objects.filter(job=TICK).delete()
+            # After the real cut-off the worker's tick builds today's (real) draft: it must not
+            # stay for the tests that follow.
+            DutySheet.objects.filter(date=timezone.localdate()).delete()
+            StationDayRecount.objects.all().delete()
+
+        in_other_connection(debra, clean)
