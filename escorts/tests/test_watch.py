@@ -14,7 +14,16 @@ from django.db import connection
 from django.utils import timezone
 
 from escorts import services, stats, watch
-from escorts.models import DutySheet, EscortRun, RunEntry, RunEscalation, RunSign, RunWatch
+from escorts.models import (
+    DutySheet,
+    EscortRun,
+    EscortTeam,
+    Officer,
+    RunEntry,
+    RunEscalation,
+    RunSign,
+    RunWatch,
+)
 from escorts.selectors import escort_words_for_entry, live_board
 from escorts.tests.conftest import IST, TODAY, entry
 from escorts.tests.factories import OfficerFactory, TeamFactory
@@ -577,3 +586,71 @@ def test_the_sdpo_dashboard_shows_red_and_amber_runs_per_station(
     page = client_for(people["sdpo"]).get("/sdpo/").content.decode()
     assert "Runs red / amber" in page
     assert f'data-watch="{station.slug}"><span class="badge text-bg-danger">1</span> / 0' in page
+
+
+# --- Two minute jobs at once ---
+
+
+def test_two_minute_jobs_at_once_tell_each_rung_once(debra):
+    """Two workers escalate the same silent run at the same moment, on connections of their
+    own: the run's lock and the (run, spell, rung) key let one of them tell each rung."""
+    import threading
+
+    from escorts.tests.conftest import in_other_connection
+    from stations.models import User
+
+    def seed() -> int:
+        user = User.objects.create(username="watch-concurrent-leader")
+        leader = OfficerFactory(name="Concurrent leader", user=user)
+        sheet = DutySheet.objects.create(
+            date=TODAY, version=1, origin="cutoff", build_status="done",
+            status="published", published_at=at("08:45"),
+        )  # fmt: skip
+        run = EscortRun.objects.create(
+            sheet=sheet,
+            team=TeamFactory(name="Concurrent", leader=leader),
+            area=AreaFactory(name="Concurrent village"),
+            start=datetime.time(10, 0),
+            end=datetime.time(12, 0),
+            status=EscortRun.Status.STARTED,
+            started_at=at("10:00"),
+        )
+        return run.pk
+
+    def clean() -> None:
+        Message.objects.filter(event__startswith="watch:").delete()
+        DutySheet.objects.filter(date=TODAY).delete()
+        EscortTeam.objects.filter(name="Concurrent").delete()
+        Officer.objects.filter(name="Concurrent leader").delete()
+        User.objects.filter(username="watch-concurrent-leader").delete()
+
+    in_other_connection(debra, clean)
+    run_pk = in_other_connection(debra, seed)
+    try:
+        barrier = threading.Barrier(2)
+        told: list[int] = []
+
+        def escalate() -> None:
+            barrier.wait(timeout=30)
+            told.append(services.runs_escalate(now=at("10:31")))
+
+        threads = [
+            threading.Thread(target=lambda: in_other_connection(debra, escalate)) for _ in range(2)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+
+        def counts() -> tuple[int, int]:
+            return (
+                RunEscalation.objects.filter(run_id=run_pk).count(),
+                Message.objects.filter(event__startswith=f"watch:{run_pk}:", channel="in_app")
+                .values("recipient_id")
+                .count(),
+            )
+
+        assert sorted(told) == [0, 5]
+        assert in_other_connection(debra, counts) == (5, 1)  # five rungs; the leader's inbox once
+    finally:
+        in_other_connection(debra, clean)
