@@ -32,5 +32,8 @@ urlpatterns = [
     path("lenders/", include("lenders.urls.public")),
     path("sdpo/", station_views.sdpo_dashboard, name="sdpo_dashboard"),
     path("healthz", station_views.healthz, name="healthz"),
+    # The phone pages as an installable app: its manifest and its service worker.
+    path("manifest.webmanifest", station_views.manifest, name="manifest"),
+    path("sw.js", station_views.service_worker, name="service_worker"),
     path("admin/", admin.site.urls),
 ]

@@ -3,12 +3,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Submit
+from crispy_forms.layout import Fieldset, Layout, Submit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from lenders.models import CashBand, CollectionArea, FieldAgent, LenderBranch, RosterEntry
-from stations.models import MIN_RETENTION_DAYS, Station, User
+from stations.models import MIN_RETENTION_DAYS, Stage, Station, User
 
 from .models import DutySheet, EscortRun, EscortTeam, Officer
 
@@ -226,9 +226,85 @@ class StationSettingsForm(forms.Form):
         help_text=_("Older trips' personal details are cleared every night; at least 30 days."),
     )
 
+    check_in_minutes = forms.IntegerField(
+        label=_("Check-in every (minutes)"),
+        min_value=5,
+        max_value=240,
+        help_text=Station._meta.get_field("check_in_minutes").help_text,
+    )
+    amber_to_red_minutes = forms.IntegerField(
+        label=_("Amber turns red after (minutes)"),
+        min_value=1,
+        max_value=240,
+        help_text=Station._meta.get_field("amber_to_red_minutes").help_text,
+    )
+    acknowledge_lead_minutes = forms.IntegerField(
+        label=_("Runs acknowledged by (minutes before the start)"),
+        min_value=0,
+        max_value=720,
+        help_text=_("A run not acknowledged by then turns amber."),
+    )
+    start_grace_minutes = forms.IntegerField(
+        label=_("Runs started by (minutes after the start)"),
+        min_value=0,
+        max_value=240,
+        help_text=_("A run not started by then turns red and is shown as overdue."),
+    )
+    ladder_leader_app = forms.ChoiceField(
+        label=_("Team leader, in the portal"), choices=Stage.choices
+    )
+    ladder_leader_phone = forms.ChoiceField(
+        label=_("Team leader, by SMS or WhatsApp"), choices=Stage.choices
+    )
+    ladder_duty_officer = forms.ChoiceField(label=_("Duty officers"), choices=Stage.choices)
+    ladder_oc = forms.ChoiceField(label=_("Officer-in-charge"), choices=Stage.choices)
+    ladder_sdpo = forms.ChoiceField(label=_("SDPO's office"), choices=Stage.choices)
+    sos_sms_number = forms.CharField(
+        label=_("SOS number for SMS"),
+        max_length=20,
+        required=False,
+        help_text=Station._meta.get_field("sos_sms_number").help_text,
+    )
+    map_tile_url = forms.CharField(
+        label=_("Base map tile URL"),
+        max_length=300,
+        required=False,
+        help_text=_(
+            "Optional. The live board draws its map without internet; a deployment with a "
+            "tile server of its own may put its address here, such as "
+            "https://tiles.example.org/{z}/{x}/{y}.png"
+        ),
+    )
+
     def __init__(self, *args: Any, read_only: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.helper = _helper(_("Save"))
+        self.helper.layout = Layout(
+            Fieldset(
+                _("The morning"),
+                "roster_cutoff",
+                "reminder_lead_minutes",
+                "planner_seconds",
+                "default_speed_kmph",
+                "retention_days",
+            ),
+            Fieldset(
+                _("Watching the runs"),
+                "check_in_minutes",
+                "amber_to_red_minutes",
+                "acknowledge_lead_minutes",
+                "start_grace_minutes",
+            ),
+            Fieldset(
+                _("Who is told, and at which stage (lowest rung first)"),
+                "ladder_leader_app",
+                "ladder_leader_phone",
+                "ladder_duty_officer",
+                "ladder_oc",
+                "ladder_sdpo",
+            ),
+            Fieldset(_("Phones and map"), "sos_sms_number", "map_tile_url"),
+        )
         if read_only:
             for field in self.fields.values():
                 field.disabled = True

@@ -22,9 +22,6 @@ def build_grace() -> datetime.timedelta:
     return datetime.timedelta(seconds=settings.BUILD_GRACE_SECONDS)
 
 
-# A run still waiting this long after its start time is overdue.
-OVERDUE_AFTER = datetime.timedelta(minutes=15)
-
 
 class DutySheetQuerySet(models.QuerySet):
     def in_force(self, date: datetime.date) -> DutySheet | None:
@@ -35,10 +32,11 @@ class DutySheetQuerySet(models.QuerySet):
 
 
 class EscortRunQuerySet(models.QuerySet):
-    def overdue(self, now: datetime.datetime) -> EscortRunQuerySet:
-        """Runs of a published sheet still waiting OVERDUE_AFTER past their start on their own
-        day; `EscortRun.is_overdue` is the same rule for one run in hand."""
-        latest = timezone.localtime(now) - OVERDUE_AFTER
+    def overdue(self, now: datetime.datetime, *, grace: datetime.timedelta) -> EscortRunQuerySet:
+        """Runs of a published sheet still waiting `grace` (the station's start grace) past
+        their start on their own day; `EscortRun.is_overdue` is the same rule for one run in
+        hand."""
+        latest = timezone.localtime(now) - grace
         return self.filter(
             Q(sheet__date__lt=latest.date())
             | Q(sheet__date=latest.date(), start__lte=latest.time()),
@@ -309,9 +307,6 @@ class EscortRun(Stamped):
         related_name="+",
         verbose_name=_("status changed by"),
     )
-    overdue_announced_at = models.DateTimeField(
-        null=True, blank=True, verbose_name=_("overdue announced at")
-    )
     # Not stored: marked on the runs a page lists, when they should have started by now.
     overdue: bool
 
@@ -331,10 +326,12 @@ class EscortRun(Stamped):
     def __str__(self) -> str:
         return f"{self.team} · {self.area} · {self.start:%H:%M}-{self.end:%H:%M}"
 
-    def is_overdue(self, now: datetime.datetime, *, date: datetime.date) -> bool:
+    def is_overdue(
+        self, now: datetime.datetime, *, date: datetime.date, grace: datetime.timedelta
+    ) -> bool:
         """The rule of `EscortRunQuerySet.overdue` for this run of a published sheet of `date`."""
         start = timezone.make_aware(datetime.datetime.combine(date, self.start))
-        return self.status in self.WAITING and now >= start + OVERDUE_AFTER
+        return self.status in self.WAITING and now >= start + grace
 
 
 @audit.track()
@@ -349,6 +346,16 @@ class RunEntry(models.Model):
     )
     entry = models.ForeignKey(
         RosterEntry, on_delete=models.CASCADE, related_name="+", verbose_name=_("entry")
+    )
+    # The leader's word, when completing the run, that this agent reached the deposit point.
+    reached_at = models.DateTimeField(_("reached the deposit point at"), null=True, blank=True)
+    reached_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("confirmed by"),
     )
 
     class Meta:
@@ -404,3 +411,150 @@ class UncoveredEntry(CreatedStamp):
     @property
     def plain_reason(self) -> str:
         return str(self.PLAIN_REASONS.get(self.reason, self.get_reason_display()))
+
+
+class SignKind(models.TextChoices):
+    """What told the station a run is alive."""
+
+    STATUS = "status", _("status change")
+    CHECK_IN = "check_in", _("check-in")
+    POSITION = "position", _("position")
+
+
+class SignSource(models.TextChoices):
+    PAGE = "page", _("the run page")
+    CHAT = "chat", _("a chat message")
+
+
+class RunWatch(models.Model):
+    """A run's last sign of life and last known position: one row per run, moved on by every
+    check-in, position and status change (escorts.watch reads it).
+
+    Not in the audit trail: a started run's page sends its position every minute, and the
+    check-ins and positions themselves are kept as `RunSign` rows.
+    """
+
+    run = models.OneToOneField(
+        EscortRun,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="watch",
+        verbose_name=_("run"),
+    )
+    last_sign_at = models.DateTimeField(_("last sign of life"))
+    last_sign = models.CharField(_("last sign"), max_length=10, choices=SignKind.choices)
+    latitude = models.DecimalField(
+        max_digits=9, decimal_places=6, null=True, blank=True, verbose_name=_("latitude")
+    )
+    longitude = models.DecimalField(
+        max_digits=9, decimal_places=6, null=True, blank=True, verbose_name=_("longitude")
+    )
+    accuracy_m = models.PositiveIntegerField(_("accuracy (metres)"), null=True, blank=True)
+    located_at = models.DateTimeField(_("position taken at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("run watch")
+        verbose_name_plural = _("run watches")
+
+    def __str__(self) -> str:
+        return f"{self.run_id} @ {self.last_sign_at:%H:%M}"
+
+    @property
+    def has_position(self) -> bool:
+        return self.latitude is not None and self.longitude is not None
+
+
+class RunSign(models.Model):
+    """One check-in or position of a run: the day's track. Each is accepted once per key (a
+    page's idempotency key, a chat message's id), so a double tap or a replay adds nothing.
+    Retention deletes them after the station's retention days."""
+
+    run = models.ForeignKey(
+        EscortRun, on_delete=models.CASCADE, related_name="signs", verbose_name=_("run")
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=SignKind.choices)
+    key = models.CharField(_("idempotency key"), max_length=100, unique=True)
+    # When the phone made it (a check-in queued offline arrives later), never after arrival.
+    at = models.DateTimeField(_("made at"))
+    received_at = models.DateTimeField(_("received at"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    source = models.CharField(
+        _("source"), max_length=5, choices=SignSource.choices, default=SignSource.PAGE
+    )
+    latitude = models.DecimalField(
+        max_digits=9, decimal_places=6, null=True, blank=True, verbose_name=_("latitude")
+    )
+    longitude = models.DecimalField(
+        max_digits=9, decimal_places=6, null=True, blank=True, verbose_name=_("longitude")
+    )
+    accuracy_m = models.PositiveIntegerField(_("accuracy (metres)"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["run", "at"]), models.Index(fields=["received_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=[SignKind.CHECK_IN, SignKind.POSITION]),
+                name="run_sign_kind",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=SignKind.POSITION)
+                | Q(latitude__isnull=False, longitude__isnull=False),
+                name="run_sign_position_has_coordinates",
+            ),
+        ]
+        verbose_name = _("run sign of life")
+        verbose_name_plural = _("run signs of life")
+
+    def __str__(self) -> str:
+        return f"{self.run_id} {self.kind} @ {self.at:%H:%M}"
+
+
+@audit.track()
+class RunEscalation(models.Model):
+    """One rung of the station's ladder told of one run's trouble: written with its outbox
+    messages in one transaction, once per (run, spell, rung). A spell is one stretch of
+    silence (from the last sign of life) or the run's waiting before its start, so a rung
+    hears once per spell however often the minute job looks."""
+
+    class Reason(models.TextChoices):
+        SILENT = "silent", _("No sign of life")
+        NOT_ACKNOWLEDGED = "not_acknowledged", _("Not acknowledged")
+        NOT_STARTED = "not_started", _("Not started")
+
+    class Rung(models.TextChoices):
+        LEADER_APP = "leader_app", _("Team leader, in the portal")
+        LEADER_PHONE = "leader_phone", _("Team leader, by SMS or WhatsApp")
+        DUTY_OFFICER = "duty_officer", _("Duty officers")
+        OC = "oc", _("Officer-in-charge")
+        SDPO = "sdpo", _("SDPO's office")
+
+    run = models.ForeignKey(
+        EscortRun, on_delete=models.CASCADE, related_name="escalations", verbose_name=_("run")
+    )
+    spell = models.CharField(_("spell"), max_length=40)
+    rung = models.CharField(_("rung"), max_length=15, choices=Rung.choices)
+    stage = models.CharField(_("stage"), max_length=5)
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    at = models.DateTimeField(_("told at"))
+    messages = models.PositiveSmallIntegerField(_("messages"), default=0)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "spell", "rung"], name="run_escalation_once_per_spell"
+            )
+        ]
+        verbose_name = _("run escalation")
+        verbose_name_plural = _("run escalations")
+
+    def __str__(self) -> str:
+        return f"{self.run_id} {self.reason} → {self.rung}"

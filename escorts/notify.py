@@ -4,22 +4,25 @@ the change that causes them. Each branch hears only of its own entries; no messa
 
 from __future__ import annotations
 
+import datetime
 from collections import defaultdict
 
 from django.conf import settings
 from django.db.models import QuerySet
-from django.utils import translation
+from django.utils import timezone, translation
 
 from lenders.models import BranchMember, LenderBranch, RosterEntry
 from lenders.notify import branch_people
+from notifications.models import Channel, Kind
 from notifications.services import message_queue
-from stations.models import User
+from stations.models import Station, StationRole, User
 from stations.routing import station_reverse
-from stations.selectors import user_list_station_officers
+from stations.selectors import user_list_overseers, user_list_station_officers
 from stations.tenancy import schema_station
 
-from .models import DutySheet, EscortRun, RunEntry, UncoveredEntry
+from .models import DutySheet, EscortRun, RunEntry, RunEscalation, UncoveredEntry
 from .selectors import agent_meeting
+from .watch import RED, RunState, minutes_between
 
 _BRANCH_ROLES = (BranchMember.Role.MANAGER, BranchMember.Role.STAFF)
 
@@ -171,16 +174,73 @@ def sheet_changed(sheet: DutySheet) -> None:
     _announce_unescorted(sheet, dropped, kind="sheet_changed")
 
 
-def run_overdue(run: EscortRun) -> None:
+def _rung_people(rung: str, run: EscortRun, station: Station) -> QuerySet[User]:
+    """Who stands on one rung of the station's ladder for this run."""
+    if rung in (RunEscalation.Rung.LEADER_APP, RunEscalation.Rung.LEADER_PHONE):
+        return _leader(run)
+    if rung == RunEscalation.Rung.SDPO:
+        # As an SOS reaches them: in-app messages to the subdivision's people, in the
+        # station's outbox.
+        return user_list_overseers(station=station)
+    role = (
+        StationRole.Role.DUTY_OFFICER
+        if rung == RunEscalation.Rung.DUTY_OFFICER
+        else StationRole.Role.OFFICER_IN_CHARGE
+    )
+    return User.objects.filter(
+        is_active=True, station_roles__station=station, station_roles__role=role
+    ).distinct()
+
+
+# The rung that is the leader's phone hears on the phone alone; the portal is the rung below.
+_RUNG_CHANNELS: dict[str, tuple[str, ...]] = {
+    RunEscalation.Rung.LEADER_APP: (Channel.IN_APP,),
+    RunEscalation.Rung.LEADER_PHONE: (Channel.SMS, Channel.WHATSAPP),
+}
+
+
+def run_escalated(run: EscortRun, *, state: RunState, rung: str, now: datetime.datetime) -> int:
+    """Tell one rung of the ladder that a run is amber or red; returns the messages written.
+
+    Called inside the transaction that records the rung as told, so the messages and the
+    record commit together; the event key (run, spell, rung) keeps a repeat from adding any.
+    The leader's messages lead to their day's page, everyone else's to the live board."""
     station = schema_station()
-    message_queue(
-        event=f"run-overdue:{run.pk}",
-        kind="run_overdue",
-        recipients=user_list_station_officers(station=station),
-        context={
-            "reference": run_reference(run),
+    leader = run.team.leader
+    leader_rungs = (RunEscalation.Rung.LEADER_APP, RunEscalation.Rung.LEADER_PHONE)
+    path = station_reverse(station, "escorts:my_day" if rung in leader_rungs else "escorts:live")
+    common = {
+        "reference": run_reference(run),
+        "contact": f"{leader.get_rank_display()} {leader.name}",
+        "phone": str(leader.phone),
+        "path": path,
+    }
+    if state.reason == RunEscalation.Reason.SILENT:
+        assert state.since is not None  # a silence runs from a sign of life
+        kind = Kind.RUN_SILENT
+        context = {
+            **common,
+            "minutes": str(minutes_between(state.since, now)),
+            "since": f"{timezone.localtime(state.since):%H:%M}",
+        }
+    else:
+        kind = (
+            Kind.RUN_NOT_ACKNOWLEDGED
+            if state.reason == RunEscalation.Reason.NOT_ACKNOWLEDGED
+            else Kind.RUN_OVERDUE
+        )
+        context = {
+            **common,
             "time": f"{run.start:%H:%M}",
             "meeting_point": run.meeting_point or run.area.display_name,
-            "path": station_reverse(station, "escorts:sheet", run.sheet.date),
-        },
+        }
+    messages = message_queue(
+        event=f"watch:{run.pk}:{state.spell}:{rung}",
+        kind=kind,
+        recipients=_rung_people(rung, run, station),
+        context=context,
+        # Red, or the leader's phone the station chose to ring: whatever the preferences.
+        urgent=state.stage == RED or rung == RunEscalation.Rung.LEADER_PHONE,
+        channels=_RUNG_CHANNELS.get(rung),
     )
+    return len(messages)

@@ -13,14 +13,17 @@ import datetime
 import hashlib
 import json
 import logging
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from typing import TypedDict
+from decimal import Decimal
+from typing import TypedDict, cast
 
 from celery import current_app
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Case, F, Field, Max, Q, Value, When
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,14 +34,18 @@ from stations.db import connection
 from stations.models import Station, User
 from stations.tenancy import schema_station
 
-from . import notify, planning, selectors
+from . import notify, planning, selectors, watch
 from .models import (
-    OVERDUE_AFTER,
     DutySheet,
     EscortRun,
     EscortTeam,
     Officer,
     RunEntry,
+    RunEscalation,
+    RunSign,
+    RunWatch,
+    SignKind,
+    SignSource,
     TeamOffDuty,
     UncoveredEntry,
 )
@@ -104,6 +111,22 @@ def team_set_off_duty(
         TeamOffDuty.objects.filter(team=team, date=date).delete()
 
 
+# The station settings the OC changes on the settings page, beside the cut-off's own.
+WATCH_SETTINGS = (
+    "check_in_minutes",
+    "amber_to_red_minutes",
+    "acknowledge_lead_minutes",
+    "start_grace_minutes",
+    "ladder_leader_app",
+    "ladder_leader_phone",
+    "ladder_duty_officer",
+    "ladder_oc",
+    "ladder_sdpo",
+    "sos_sms_number",
+    "map_tile_url",
+)
+
+
 @transaction.atomic
 def station_escort_settings_update(
     *,
@@ -114,14 +137,24 @@ def station_escort_settings_update(
     reminder_lead_minutes: int,
     retention_days: int,
     by: User,
+    **watch_settings: object,
 ) -> Station:
-    """The OC's settings that the cut-off, reminder and retention jobs read."""
+    """The OC's settings that the cut-off, reminder, retention and watch jobs read.
+
+    `watch_settings` are fields of WATCH_SETTINGS (the check-in interval, the amber-to-red
+    gap, the acknowledge lead, the start grace, the ladder, the SOS number for SMS and the
+    base map's tile URL); those not given stay as they are."""
+    unknown = set(watch_settings) - set(WATCH_SETTINGS)
+    if unknown:
+        raise TypeError(f"Not a station setting: {', '.join(sorted(unknown))}")
     station = Station.objects.select_for_update().get(pk=station.pk)
     station.roster_cutoff = roster_cutoff
     station.planner_seconds = planner_seconds
     station.default_speed_kmph = default_speed_kmph
     station.reminder_lead_minutes = reminder_lead_minutes
     station.retention_days = retention_days
+    for name, value in watch_settings.items():
+        setattr(station, name, value)
     station.full_clean()
     station.save(
         update_fields=[
@@ -130,10 +163,11 @@ def station_escort_settings_update(
             "default_speed_kmph",
             "reminder_lead_minutes",
             "retention_days",
+            *watch_settings,
         ]
     )
     logger.info("station %s settings changed by %s", station.slug, by.pk)
-    # A new cut-off or reminder lead moves the times those jobs next have work.
+    # A new cut-off, reminder lead or watch timing moves the times those jobs next have work.
     due.due_now(TICK_JOB, lender_services.REMINDERS_JOB, station=station)
     return station
 
@@ -872,6 +906,36 @@ def _carry_progress(sheet: DutySheet, old: DutySheet) -> None:
         for name in _PROGRESS_FIELDS:
             setattr(run, name, getattr(source, name))
         run.save(update_fields=[*_PROGRESS_FIELDS, "updated_at"])
+        _carry_watch(run, source)
+
+
+def _carry_watch(run: EscortRun, source: EscortRun) -> None:
+    """The run's watch goes with its progress: its last sign and position, the rungs told in
+    its spells (so a new version tells nobody twice), and each agent's arrival."""
+    kept = RunWatch.objects.filter(run=source).first()
+    if kept is not None:
+        kept.pk = None
+        kept.run = run
+        RunWatch.objects.bulk_create([kept], ignore_conflicts=True)
+    RunEscalation.objects.bulk_create(
+        [
+            RunEscalation(
+                run=run,
+                spell=told.spell,
+                rung=told.rung,
+                stage=told.stage,
+                reason=told.reason,
+                at=told.at,
+                messages=0,
+            )
+            for told in RunEscalation.objects.filter(run=source)
+        ],
+        ignore_conflicts=True,
+    )
+    for link in RunEntry.objects.filter(run=source, reached_at__isnull=False):
+        RunEntry.objects.filter(run=run, entry_id=link.entry_id).update(
+            reached_at=link.reached_at, reached_by=link.reached_by_id
+        )
 
 
 # --- The escort's day ---
@@ -914,14 +978,36 @@ def _refuse_early_start(run: EscortRun) -> None:
         )
 
 
-@transaction.atomic
-def run_set_status(*, run: EscortRun, status: str, by: User) -> EscortRun:
-    """An escort acknowledges, starts or completes a run of the version in force today."""
-    run = EscortRun.objects.select_for_update().select_related("sheet").get(pk=run.pk)
+def _refuse_unless_today(run: EscortRun) -> None:
     if run.sheet.status != DutySheet.Status.PUBLISHED:
         raise ValidationError(_("This run is not on the published sheet."))
     if run.sheet.date != timezone.localdate():
         raise ValidationError(_("Only today's runs can be updated."))
+
+
+def _confirm_reached(run: EscortRun, reached: Collection[int], *, by: User) -> None:
+    """Completing needs the leader's word that every escorted agent reached the deposit point:
+    `reached` must name every entry of the run."""
+    links = list(RunEntry.objects.filter(run=run).select_related("entry__agent"))
+    missing = [link.entry.agent.name for link in links if link.entry_id not in set(reached)]
+    if missing:
+        raise ValidationError(
+            _("Confirm that every agent reached the deposit point first. Not confirmed: %(names)s.")
+            % {"names": ", ".join(missing)}
+        )
+    RunEntry.objects.filter(run=run).update(reached_at=timezone.now(), reached_by=by)
+
+
+@transaction.atomic
+def run_set_status(
+    *, run: EscortRun, status: str, by: User, reached: Collection[int] = ()
+) -> EscortRun:
+    """An escort acknowledges, starts or completes a run of the version in force today.
+
+    Completing needs `reached`: the ids of the run's entries whose agents reached the deposit
+    point, every one of them. A status change is a sign of life for the run's watch."""
+    run = EscortRun.objects.select_for_update().select_related("sheet").get(pk=run.pk)
+    _refuse_unless_today(run)
     allowed, stamp = _NEXT[status]
     if run.status not in allowed:
         raise ValidationError(
@@ -933,38 +1019,349 @@ def run_set_status(*, run: EscortRun, status: str, by: User) -> EscortRun:
         )
     if status == EscortRun.Status.STARTED:
         _refuse_early_start(run)
+    if status == EscortRun.Status.COMPLETED:
+        _confirm_reached(run, reached, by=by)
+    now = timezone.now()
     run.status = status
     fields = ["status", "status_changed_by", "updated_at"]
     if stamp:
-        setattr(run, stamp, timezone.now())
+        setattr(run, stamp, now)
         fields.append(stamp)
     run.status_changed_by = by
     run.save(update_fields=fields)
+    _sign(run, kind=SignKind.STATUS, at=now)
+    after = _state(run, now)
+    if after.next_at is not None:
+        # A started run is next due at its first check-in, maybe before the times stored.
+        due.due_by(TICK_JOB, at=after.next_at)
     stats.refresh_on_commit(date=run.sheet.date)
     return run
 
 
-def runs_flag_overdue(*, now: datetime.datetime | None = None) -> int:
-    """Announce, once each, the runs of today's published sheet not started 15 minutes after
-    their start. The conditional update claims a run, so two workers announce it once."""
-    now = now or timezone.now()
-    candidates = (
-        EscortRun.objects.filter(sheet__date=timezone.localdate(now))
-        .overdue(now)
-        .filter(overdue_announced_at__isnull=True)
-        .values_list("pk", flat=True)
+def _state(run: EscortRun, now: datetime.datetime) -> watch.RunState:
+    return watch.run_state(
+        run=run,
+        sheet=run.sheet,
+        watch=RunWatch.objects.filter(run=run).first(),
+        settings=watch.settings_of(schema_station()),
+        now=now,
     )
-    count = 0
-    for pk in list(candidates):
-        with transaction.atomic():
-            claimed = EscortRun.objects.filter(pk=pk, overdue_announced_at__isnull=True).update(
-                overdue_announced_at=now
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a phone was, from the Geolocation API or a shared location."""
+
+    latitude: Decimal
+    longitude: Decimal
+    accuracy_m: int | None = None
+
+
+def _position(latitude: object, longitude: object, accuracy_m: object = None) -> Position | None:
+    if latitude in (None, "") and longitude in (None, ""):
+        return None
+    try:
+        lat = Decimal(str(latitude)).quantize(Decimal("0.000001"))
+        lon = Decimal(str(longitude)).quantize(Decimal("0.000001"))
+        accuracy = None if accuracy_m in (None, "") else round(float(str(accuracy_m)))
+        on_earth = -90 <= lat <= 90 and -180 <= lon <= 180
+    except (ArithmeticError, ValueError) as exc:  # not numbers, NaN, infinity
+        raise ValidationError(_("The position is not a pair of coordinates.")) from exc
+    if not on_earth or (accuracy is not None and accuracy < 0):
+        raise ValidationError(_("The position is not a pair of coordinates."))
+    return Position(lat, lon, None if accuracy is None else min(accuracy, 1_000_000))
+
+
+# How far back a sign made offline may be dated: a phone's queue is sent on the next page
+# load, the same day; a clock far off is not believed.
+SIGN_MAX_AGE = datetime.timedelta(hours=12)
+
+
+def _made_at(at: datetime.datetime | None, now: datetime.datetime) -> datetime.datetime:
+    """When the phone says it made a sign, never later than its arrival nor absurdly early."""
+    if at is None:
+        return now
+    return min(now, max(at, now - SIGN_MAX_AGE))
+
+
+def _sign(
+    run: EscortRun,
+    *,
+    kind: str,
+    at: datetime.datetime,
+    position: Position | None = None,
+) -> None:
+    """Move the run's watch on to a sign of life made at `at`: its last sign and, with a
+    position, its last position. Signs may arrive out of order (a queue sent late), so each
+    value only ever moves forward in time."""
+    newer = Q(last_sign_at__lte=at)
+    values: dict[str, object] = {
+        "last_sign_at": Greatest(F("last_sign_at"), Value(at)),
+        "last_sign": Case(
+            When(newer, then=Value(kind)),
+            default=F("last_sign"),
+            output_field=RunWatch._meta.get_field("last_sign"),
+        ),
+    }
+    if position is not None:
+        fresher = Q(located_at__isnull=True) | Q(located_at__lte=at)
+        for name, value in (
+            ("latitude", position.latitude),
+            ("longitude", position.longitude),
+            ("accuracy_m", position.accuracy_m),
+            ("located_at", at),
+        ):
+            values[name] = Case(
+                When(fresher, then=Value(value)),
+                default=F(name),
+                output_field=cast(Field, RunWatch._meta.get_field(name)),
             )
-            if claimed:
-                run = EscortRun.objects.get(pk=pk)
-                notify.run_overdue(run)
-                count += 1
+    if RunWatch.objects.filter(run_id=run.pk).update(**values):
+        return
+    first = RunWatch(run_id=run.pk, last_sign_at=at, last_sign=kind)
+    if position is not None:
+        first.latitude, first.longitude = position.latitude, position.longitude
+        first.accuracy_m, first.located_at = position.accuracy_m, at
+    # Two first signs at once: the second waits for the first's row and moves it on.
+    RunWatch.objects.bulk_create([first], ignore_conflicts=True)
+    RunWatch.objects.filter(run_id=run.pk).update(**values)
+
+
+@dataclass(frozen=True)
+class SignResult:
+    """A check-in or position as the server kept it. `created` is False when its key had
+    been accepted before (a double tap, a replayed queue, a chat message delivered twice):
+    nothing was added, and `sign` is what the first one made."""
+
+    sign: RunSign
+    created: bool
+
+
+def _sign_record(
+    *,
+    run: EscortRun,
+    kind: str,
+    by: User | None,
+    key: str,
+    at: datetime.datetime | None,
+    position: Position | None,
+    source: str,
+) -> SignResult:
+    key = (key or "").strip()
+    if not key or len(key) > 100:
+        raise ValidationError(_("A check-in or position needs a key of 1 to 100 characters."))
+    if kind == SignKind.CHECK_IN:
+        # A check-in sent again (a chat message delivered twice) is answered as the first
+        # was, even once the run has ended. A position sent again is simply not kept twice
+        # (the insert below), which spares the leader's page a query a minute.
+        kept = RunSign.objects.filter(key=key).first()
+        if kept is not None:
+            return SignResult(kept, created=False)
+    _refuse_unless_today(run)
+    if run.status != EscortRun.Status.STARTED:
+        raise ValidationError(
+            _("Start the run first.")
+            if run.status in EscortRun.WAITING
+            else _("This run is %(status)s.") % {"status": run.get_status_display().lower()}
+        )
+    now = timezone.now()
+    made = _made_at(at, now)
+    before = watch.run_state(
+        run=run,
+        sheet=run.sheet,
+        watch=watch.watch_of(run),
+        settings=watch.settings_of(schema_station()),
+        now=now,
+    )
+    sign = RunSign(
+        run=run,
+        kind=kind,
+        key=key,
+        at=made,
+        received_at=now,
+        by=by,
+        source=source,
+        latitude=position.latitude if position else None,
+        longitude=position.longitude if position else None,
+        accuracy_m=position.accuracy_m if position else None,
+    )
+    if not _insert_once(sign):
+        # Of two requests with one key at once, the second waits on the unique index and is
+        # answered with the first's row.
+        return SignResult(RunSign.objects.get(key=key), created=False)
+    _sign(run, kind=kind, at=made, position=position)
+    if before.stage in (watch.AMBER, watch.RED):
+        # The run is back to normal: the dashboard's red and amber counts change.
+        stats.refresh_on_commit(date=run.sheet.date)
+    return SignResult(sign, created=True)
+
+
+def _insert_once(sign: RunSign) -> bool:
+    """Insert the sign unless its key is taken, in one statement (a page sends a position a
+    minute per run): PostgreSQL's ON CONFLICT DO NOTHING, which the ORM's bulk_create offers
+    without saying whether the row went in. Returns whether it did, with `sign.pk` set."""
+    fields = [f for f in RunSign._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    values = [f.get_db_prep_save(getattr(sign, f.attname), connection) for f in fields]
+    table = connection.ops.quote_name(RunSign._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) VALUES ({marks}) "  # noqa: S608 - names from the model
+            "ON CONFLICT (key) DO NOTHING RETURNING id",
+            values,
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    sign.pk = row[0]
+    return True
+
+
+@transaction.atomic
+def run_check_in(
+    *,
+    run: EscortRun,
+    by: User | None,
+    key: str,
+    at: datetime.datetime | None = None,
+    latitude: object = None,
+    longitude: object = None,
+    accuracy_m: object = None,
+    source: str = SignSource.PAGE,
+) -> SignResult:
+    """The team says all is well on a started run of today: its watch starts a new spell.
+
+    Idempotent by `key` (a page's idempotency key, a chat message's id): the same key again
+    adds nothing and returns the first check-in. `at` is when the phone made it (a check-in
+    queued offline arrives later; never after its arrival). With a position, it joins the
+    day's track. The caller has found `run` among the person's own runs.
+    """
+    position = _position(latitude, longitude, accuracy_m)
+    return _sign_record(
+        run=run,
+        kind=SignKind.CHECK_IN,
+        by=by,
+        key=key,
+        at=at,
+        position=position,
+        source=source,
+    )
+
+
+@transaction.atomic
+def run_position_record(
+    *,
+    run: EscortRun,
+    by: User | None,
+    key: str,
+    latitude: object,
+    longitude: object,
+    accuracy_m: object = None,
+    at: datetime.datetime | None = None,
+    source: str = SignSource.PAGE,
+) -> SignResult:
+    """A position of a started run of today (the leader's page sends one a minute; a chat
+    can share one): the day's track, the run's last position, and a sign of life. Idempotent
+    by `key`: the same key again adds nothing and returns the first position, as long as the
+    run is still started (a position for an ended run is refused whatever its key)."""
+    position = _position(latitude, longitude, accuracy_m)
+    if position is None:
+        raise ValidationError(_("The position is not a pair of coordinates."))
+    return _sign_record(
+        run=run,
+        kind=SignKind.POSITION,
+        by=by,
+        key=key,
+        at=at,
+        position=position,
+        source=source,
+    )
+
+
+def run_signs_purge(*, before: datetime.datetime, dry_run: bool = False) -> int:
+    """Retention: the tracks and check-ins received before `before` go, and so does the last
+    position of the runs of days before it. Escalations stay (the audit trail says who was
+    told when). Returns how many check-ins and positions went (or would go)."""
+    old = RunSign.objects.filter(received_at__lt=before)
+    if dry_run:
+        return old.count()
+    deleted, _ = old.delete()
+    RunWatch.objects.filter(run__sheet__date__lt=timezone.localdate(before)).exclude(
+        latitude__isnull=True
+    ).update(latitude=None, longitude=None, accuracy_m=None, located_at=None)
+    return deleted
+
+
+# --- The watch: escalating silent, unacknowledged and late runs ---
+
+
+def runs_escalate(*, now: datetime.datetime | None = None) -> int:
+    """Tell the station's ladder about today's amber and red runs, each rung once per spell
+    (escorts.watch). Returns how many rungs were told.
+
+    Runs are read once; a run with a rung to tell is then escalated in a transaction of its
+    own, under its row's lock, from its state read again: a status change or a second worker
+    waits for the lock and finds the rungs told.
+    """
+    now = now or timezone.now()
+    sheet = DutySheet.objects.filter(
+        date=timezone.localdate(now), status=DutySheet.Status.PUBLISHED
+    ).first()
+    if sheet is None:
+        return 0
+    settings = watch.settings_of(schema_station())
+    told: dict[tuple[int, str], set[str]] = defaultdict(set)
+    for run_id, spell, rung in RunEscalation.objects.filter(run__sheet=sheet).values_list(
+        "run_id", "spell", "rung"
+    ):
+        told[(run_id, spell)].add(rung)
+    count = 0
+    for run in EscortRun.objects.filter(sheet=sheet).select_related("watch"):
+        state = watch.run_state(
+            run=run, sheet=sheet, watch=watch.watch_of(run), settings=settings, now=now
+        )
+        if watch.rungs_due(state, settings, told[(run.pk, state.spell)]):
+            count += _run_escalate(run_pk=run.pk, now=now)
     return count
+
+
+@transaction.atomic
+def _run_escalate(*, run_pk: int, now: datetime.datetime) -> int:
+    run = (
+        EscortRun.objects.select_for_update(of=("self",))
+        .select_related("sheet", "team__leader", "area")
+        .get(pk=run_pk)
+    )
+    settings = watch.settings_of(schema_station())
+    state = watch.run_state(
+        run=run,
+        sheet=run.sheet,
+        watch=RunWatch.objects.filter(run=run).first(),
+        settings=settings,
+        now=now,
+    )
+    told = set(
+        RunEscalation.objects.filter(run=run, spell=state.spell).values_list("rung", flat=True)
+    )
+    rungs = watch.rungs_due(state, settings, told)
+    # Lowest rung first, so the ladder's order is also the outbox's.
+    for rung, stage in rungs:
+        sent = notify.run_escalated(run, state=state, rung=rung, now=now)
+        RunEscalation.objects.create(
+            run=run,
+            spell=state.spell,
+            rung=rung,
+            stage=stage,
+            reason=state.reason,
+            at=now,
+            messages=sent,
+        )
+    if rungs:
+        logger.info(
+            "run %s %s (%s): told %s", run.pk, state.stage, state.reason, [r for r, _ in rungs]
+        )
+    return len(rungs)
 
 
 # The minute job's name in the stations' due times (stations.due).
@@ -972,12 +1369,12 @@ TICK_JOB = "escorts.station_tick"
 
 
 def station_tick(*, now: datetime.datetime | None = None) -> DutySheet | None:
-    """The minute job of a station: build today's draft at cut-off, flag overdue runs, and
-    recount today's dashboard figures, then store when it next has work. The recount moves the
-    overdue count on as the clock passes run starts, and makes good a change's recount that
-    failed after the change had committed."""
+    """The minute job of a station: build today's draft at cut-off, escalate amber and red
+    runs, and recount today's dashboard figures, then store when it next has work. The
+    recount moves the overdue, amber and red counts on as the clock passes, and makes good a
+    change's recount that failed after the change had committed."""
     now = now or timezone.now()
-    runs_flag_overdue(now=now)
+    runs_escalate(now=now)
     sheet = duty_sheet_build_due(now=now)
     stats.refresh_on_commit(date=timezone.localdate(now))
     due.due_set(job=TICK_JOB, at=station_tick_next_due(now=now), started=now)
@@ -986,8 +1383,9 @@ def station_tick(*, now: datetime.datetime | None = None) -> DutySheet | None:
 
 def station_tick_next_due(*, now: datetime.datetime) -> datetime.datetime:
     """When the station's minute job next has work: today's cut-off, a run of today's sheet
-    reaching its start or becoming overdue, a draft still building (every minute until it is
-    done or stale), local midnight (the new day's figures), and tomorrow's cut-off."""
+    reaching its start or the next stage of its watch (acknowledge-by, start grace, its next
+    check-in, red), a draft still building (every minute until it is done or stale), local
+    midnight (the new day's figures), and tomorrow's cut-off."""
     today = timezone.localdate(now)
     tomorrow = today + datetime.timedelta(days=1)
     times = [
@@ -1001,13 +1399,16 @@ def station_tick_next_due(*, now: datetime.datetime) -> datetime.datetime:
         latest = DutySheet.objects.filter(date=today).order_by("-version").first()
         if latest is None or latest.is_building:
             times.append(now + datetime.timedelta(minutes=1))
-    starts = EscortRun.objects.filter(
-        sheet__date=today,
-        sheet__status=DutySheet.Status.PUBLISHED,
-        status__in=EscortRun.WAITING,
-        overdue_announced_at__isnull=True,
-    ).values_list("start", flat=True)
-    for start in starts:
-        begins = timezone.make_aware(datetime.datetime.combine(today, start))
-        times.extend(moment for moment in (begins, begins + OVERDUE_AFTER) if moment > now)
+    sheet = DutySheet.objects.filter(date=today, status=DutySheet.Status.PUBLISHED).first()
+    if sheet is not None:
+        settings = watch.settings_of(schema_station())
+        for run in EscortRun.objects.filter(sheet=sheet).select_related("watch"):
+            state = watch.run_state(
+                run=run, sheet=sheet, watch=watch.watch_of(run), settings=settings, now=now
+            )
+            begins = watch.run_start_at(run, today)
+            if run.status in EscortRun.WAITING and begins > now:
+                times.append(begins)
+            if state.next_at is not None and state.next_at > now:
+                times.append(state.next_at)
     return min(times)

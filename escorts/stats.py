@@ -7,7 +7,9 @@ from collections import Counter
 
 from django.utils import timezone, translation
 
-from . import planning
+from stations.tenancy import schema_station
+
+from . import planning, watch
 from .models import DutySheet, EscortRun, RunEntry, UncoveredEntry
 
 # Uncovered entries at or above this planner priority are listed by name on the dashboard.
@@ -26,6 +28,8 @@ def figures(date: datetime.date) -> dict[str, object]:
             "runs_acknowledged": 0,
             "runs_completed": 0,
             "runs_overdue": 0,
+            "runs_amber": 0,
+            "runs_red": 0,
             "sheet_published": False,
             "high_priority_uncovered": [],
         }
@@ -51,9 +55,18 @@ def figures(date: datetime.date) -> dict[str, object]:
             for item in uncovered
             if planning.priority(item.entry, raised=raised) >= HIGH_PRIORITY
         ]
-    # Today's only: a past day's waiting runs were missed, not overdue.
+    # Today's only: a past day's waiting runs were missed, not overdue, and nobody watches them.
     now = timezone.now()
-    overdue = runs.overdue(now).count() if date == timezone.localdate(now) else 0
+    settings = watch.settings_of(schema_station())
+    overdue = 0
+    stages: Counter[str] = Counter()
+    if date == timezone.localdate(now):
+        overdue = runs.overdue(now, grace=settings.start_grace).count()
+        for run in runs.select_related("watch"):
+            state = watch.run_state(
+                run=run, sheet=sheet, watch=watch.watch_of(run), settings=settings, now=now
+            )
+            stages[state.stage] += 1
     return {
         "entries_covered": RunEntry.objects.filter(sheet=sheet).count(),
         "entries_uncovered": len(uncovered),
@@ -64,6 +77,8 @@ def figures(date: datetime.date) -> dict[str, object]:
         + statuses[EscortRun.Status.COMPLETED],
         "runs_completed": statuses[EscortRun.Status.COMPLETED],
         "runs_overdue": overdue,
+        "runs_amber": stages[watch.AMBER],
+        "runs_red": stages[watch.RED],
         "sheet_published": sheet.status == DutySheet.Status.PUBLISHED,
         "high_priority_uncovered": high[:LIST_LIMIT],
     }

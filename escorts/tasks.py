@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from celery import shared_task
 from django.db import OperationalError
 
@@ -11,10 +13,12 @@ from . import services
 
 
 @shared_task(name="escorts.station_tick", bind=True, acks_late=True, max_retries=3)
-def station_tick(self) -> None:
-    """In one station: build today's draft once cut-off has passed; flag overdue runs."""
+def station_tick(self, at: str | None = None) -> None:
+    """In one station: build today's draft once cut-off has passed; escalate amber and red
+    runs. `at` (ISO 8601) runs it as of that moment, as a replay or a test with a frozen clock
+    does; beat sends none."""
     try:
-        services.station_tick()
+        services.station_tick(now=datetime.datetime.fromisoformat(at) if at else None)
     except OperationalError as exc:
         raise self.retry(exc=exc, countdown=min(300, 15 * 2**self.request.retries)) from exc
 

@@ -41,7 +41,10 @@ urlpatterns = [
     ),
     path("sheet/<isodate:date>/late-entry/", views.late_entry, name="late_entry"),
     path("my-day/", views.my_day, name="my_day"),
+    path("my-day/run/<int:run_pk>/check-in/", views.my_run_check_in, name="my_run_check_in"),
+    path("my-day/run/<int:run_pk>/position/", views.my_run_position, name="my_run_position"),
     path("my-day/run/<int:run_pk>/<slug:action>/", views.my_run_action, name="my_run_action"),
+    path("live/", views.live_board, name="live"),
     path(
         "branch/<int:branch_pk>/escorts/<isodate:date>/",
         views.branch_escorts,

@@ -30,7 +30,8 @@ from lenders.models import RosterEntry
 from stations.access import Perm, StationRequest, current_station, station_permission_required
 from stations.permissions import BranchCap
 
-from . import forms, notify, selectors, services
+from . import board as board_text
+from . import forms, maps, notify, selectors, services, watch
 from .models import DutySheet, EscortRun, EscortTeam, Officer, RunEntry, UncoveredEntry
 
 # --- Access ---
@@ -223,13 +224,7 @@ def station_settings(request: StationRequest) -> HttpResponse:
     form = forms.StationSettingsForm(
         request.POST or None,
         read_only=not may_change,
-        initial={
-            "roster_cutoff": station.roster_cutoff,
-            "planner_seconds": station.planner_seconds,
-            "default_speed_kmph": station.default_speed_kmph,
-            "reminder_lead_minutes": station.reminder_lead_minutes,
-            "retention_days": station.retention_days,
-        },
+        initial={name: getattr(station, name) for name in forms.StationSettingsForm.base_fields},
     )
     if form.is_valid():
         try:
@@ -638,6 +633,43 @@ def sheet_csv(request: SheetRequest, date: datetime.date, version: int) -> HttpR
 # --- The escort's day ---
 
 
+def _wants_json(request: HttpRequest) -> bool:
+    """An action sent by the page's own script (its offline queue): answered in JSON, so the
+    answer kept for its Idempotency-Key is the same however often it is sent."""
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _answer(
+    request: HttpRequest, *, ok: bool, message: str, status: int = 200, **extra: object
+) -> HttpResponse:
+    """The one answer of an escort's action: JSON for the page's script, else a message and
+    the way back to the day's page."""
+    if _wants_json(request):
+        return JsonResponse({"ok": ok, "message": message, **extra}, status=status)
+    if ok:
+        messages.success(request, message)
+    else:
+        messages.error(request, message)
+    return redirect("escorts:my_day")
+
+
+def _made_at(request: HttpRequest) -> datetime.datetime | None:
+    """When the phone made the action (milliseconds since the epoch), for one queued offline."""
+    try:
+        made_ms = int(request.POST.get("made_ms", ""))
+    except ValueError:
+        return None
+    try:
+        return datetime.datetime.fromtimestamp(made_ms / 1000, tz=datetime.UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _action_key(request: HttpRequest) -> str:
+    """The action's idempotency key: the script's header, else the form's one-time token."""
+    return request.headers.get("Idempotency-Key") or request.POST.get("submission_token", "")
+
+
 @station_permission_required(Perm.OWN_RUNS)
 @require_GET
 def my_day(request: StationRequest) -> HttpResponse:
@@ -645,10 +677,19 @@ def my_day(request: StationRequest) -> HttpResponse:
     if officer is None:
         raise Http404
     today = _today()
-    runs = list(selectors.run_list_for_officer(officer=officer, date=today))
-    for run in runs:
-        run.overdue = run.is_overdue(timezone.now(), date=today)
-    return render(request, "escorts/my_day.html", {"officer": officer, "runs": runs, "date": today})
+    station = current_station(request)
+    runs = selectors.runs_watched_for_officer(officer=officer, date=today)
+    grace = watch.settings_of(station).start_grace
+    for row in runs:
+        row.run.overdue = row.run.is_overdue(timezone.now(), date=today, grace=grace)
+    context = {
+        "officer": officer,
+        "runs": runs,
+        "date": today,
+        "station": station,
+        "check_in_minutes": station.check_in_minutes,
+    }
+    return render(request, "escorts/my_day.html", context)
 
 
 _ACTIONS = {
@@ -658,26 +699,137 @@ _ACTIONS = {
 }
 
 
+def _own_run(request: StationRequest, run_pk: int) -> EscortRun:
+    officer = selectors.officer_for_user(user=request.user)
+    if officer is None:
+        raise Http404
+    run = selectors.run_for_officer(officer=officer, run_pk=run_pk, date=_today())
+    if run is None:
+        raise Http404
+    return run
+
+
 @station_permission_required(Perm.OWN_RUNS)
 @require_POST
 def my_run_action(request: StationRequest, run_pk: int, action: str) -> HttpResponse:
-    officer = selectors.officer_for_user(user=request.user)
-    if officer is None or action not in _ACTIONS:
+    if action not in _ACTIONS:
         raise Http404
-    run = get_object_or_404(
-        selectors.run_list_for_officer(officer=officer, date=_today()), pk=run_pk
-    )
+    run = _own_run(request, run_pk)
     status, done = _ACTIONS[action]
+    reached = [int(pk) for pk in request.POST.getlist("reached") if pk.isdigit()]
     if action == "complete" and request.POST.get("confirmed") != "yes":
-        # Completing ends the escort for every agent on the run: ask first.
-        return render(request, "escorts/run_complete_confirm.html", {"run": run})
+        # Completing ends the escort for every agent on the run: ask first, agent by agent.
+        links = selectors.run_list(sheet=run.sheet).get(pk=run.pk).run_entries.all()
+        return render(request, "escorts/run_complete_confirm.html", {"run": run, "links": links})
     try:
-        services.run_set_status(run=run, status=status, by=request.user)
+        services.run_set_status(run=run, status=status, by=request.user, reached=reached)
     except ValidationError as exc:
-        messages.error(request, service_error_text(exc))
-    else:
-        messages.success(request, str(done))
-    return redirect("escorts:my_day")
+        return _answer(request, ok=False, message=service_error_text(exc), status=422)
+    return _answer(request, ok=True, message=str(done), status_now=status)
+
+
+@station_permission_required(Perm.OWN_RUNS)
+@require_POST
+def my_run_check_in(request: StationRequest, run_pk: int) -> HttpResponse:
+    run = _own_run(request, run_pk)
+    try:
+        result = services.run_check_in(
+            run=run,
+            by=request.user,
+            key=_action_key(request),
+            at=_made_at(request),
+            latitude=request.POST.get("latitude"),
+            longitude=request.POST.get("longitude"),
+            accuracy_m=request.POST.get("accuracy_m"),
+        )
+    except ValidationError as exc:
+        return _answer(request, ok=False, message=service_error_text(exc), status=422)
+    made = f"{timezone.localtime(result.sign.at):%H:%M}"
+    return _answer(
+        request,
+        ok=True,
+        message=_("Checked in at %(time)s. The next check-in is due in %(minutes)d min.")
+        % {"time": made, "minutes": current_station(request).check_in_minutes},
+    )
+
+
+@never_cache
+@station_permission_required(Perm.OWN_RUNS)
+@require_POST
+def my_run_position(request: StationRequest, run_pk: int) -> JsonResponse:
+    """The leader's page sends the phone's position here once a minute."""
+    run = selectors.run_led_by(user=request.user, run_pk=run_pk, date=_today())
+    if run is None:
+        raise Http404
+    try:
+        result = services.run_position_record(
+            run=run,
+            by=request.user,
+            key=request.POST.get("key", ""),
+            latitude=request.POST.get("latitude"),
+            longitude=request.POST.get("longitude"),
+            accuracy_m=request.POST.get("accuracy_m"),
+            at=_made_at(request),
+        )
+    except ValidationError as exc:
+        return JsonResponse({"ok": False, "message": service_error_text(exc)}, status=422)
+    return JsonResponse({"ok": True, "created": result.created})
+
+
+# --- The duty officer's live board ---
+
+# The board's page asks for a fresh copy of itself this often.
+LIVE_REFRESH_SECONDS = 30
+
+
+@never_cache
+@station_permission_required(Perm.OPERATE, Perm.OVERSEE)
+@require_GET
+def live_board(request: StationRequest) -> HttpResponse:
+    """Every active run of today, red first, with its timer and last position, and the map;
+    `?fragment=1` is the board alone, which the page's script swaps in every half minute."""
+    station = current_station(request)
+    board = selectors.live_board()
+    places = [
+        maps.Place(area.latitude, area.longitude, area.display_name, "area")
+        for area in selectors.area_list_located()
+        if area.latitude is not None and area.longitude is not None
+    ]
+    for row in board.runs:
+        if (
+            row.watch is not None
+            and row.watch.latitude is not None
+            and row.watch.longitude is not None
+        ):
+            places.append(
+                maps.Place(
+                    row.watch.latitude,
+                    row.watch.longitude,
+                    notify.run_reference(row.run),
+                    f"run-{row.state.stage}",
+                    str(row.run.team),
+                    row.watch.accuracy_m,
+                )
+            )
+    try:
+        # A wall screen may ask for a quicker refresh (?refresh=10), within reason.
+        every = min(300, max(5, int(request.GET.get("refresh", LIVE_REFRESH_SECONDS))))
+    except ValueError:
+        every = LIVE_REFRESH_SECONDS
+    context = {
+        "board": board,
+        "rows": board_text.rows(board.runs),
+        "map": maps.draw(places, tile_url=station.map_tile_url),
+        "refresh_seconds": every,
+        "now": timezone.now(),
+        "operates": Perm.OPERATE in request.station_perms,
+    }
+    template = "escorts/_live_board.html" if request.GET.get("fragment") else "escorts/live.html"
+    response = render(request, template, context)
+    if station.map_tile_url:
+        # The tiles come from the deployment's own tile server, named in the station's settings.
+        response._csp_update = {"img-src": [maps.tile_origin(station.map_tile_url)]}  # type: ignore[attr-defined]
+    return response
 
 
 # --- A branch's own escorts ---

@@ -2,7 +2,8 @@
 
 What goes, for trips before the limit: the centres, vehicle, deposit point and notes of roster
 entries, the location of SOS alerts, the place and narrative of incidents, the same values in
-the audit trail's records of those rows, and the station's messages (notifications.services).
+the audit trail's records of those rows, the station's messages (notifications.services), and
+what other apps register (`register_purge`: the escorts' tracks and check-ins).
 
 What stays: every row the dashboard counts (rosters, entries, incidents, SOS alerts, runs) with
 the fields it counts by (date, times, area, cash band, kind, status, FIR number), so
@@ -18,6 +19,7 @@ Whether an agent who left long ago should be anonymised is the branch's decision
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pgtrigger
@@ -30,6 +32,19 @@ from notifications.services import message_purge
 from stations.db import connection
 
 from .models import Incident, RosterEntry, SosAlert
+
+# Other apps' personal data that goes with age, each by a function of its own that removes
+# (or with `dry_run` counts) what is older than `before` and returns how many rows; registered
+# in their AppConfig.ready(), since this app imports none of them.
+Purge = Callable[..., int]
+PURGES: dict[str, Purge] = {}
+
+
+def register_purge(name: str, purge: Purge) -> None:
+    """`purge(*, before: datetime.datetime, dry_run: bool) -> int`, run by `retention_apply`
+    in each station, in its transaction."""
+    PURGES[name] = purge
+
 
 # The fields cleared on each kind of row, and what they are cleared to.
 CLEARED: dict[type[models.Model], dict[str, object]] = {
@@ -50,6 +65,8 @@ class RetentionReport:
     incidents: int
     audit_records: int
     messages: int
+    # The registered purges' counts, by name (escort positions and check-ins, ...).
+    purged: tuple[tuple[str, int], ...] = ()
 
 
 def retention_limit(*, today: datetime.date | None = None) -> datetime.date:
@@ -131,4 +148,7 @@ def retention_apply(*, dry_run: bool = False) -> RetentionReport:
         incidents=counts[Incident],
         audit_records=audit,
         messages=message_purge(before=start, dry_run=dry_run),
+        purged=tuple(
+            (name, purge(before=start, dry_run=dry_run)) for name, purge in PURGES.items()
+        ),
     )

@@ -63,7 +63,13 @@ KINDS: dict[str, KindSpec] = {
     Kind.SHEET_DRAFT_READY: KindSpec(("date", "runs", "uncovered", "link")),
     Kind.SHEET_PUBLISHED: KindSpec(_ESCORT),
     Kind.SHEET_CHANGED: KindSpec(_ESCORT),
-    Kind.RUN_OVERDUE: KindSpec(("reference", "time", "meeting_point", "link")),
+    Kind.RUN_OVERDUE: KindSpec(
+        ("reference", "time", "meeting_point", "link"), optional=("contact", "phone")
+    ),
+    Kind.RUN_NOT_ACKNOWLEDGED: KindSpec(
+        ("reference", "time", "meeting_point", "contact", "phone", "link")
+    ),
+    Kind.RUN_SILENT: KindSpec(("reference", "minutes", "since", "contact", "phone", "link")),
     Kind.TRIP_UNESCORTED: KindSpec(("agents", "date", "time", "reason", "phone", "link")),
     Kind.SOS: KindSpec(
         ("reference", "time", "place", "name", "phone", "link"),

@@ -26,6 +26,8 @@ class Kind(models.TextChoices):
     SHEET_CHANGED = "sheet_changed", _("Escort details changed")
     TRIP_UNESCORTED = "trip_unescorted", _("Trip without escort")
     RUN_OVERDUE = "run_overdue", _("Run overdue")
+    RUN_NOT_ACKNOWLEDGED = "run_not_acknowledged", _("Run not acknowledged")
+    RUN_SILENT = "run_silent", _("Run without check-in")
     SOS = "sos", _("SOS")
     INCIDENT_RECORDED = "incident_recorded", _("Incident recorded")
     SDPO_DAILY_SUMMARY = "sdpo_daily_summary", _("Daily summary")

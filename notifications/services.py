@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import cast
 
 from django.conf import settings
@@ -58,6 +58,7 @@ def message_queue(
     recipients: Iterable[User],
     context: dict,
     urgent: bool = False,
+    channels: Collection[str] | None = None,
 ) -> list[Message]:
     """Write one message per recipient and channel for `event` and queue their delivery.
 
@@ -67,6 +68,7 @@ def message_queue(
     adds nothing for recipients and channels that already have it. `context` holds the kind's
     variables as JSON values (see `catalogue.KINDS`) and an optional portal `path`; no money.
     `urgent` (SOS) uses every channel the recipient can receive, whatever their preferences.
+    `channels`, when given, keeps only those (a ladder's rung "the leader by SMS or WhatsApp").
 
     Returns the messages this call added.
     """
@@ -95,7 +97,7 @@ def message_queue(
         for channel in channels_for(
             user=user, preference=preferences.get(user.pk), available=available, urgent=urgent
         ):
-            if (user.pk, channel) in already:
+            if (user.pk, channel) in already or (channels is not None and channel not in channels):
                 continue
             in_app = channel == Channel.IN_APP
             rows.append(

@@ -27,9 +27,11 @@ class StationRow:
         # backup changes.
         day = self.day
         if day is None:
-            return (0, 0, 0, 0, self.station.name)
+            return (0, 0, 0, 0, 0, 0, self.station.name)
         return (
             -day.sos_open,
+            -day.runs_red,
+            -day.runs_amber,
             -day.entries_uncovered,
             -day.rosters_missing,
             -day.runs_overdue,
@@ -62,6 +64,8 @@ FIGURES = [
     "runs_acknowledged",
     "runs_completed",
     "runs_overdue",
+    "runs_amber",
+    "runs_red",
     "incidents",
     "sos_open",
     "sos",

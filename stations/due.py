@@ -30,8 +30,9 @@ def stations_due(*, job: str, now: datetime.datetime | None = None) -> QuerySet[
 def due_set(*, job: str, at: datetime.datetime, started: datetime.datetime) -> bool:
     """The current station's run of `job`, begun at `started`, has nothing to do before `at`.
 
-    Not stored when a change said "now" after the run began: the run may have read the state
-    from before that change, so the station stays due. Returns whether it was stored."""
+    Not stored when a change said "now" (or an earlier time) after the run began: the run may
+    have read the state from before that change, so the earlier of the two is kept. Returns
+    whether it was stored."""
     station = schema_station()
     at = min(at, started + datetime.timedelta(minutes=settings.STATION_JOB_SWEEP_MINUTES))
     stored = StationJobDue.objects.filter(station=station, job=job, due_at__lte=started).update(
@@ -42,6 +43,9 @@ def due_set(*, job: str, at: datetime.datetime, started: datetime.datetime) -> b
     _, created = StationJobDue.objects.get_or_create(
         station=station, job=job, defaults={"due_at": at}
     )
+    if not created:
+        # A change set a time after this run began (`due_now`, `due_by`): keep the earlier.
+        StationJobDue.objects.filter(station=station, job=job, due_at__gt=at).update(due_at=at)
     return created
 
 
@@ -60,3 +64,20 @@ def due_now(*jobs: str, station: Station | None = None) -> None:
         )
 
     transaction.on_commit(mark)
+
+
+def due_by(job: str, *, at: datetime.datetime, station: Station | None = None) -> None:
+    """The station (by default the current one) has work for `job` by `at`, which may be
+    sooner than the time stored (a run just started is due at its first check-in): once the
+    change commits, the stored time becomes the earlier of the two. A time later than the one
+    stored changes nothing."""
+    station = station or schema_station()
+
+    def sooner() -> None:
+        # A station without a time yet gets this one; a later stored time is brought forward.
+        StationJobDue.objects.bulk_create(
+            [StationJobDue(station=station, job=job, due_at=at)], ignore_conflicts=True
+        )
+        StationJobDue.objects.filter(station=station, job=job, due_at__gt=at).update(due_at=at)
+
+    transaction.on_commit(sooner)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.crypto import salted_hmac
 from django.utils.translation import get_language
@@ -50,6 +52,39 @@ class StationQuerySet(models.QuerySet):
 LATEST_ROSTER_CUTOFF = datetime.time(10, 0)
 
 MIN_RETENTION_DAYS = 30
+
+
+class Stage(models.TextChoices):
+    """How far a run's silence (or a missed acknowledgement or start) has gone, and so which
+    rungs of the station's escalation ladder hear of it."""
+
+    AMBER = "amber", _("Amber")
+    RED = "red", _("Red")
+    OFF = "off", _("Never")
+
+
+# The rungs of the escalation ladder, lowest first, each with the stage that reaches it by
+# default: the team leader in the portal, then by SMS or WhatsApp, the duty officer, the OC,
+# the SDPO.
+LADDER_RUNGS = (
+    ("ladder_leader_app", Stage.AMBER),
+    ("ladder_leader_phone", Stage.AMBER),
+    ("ladder_duty_officer", Stage.AMBER),
+    ("ladder_oc", Stage.RED),
+    ("ladder_sdpo", Stage.RED),
+)
+
+
+def validate_tile_url(value: str) -> None:
+    if not value:
+        return
+    parts = urlsplit(value.replace("{", "").replace("}", ""))
+    if (
+        parts.scheme != "https"
+        or not parts.netloc
+        or any(slot not in value for slot in ("{z}", "{x}", "{y}"))
+    ):
+        raise ValidationError(_("A tile URL starts with https:// and has {z}, {x} and {y} in it."))
 
 
 @audit.track()
@@ -110,6 +145,71 @@ class Station(TenantMixin):
     default_speed_kmph = models.PositiveSmallIntegerField(
         _("default travel speed (km/h)"), default=25
     )
+    # The watch over runs (escorts.watch): a started run with no sign of life for
+    # `check_in_minutes` is amber, `amber_to_red_minutes` later red; a run not acknowledged
+    # `acknowledge_lead_minutes` before its start is amber, one not started
+    # `start_grace_minutes` after it red. Each stage tells the rungs of the ladder set to it.
+    check_in_minutes = models.PositiveSmallIntegerField(
+        _("check-in interval (minutes)"),
+        default=20,
+        validators=[MinValueValidator(5), MaxValueValidator(240)],
+        help_text=_(
+            "A started run with no check-in, position or status change for this long turns amber."
+        ),
+    )
+    amber_to_red_minutes = models.PositiveSmallIntegerField(
+        _("amber to red (minutes)"),
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(240)],
+        help_text=_("An amber run still silent this much later turns red."),
+    )
+    acknowledge_lead_minutes = models.PositiveSmallIntegerField(
+        _("acknowledge by (minutes before the start)"),
+        default=30,
+        validators=[MaxValueValidator(720)],
+    )
+    start_grace_minutes = models.PositiveSmallIntegerField(
+        _("start grace (minutes after the start)"),
+        default=15,
+        validators=[MaxValueValidator(240)],
+    )
+    ladder_leader_app = models.CharField(
+        _("team leader, in the portal"), max_length=5, choices=Stage.choices, default=Stage.AMBER
+    )
+    ladder_leader_phone = models.CharField(
+        _("team leader, by SMS or WhatsApp"),
+        max_length=5,
+        choices=Stage.choices,
+        default=Stage.AMBER,
+    )
+    ladder_duty_officer = models.CharField(
+        _("duty officers"), max_length=5, choices=Stage.choices, default=Stage.AMBER
+    )
+    ladder_oc = models.CharField(
+        _("officer-in-charge"), max_length=5, choices=Stage.choices, default=Stage.RED
+    )
+    ladder_sdpo = models.CharField(
+        _("SDPO's office"), max_length=5, choices=Stage.choices, default=Stage.RED
+    )
+    # Where an agent's phone sends an SOS by SMS when it has no data connection.
+    sos_sms_number = models.CharField(
+        _("SOS number for SMS"),
+        max_length=20,
+        blank=True,
+        validators=[
+            RegexValidator(r"^\+?[0-9]{3,15}$", _("Digits only, with an optional + in front."))
+        ],
+        help_text=_("A mobile number that receives SMS; 112 when blank."),
+    )
+    # A base map under the live board's map, for deployments that have a tile server; the
+    # map is drawn without it (areas and positions from their coordinates) when blank.
+    map_tile_url = models.CharField(
+        _("base map tile URL"),
+        max_length=300,
+        blank=True,
+        validators=[validate_tile_url],
+        help_text=_("Optional, such as https://tiles.example.org/{z}/{x}/{y}.png"),
+    )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     objects = StationQuerySet.as_manager()
@@ -129,6 +229,26 @@ class Station(TenantMixin):
 
     def __str__(self) -> str:
         return self.display_name
+
+    def clean(self) -> None:
+        # A ladder is climbed: a rung reached at red cannot come before one reached at amber,
+        # or the SDPO could hear of a run before its own leader.
+        reached = [getattr(self, name) for name, _default in LADDER_RUNGS]
+        stages = [stage for stage in reached if stage != Stage.OFF]
+        if stages != sorted(stages, key=[Stage.AMBER, Stage.RED].index):
+            raise ValidationError(
+                _(
+                    "The ladder is climbed in order: a rung told at amber cannot come after "
+                    "one told at red."
+                )
+            )
+
+    @property
+    def ladder(self) -> list[tuple[str, str]]:
+        """The rungs (field names of LADDER_RUNGS) and the stage that reaches each, lowest
+        first, without the rungs set to never."""
+        rungs = [(name, getattr(self, name)) for name, _default in LADDER_RUNGS]
+        return [(name, stage) for name, stage in rungs if stage != Stage.OFF]
 
     @property
     def display_name(self) -> str:
@@ -291,6 +411,9 @@ class StationDay(models.Model):
     runs_acknowledged = models.PositiveIntegerField(default=0, verbose_name=_("runs acknowledged"))
     runs_completed = models.PositiveIntegerField(default=0, verbose_name=_("runs completed"))
     runs_overdue = models.PositiveIntegerField(default=0, verbose_name=_("runs overdue"))
+    # Today's runs by the watch's stage when last counted (escorts.watch).
+    runs_amber = models.PositiveIntegerField(default=0, verbose_name=_("runs amber"))
+    runs_red = models.PositiveIntegerField(default=0, verbose_name=_("runs red"))
     sheet_published = models.BooleanField(default=False, verbose_name=_("sheet published"))
     incidents = models.PositiveIntegerField(default=0, verbose_name=_("incidents"))
     sos_open = models.PositiveIntegerField(default=0, verbose_name=_("sos open"))

@@ -11,6 +11,11 @@ same key with the same method, path and body gets the first answer again (with
 `Idempotent-Replayed: true`); the same key with another request gets 422. A second request
 arriving while the first is still running waits for its answer. Server errors and throttled
 calls are not kept, so they may be retried with the same key.
+
+The phone pages' offline queue (static/field/queue.js) sends each action (acknowledge, start,
+check in, complete, SOS) the same way, with a key of its own, signed in by the session: the
+key is the person's, and a page action refused for its sign-in or CSRF token (401, 403) is not
+kept either, so it is tried again once the person has a fresh page.
 """
 
 from __future__ import annotations
@@ -90,6 +95,10 @@ class SubmissionTokenMiddleware:
     def _token(request: HttpRequest) -> uuid.UUID | None:
         if request.method != "POST" or not request.user.is_authenticated:
             return None
+        if request.headers.get(HEADER):
+            # The page's script sent it with a key, which does the token's work (and reads the
+            # body whole, which reading the form here would consume).
+            return None
         try:
             return uuid.UUID(request.POST.get(FIELD, ""))
         except ValueError:
@@ -102,11 +111,19 @@ class IdempotencyKeyMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         key = request.headers.get(HEADER)
-        if not key or request.method not in WRITES or "/api/" not in request.path:
+        if not key or request.method not in WRITES:
             return self.get_response(request)
+        api = "/api/" in request.path
+        if api:
+            caller = hashlib.sha256(request.headers.get("Authorization", "").encode()).hexdigest()
+        elif request.user.is_authenticated:
+            # A page's own script (the phone pages' offline queue) sends its actions with a key
+            # of the signed-in person's.
+            caller = f"user:{request.user.pk}"
+        else:
+            return self.get_response(request)  # nobody to keep it for; the view refuses it
         if len(key) > 255:
             return JsonResponse({"detail": _("The Idempotency-Key is too long.")}, status=400)
-        caller = hashlib.sha256(request.headers.get("Authorization", "").encode()).hexdigest()
         scope = f"{connection.schema_name}:{caller}"
         try:
             body = request.body
@@ -122,7 +139,14 @@ class IdempotencyKeyMiddleware:
             _claim(IdempotentRequest, scope=scope, key=key, fingerprint=fingerprint)
         response = self.get_response(request)
         kept = IdempotentRequest.objects.filter(scope=scope, key=key)
-        if response.status_code >= 500 or response.status_code == 429 or response.streaming:
+        # A page's action refused for its sign-in or its CSRF token did nothing: sent again
+        # once the person is signed in with a fresh page, it must be tried, not replayed.
+        unkept = (401, 403) if not api else ()
+        if (
+            response.status_code >= 500
+            or response.status_code in (429, *unkept)
+            or response.streaming
+        ):
             kept.delete()
         else:
             kept.update(

@@ -1,18 +1,23 @@
 from __future__ import annotations
 
 import datetime
+import functools
+import hashlib
 from base64 import b32encode
 from urllib.parse import urlencode
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
+from django.contrib.staticfiles import finders
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.templatetags.static import static
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -73,6 +78,72 @@ def set_language(request: HttpRequest) -> HttpResponse:
     language = request.POST.get("language")
     if request.user.is_authenticated and language in dict(request.user.Language.choices):
         services.user_set_language(user=request.user, language=language)
+    return response
+
+
+# The static files the phone pages need with no connection; the service worker keeps them.
+FIELD_APP_FILES = [
+    "vendor/bootstrap/bootstrap.min.css",
+    "css/portal.css",
+    "vendor/bootstrap/bootstrap.bundle.min.js",
+    "field/queue.js",
+    "escorts/position.js",
+    "lenders/sos.js",
+    "favicon.svg",
+    "icons/icon-192.png",
+    "icons/icon-512.png",
+]
+
+
+@functools.cache
+def _field_app_version() -> str:
+    """Changes whenever one of the files does (their hashed names in production, their
+    contents in development), so phones fetch the new ones."""
+    digest = hashlib.sha256()
+    for name in FIELD_APP_FILES:
+        digest.update(static(name).encode())
+        found = finders.find(name)
+        if isinstance(found, str):
+            with open(found, "rb") as file:
+                digest.update(file.read())
+    return digest.hexdigest()[:12]
+
+
+@require_GET
+def service_worker(request: HttpRequest) -> HttpResponse:
+    """The phone pages' service worker, at the root so that it may serve every station's
+    pages (a worker serves only pages under its own address)."""
+    context = {
+        "version": _field_app_version(),
+        "shell": [static(name) for name in FIELD_APP_FILES],
+        "static_prefix": settings.STATIC_URL,
+    }
+    response = render(request, "sw.js", context, content_type="text/javascript")
+    # Phones look for a new worker at every visit; the worker keeps the files itself.
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+@require_GET
+def manifest(request: HttpRequest) -> JsonResponse:
+    """What a phone needs to install the portal as an app (opening at the person's own day)."""
+    icons = [
+        {"src": static(f"icons/icon-{size}.png"), "sizes": f"{size}x{size}", "type": "image/png"}
+        for size in (192, 512)
+    ]
+    data = {
+        "name": _("Escort Portal"),
+        "short_name": _("Escorts"),
+        "start_url": "/",
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": "#0d6efd",
+        "lang": translation.get_language(),
+        "icons": icons,
+    }
+    response = JsonResponse(data, json_dumps_params={"ensure_ascii": False})
+    response["Content-Type"] = "application/manifest+json"
     return response
 
 

@@ -8,6 +8,7 @@ import datetime
 import pytest
 import time_machine
 from django.conf import settings
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from escort_portal.celery import app
@@ -21,7 +22,7 @@ from lenders import services as lender_services
 from lenders.tasks import roster_reminders_all_stations
 from lenders.tests.factories import AreaFactory, BranchFactory
 from stations import due
-from stations.models import Station, StationJobDue
+from stations.models import Station, StationDayRecount, StationJobDue
 from stations.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -51,7 +52,7 @@ def test_a_tick_before_cut_off_is_next_due_at_the_cut_off(station):
     assert _due_at(station) == lender_services.cutoff_at(TODAY)
 
 
-def test_a_published_sheet_makes_its_runs_starts_and_overdue_times_due(station, clock):
+def test_a_published_sheet_makes_its_runs_watch_times_due(station, clock):
     TeamFactory(name="Alpha")
     area = AreaFactory()
     entry(area=area, start="10:00", end="12:00")
@@ -59,18 +60,30 @@ def test_a_published_sheet_makes_its_runs_starts_and_overdue_times_due(station, 
     services.duty_sheet_publish(date=TODAY, by=UserFactory())
     run = EscortRun.objects.get(sheet__date=TODAY)
     begins = datetime.datetime.combine(TODAY, run.start, tzinfo=IST)
+    minutes = datetime.timedelta(minutes=1)
+    services.station_tick()
+    # 09:00: the run is to be acknowledged 30 minutes before its start.
+    assert _due_at(station) == begins - 30 * minutes
+    clock.move_to(begins - 30 * minutes)
     services.station_tick()
     assert _due_at(station) == begins
     clock.move_to(begins)
     services.station_tick()
-    assert _due_at(station) == begins + datetime.timedelta(minutes=15)
-    run.status = EscortRun.Status.STARTED
-    run.save(update_fields=["status"])
-    clock.move_to(begins + datetime.timedelta(minutes=15))
+    assert _due_at(station) == begins + 15 * minutes  # the start grace
+    run.status, run.started_at = EscortRun.Status.STARTED, begins + 15 * minutes
+    run.save(update_fields=["status", "started_at"])
+    clock.move_to(begins + 15 * minutes)
     services.station_tick()
-    # Nothing more today: the next work is midnight, nearer is the sweep.
+    # Started: its first check-in is due 20 minutes on, and it turns red 10 minutes later.
+    assert _due_at(station) == begins + 35 * minutes
+    clock.move_to(begins + 35 * minutes)
+    services.station_tick()
+    assert _due_at(station) == begins + 45 * minutes
+    clock.move_to(begins + 45 * minutes)
+    services.station_tick()
+    # Red and told: nothing more today; the next work is midnight, nearer is the sweep.
     sweep = datetime.timedelta(minutes=settings.STATION_JOB_SWEEP_MINUTES)
-    assert _due_at(station) == begins + datetime.timedelta(minutes=15) + sweep
+    assert _due_at(station) == begins + 45 * minutes + sweep
 
 
 def test_a_station_far_from_its_next_work_is_still_entered_within_the_sweep(station, clock):
@@ -166,8 +179,12 @@ def test_a_real_worker_ticks_the_due_station_and_stores_its_next_time(
         assert tick_all_stations() == 0
         assert celery_worker.poll() is None
     finally:
-        # The worker ticked on the real clock: past the real cut-off it built the real day's
-        # (empty) draft, which other tests must not find.
-        real_today = datetime.datetime.now(IST).date()
-        in_other_connection(debra, lambda: StationJobDue.objects.filter(job=TICK).delete())
-        in_other_connection(debra, lambda: DutySheet.objects.filter(date=real_today).delete())
+
+        def clean() -> None:
+            StationJobDue.objects.filter(job=TICK).delete()
+            # After the real cut-off the worker's tick builds today's (real) draft: it must not
+            # stay for the tests that follow.
+            DutySheet.objects.filter(date=timezone.localdate()).delete()
+            StationDayRecount.objects.all().delete()
+
+        in_other_connection(debra, clean)

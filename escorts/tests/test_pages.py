@@ -16,7 +16,7 @@ from pypdf import PdfReader
 
 from escorts import services
 from escorts import stats as escort_stats
-from escorts.models import DutySheet, EscortRun, build_grace
+from escorts.models import DutySheet, EscortRun, RunEscalation, build_grace
 from escorts.tests.conftest import IST, TODAY, entry
 from escorts.tests.factories import OfficerFactory, TeamFactory
 from lenders import services as lender_services
@@ -170,13 +170,15 @@ def test_the_escort_sees_only_their_own_teams_runs_and_moves_them_on(day, duty, 
     assert "Malancha" in page and "Radhamohanpur" not in page
     mine = EscortRun.objects.get(sheet__status="published", team=day["alpha"])
     theirs = EscortRun.objects.get(sheet__status="published", team=day["bravo"])
+    reached = [day["a"].pk, day["b"].pk]  # every agent on the run reached the deposit point
     for action, status in [
         ("acknowledge", "acknowledged"),
         ("start", "started"),
         ("complete", "completed"),
     ]:
         response = alpha_client.post(
-            url("escorts:my_run_action", mine.pk, action), {"confirmed": "yes"}
+            url("escorts:my_run_action", mine.pk, action),
+            {"confirmed": "yes", "reached": reached},
         )
         assert response.status_code == 302
         mine.refresh_from_db()
@@ -206,7 +208,10 @@ def test_an_escort_cannot_start_a_run_long_before_it_and_is_asked_before_complet
     assert asked.status_code == 200 and "Yes, complete the run" in asked.content.decode()
     mine.refresh_from_db()
     assert mine.status == EscortRun.Status.STARTED
-    client.post(url("escorts:my_run_action", mine.pk, "complete"), {"confirmed": "yes"})
+    client.post(
+        url("escorts:my_run_action", mine.pk, "complete"),
+        {"confirmed": "yes", "reached": [day["a"].pk, day["b"].pk]},
+    )
     mine.refresh_from_db()
     assert mine.status == EscortRun.Status.COMPLETED
 
@@ -223,8 +228,9 @@ def test_the_duty_officer_sees_runs_not_started_after_15_minutes_as_overdue(
     page = client_for(duty).get(url("escorts:sheet", TODAY)).content.decode()
     assert "Overdue</span>" in page
     assert 'data-refresh-seconds="30"' in page
-    assert services.runs_flag_overdue() == 1
-    assert services.runs_flag_overdue() == 0  # announced once
+    # Not started by the start grace: red, and the ladder is told once.
+    assert services.runs_escalate() > 0
+    assert services.runs_escalate() == 0
 
 
 # Alpha's run starts at 10:00, Bravo's at 11:00. Just after midnight both are ahead, whatever
@@ -240,10 +246,13 @@ def test_the_sheet_the_dashboard_and_the_overdue_job_agree_on_overdue_runs(
     clock.move_to(f"2026-12-01T{moment}:00+05:30")
     now = timezone.now()
     runs = EscortRun.objects.filter(sheet__date=TODAY, sheet__status=DutySheet.Status.PUBLISHED)
-    on_the_sheet = {run.pk for run in runs if run.is_overdue(now, date=TODAY)}
-    assert set(runs.overdue(now).values_list("pk", flat=True)) == on_the_sheet
-    assert escort_stats.figures(TODAY)["runs_overdue"] == len(on_the_sheet)
-    assert services.runs_flag_overdue() == len(on_the_sheet) == overdue
+    grace = datetime.timedelta(minutes=connection.tenant.start_grace_minutes)
+    on_the_sheet = {run.pk for run in runs if run.is_overdue(now, date=TODAY, grace=grace)}
+    assert set(runs.overdue(now, grace=grace).values_list("pk", flat=True)) == on_the_sheet
+    assert escort_stats.figures(TODAY)["runs_overdue"] == len(on_the_sheet) == overdue
+    services.runs_escalate()
+    told = RunEscalation.objects.filter(reason=RunEscalation.Reason.NOT_STARTED)
+    assert set(told.values_list("run_id", flat=True)) == on_the_sheet
 
 
 def test_a_branch_sees_its_own_escorts_and_nothing_of_another_branch(day, duty, client_for):
@@ -357,8 +366,23 @@ def test_teams_and_officers_are_kept_on_pages_with_confirmation(station, duty, c
     assert not EscortTeam.objects.filter(pk=team.pk).exists()
 
 
+# The settings form's watch fields, as the page shows them for a new station.
+WATCH_SETTINGS = {
+    "check_in_minutes": 20,
+    "amber_to_red_minutes": 10,
+    "acknowledge_lead_minutes": 30,
+    "start_grace_minutes": 15,
+    "ladder_leader_app": "amber",
+    "ladder_leader_phone": "amber",
+    "ladder_duty_officer": "amber",
+    "ladder_oc": "red",
+    "ladder_sdpo": "red",
+}
+
+
 def test_only_the_oc_changes_the_cut_off(station, duty, client_for):
     data = {
+        **WATCH_SETTINGS,
         "roster_cutoff": "07:45",
         "planner_seconds": 5,
         "default_speed_kmph": 30,
@@ -390,6 +414,7 @@ def test_the_station_settings_are_linked_and_read_only_for_the_duty_officer(
 def test_a_retention_below_the_minimum_is_refused_with_a_message(station, client_for):
     oc = StationRoleFactory(station=station, role=StationRole.Role.OFFICER_IN_CHARGE).user
     data = {
+        **WATCH_SETTINGS,
         "roster_cutoff": "07:45",
         "planner_seconds": 5,
         "default_speed_kmph": 30,
@@ -535,6 +560,7 @@ def test_a_cut_off_after_the_morning_is_refused_and_the_page_says_why(station, c
     )
     assert "by 10:00: the rosters lock" in oc.get(url("escorts:settings")).content.decode()
     data = {
+        **WATCH_SETTINGS,
         "roster_cutoff": "23:55",
         "planner_seconds": 5,
         "default_speed_kmph": 30,

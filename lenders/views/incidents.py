@@ -7,14 +7,14 @@ import datetime
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from escort_portal.forms import add_service_errors, service_error_text
-from stations.access import Perm, StationRequest, station_permission_required
+from stations.access import Perm, StationRequest, current_station, station_permission_required
 from stations.permissions import BranchCap
 
 from .. import forms, selectors, services
@@ -148,10 +148,33 @@ def sos(request: StationRequest, entry_pk: int) -> HttpResponse:
                 located_at=data.get("located_ms"),
             )
         except ValidationError as exc:
+            if _wants_json(request):
+                return JsonResponse({"ok": False, "message": service_error_text(exc)}, status=422)
             messages.error(request, service_error_text(exc))
         else:
+            if _wants_json(request):
+                # Sent by the page's script, maybe from its offline queue: the answer kept
+                # for its Idempotency-Key.
+                sent = _(
+                    "SOS sent at %(time)s. The station's duty officers and the SDPO were "
+                    "alerted. Stay where people are, keep your phone on."
+                ) % {"time": f"{timezone.localtime(alert.raised_at):%H:%M}"}
+                return JsonResponse({"ok": True, "message": sent, "reference": f"SOS-{alert.pk}"})
             return render(request, "lenders/sos_sent.html", {"entry": entry, "alert": alert})
-    return render(request, "lenders/sos_confirm.html", {"entry": entry, "form": form})
+    station = current_station(request)
+    context = {
+        "entry": entry,
+        "form": form,
+        "station": station,
+        # Where an SOS goes when the phone has no data: an SMS, and a call.
+        "sos_sms_number": station.sos_sms_number or "112",
+        "sos_reference": f"{entry.agent.name}, {entry.roster.branch}, T{entry.pk}",
+    }
+    return render(request, "lenders/sos_confirm.html", context)
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
 
 
 @station_permission_required(Perm.OPERATE, Perm.OVERSEE)

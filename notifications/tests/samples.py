@@ -58,6 +58,22 @@ SAMPLES: dict[str, dict] = {
         "meeting_point": "Debra bus stand",
         "path": "/station/debra/escorts/runs/3/",
     },
+    "run_not_acknowledged": {
+        "reference": "R112",
+        "time": "10:15",
+        "meeting_point": "Debra bus stand",
+        "contact": "ASI R. Mahato",
+        "phone": "+919800000001",
+        "path": "/station/debra/escorts/my-day/",
+    },
+    "run_silent": {
+        "reference": "R112",
+        "minutes": 30,
+        "since": "10:40",
+        "contact": "ASI R. Mahato",
+        "phone": "+919800000001",
+        "path": "/station/debra/escorts/live/",
+    },
     "sos": {
         "reference": "SOS-17",
         "time": "11:02",

@@ -35,4 +35,5 @@ class Command(BaseCommand):
                 f"{station.slug}: before {report.before}: {verb} {report.entries} entries, "
                 f"{report.sos_alerts} SOS locations, {report.incidents} incident narratives, "
                 f"{report.audit_records} audit records, {report.messages} messages"
+                + "".join(f", {count} {name}" for name, count in report.purged)
             )
