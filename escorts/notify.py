@@ -91,7 +91,8 @@ def _announce_runs(sheet: DutySheet, runs: list[EscortRun], *, kind: str, only: 
             event=f"{kind}:{sheet.pk}:run:{run.pk}:leader",
             kind=kind,
             recipients=_leader(run),
-            context=context,
+            # The leader's copy carries Acknowledge on WhatsApp (the chat app acts on it).
+            context={**context, "chat_ref": f"run:{run.pk}"},
         )
         for entry in by_run.get(run.pk, []):
             branch = entry.roster.branch
