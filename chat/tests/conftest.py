@@ -39,7 +39,7 @@ from lenders.tests.factories import (
     EntryFactory,
     MemberFactory,
 )
-from notifications.tests.conftest import broker  # noqa: F401 - a private Redis to stop
+from notifications.tests.conftest import broker, committed  # noqa: F401 - shared fixtures
 from notifications.tests.samples import DLT_IDS
 from stations.models import ChatContact, Station, StationRole
 from stations.tests.factories import StationRoleFactory, UserFactory
