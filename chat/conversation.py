@@ -24,10 +24,11 @@ import datetime
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pghistory
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -89,6 +90,13 @@ class Turn:
     intent: Intent
     sender: Sender
     now: datetime.datetime
+    # What the sender may do in each station, asked once a message (stations.access).
+    _perms: dict[int, frozenset[Perm]] = field(default_factory=dict)
+
+    def perms(self, station: Station) -> frozenset[Perm]:
+        if station.pk not in self._perms:
+            self._perms[station.pk] = permissions(self.user, station)
+        return self._perms[station.pk]
 
     @property
     def user(self) -> User:
@@ -128,7 +136,7 @@ def _date_text(date: datetime.date) -> str:
 
 
 def _enters(turn: Turn, station: Station) -> bool:
-    return Perm.ENTER in permissions(turn.user, station)
+    return Perm.ENTER in turn.perms(station)
 
 
 # --- Runs: the escort team's leader ---
@@ -688,7 +696,7 @@ def status(turn: Turn) -> Reply:
     answers: list[Reply] = _escort_status(turn)
     for station in turn.sender.stations:
         with tenant_context(station):
-            perms = permissions(turn.user, station)
+            perms = turn.perms(station)
             if Perm.ENTER not in perms:
                 continue
             answers += _branch_status(turn, station)
@@ -807,14 +815,15 @@ def _reply_body(reply: Reply, channel: str, language: str) -> dict | None:
 
 
 def inbound_process(*, message: Incoming, received_at: datetime.datetime) -> InboundMessage | None:
-    """Record, claim and answer one received message; None for a duplicate. The reply's
-    first attempt is made here; `services.reply_send` raises TransientDeliveryError when the
-    provider may take it later, for the caller to try again."""
-    inbound = services.inbound_receive(incoming=message, received_at=received_at)
-    if inbound is None:
-        return None
-    intent = intent_of(message)
-    with services.phone_lock(message.phone):
+    """Record, claim and answer one received message in one transaction, then send the reply;
+    None for a duplicate. `services.reply_send` raises TransientDeliveryError when the provider
+    may take the reply later, for the caller to try again."""
+    with transaction.atomic():
+        services.phone_lock(message.phone)
+        inbound = services.inbound_receive(incoming=message, received_at=received_at)
+        if inbound is None:
+            return None
+        intent = intent_of(message)
         contact = contact_for(message.phone)
         with translation.override(contact.user.language if contact else STRANGER_LANGUAGE):
             answer = _answer(message, intent, contact, timezone.now())

@@ -6,12 +6,12 @@ that app's own services, called from `chat.conversation`.
 
 Guarantees, and where each comes from:
 
-- a message is processed at most once: (channel, provider id) is unique, and processing first
-  claims the row with one conditional UPDATE (`inbound_receive`); a copy delivered again, or a
-  task run twice, finds it claimed;
-- one number's messages are handled one after the other (`phone_lock`), so "SOS" and the
-  location sent right after it, or two quick taps, never race;
-- a reply is sent at most once: `reply_send` claims it the same way;
+- a message is processed once: (channel, provider id) is unique, and processing claims the row
+  with one conditional UPDATE (`inbound_receive`) in the transaction that does what the
+  message asks, so a copy delivered again, or a job run twice, finds it claimed, and a worker
+  that dies half-way leaves nothing done;
+- one number's messages are handled one after the other (`phone_lock`);
+- a reply is sent at most once: `reply_send` claims it the same way, after that transaction;
 - free-form WhatsApp replies only inside the 24 hours after the person's own message.
 """
 
@@ -22,8 +22,6 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -159,12 +157,13 @@ def consents(contact: ChatContact, channel: str) -> bool:
 
 
 def inbound_receive(*, incoming: Incoming, received_at: datetime.datetime) -> InboundMessage | None:
-    """Record a message and claim it for processing; None when this copy is a duplicate or
-    another worker has it.
+    """Record a message and claim it for processing; None when this copy is a duplicate.
 
-    The INSERT skips a row that exists (a copy delivered again), and one conditional UPDATE
-    moves it from received to processing, which only one caller can do. A worker that dies
-    while processing leaves it there: what it did may have been done, so it is not done again.
+    Call it inside the transaction that answers the message: the claim commits with what the
+    message did, so a worker that dies half-way leaves nothing behind, and the job delivered
+    again does it all once. The INSERT skips a row that exists (a copy delivered again; a copy
+    arriving while the first is being answered waits for it), and one conditional UPDATE moves
+    the row from received to processing, which only one caller can do.
     """
     InboundMessage.objects.bulk_create(
         [
@@ -188,16 +187,12 @@ def inbound_receive(*, incoming: Incoming, received_at: datetime.datetime) -> In
     return rows.get()
 
 
-@contextmanager
-def phone_lock(phone: str) -> Iterator[None]:
-    """One number's messages one at a time, across workers (a PostgreSQL advisory lock)."""
+def phone_lock(phone: str) -> None:
+    """One number's messages one at a time, across workers, until the caller's transaction
+    ends (a PostgreSQL advisory lock): "SOS" and the location sent right after it, or two quick
+    taps, never race."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(hashtext(%s))", [f"chat:{phone}"])
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [f"chat:{phone}"])
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"chat:{phone}"])
 
 
 def inbound_finish(
@@ -261,6 +256,21 @@ _REPLY_SENT = [
     InboundMessage.ReplyStatus.READ,
 ]
 SENDING = InboundMessage.ReplyStatus.SENDING
+
+
+def reply_send_waiting(*, channel: str, provider_id: str) -> InboundMessage | None:
+    """Send the reply of a message already answered whose reply is still waiting: a job
+    delivered again after its worker died between the answer and the reply."""
+    pk = (
+        InboundMessage.objects.filter(
+            channel=channel,
+            provider_id=provider_id,
+            reply_status=InboundMessage.ReplyStatus.PENDING,
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return reply_send(inbound_pk=pk) if pk is not None else None
 
 
 def reply_send(*, inbound_pk: int) -> InboundMessage | None:

@@ -39,7 +39,9 @@ def inbound_handle(self: Task, message: dict, received_at: str) -> None:
     incoming = Incoming.from_data(message)
     received = parse_datetime(received_at) or datetime.datetime.now(tz=datetime.UTC)
     try:
-        conversation.inbound_process(message=incoming, received_at=received)
+        if conversation.inbound_process(message=incoming, received_at=received) is None:
+            # Answered already; if its worker died before the reply went, send it now.
+            services.reply_send_waiting(channel=incoming.channel, provider_id=incoming.provider_id)
     except TransientDeliveryError:
         inbound = InboundMessage.objects.filter(
             channel=incoming.channel, provider_id=incoming.provider_id
