@@ -39,7 +39,7 @@ from escort_portal.forms import service_error_text
 from escorts import selectors as escort_selectors
 from escorts import services as escort_services
 from escorts.models import DutySheet, EscortRun
-from escorts.notify import run_reference
+from escorts.notify import officer_contact, run_reference
 from lenders import selectors as lender_selectors
 from lenders import services as lender_services
 from lenders.access import capabilities
@@ -590,7 +590,7 @@ def _trip_reply(station: Station, row: escort_selectors.BranchEscort, date, path
                 "date": _date_text(date),
                 "time": f"{meet_at:%H:%M}-{min(row.run.end, entry.return_at):%H:%M}",
                 "meeting_point": place,
-                "contact": f"{leader.get_rank_display()} {leader.name}",
+                "contact": officer_contact(leader),
                 "phone": str(leader.phone),
                 "link": path,
             },

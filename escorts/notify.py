@@ -18,7 +18,7 @@ from stations.routing import station_reverse
 from stations.selectors import user_list_station_officers
 from stations.tenancy import schema_station
 
-from .models import DutySheet, EscortRun, RunEntry, UncoveredEntry
+from .models import DutySheet, EscortRun, Officer, RunEntry, UncoveredEntry
 from .selectors import agent_meeting
 
 _BRANCH_ROLES = (BranchMember.Role.MANAGER, BranchMember.Role.STAFF)
@@ -33,6 +33,15 @@ def _leader(run: EscortRun) -> QuerySet[User]:
     return User.objects.filter(pk=run.team.leader.user_id, is_active=True)  # type: ignore[misc]
 
 
+def officer_contact(officer: Officer) -> str:
+    """The officer to call, as a message names them: the rank's short form ("ASI", not
+    "Assistant Sub-Inspector (ASI)") and the name, so an SMS slot does not cut the name off."""
+    rank = str(officer.get_rank_display())
+    if rank.endswith(")") and "(" in rank:
+        rank = rank[rank.rindex("(") + 1 : -1]
+    return f"{rank} {officer.name}"
+
+
 def _escort_context(run: EscortRun, date_text: str, path: str) -> dict:
     """The leader's view of a run. Values are whole: the inbox shows them in full and only the
     SMS text is cut to its slots' length."""
@@ -43,7 +52,7 @@ def _escort_context(run: EscortRun, date_text: str, path: str) -> dict:
         "date": date_text,
         "time": f"{run.start:%H:%M}-{run.end:%H:%M}",
         "meeting_point": run.meeting_point or run.area.display_name,
-        "contact": f"{leader.get_rank_display()} {leader.name}",
+        "contact": officer_contact(leader),
         "phone": str(leader.phone),
         "path": path,
     }

@@ -116,9 +116,11 @@ class Rendered:
     subject: str
     body: str
     sms: str
-    # The SMS text's variable values in the order they appear in it: the DLT slots and the
-    # WhatsApp {{1}}, {{2}}, ... of this language's template.
+    # The SMS text's variable values in the order they appear in it: the DLT slots.
     parameters: tuple[str, ...]
+    # The same values for the WhatsApp template's {{1}}, {{2}}, ...: one line each, but not cut
+    # to the DLT slot's length, which is no rule of WhatsApp's.
+    whatsapp_parameters: tuple[str, ...] = ()
 
 
 def languages() -> list[str]:
@@ -194,6 +196,7 @@ def render(kind: str, language: str, context: dict) -> Rendered:
         body=text("body", values),
         sms=text("sms", sms_values),
         parameters=tuple(sms_values[name] for name in sms_variable_order(kind, language)),
+        whatsapp_parameters=tuple(line_values[name] for name in sms_variable_order(kind, language)),
     )
 
 

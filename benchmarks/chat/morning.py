@@ -63,11 +63,12 @@ TAG = f"{int(time.time()) % 100000}"
 SLUG = f"morning-{TAG}"
 LEADER, MANAGER, AGENT = "+919434100001", "+919800300001", "+919800300002"
 FAKE_START = datetime.datetime.combine(datetime.date.today(), datetime.time(7, 15), tzinfo=IST)
-REAL_START = time.time()
+# time-machine moves time.time(), not time.monotonic(): the script's own stopwatch.
+REAL_START = time.monotonic()
 
 
 def fake_now() -> datetime.datetime:
-    return FAKE_START + datetime.timedelta(seconds=time.time() - REAL_START)
+    return FAKE_START + datetime.timedelta(seconds=time.monotonic() - REAL_START)
 
 
 # --- The fake Graph API ---
@@ -194,7 +195,11 @@ class Browser:
     def form(self, path: str, *, page: str = "", **fields: str) -> tuple[int, str, str]:
         """Open the page the form is on (`page`, else `path` itself), then post the form."""
         _status, _location, page = self.request("GET", page or path)
-        hidden = dict(re.findall(r'name="(csrfmiddlewaretoken|submission_token|revision)" value="([^"]+)"', page))
+        hidden = dict(
+            re.findall(
+                r'name="(csrfmiddlewaretoken|submission_token|revision)" value="([^"]+)"', page
+            )
+        )
         return self.request("POST", path, {**hidden, **fields})
 
     def sign_in(self, username: str) -> None:
@@ -222,7 +227,12 @@ class Phone:
             **message,
         }
         value = {"messaging_product": "whatsapp", "messages": [message]}
-        self.webhook({"object": "whatsapp_business_account", "entry": [{"changes": [{"field": "messages", "value": value}]}]})
+        self.webhook(
+            {
+                "object": "whatsapp_business_account",
+                "entry": [{"changes": [{"field": "messages", "value": value}]}],
+            }
+        )
 
     def webhook(self, data: dict) -> None:
         body = json.dumps(data).encode()
@@ -263,7 +273,12 @@ class Phone:
             self._post({"type": "button", "button": {"payload": payload, "text": title}})
         else:
             reply = {"id": payload, "title": title}
-            self._post({"type": "interactive", "interactive": {"type": "button_reply", "button_reply": reply}})
+            self._post(
+                {
+                    "type": "interactive",
+                    "interactive": {"type": "button_reply", "button_reply": reply},
+                }
+            )
         return self._answer(before)
 
     def location(self, latitude: float, longitude: float) -> dict:
@@ -302,8 +317,15 @@ def set_up() -> dict:
     from django_tenants.utils import tenant_context
 
     from escorts.models import EscortTeam, Officer
-    from lenders.models import BranchMember, CashBand, CollectionArea, FieldAgent, LenderBranch
-    from lenders.models import Roster, RosterEntry
+    from lenders.models import (
+        BranchMember,
+        CashBand,
+        CollectionArea,
+        FieldAgent,
+        LenderBranch,
+        Roster,
+        RosterEntry,
+    )
     from stations import services
     from stations.models import StationRole, Subdivision, User
 
@@ -349,10 +371,16 @@ def set_up() -> dict:
         agents = [
             FieldAgent.objects.create(branch=branch, name=name, employee_id=f"E{n}", phone=phone)
             for n, (name, phone) in enumerate(
-                [("Arup Bag", AGENT), ("Sujit Das", "+919800300003"), ("Bikash Jana", "+919800300004")]
+                [
+                    ("Arup Bag", AGENT),
+                    ("Sujit Das", "+919800300003"),
+                    ("Bikash Jana", "+919800300004"),
+                ]
             )
         ]
-        BranchMember.objects.create(branch=branch, user=people["agent"], role="agent", agent=agents[0])
+        BranchMember.objects.create(
+            branch=branch, user=people["agent"], role="agent", agent=agents[0]
+        )
         roster = Roster.objects.create(branch=branch, date=yesterday, status="locked")
         for agent, (start, end) in zip(agents, [(8, 10), (8, 11), (9, 11)], strict=True):
             RosterEntry.objects.create(
@@ -377,11 +405,15 @@ def link(browser: Browser, phone: Phone) -> None:
     """The person gets a code on their page and sends it from WhatsApp, as the page says."""
     _status, _location, page = browser.form("/chat/phone/code/", page="/chat/phone/")
     code = re.search(r"data-link-code>(\d{4} \d{4})<", page).group(1)
-    reply = phone.text(f"Escort Portal code {code}: I agree to get escort messages from Escort Portal on WhatsApp.")
+    reply = phone.text(
+        f"Escort Portal code {code}: I agree to get escort messages from Escort Portal on WhatsApp."
+    )
     assert "now linked" in text_of(reply)
 
 
-def morning(port: int, graph: Graph, people: dict, log: list, start_beat: Callable[[], None]) -> None:
+def morning(
+    port: int, graph: Graph, people: dict, log: list, start_beat: Callable[[], None]
+) -> None:
     from django_tenants.utils import tenant_context
 
     from escorts.models import DutySheet
@@ -411,7 +443,9 @@ def morning(port: int, graph: Graph, people: dict, log: list, start_beat: Callab
     duty = Browser(port)
     duty.sign_in(f"duty-{TAG}")
     log.append((fake_now(), "Duty officer", "publishes the sheet on the page", None))
-    status, _location, _page = duty.form(f"/station/{SLUG}/escorts/sheet/{FAKE_START.date()}/publish/")
+    status, _location, _page = duty.form(
+        f"/station/{SLUG}/escorts/sheet/{FAKE_START.date()}/publish/"
+    )
     assert status == 302, "publish failed"
 
     published = leader.wait_for_template("sheet_published_actions")
@@ -433,10 +467,20 @@ def morning(port: int, graph: Graph, people: dict, log: list, start_beat: Callab
             continue
         for status in ("delivered", "read"):
             report = {
-                "id": body["_id"], "status": status, "timestamp": str(int(time.time())),
-                "recipient_id": body["to"], "biz_opaque_callback_data": body["biz_opaque_callback_data"],
-            }  # fmt: skip
-            leader.webhook({"object": "whatsapp_business_account", "entry": [{"changes": [{"field": "messages", "value": {"statuses": [report]}}]}]})
+                "id": body["_id"],
+                "status": status,
+                "timestamp": str(int(time.time())),
+                "recipient_id": body["to"],
+                "biz_opaque_callback_data": body["biz_opaque_callback_data"],
+            }
+            leader.webhook(
+                {
+                    "object": "whatsapp_business_account",
+                    "entry": [
+                        {"changes": [{"field": "messages", "value": {"statuses": [report]}}]}
+                    ],
+                }
+            )
 
 
 def facts(people: dict) -> list[tuple[str, str]]:
@@ -456,7 +500,10 @@ def facts(people: dict) -> list[tuple[str, str]]:
         whatsapp = Message.objects.filter(channel="whatsapp")
         events = EscortRun.pgh_event_model.objects.filter(pgh_context__chat="whatsapp").count()
         return [
-            ("today's roster", f"{roster.entries.count()} trips, filed by {roster.filed_by.first_name}"),
+            (
+                "today's roster",
+                f"{roster.entries.count()} trips, filed by {roster.filed_by.first_name}",
+            ),
             ("sheet", f"v{sheet.version} published"),
             (
                 "runs",
@@ -465,8 +512,18 @@ def facts(people: dict) -> list[tuple[str, str]]:
                     for r in runs
                 ),
             ),
-            ("SOS", f"SOS-{alert.pk} by {alert.raised_by.first_name} at {alert.latitude}, {alert.longitude}" if alert else "none"),
-            ("WhatsApp templates sent / read on the phone", f"{whatsapp.filter(status='sent').count()} / {whatsapp.filter(seen_at__isnull=False).count()}"),
+            (
+                "SOS",
+                f"SOS-{alert.pk} by {alert.raised_by.first_name}"
+                f" at {alert.latitude}, {alert.longitude}"
+                if alert
+                else "none",
+            ),
+            (
+                "WhatsApp templates sent / read on the phone",
+                f"{whatsapp.filter(status='sent').count()}"
+                f" / {whatsapp.filter(seen_at__isnull=False).count()}",
+            ),
             ("run changes in the audit trail through WhatsApp", str(events)),
         ]
 
@@ -489,12 +546,44 @@ def main() -> None:
     try:
         prepare()
         people = set_up()
-        processes.append(clocked(env, "gunicorn", "escort_portal.wsgi:application", "--workers=2", f"--bind=127.0.0.1:{port}", "--log-level=warning"))
-        processes.append(clocked(env, "celery", "-A", "escort_portal", "worker", "--pool=prefork", "--concurrency=2", "--without-mingle", "--without-gossip", "--loglevel=WARNING"))
+        processes.append(
+            clocked(
+                env,
+                "gunicorn",
+                "escort_portal.wsgi:application",
+                "--workers=2",
+                f"--bind=127.0.0.1:{port}",
+                "--log-level=warning",
+            )
+        )
+        processes.append(
+            clocked(
+                env,
+                "celery",
+                "-A",
+                "escort_portal",
+                "worker",
+                "--pool=prefork",
+                "--concurrency=2",
+                "--without-mingle",
+                "--without-gossip",
+                "--loglevel=WARNING",
+            )
+        )
         beat_dir = Path(directory)
 
         def start_beat() -> None:
-            processes.append(clocked(env, "celery", "-A", "escort_portal", "beat", "--loglevel=WARNING", f"--schedule={beat_dir / 'beat'}"))
+            processes.append(
+                clocked(
+                    env,
+                    "celery",
+                    "-A",
+                    "escort_portal",
+                    "beat",
+                    "--loglevel=WARNING",
+                    f"--schedule={beat_dir / 'beat'}",
+                )
+            )
 
         wait(lambda: _answers(port), "gunicorn", timeout=60)
         morning(port, graph, people, log, start_beat)

@@ -36,6 +36,8 @@ from .conftest import (
 
 pytestmark = pytest.mark.django_db
 
+LINK_MY_DAY = "http://testserver/station/debra/escorts/my-day/"
+
 
 def _run(morning: Morning) -> EscortRun:
     with tenant_context(morning.station):
@@ -75,6 +77,10 @@ def test_the_leader_runs_the_escort_from_the_buttons_alone(day, client, graph, c
     leader = Phone(client, Morning.LEADER)
     buttons = _template_buttons(day, day.leader, "sheet_published")
     assert buttons == {"0": f"ack:debra:run:{day.run.pk}"}
+    template = graph.whatsapp(Morning.LEADER)[-1]["template"]
+    parameters = [p["text"] for p in template["components"][0]["parameters"]]
+    # Whole values: the DLT slot's 30 characters are no rule of WhatsApp's.
+    assert parameters[5:] == ["ASI Tapas Maity", Morning.LEADER, LINK_MY_DAY]
     leader.tap_template(buttons["0"], "Acknowledge")
     assert _run(day).status == EscortRun.Status.ACKNOWLEDGED
     reply = graph.last(Morning.LEADER)
@@ -287,7 +293,7 @@ def test_status_tells_the_manager_each_agents_escort_and_nothing_of_other_branch
     Phone(client, Morning.MANAGER).text("STATUS")
     text = text_of(graph.last(Morning.MANAGER))
     assert f"escort R{day.run.pk} for Arup Bag on 01-12-2026 at 10:00-12:00" in text
-    assert "meet at Debra bus stand" in text and "Tapas Maity" in text
+    assert "meet at Debra bus stand" in text and "Contact ASI Tapas Maity +919434000001" in text
     assert "Sujit Das" not in text and "Radhamohanpur" not in text and "Ujjivan" not in text
     for cash in ("lakh", "Rs", "₹", "2l"):
         assert cash not in text

@@ -114,7 +114,9 @@ class WhatsAppCloudBackend:
         components: list[dict] = [
             {
                 "type": "body",
-                "parameters": [{"type": "text", "text": value} for value in rendered.parameters],
+                "parameters": [
+                    {"type": "text", "text": value} for value in rendered.whatsapp_parameters
+                ],
             }
         ]
         if actions:
