@@ -182,8 +182,12 @@ def _error_text(raw: Mapping) -> str:
     return "WhatsApp: " + "; ".join(parts) if parts else "WhatsApp: failed"
 
 
-def whatsapp_events(data: object) -> tuple[list[Incoming], list[StatusReport]]:
-    """The messages and status reports of one webhook POST; anything else in it is ignored."""
+def whatsapp_events(
+    data: object, *, phone_number_id: str = ""
+) -> tuple[list[Incoming], list[StatusReport]]:
+    """The messages and status reports of one webhook POST to the portal's number
+    (`phone_number_id`; another number of the same business account is not ours); anything
+    else in it is ignored."""
     messages: list[Incoming] = []
     statuses: list[StatusReport] = []
     if not isinstance(data, dict):
@@ -191,6 +195,9 @@ def whatsapp_events(data: object) -> tuple[list[Incoming], list[StatusReport]]:
     for entry in data.get("entry") or []:
         for change in (entry or {}).get("changes") or []:
             value = (change or {}).get("value") or {}
+            number = str((value.get("metadata") or {}).get("phone_number_id", ""))
+            if phone_number_id and number and number != phone_number_id:
+                continue
             for raw in value.get("messages") or []:
                 message = _whatsapp_message(raw or {})
                 if message is not None:

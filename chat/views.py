@@ -59,7 +59,7 @@ def whatsapp_webhook(request: HttpRequest) -> HttpResponse:
     except ValueError:
         return JsonResponse({"ok": False}, status=400)
     received_at = timezone.now().isoformat()
-    found, statuses = whatsapp_events(data)
+    found, statuses = whatsapp_events(data, phone_number_id=settings.WHATSAPP_PHONE_NUMBER_ID)
     return _accepted(tasks.webhook_queue(found, statuses, received_at=received_at))
 
 

@@ -219,3 +219,12 @@ def test_the_sms_webhook_takes_a_form_post_too(morning, client, graph):
         SMS_INBOUND, {"text": "STATUS"}, headers={"X-Inbound-Secret": "test-sms-inbound-secret"}
     )
     assert bad.status_code == 400
+
+
+def test_messages_to_another_number_of_the_business_account_are_not_ours(morning, client, graph):
+    agent = Phone(client, Morning.AGENT)
+    body = agent.body("text", text="SOS").replace(b'"100000000000001"', b'"100000000000999"')
+    assert post_signed(client, body).status_code == 200
+    assert not InboundMessage.objects.exists()
+    with tenant_context(morning.station):
+        assert not SosAlert.objects.exists()
