@@ -439,3 +439,21 @@ def test_the_dashboard_counts_the_chats_changes_like_the_pages(day, client):
     with tenant_context(day.station):
         refresh(date=TODAY)
     assert StationDay.objects.get(station=day.station, date=TODAY).runs_acknowledged == 1
+
+
+def test_status_gives_the_duty_officer_the_days_sheet(day, client, graph):
+    from .conftest import link
+
+    link(day.duty, "+919733000500")
+    Phone(client, "+919733000500").text("STATUS")
+    text = text_of(graph.last("+919733000500"))
+    assert "Debra, 01-12-2026: sheet published, 2 runs, 0 acknowledged, 0 SOS open." in text
+
+
+def test_a_refusal_reaches_a_bengali_reader_in_bengali(day, client, graph):
+    day.leader.language = "bn"
+    day.leader.save()
+    Phone(client, Morning.LEADER).text(f"DONE R{day.run.pk}")
+    text = text_of(graph.last(Morning.LEADER))
+    assert text.startswith("এসকর্ট পোর্টাল: করা হয়নি।")
+    assert "cannot" not in text
