@@ -25,6 +25,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pghistory
 from django.core.exceptions import ValidationError
@@ -50,7 +51,7 @@ from stations.models import ChatContact, Station, User
 from stations.permissions import BranchCap
 from stations.routing import public_reverse, station_reverse
 
-from . import replies, services
+from . import replies, selectors, services
 from .intents import (
     ACK,
     COPY,
@@ -73,6 +74,9 @@ from .models import InboundChannel, InboundMessage
 from .payloads import Incoming
 from .replies import Button, Choice, Reply
 from .senders import Sender, contact_for, sender_for
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +165,7 @@ RUN_BUTTONS: dict[str, tuple[str, ...]] = {
     EscortRun.Status.ACKNOWLEDGED: (START,),
     EscortRun.Status.STARTED: (DONE,),
 }
-BUTTON_TITLES = {
+BUTTON_TITLES: dict[str, StrOrPromise] = {
     ACK: TEMPLATE_BUTTONS["ack"],
     START: gettext_lazy("Start"),
     DONE: gettext_lazy("Complete"),
@@ -320,12 +324,12 @@ def run_action(turn: Turn) -> Reply:
     return run_reply(chosen, outcome=f"run.{changed.status}")
 
 
-def register_run_action(action: str, handler: Handler, *, title: object, after: str) -> None:
+def register_run_action(action: str, handler: Handler, *, title: StrOrPromise, after: str) -> None:
     """Add a run action with its own button, shown under runs in the state `after`, and its
     handler: how the check-in timers add "Check in" (see the README)."""
     EXTRA_BUTTON_ACTIONS.add(action)
     ACTIONS[action] = handler
-    BUTTON_TITLES[action] = title  # type: ignore[assignment]
+    BUTTON_TITLES[action] = title
     RUN_BUTTONS[after] = (action, *RUN_BUTTONS.get(after, ()))
 
 
@@ -722,7 +726,7 @@ def stop(turn: Turn) -> Reply:
 def start(turn: Turn) -> Reply:
     """START typed alone after STOP gives the channel back; otherwise it is a run's Start."""
     resuming = turn.intent.typed and turn.intent.number is None
-    if resuming and not services.consents(turn.sender.contact, turn.channel):
+    if resuming and not selectors.consents(turn.sender.contact, turn.channel):
         services.contact_set_consent(contact=turn.sender.contact, channel=turn.channel, on=True)
         return Reply("chat_resumed", outcome="resumed")
     return run_action(turn)
@@ -766,7 +770,7 @@ class Answer:
 def _link(message: Incoming, intent: Intent, contact: ChatContact | None) -> Answer:
     """A code from the profile page: link this number to its owner."""
     since = timezone.now() - datetime.timedelta(hours=1)
-    if services.wrong_codes(phone=message.phone, since=since) >= WRONG_CODES_PER_HOUR:
+    if selectors.wrong_codes(phone=message.phone, since=since) >= WRONG_CODES_PER_HOUR:
         return Answer(None, "link.ignored", None, STRANGER_LANGUAGE)
     user = services.link_code_use(code=intent.code, phone=message.phone, channel=message.channel)
     if user is not None:
@@ -802,7 +806,7 @@ def _answer(
 
 
 def _stranger(message: Incoming) -> Reply | None:
-    if services.stranger_answered(phone=message.phone):
+    if selectors.stranger_answered(phone=message.phone):
         return None
     return Reply("chat_stranger", {"link": public_reverse("chat:phone")})
 

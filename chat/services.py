@@ -35,18 +35,12 @@ from notifications.backends import PermanentDeliveryError, TransientDeliveryErro
 from notifications.backends.http import post_json
 from stations.models import ChatContact, Station, User
 
+from . import selectors
 from .models import InboundChannel, InboundMessage, LinkCode
 from .payloads import Incoming, StatusReport
 
 logger = logging.getLogger(__name__)
 
-# Outcomes (InboundMessage.outcome) the rules below count: the polite reply to an unknown
-# number, and codes that matched nobody.
-STRANGER_ANSWERS = ("stranger", "stranger.code")
-WRONG_CODE_OUTCOMES = ("link.wrong", "stranger.code")
-
-# WhatsApp lets a business answer freely for this long after the person's last message.
-WINDOW = datetime.timedelta(hours=24)
 CODE_DIGITS = 8
 
 # Stored untranslated in `reply_error` and shown through {% translate %}.
@@ -147,12 +141,6 @@ def contact_set_consent(*, contact: ChatContact, channel: str, on: bool) -> Chat
     return contact
 
 
-def consents(contact: ChatContact, channel: str) -> bool:
-    if channel == InboundChannel.WHATSAPP:
-        return contact.whatsapp_consent
-    return not contact.sms_stopped
-
-
 # --- Received messages ---
 
 
@@ -221,40 +209,8 @@ def inbound_finish(
     return inbound
 
 
-def stranger_answered(*, phone: str) -> bool:
-    """Whether this number, unknown to the portal, already had its one polite reply (within
-    CHAT_KEEP_DAYS, the life of the record)."""
-    return InboundMessage.objects.filter(
-        phone=phone, outcome__in=STRANGER_ANSWERS, reply_status__in=_REPLY_SENT
-    ).exists()
-
-
-def wrong_codes(*, phone: str, since: datetime.datetime) -> int:
-    return InboundMessage.objects.filter(
-        phone=phone, outcome__in=WRONG_CODE_OUTCOMES, received_at__gte=since
-    ).count()
-
-
-def window_open(*, inbound: InboundMessage, now: datetime.datetime | None = None) -> bool:
-    """Whether WhatsApp still allows a free-form reply to this number: its latest message
-    (this one or a later one) came less than 24 hours ago."""
-    now = now or timezone.now()
-    latest = (
-        InboundMessage.objects.filter(phone=inbound.phone, channel=InboundChannel.WHATSAPP)
-        .order_by("-received_at")
-        .values_list("received_at", flat=True)
-        .first()
-    )
-    return latest is not None and now - latest < WINDOW
-
-
 # --- Replies ---
 
-_REPLY_SENT = [
-    InboundMessage.ReplyStatus.SENT,
-    InboundMessage.ReplyStatus.DELIVERED,
-    InboundMessage.ReplyStatus.READ,
-]
 SENDING = InboundMessage.ReplyStatus.SENDING
 
 
@@ -309,7 +265,7 @@ def _send(inbound: InboundMessage) -> str:
     if inbound.channel == InboundChannel.WHATSAPP:
         if not settings.WHATSAPP_API_URL:
             raise PermanentDeliveryError(ERROR_CHANNEL_OFF)
-        if not window_open(inbound=inbound):
+        if not selectors.window_open(inbound=inbound):
             raise PermanentDeliveryError(ERROR_WINDOW_CLOSED)
         url = (
             f"{settings.WHATSAPP_API_URL.rstrip('/')}/{settings.WHATSAPP_PHONE_NUMBER_ID}/messages"
@@ -377,7 +333,7 @@ def status_apply(*, report: StatusReport) -> bool:
     if kind == "i" and rest.isdigit():
         replies = replies.filter(pk=int(rest))
     if report.status == "failed":
-        changed = replies.filter(reply_status__in=_REPLY_SENT).update(
+        changed = replies.filter(reply_status__in=selectors.REPLY_SENT).update(
             reply_status=InboundMessage.ReplyStatus.FAILED, reply_error=report.error[:2000]
         )
         return bool(changed)
