@@ -145,3 +145,15 @@ def test_stopping_whatsapp_on_the_page_is_like_sending_stop(debra, client_for):
     )  # fmt: skip
     client_for(user).post(f"{PAGE}whatsapp-off/")
     assert not ChatContact.objects.get(user=user).whatsapp_consent
+
+
+def test_the_platform_admin_sees_linked_numbers_and_received_messages(debra, client_for):
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    user = UserFactory()
+    ChatContact.objects.create(
+        user=user, phone=NEW, verified_at=timezone.now(), verified_over="sms"
+    )
+    client = client_for(admin)
+    page = client.get("/admin/stations/chatcontact/")
+    assert page.status_code == 200 and NEW in page.content.decode()
+    assert client.get("/admin/chat/inboundmessage/").status_code == 200
