@@ -170,6 +170,8 @@ class TrailRow:
     api_key: str
     url: str
     changes: list[Change] = field(default_factory=list)
+    # "whatsapp" or "sms" when the person did it from a chat message (chat.conversation).
+    chat: str = ""
     who: str = ""
 
     @property
@@ -276,4 +278,5 @@ def _row(tracked, snapshot, previous, shown_fields, labels) -> TrailRow:
         api_key=context.get("api_key", ""),
         url=context.get("url", ""),
         changes=changes,
+        chat=context.get("chat", ""),
     )

@@ -31,6 +31,8 @@ urlpatterns = [
     path("i18n/setlang/", station_views.set_language, name="set_language"),
     path("lenders/", include("lenders.urls.public")),
     path("sdpo/", station_views.sdpo_dashboard, name="sdpo_dashboard"),
+    # WhatsApp and SMS conversations: the providers' webhooks and each person's phone page.
+    path("chat/", include("chat.urls")),
     path("healthz", station_views.healthz, name="healthz"),
     # The phone pages as an installable app: its manifest and its service worker.
     path("manifest.webmanifest", station_views.manifest, name="manifest"),

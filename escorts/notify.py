@@ -20,7 +20,7 @@ from stations.routing import station_reverse
 from stations.selectors import user_list_overseers, user_list_station_officers
 from stations.tenancy import schema_station
 
-from .models import DutySheet, EscortRun, RunEntry, RunEscalation, UncoveredEntry
+from .models import DutySheet, EscortRun, Officer, RunEntry, RunEscalation, UncoveredEntry
 from .selectors import agent_meeting
 from .watch import RED, RunState, minutes_between
 
@@ -36,6 +36,15 @@ def _leader(run: EscortRun) -> QuerySet[User]:
     return User.objects.filter(pk=run.team.leader.user_id, is_active=True)  # type: ignore[misc]
 
 
+def officer_contact(officer: Officer) -> str:
+    """The officer to call, as a message names them: the rank's short form ("ASI", not
+    "Assistant Sub-Inspector (ASI)") and the name, so an SMS slot does not cut the name off."""
+    rank = str(officer.get_rank_display())
+    if rank.endswith(")") and "(" in rank:
+        rank = rank[rank.rindex("(") + 1 : -1]
+    return f"{rank} {officer.name}"
+
+
 def _escort_context(run: EscortRun, date_text: str, path: str) -> dict:
     """The leader's view of a run. Values are whole: the inbox shows them in full and only the
     SMS text is cut to its slots' length."""
@@ -46,7 +55,7 @@ def _escort_context(run: EscortRun, date_text: str, path: str) -> dict:
         "date": date_text,
         "time": f"{run.start:%H:%M}-{run.end:%H:%M}",
         "meeting_point": run.meeting_point or run.area.display_name,
-        "contact": f"{leader.get_rank_display()} {leader.name}",
+        "contact": officer_contact(leader),
         "phone": str(leader.phone),
         "path": path,
     }
@@ -94,7 +103,8 @@ def _announce_runs(sheet: DutySheet, runs: list[EscortRun], *, kind: str, only: 
             event=f"{kind}:{sheet.pk}:run:{run.pk}:leader",
             kind=kind,
             recipients=_leader(run),
-            context=context,
+            # The leader's copy carries Acknowledge on WhatsApp (the chat app acts on it).
+            context={**context, "chat_ref": f"run:{run.pk}"},
         )
         for entry in by_run.get(run.pk, []):
             branch = entry.roster.branch

@@ -217,6 +217,9 @@ class Roster(models.Model):
     )
     filed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("filed at"))
     locked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("locked at"))
+    # The branch said it has no trips that day: not a missing roster, and no reminder. Filing a
+    # trip afterwards takes it back (`lenders.services.roster_declare_no_collection`).
+    no_collection = models.BooleanField(_("no collection that day"), default=False)
 
     class Meta:
         ordering = ["-date"]

@@ -62,6 +62,8 @@ def roster_reminder(branch: LenderBranch, date: datetime.date) -> None:
             "cutoff": station.roster_cutoff.strftime("%H:%M"),
             "station": station.name,
             "path": station_reverse(station, "lenders:roster_day", branch.pk, date),
+            # On WhatsApp: "Same as last time", "No collection" and a link to the form.
+            "chat_ref": f"roster:{branch.pk}:{date.isoformat()}",
         },
     )
 

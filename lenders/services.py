@@ -393,7 +393,11 @@ def _mark_filed(roster: Roster, by: User) -> None:
         roster.status = Roster.Status.FILED
         roster.filed_by = by
         roster.filed_at = timezone.now()
-        roster.save(update_fields=["status", "filed_by", "filed_at"])
+        roster.no_collection = False
+        roster.save(update_fields=["status", "filed_by", "filed_at", "no_collection"])
+    elif roster.no_collection:
+        roster.no_collection = False
+        roster.save(update_fields=["no_collection"])
 
 
 def _add(roster: Roster, data: EntryInput, *, by: User, as_officer: bool) -> RosterEntry:
@@ -527,6 +531,31 @@ def roster_copy_from_last(*, branch: LenderBranch, date: datetime.date, by: User
 
 
 @transaction.atomic
+def roster_declare_no_collection(*, branch: LenderBranch, date: datetime.date, by: User) -> Roster:
+    """The branch has no trips on `date`: the station stops waiting for its roster and no
+    reminder goes out. Only for a roster with no trips, before cut-off; filing a trip later
+    takes the declaration back."""
+    roster = roster_for(branch=branch, date=date, lock=True)
+    _check_can_change(roster, as_officer=False)
+    trips = roster.entries.count()
+    if trips:
+        raise ValidationError(
+            _(
+                "The roster for %(date)s has %(count)d trips. Remove them first if there is "
+                "no collection that day."
+            )
+            % {"date": date_format(date, "DATE_FORMAT"), "count": trips}
+        )
+    if not roster.no_collection:
+        roster.no_collection = True
+        roster.filed_by = by
+        roster.filed_at = timezone.now()
+        roster.save(update_fields=["no_collection", "filed_by", "filed_at"])
+        stats.refresh_on_commit(date=date)
+    return roster
+
+
+@transaction.atomic
 def rosters_lock(*, date: datetime.date) -> int:
     """Lock every roster of the station for `date` (the cut-off job); returns how many."""
     return (
@@ -627,6 +656,14 @@ def sos_raise(
         raised_at__gte=timezone.now() - SOS_REPEAT_WINDOW,
     ).first()
     if recent is not None:
+        # A second press, or a location sent after the word SOS, gives the open alert the
+        # position it lacked; it raises nothing new.
+        if not recent.has_location and latitude is not None and longitude is not None:
+            recent.latitude = _coordinate(latitude, 6)
+            recent.longitude = _coordinate(longitude, 6)
+            recent.accuracy_m = accuracy_m
+            recent.located_at = located_at or timezone.now()
+            recent.save(update_fields=["latitude", "longitude", "accuracy_m", "located_at"])
         return recent
     incident = Incident.objects.create(
         occurred_at=timezone.now(),
@@ -702,8 +739,11 @@ def roster_reminders_send(*, now: datetime.datetime | None = None) -> int:
     if not cutoff - lead <= now < cutoff:
         return 0
     filed = RosterEntry.objects.filter(roster__date=today).values("roster__branch_id")
-    branches = LenderBranch.objects.filter(status=LenderBranch.Status.APPROVED).exclude(
-        pk__in=filed
+    none_today = Roster.objects.filter(date=today, no_collection=True).values("branch_id")
+    branches = (
+        LenderBranch.objects.filter(status=LenderBranch.Status.APPROVED)
+        .exclude(pk__in=filed)
+        .exclude(pk__in=none_today)
     )
     count = 0
     for branch in branches:

@@ -18,13 +18,17 @@ def figures(date: datetime.date) -> dict[str, object]:
     has_entries = RosterEntry.objects.filter(roster=OuterRef("pk"))
     filed = Roster.objects.filter(date=date).filter(Exists(has_entries))
     filed_branches = filed.values("branch_id")
+    # A branch that said it has no collection that day is not missing a roster.
+    no_collection = Roster.objects.filter(date=date, no_collection=True).values("branch_id")
     ever_filed = RosterEntry.objects.filter(roster__branch=OuterRef("pk"))
     never_filed = approved.exclude(Exists(ever_filed))
     return {
         "branches_approved": approved.count(),
         "branches_pending": pending.count(),
         "rosters_filed": filed.count(),
-        "rosters_missing": approved.exclude(pk__in=filed_branches).count(),
+        "rosters_missing": approved.exclude(pk__in=filed_branches)
+        .exclude(pk__in=no_collection)
+        .count(),
         "entries": RosterEntry.objects.filter(roster__date=date).count(),
         "pending_branches": [str(branch) for branch in pending[:LIST_LIMIT]],
         "never_filed_branches": [str(branch) for branch in never_filed[:LIST_LIMIT]],

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.template import Context, Engine
+from django.utils.translation import gettext_lazy as _
 
 from escort_portal.exports import message_text
 
@@ -48,21 +49,47 @@ class KindSpec:
     variables: tuple[str, ...]
     # Shown in the inbox and email only, never in SMS or WhatsApp.
     optional: tuple[str, ...] = ()
+    # WhatsApp quick-reply buttons (codes of TEMPLATE_BUTTONS) the message carries when its
+    # context names what they act on (`chat_ref`), and whether it also has a button opening
+    # the message's link. Such a message is its own approved template, `<kind>_actions`.
+    buttons: tuple[str, ...] = ()
+    link_button: bool = False
 
     @property
     def required(self) -> tuple[str, ...]:
         return tuple(name for name in self.variables if name != "link")
 
+    @property
+    def has_actions(self) -> bool:
+        return bool(self.buttons or self.link_button)
+
 
 _ESCORT = ("reference", "agents", "date", "time", "meeting_point", "contact", "phone", "link")
+
+# The titles of the templates' quick-reply and link buttons, at most 20 characters in every
+# language (WhatsApp's limit). A tap comes back to the webhook with the button's payload,
+# `<code>:<station schema>:<chat_ref>` (`button_payload`).
+TEMPLATE_BUTTONS = {
+    "ack": _("Acknowledge"),
+    "copy": _("Same as last time"),
+    "none": _("No collection"),
+    "link": _("Open the form"),
+}
+BUTTON_TITLE_MAX = 20
 
 KINDS: dict[str, KindSpec] = {
     Kind.BRANCH_APPROVED: KindSpec(("branch", "station", "link")),
     Kind.BRANCH_REJECTED: KindSpec(("branch", "station", "link"), optional=("reason",)),
-    Kind.ROSTER_REMINDER: KindSpec(("date", "cutoff", "station", "link")),
+    Kind.ROSTER_REMINDER: KindSpec(
+        ("date", "cutoff", "station", "link"),
+        optional=("chat_ref",),
+        buttons=("copy", "none"),
+        link_button=True,
+    ),
     Kind.SHEET_DRAFT_READY: KindSpec(("date", "runs", "uncovered", "link")),
-    Kind.SHEET_PUBLISHED: KindSpec(_ESCORT),
-    Kind.SHEET_CHANGED: KindSpec(_ESCORT),
+    # A team leader's copy carries Acknowledge; a branch's copy has no chat_ref and no button.
+    Kind.SHEET_PUBLISHED: KindSpec(_ESCORT, optional=("chat_ref",), buttons=("ack",)),
+    Kind.SHEET_CHANGED: KindSpec(_ESCORT, optional=("chat_ref",), buttons=("ack",)),
     Kind.RUN_OVERDUE: KindSpec(
         ("reference", "time", "meeting_point", "link"), optional=("contact", "phone")
     ),
@@ -95,9 +122,11 @@ class Rendered:
     subject: str
     body: str
     sms: str
-    # The SMS text's variable values in the order they appear in it: the DLT slots and the
-    # WhatsApp {{1}}, {{2}}, ... of this language's template.
+    # The SMS text's variable values in the order they appear in it: the DLT slots.
     parameters: tuple[str, ...]
+    # The same values for the WhatsApp template's {{1}}, {{2}}, ...: one line each, but not cut
+    # to the DLT slot's length, which is no rule of WhatsApp's.
+    whatsapp_parameters: tuple[str, ...] = ()
 
 
 def languages() -> list[str]:
@@ -137,11 +166,18 @@ def context_check(kind: str, context: dict) -> None:
         raise ValueError("The message's path must be a path on the portal, starting with '/'.")
 
 
+def button_payload(code: str, schema_name: str, chat_ref: str) -> str:
+    """What a template's quick-reply button sends back when tapped (see TEMPLATE_BUTTONS)."""
+    return f"{code}:{schema_name}:{chat_ref}"
+
+
 def render(kind: str, language: str, context: dict) -> Rendered:
     spec = KINDS[kind]
     if language not in languages():
         language = settings.LANGUAGE_CODE
-    values = {name: str(value) for name, value in context.items() if name != "path"}
+    values = {
+        name: str(value) for name, value in context.items() if name not in ("path", "chat_ref")
+    }
     values["link"] = link_for(context.get("path", ""))
     # Names typed by people (a branch, an agent) reach a subject line and an SMS as one line of
     # plain text, cut short, so they cannot break the line or fill the message.
@@ -166,6 +202,7 @@ def render(kind: str, language: str, context: dict) -> Rendered:
         body=text("body", values),
         sms=text("sms", sms_values),
         parameters=tuple(sms_values[name] for name in sms_variable_order(kind, language)),
+        whatsapp_parameters=tuple(line_values[name] for name in sms_variable_order(kind, language)),
     )
 
 

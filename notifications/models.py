@@ -70,6 +70,9 @@ class Message(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    # What the provider reported afterwards (WhatsApp status callbacks): on the phone, opened.
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    seen_at = models.DateTimeField(_("read on the phone at"), null=True, blank=True)
     provider_id = models.CharField(_("provider's reference"), max_length=200, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -142,8 +145,9 @@ class ChannelPreference(models.Model):
     )
     email = models.BooleanField(_("email"), default=True)
     sms = models.BooleanField(_("SMS"), default=True)
-    # WhatsApp Business messages need the user's own opt-in.
-    whatsapp = models.BooleanField(_("WhatsApp"), default=False)
+    # WhatsApp messages go only to a number whose owner agreed to them from that phone
+    # (stations.ChatContact); this is the person's further choice for this station.
+    whatsapp = models.BooleanField(_("WhatsApp"), default=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

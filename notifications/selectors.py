@@ -59,11 +59,14 @@ def channel_usability(*, user: User) -> dict[str, StrOrPromise]:
         if channel not in available:
             reasons[channel] = _("Not available on this portal yet.")
         elif not channel_address(user=user, channel=channel):
-            reasons[channel] = (
-                _("Your account has no email address.")
-                if channel == Channel.EMAIL
-                else _("Your account has no valid mobile number.")
-            )
+            reasons[channel] = {
+                Channel.EMAIL: _("Your account has no email address."),
+                Channel.SMS: _("Your account has no valid mobile number, or it sent STOP."),
+                Channel.WHATSAPP: _(
+                    "Link your phone under “WhatsApp and SMS” first, from WhatsApp; "
+                    "after STOP, send START."
+                ),
+            }[channel]
         else:
             reasons[channel] = ""
     return reasons

@@ -24,7 +24,8 @@ from typing import cast
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 from django_tenants.utils import get_public_schema_name, tenant_context
@@ -252,6 +253,39 @@ def message_sweep(*, now: datetime.datetime | None = None) -> int:
     )
     deliveries_queue(due, schema_name=connection.schema_name)
     return len(due)
+
+
+# What a provider may report about a message after accepting it.
+DELIVERED, READ, FAILED = "delivered", "read", "failed"
+
+
+def message_status_update(
+    *, message_pk: int, provider_id: str, status: str, at: datetime.datetime, error: str = ""
+) -> bool:
+    """Record the provider's later word on a message it accepted (a WhatsApp status
+    callback): on the phone, read, or failed after all. Returns whether anything changed.
+
+    Only the row the provider gave that reference to is touched, and each fact only moves
+    forward: callbacks arrive out of order and more than once, so a "delivered" after "read"
+    or a repeat changes nothing. A failure counts only for a row still marked sent; a row an
+    officer already queued again keeps its new attempt.
+    """
+    rows = Message.objects.filter(pk=message_pk, provider_id=provider_id).exclude(provider_id="")
+    if status == DELIVERED:
+        changed = rows.filter(delivered_at__isnull=True).update(delivered_at=at, updated_at=at)
+    elif status == READ:
+        changed = rows.filter(seen_at__isnull=True).update(
+            seen_at=at, delivered_at=Coalesce("delivered_at", Value(at)), updated_at=at
+        )
+    elif status == FAILED:
+        changed = rows.filter(status=Message.Status.SENT).update(
+            status=Message.Status.FAILED, last_error=error[:2000], updated_at=at
+        )
+        if changed:
+            logger.warning("Message %s failed after it was sent: %s", message_pk, error)
+    else:
+        changed = 0
+    return bool(changed)
 
 
 @transaction.atomic

@@ -555,3 +555,44 @@ class EnrolmentCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+@audit.track()
+class ChatContact(models.Model):
+    """A person's own phone number for the portal's WhatsApp and SMS conversations.
+
+    A number is known only once its owner proved it: signed in, they get a one-time code and
+    send it from the phone (`chat.services.link_code_use`). Sent over WhatsApp, the same message
+    is their opt-in to WhatsApp messages from the portal (its text names the portal); sent by
+    SMS it proves the number for SMS alone. "STOP" withdraws a channel, "START" gives it back;
+    every change is kept in the audit trail. WhatsApp messages go to this number only, and only
+    while `whatsapp_consent` holds.
+    """
+
+    class Channel(models.TextChoices):
+        WHATSAPP = "whatsapp", _("WhatsApp")
+        SMS = "sms", _("SMS")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="chat_contact",
+        verbose_name=_("user"),
+    )
+    # E.164, e.g. +919876543210. One person per number: linking it again moves it.
+    phone = models.CharField(_("phone"), max_length=20, unique=True)
+    verified_at = models.DateTimeField(_("verified at"))
+    verified_over = models.CharField(_("verified over"), max_length=10, choices=Channel.choices)
+    whatsapp_consent = models.BooleanField(_("WhatsApp messages agreed"), default=False)
+    whatsapp_consent_changed_at = models.DateTimeField(
+        _("WhatsApp consent changed at"), null=True, blank=True
+    )
+    sms_stopped = models.BooleanField(_("SMS stopped"), default=False)
+    sms_stopped_changed_at = models.DateTimeField(_("SMS stop changed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("chat phone number")
+        verbose_name_plural = _("chat phone numbers")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.phone}"

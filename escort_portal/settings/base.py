@@ -46,6 +46,8 @@ SHARED_APPS = [
     # The audit trail (escort_portal.audit); the public schema records users and roles.
     "pghistory",
     *["rest_framework", "drf_spectacular", "drf_spectacular_sidecar"],  # the roster API
+    # WhatsApp and SMS conversations: one platform number, so what it receives lives in public.
+    "chat",
 ]
 # Every station-owned table lives in the station's schema. Moving an app between these lists
 # after stations exist would silently leave tables behind, so the split is fixed here.
@@ -291,6 +293,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "lenders.retention_all_stations",
         "schedule": crontab(hour=2, minute=30),
     },
+    "chat-purge": {"task": "chat.inbound_purge", "schedule": crontab(hour=2, minute=45)},
     "notifications-sweep": {
         "task": "notifications.message_sweep_all_stations",
         "schedule": env.float("NOTIFICATIONS_SWEEP_SECONDS", default=60.0),
@@ -395,3 +398,22 @@ NOTIFICATIONS_SENDING_TIMEOUT_SECONDS = env.int(
 )
 NOTIFICATIONS_SWEEP_GRACE_SECONDS = env.int("NOTIFICATIONS_SWEEP_GRACE_SECONDS", default=30)
 NOTIFICATIONS_SWEEP_BATCH = env.int("NOTIFICATIONS_SWEEP_BATCH", default=500)
+
+# --- WhatsApp and SMS conversations (chat) ---
+
+# The Meta app's secret: every webhook POST is signed with it (X-Hub-Signature-256), and a POST
+# whose signature does not match answers 403. Empty: the webhook refuses everything.
+WHATSAPP_APP_SECRET = env("WHATSAPP_APP_SECRET", default="")
+# What Meta sends back in the webhook's GET handshake (hub.verify_token) when it is set up.
+WHATSAPP_VERIFY_TOKEN = env("WHATSAPP_VERIFY_TOKEN", default="")
+# The platform's WhatsApp number as people dial it (+91...), for the link on the profile page.
+WHATSAPP_BUSINESS_NUMBER = env("WHATSAPP_BUSINESS_NUMBER", default="")
+# The SMS gateway's inbound webhook sends this in X-Inbound-Secret; anything else answers 403.
+SMS_INBOUND_SECRET = env("SMS_INBOUND_SECRET", default="")
+# The number people text (the gateway's long code or virtual number), shown on the profile page.
+SMS_INBOUND_NUMBER = env("SMS_INBOUND_NUMBER", default="")
+# How long a code to link a phone stays good.
+CHAT_LINK_CODE_MINUTES = env.int("CHAT_LINK_CODE_MINUTES", default=15)
+# Received messages (numbers, what came of them; their text is dropped once processed) are
+# deleted after this many days.
+CHAT_KEEP_DAYS = env.int("CHAT_KEEP_DAYS", default=30)

@@ -97,6 +97,14 @@ NOTIFICATIONS_SENDING_TIMEOUT_SECONDS = 300
 # A worker test sweeps at once (TEST_NOTIFICATIONS_SWEEP_GRACE_SECONDS=0).
 NOTIFICATIONS_SWEEP_GRACE_SECONDS = env.int("TEST_NOTIFICATIONS_SWEEP_GRACE_SECONDS", default=30)
 NOTIFICATIONS_SWEEP_BATCH = 500
+# Chat: fixed secrets the tests sign their webhook payloads with.
+WHATSAPP_APP_SECRET = "test-app-secret"
+WHATSAPP_VERIFY_TOKEN = "test-verify-token"
+WHATSAPP_BUSINESS_NUMBER = "+919800000000"
+SMS_INBOUND_SECRET = "test-sms-inbound-secret"
+SMS_INBOUND_NUMBER = "+919800000001"
+CHAT_LINK_CODE_MINUTES = 15
+CHAT_KEEP_DAYS = 30
 
 # Counters of rate limits live in memory per test process; the tests that check limits turn
 # them on for themselves.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -21,7 +22,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import psycopg2
 import pytest
@@ -127,6 +128,9 @@ def _server_env() -> dict[str, str]:
             # Whatever a developer's .env says, nothing leaves the machine.
             "SMS_GATEWAY_URL": "",
             "WHATSAPP_API_URL": "",
+            # The numbers a person's "WhatsApp and SMS" page tells them to write to.
+            "WHATSAPP_BUSINESS_NUMBER": "+919800000000",
+            "SMS_INBOUND_NUMBER": "+919800000001",
             "DEMO_PASSWORD": PASSWORD,
             "PYTHONUNBUFFERED": "1",
         }
@@ -514,3 +518,28 @@ def test_the_sdpo_sees_every_station_and_opens_one(tab, language):
     assert station_name in page.locator("nav").inner_text()
     sdpo.shot(f"sdpo-station-{language}")
     sdpo.assert_clean()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_lender_gets_a_code_to_link_their_phone_from_the_menu(tab, language):
+    lender = tab(width=360, height=740)
+    lender.sign_in("pingla-lender1", language)
+    toggler = lender.page.locator("nav .navbar-toggler")
+    if toggler.is_visible():
+        toggler.click()
+        lender.page.locator("#main-nav.show").wait_for()
+    menu = lender.page.locator("nav a").filter(has_text=lender.t("WhatsApp and SMS"))
+    lender.click_and_wait(menu)
+    assert lender.path == "/chat/phone/"
+    lender.fits_width()
+    get_code = lender.page.locator("main button").filter(has_text=lender.t("Get a code"))
+    lender.click_and_wait(get_code)
+    code = lender.page.locator("[data-link-code]").inner_text()
+    assert re.fullmatch(r"\d{4} \d{4}", code)
+    # The link opens WhatsApp with the code in a message that names the portal: the opt-in.
+    link = lender.page.locator("main a[href^='https://wa.me/919800000000?text=']")
+    assert link.count() == 1 and code in unquote(link.get_attribute("href"))
+    assert "+919800000001" in lender.page.locator("main").inner_text()
+    lender.fits_width()
+    lender.shot(f"phone-link-{language}")
+    lender.assert_clean()

@@ -13,6 +13,11 @@ urlpatterns = [
     path("branch/<int:branch_pk>/roster/<isodate:date>/", branches.roster_day, name="roster_day"),
     path("branch/<int:branch_pk>/roster/<isodate:date>/add/", branches.entry_add, name="entry_add"),
     path("branch/<int:branch_pk>/roster/<isodate:date>/copy/", branches.roster_copy, name="copy"),
+    path(
+        "branch/<int:branch_pk>/roster/<isodate:date>/no-collection/",
+        branches.roster_no_collection,
+        name="no_collection",
+    ),
     path("branch/<int:branch_pk>/entry/<int:entry_pk>/", branches.entry_edit, name="entry_edit"),
     path(
         "branch/<int:branch_pk>/entry/<int:entry_pk>/delete/",

@@ -240,6 +240,25 @@ def roster_copy(request: BranchRequest, branch_pk: int, date: datetime.date) -> 
     return redirect("lenders:roster_day", branch_pk=branch.pk, date=date)
 
 
+@branch_permission_required(BranchCap.ROSTER_WRITE)
+@require_POST
+def roster_no_collection(
+    request: BranchRequest, branch_pk: int, date: datetime.date
+) -> HttpResponse:
+    branch = request.branch
+    try:
+        services.roster_declare_no_collection(branch=branch, date=date, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, service_error_text(exc))
+    else:
+        messages.success(
+            request,
+            _("No collection on %(date)s: the station will not wait for this roster.")
+            % {"date": date_format(date)},
+        )
+    return redirect("lenders:roster_day", branch_pk=branch.pk, date=date)
+
+
 @branch_permission_required(BranchCap.PEOPLE)
 def agent_list(request: BranchRequest, branch_pk: int) -> HttpResponse:
     branch = request.branch

@@ -11,7 +11,8 @@ the variable slots filled in, and the slots' values in order. The request:
 
 and a 2xx answer whose JSON carries the gateway's id in "id", "message_id" or "request_id".
 `reference` lets a gateway that deduplicates drop a resend after a crash. A gateway with a
-different shape gets its own class in NOTIFICATIONS_BACKENDS.
+different shape gets its own class in NOTIFICATIONS_BACKENDS. A number whose owner sent "STOP"
+by SMS (stations.ChatContact.sms_stopped) gets none.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 
 from stations.db import connection
+from stations.models import ChatContact
 
 from . import PermanentDeliveryError
 from .http import post_json
@@ -41,7 +43,11 @@ class HttpSmsBackend:
         return bool(settings.SMS_GATEWAY_URL)
 
     def address(self, user: object) -> str:
-        return e164(getattr(user, "phone", ""))
+        number = e164(getattr(user, "phone", ""))
+        # "STOP" sent by SMS from this very number ends the portal's SMS to it.
+        if number and ChatContact.objects.filter(phone=number, sms_stopped=True).exists():
+            return ""
+        return number
 
     def send(self, *, message: Message, rendered: Rendered, address: str) -> str:
         template_id = dlt_template_id(message.kind, message.language)

@@ -10,12 +10,14 @@ import pytest
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.test import override_settings
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 from pytest_httpserver import HTTPServer
 
 from escort_portal.celery import app
+from notifications.backends.phones import e164
 from notifications.models import ChannelPreference, Message
-from stations.models import Station, User
+from stations.models import ChatContact, Station, User
 from stations.tests.factories import UserFactory
 
 from .samples import DLT_IDS
@@ -32,6 +34,23 @@ def person(db) -> Callable[..., User]:
         return UserFactory(**fields)
 
     return make
+
+
+def whatsapp_linked(user: User, *, consent: bool = True) -> ChatContact:
+    """The user linked their phone from WhatsApp (which is their opt-in), as on the profile
+    page; WhatsApp messages go to no one else."""
+    phone = e164(user.phone)
+    ChatContact.objects.filter(phone=phone).exclude(user=user).delete()
+    contact, _ = ChatContact.objects.update_or_create(
+        user=user,
+        defaults={
+            "phone": phone,
+            "verified_at": timezone.now(),
+            "verified_over": "whatsapp",
+            "whatsapp_consent": consent,
+        },
+    )
+    return contact
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from notifications.backends import TransientDeliveryError
 from notifications.models import Channel, ChannelPreference, Message
 from notifications.tasks import message_deliver
 
-from .conftest import free_port_url, queued
+from .conftest import free_port_url, queued, whatsapp_linked
 from .samples import DLT_IDS, SAMPLES
 
 pytestmark = pytest.mark.django_db
@@ -29,6 +29,8 @@ Status = Message.Status
 
 def _message(user, channel: str, *, kind: str = "sheet_published", event: str = "e:1") -> Message:
     ChannelPreference.objects.update_or_create(user=user, defaults={"whatsapp": True})
+    if channel == Channel.WHATSAPP:
+        whatsapp_linked(user)
     services.message_queue(event=event, kind=kind, recipients=[user], context=SAMPLES[kind])
     return Message.objects.get(recipient=user, channel=channel, event=event)
 
@@ -116,6 +118,8 @@ def test_it_sends_whatsapp_as_an_approved_template_with_parameters(in_debra, per
                     }
                 ],
             },
+            # Comes back in the status callbacks: which station's outbox row they are about.
+            "biz_opaque_callback_data": f"m:debra:{message.pk}",
         },
     ).respond_with_json(
         {
@@ -225,7 +229,7 @@ def test_a_refused_request_fails_at_once_with_the_gateways_reason(in_debra, pers
 
 def test_whatsapp_rate_limits_are_retried_but_other_errors_are_not(in_debra, person, gateway):
     limited = _message(person(), Channel.WHATSAPP, event="e:limited")
-    refused = _message(person(), Channel.WHATSAPP, event="e:refused")
+    refused = _message(person(phone="+919876543211"), Channel.WHATSAPP, event="e:refused")
     gateway.expect_ordered_request("/wa/100000000000001/messages").respond_with_json(
         {"error": {"code": 131056, "message": "pair rate limit hit"}}, status=400
     )

@@ -11,7 +11,7 @@ from notifications import services
 from notifications.models import Channel, ChannelPreference, Message
 from stations.tests.factories import UserFactory
 
-from .conftest import queued
+from .conftest import queued, whatsapp_linked
 from .samples import SAMPLES
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +46,7 @@ def test_it_follows_preferences_and_contact_details(in_debra, person, gateway):
         person(email=""),
     )
     ChannelPreference.objects.create(user=opted_in, email=False, sms=True, whatsapp=True)
+    whatsapp_linked(opted_in)
     _queue([default, opted_in, no_phone, no_email])
     assert _channels(default) == {"in_app", "email", "sms"}
     assert _channels(opted_in) == {"in_app", "sms", "whatsapp"}
@@ -63,6 +64,7 @@ def test_sos_ignores_preferences_and_uses_every_channel_the_person_can_receive(
     in_debra, person, gateway
 ):
     officer = person()
+    whatsapp_linked(officer)
     ChannelPreference.objects.create(user=officer, email=False, sms=False, whatsapp=False)
     _queue([officer], event="sos:17", kind="sos", urgent=True)
     assert _channels(officer) == {"in_app", "email", "sms", "whatsapp"}
@@ -105,7 +107,7 @@ def test_repeating_an_event_adds_nothing(in_debra, person, gateway):
 def test_a_new_channel_for_a_repeated_event_is_added_alone(in_debra, person, gateway):
     user = person()
     _queue([user])
-    ChannelPreference.objects.create(user=user, whatsapp=True)
+    whatsapp_linked(user)
     added = _queue([user])
     assert [message.channel for message in added] == ["whatsapp"]
 

@@ -11,6 +11,7 @@ from notifications.models import Channel, ChannelPreference, Message
 from stations.models import StationRole
 from stations.tests.factories import StationRoleFactory
 
+from .conftest import whatsapp_linked
 from .samples import SAMPLES
 
 pytestmark = pytest.mark.django_db
@@ -114,6 +115,7 @@ def test_the_inbox_is_hidden_from_people_of_other_stations(pingla, person, clien
 
 
 def test_a_user_chooses_channels(debra, lender, client_for, gateway):
+    whatsapp_linked(lender)
     client = client_for(lender)
     page = client.get(f"{INBOX}preferences/").content.decode()
     assert 'name="whatsapp"' in page
@@ -131,8 +133,9 @@ def test_a_channel_the_portal_cannot_use_cannot_be_switched(debra, lender, clien
     client.post(f"{INBOX}preferences/", {"email": "on", "sms": "", "whatsapp": "on"})
     with tenant_context(debra):
         preference = ChannelPreference.objects.get(user=lender)
-    # Unchanged defaults for the two channels that are switched off on this portal.
-    assert (preference.email, preference.sms, preference.whatsapp) == (True, True, False)
+    # Unchanged defaults for the two channels that are switched off on this portal (WhatsApp's
+    # consent is the person's own, given from their phone, so the station's choice is on).
+    assert (preference.email, preference.sms, preference.whatsapp) == (True, True, True)
 
 
 def test_officers_see_failed_messages_with_the_reason(debra, lender, officer, client_for):

@@ -24,6 +24,7 @@ from notifications.models import Channel, ChannelPreference, Message
 from notifications.tasks import message_sweep_all_stations
 from stations.models import WorkerHeartbeat
 
+from .conftest import whatsapp_linked
 from .samples import DLT_IDS, SAMPLES
 
 Status = Message.Status
@@ -66,6 +67,7 @@ def _queue_sos(station, users) -> list[Message]:
     with tenant_context(station), transaction.atomic():
         for user in users:
             ChannelPreference.objects.update_or_create(user=user, defaults={"whatsapp": True})
+            whatsapp_linked(user)
         return services.message_queue(
             event="sos:worker", kind="sos", recipients=users, context=SAMPLES["sos"]
         )

@@ -4,12 +4,16 @@
 
 SMS: the text for the DLT platform, variables as {#var#}; put the id it gets into
 SMS_DLT_TEMPLATE_IDS as kind.language=id. WhatsApp: the body for a template named as the kind
-(or as WHATSAPP_TEMPLATE_NAMES says), parameters as {{1}}, {{2}}, ...
+(or as WHATSAPP_TEMPLATE_NAMES says), parameters as {{1}}, {{2}}, ...; a kind with buttons also
+needs `<kind>_actions`, the same body with the buttons listed (quick replies, in this order,
+then a URL button SITE_URL/{{1}}). Register every template in the Utility category.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+from django.utils import translation
 
 from notifications import catalogue
 
@@ -29,4 +33,12 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {catalogue.sms_registration_text(name, language)}")
                 self.stdout.write(f"{name}.{language} WhatsApp body:")
                 self.stdout.write(f"  {catalogue.whatsapp_registration_text(name, language)}")
+                spec = catalogue.KINDS[name]
+                if spec.has_actions:
+                    with translation.override(language):
+                        buttons = [str(catalogue.TEMPLATE_BUTTONS[code]) for code in spec.buttons]
+                        if spec.link_button:
+                            link = settings.SITE_URL.rstrip("/") + "/{{1}}"
+                            buttons.append(f"{catalogue.TEMPLATE_BUTTONS['link']} -> {link}")
+                    self.stdout.write(f"{name}_actions.{language} buttons: {' | '.join(buttons)}")
             self.stdout.write("")

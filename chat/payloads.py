@@ -1,0 +1,251 @@
+"""What the providers post: checking it is theirs, and reading it into plain values.
+
+WhatsApp (the Cloud API's webhook) posts JSON signed with the app secret:
+
+    X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>
+    {"object": "whatsapp_business_account",
+     "entry": [{"changes": [{"field": "messages", "value": {
+         "messages": [{"from": "919876543210", "id": "wamid...", "timestamp": "1764559800",
+                       "type": "text", "text": {"body": "STATUS"}}],
+         "statuses": [{"id": "wamid...", "status": "read", "timestamp": "...",
+                       "recipient_id": "...", "biz_opaque_callback_data": "...",
+                       "errors": [...]}]}}]}]}
+
+A message is a text, a tap on a template's quick-reply button (`button.payload`), a tap on a
+reply button or a list row (`interactive.button_reply.id`, `interactive.list_reply.id`), a
+shared location, or something else (a photo, a voice note), which is answered with help.
+
+The SMS gateway posts one message per request, as JSON or a form, with the shared secret in
+`X-Inbound-Secret`: an id, the sender's number and the text, under the names below (gateways
+differ; the first name present wins).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from notifications.backends.phones import e164
+
+TEXT, BUTTON, LIST, LOCATION, OTHER = "text", "button", "list", "location", "other"
+# Longer texts are cut: no command is longer, and a stored body stays small.
+TEXT_MAX = 500
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One message from a phone, as the handlers read it."""
+
+    channel: str
+    provider_id: str
+    phone: str  # E.164
+    kind: str
+    text: str = ""
+    # The id of the button or list row tapped (ours: see chat.intents).
+    action: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    sent_at: datetime.datetime | None = None
+
+    def as_data(self) -> dict:
+        """JSON values for a task's arguments."""
+        data = asdict(self)
+        data["sent_at"] = self.sent_at.isoformat() if self.sent_at else None
+        return data
+
+    @classmethod
+    def from_data(cls, data: Mapping) -> Incoming:
+        values = dict(data)
+        sent_at = values.get("sent_at")
+        values["sent_at"] = parse_datetime(sent_at) if sent_at else None
+        return cls(**values)
+
+    @property
+    def content(self) -> dict:
+        """What is stored until the message is processed."""
+        content: dict = {}
+        if self.text:
+            content["text"] = self.text
+        if self.action:
+            content["action"] = self.action
+        if self.latitude is not None and self.longitude is not None:
+            content["latitude"], content["longitude"] = self.latitude, self.longitude
+        return content
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """WhatsApp's later word on a message the portal sent."""
+
+    provider_id: str
+    status: str  # sent, delivered, read, failed
+    at: datetime.datetime
+    # What the portal put in biz_opaque_callback_data when it sent the message.
+    reference: str = ""
+    error: str = ""
+
+    def as_data(self) -> dict:
+        data = asdict(self)
+        data["at"] = self.at.isoformat()
+        return data
+
+    @classmethod
+    def from_data(cls, data: Mapping) -> StatusReport:
+        values = dict(data)
+        values["at"] = parse_datetime(values["at"]) or timezone.now()
+        return cls(**values)
+
+
+def signature_valid(*, body: bytes, header: str, secret: str) -> bool:
+    """Whether `header` (X-Hub-Signature-256) is the app secret's signature of `body`."""
+    if not secret or not header.startswith("sha256="):
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, header.removeprefix("sha256="))
+
+
+def secret_valid(*, given: str, secret: str) -> bool:
+    return bool(secret) and hmac.compare_digest(given.encode(), secret.encode())
+
+
+def _when(timestamp: object) -> datetime.datetime | None:
+    try:
+        seconds = int(str(timestamp))
+    except (TypeError, ValueError):
+        return None
+    return datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC)
+
+
+def _number(value: object) -> float | None:
+    try:
+        return float(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _whatsapp_message(raw: Mapping) -> Incoming | None:
+    phone = e164(f"+{raw.get('from', '')}")
+    provider_id = str(raw.get("id", ""))[:200]
+    if not phone or not provider_id:
+        return None
+    kind = raw.get("type")
+    fields: dict = {}
+    if kind == "text":
+        fields = {"kind": TEXT, "text": str((raw.get("text") or {}).get("body", ""))[:TEXT_MAX]}
+    elif kind == "button":  # a template's quick-reply button
+        button = raw.get("button") or {}
+        fields = {
+            "kind": BUTTON,
+            "action": str(button.get("payload", ""))[:TEXT_MAX],
+            "text": str(button.get("text", ""))[:TEXT_MAX],
+        }
+    elif kind == "interactive":
+        interactive = raw.get("interactive") or {}
+        reply_type = interactive.get("type")
+        reply = interactive.get(reply_type) or {} if reply_type else {}
+        fields = {
+            "kind": LIST if reply_type == "list_reply" else BUTTON,
+            "action": str(reply.get("id", ""))[:TEXT_MAX],
+            "text": str(reply.get("title", ""))[:TEXT_MAX],
+        }
+    elif kind == "location":
+        location = raw.get("location") or {}
+        latitude, longitude = _number(location.get("latitude")), _number(location.get("longitude"))
+        if latitude is None or longitude is None:
+            fields = {"kind": OTHER}
+        else:
+            fields = {"kind": LOCATION, "latitude": latitude, "longitude": longitude}
+    else:
+        fields = {"kind": OTHER}
+    return Incoming(
+        channel="whatsapp",
+        provider_id=provider_id,
+        phone=phone,
+        sent_at=_when(raw.get("timestamp")),
+        **fields,
+    )
+
+
+def _error_text(raw: Mapping) -> str:
+    parts = []
+    for error in raw.get("errors") or []:
+        details = (error.get("error_data") or {}).get("details", "")
+        parts.append(
+            " ".join(str(p) for p in (error.get("code", ""), error.get("title", ""), details) if p)
+        )
+    return "WhatsApp: " + "; ".join(parts) if parts else "WhatsApp: failed"
+
+
+def whatsapp_events(
+    data: object, *, phone_number_id: str = ""
+) -> tuple[list[Incoming], list[StatusReport]]:
+    """The messages and status reports of one webhook POST to the portal's number
+    (`phone_number_id`; another number of the same business account is not ours); anything
+    else in it is ignored."""
+    messages: list[Incoming] = []
+    statuses: list[StatusReport] = []
+    if not isinstance(data, dict):
+        return messages, statuses
+    for entry in data.get("entry") or []:
+        for change in (entry or {}).get("changes") or []:
+            value = (change or {}).get("value") or {}
+            number = str((value.get("metadata") or {}).get("phone_number_id", ""))
+            if phone_number_id and number and number != phone_number_id:
+                continue
+            for raw in value.get("messages") or []:
+                message = _whatsapp_message(raw or {})
+                if message is not None:
+                    messages.append(message)
+            for raw in value.get("statuses") or []:
+                raw = raw or {}
+                if not raw.get("id") or not raw.get("status"):
+                    continue
+                statuses.append(
+                    StatusReport(
+                        provider_id=str(raw["id"])[:200],
+                        status=str(raw["status"]),
+                        at=_when(raw.get("timestamp")) or timezone.now(),
+                        reference=str(raw.get("biz_opaque_callback_data", ""))[:200],
+                        error=_error_text(raw) if raw["status"] == "failed" else "",
+                    )
+                )
+    return messages, statuses
+
+
+SMS_ID = ("id", "message_id", "msgid", "uuid", "request_id")
+SMS_FROM = ("from", "sender", "mobile", "msisdn", "phone")
+SMS_TEXT = ("text", "message", "content", "body", "msg")
+SMS_TIME = ("received_at", "timestamp", "time")
+
+
+def _first(fields: Mapping, names: tuple[str, ...]) -> str:
+    for name in names:
+        value = fields.get(name)
+        if value not in (None, ""):
+            return str(value)
+    return ""
+
+
+def sms_incoming(fields: Mapping) -> Incoming | None:
+    """The message of an SMS gateway's inbound POST, or None when it lacks an id or sender."""
+    # Indian gateways send 919876543210, 9876543210 or +919876543210: all read as +91...
+    phone = e164(_first(fields, SMS_FROM))
+    provider_id = _first(fields, SMS_ID)[:200]
+    if not phone or not provider_id:
+        return None
+    when = _first(fields, SMS_TIME)
+    sent_at = parse_datetime(when) if when and not when.isdigit() else _when(when)
+    return Incoming(
+        channel="sms",
+        provider_id=provider_id,
+        phone=phone,
+        kind=TEXT,
+        text=_first(fields, SMS_TEXT)[:TEXT_MAX],
+        sent_at=sent_at,
+    )

@@ -1,0 +1,230 @@
+"""The WhatsApp webhook and the SMS gateway's: only the provider gets in, it gets its 200 at
+once, each message is processed once, strangers get one polite reply, and WhatsApp's status
+callbacks reach the outbox row they are about."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+from django_tenants.utils import tenant_context
+
+from chat.models import InboundMessage
+from escorts.models import EscortRun
+from lenders.models import SosAlert
+from notifications import services as notification_services
+from notifications.models import Message
+from stations.routing import station_reverse
+
+from .conftest import (
+    SMS_INBOUND,
+    WEBHOOK,
+    Morning,
+    Phone,
+    payload,
+    post_signed,
+    signature,
+    sms,
+    text_of,
+)
+
+pytestmark = pytest.mark.django_db
+
+STRANGER = "+919733000099"
+
+
+def test_the_handshake_echoes_the_challenge_only_for_the_verify_token(client):
+    ok = client.get(
+        WEBHOOK,
+        {
+            "hub.mode": "subscribe",
+            "hub.verify_token": "test-verify-token",
+            "hub.challenge": "1158201444",
+        },
+    )
+    assert (ok.status_code, ok.content, ok["Content-Type"]) == (200, b"1158201444", "text/plain")
+    wrong = client.get(
+        WEBHOOK, {"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1"}
+    )
+    assert wrong.status_code == 403
+
+
+def test_a_post_without_the_app_secrets_signature_is_refused_and_does_nothing(
+    morning, client, graph
+):
+    leader = Phone(client, Morning.LEADER)
+    body = leader.body("text", text=f"ACK R{morning.run.pk}")
+    assert post_signed(client, body, secret="not-the-app-secret").status_code == 403
+    unsigned = client.post(WEBHOOK, body, content_type="application/json")
+    assert unsigned.status_code == 403
+    # Signed, then changed on the way.
+    tampered = client.post(
+        WEBHOOK,
+        body.replace(b"ACK", b"DONE"),
+        content_type="application/json",
+        headers={"X-Hub-Signature-256": signature(body)},
+    )
+    assert tampered.status_code == 403
+    assert not InboundMessage.objects.exists()
+    assert graph.whatsapp() == []
+    with tenant_context(morning.station):
+        assert EscortRun.objects.get(pk=morning.run.pk).status == EscortRun.Status.PLANNED
+
+
+@override_settings(WHATSAPP_APP_SECRET="")
+def test_without_an_app_secret_the_webhook_refuses_everything(client):
+    body = payload("text", wa_id="919733000099", name="x", id="wamid.1", timestamp="1", text="hi")
+    assert post_signed(client, body, secret="").status_code == 403
+
+
+def test_a_duplicate_delivery_is_processed_once(morning, client, graph):
+    agent = Phone(client, Morning.AGENT)
+    body = agent.body("text", text="SOS")
+    first, again = post_signed(client, body), post_signed(client, body)
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert InboundMessage.objects.filter(provider_id=agent.last_id).count() == 1
+    assert len(graph.whatsapp(Morning.AGENT)) == 1
+    with tenant_context(morning.station):
+        assert SosAlert.objects.count() == 1
+
+
+def test_an_unknown_number_gets_one_polite_reply_and_nothing_else(morning, client, graph):
+    stranger = Phone(client, STRANGER)
+    for text in ("SOS", "STATUS", f"DONE R{morning.run.pk}"):
+        assert stranger.text(text).status_code == 200
+    (reply,) = graph.whatsapp(STRANGER)
+    assert "not linked to anyone" in text_of(reply)
+    assert "এই নম্বরটি পোর্টালে কারও সঙ্গে যুক্ত নয়" in text_of(reply)
+    assert reply["biz_opaque_callback_data"].startswith("i:")
+    with tenant_context(morning.station):
+        assert not SosAlert.objects.exists()
+        assert EscortRun.objects.get(pk=morning.run.pk).status == EscortRun.Status.PLANNED
+    outcomes = list(InboundMessage.objects.filter(phone=STRANGER).values_list("outcome", flat=True))
+    assert sorted(outcomes) == ["stranger", "stranger.silent", "stranger.silent"]
+
+
+def test_a_number_whose_owner_lost_their_role_does_nothing(morning, client, graph):
+    morning.leader.station_roles.all().delete()
+    Phone(client, Morning.LEADER).text(f"ACK R{morning.run.pk}")
+    with tenant_context(morning.station):
+        assert EscortRun.objects.get(pk=morning.run.pk).status == EscortRun.Status.PLANNED
+    (reply,) = graph.whatsapp(Morning.LEADER)
+    assert "not linked to anyone" in text_of(reply)
+
+
+def test_a_disabled_account_does_nothing(morning, client, graph):
+    morning.agent_user.is_active = False
+    morning.agent_user.save()
+    Phone(client, Morning.AGENT).text("SOS")
+    with tenant_context(morning.station):
+        assert not SosAlert.objects.exists()
+
+
+def test_the_webhook_answers_503_when_the_broker_is_down_so_the_provider_sends_again(
+    morning, client, graph, broker, monkeypatch
+):
+    from escort_portal.celery import app
+
+    # Queued for real, to a private Redis that is then stopped.
+    monkeypatch.setitem(app.conf, "task_always_eager", False)
+    broker.stop()
+    response = Phone(client, Morning.AGENT).text("SOS")
+    assert response.status_code == 503
+    assert not InboundMessage.objects.exists()
+
+
+def _leaders_template(morning: Morning) -> Message:
+    with tenant_context(morning.station):
+        message = Message.objects.get(
+            recipient=morning.leader, channel="whatsapp", kind="sheet_published"
+        )
+        notification_services.message_deliver(message_pk=message.pk)
+        message.refresh_from_db()
+    return message
+
+
+def test_delivered_and_read_callbacks_reach_the_outbox_row_and_its_page(
+    morning, client, graph, client_for
+):
+    message = _leaders_template(morning)
+    assert message.status == Message.Status.SENT and message.provider_id.startswith("wamid.out.")
+    sent = graph.last(Morning.LEADER)
+    reference = sent["biz_opaque_callback_data"]
+    assert reference == f"m:debra:{message.pk}"
+    leader = Phone(client, Morning.LEADER)
+    for status in ("sent", "delivered", "read", "delivered"):  # out of order and repeated
+        body = leader.body("status", status=status, reference=reference)
+        body = body.replace(leader.last_id.encode(), message.provider_id.encode())
+        assert post_signed(client, body).status_code == 200
+    with tenant_context(morning.station):
+        message.refresh_from_db()
+        assert message.delivered_at is not None and message.seen_at is not None
+        assert message.status == Message.Status.SENT
+    oc_page = client_for(morning.duty).get(
+        station_reverse(morning.station, "notifications:outbox") + "?show=sent"
+    )
+    assert "read on the phone" in oc_page.content.decode()
+
+
+def test_a_failed_callback_turns_the_row_failed_with_whatsapps_reason(morning, client, graph):
+    message = _leaders_template(morning)
+    leader = Phone(client, Morning.LEADER)
+    body = leader.body("status_failed", reference=f"m:debra:{message.pk}")
+    post_signed(client, body.replace(leader.last_id.encode(), message.provider_id.encode()))
+    with tenant_context(morning.station):
+        message.refresh_from_db()
+    assert message.status == Message.Status.FAILED
+    assert "131026 Message undeliverable" in message.last_error
+
+
+def test_a_callback_naming_another_rows_reference_changes_nothing(morning, client, graph):
+    message = _leaders_template(morning)
+    leader = Phone(client, Morning.LEADER)
+    # The right row, but a message id that is not the one WhatsApp gave it.
+    post_signed(client, leader.body("status", status="read", reference=f"m:debra:{message.pk}"))
+    with tenant_context(morning.station):
+        message.refresh_from_db()
+    assert message.seen_at is None
+
+
+def test_callbacks_of_a_reply_are_recorded_on_the_message_it_answered(morning, client, graph):
+    agent = Phone(client, Morning.AGENT)
+    agent.text("STATUS")
+    inbound = InboundMessage.objects.get(provider_id=agent.last_id)
+    assert inbound.reply_status == "sent"
+    body = agent.body("status", status="read", reference=f"i:{inbound.pk}")
+    post_signed(client, body.replace(agent.last_id.encode(), inbound.reply_provider_id.encode()))
+    inbound.refresh_from_db()
+    assert inbound.reply_status == "read"
+
+
+def test_the_sms_webhook_needs_the_shared_secret(morning, client, graph):
+    assert sms(client, Morning.AGENT, "SOS", secret="guess").status_code == 403
+    assert client.post(SMS_INBOUND, {"from": "919800100002", "text": "SOS"}).status_code == 403
+    with tenant_context(morning.station):
+        assert not SosAlert.objects.exists()
+    assert sms(client, Morning.AGENT, "SOS").status_code == 200
+    with tenant_context(morning.station):
+        assert SosAlert.objects.count() == 1
+
+
+def test_the_sms_webhook_takes_a_form_post_too(morning, client, graph):
+    response = client.post(
+        SMS_INBOUND,
+        {"msgid": "gw-77", "mobile": "9800100002", "message": "STATUS"},
+        headers={"X-Inbound-Secret": "test-sms-inbound-secret"},
+    )
+    assert response.status_code == 200
+    assert InboundMessage.objects.get(provider_id="gw-77").phone == Morning.AGENT
+    bad = client.post(
+        SMS_INBOUND, {"text": "STATUS"}, headers={"X-Inbound-Secret": "test-sms-inbound-secret"}
+    )
+    assert bad.status_code == 400
+
+
+def test_messages_to_another_number_of_the_business_account_are_not_ours(morning, client, graph):
+    agent = Phone(client, Morning.AGENT)
+    body = agent.body("text", text="SOS").replace(b'"100000000000001"', b'"100000000000999"')
+    assert post_signed(client, body).status_code == 200
+    assert not InboundMessage.objects.exists()
+    with tenant_context(morning.station):
+        assert not SosAlert.objects.exists()
