@@ -7,15 +7,13 @@ trail (the change is recorded as the sender's, "through WhatsApp" or "through SM
 one reply. A number nobody linked, or whose owner lost their role, gets one polite reply in
 its life and nothing else; its messages change nothing.
 
-Escort team leaders: Acknowledge (on the published-run message), Start, Complete (asked once
-more, as the page asks), as reply buttons after each step, or typed ACK R7, START R7, DONE R7.
+Escort team leaders: Acknowledge (on the published-run message), Start, Check in, Complete
+(asked once more, naming every agent to confirm they reached the deposit point, as the page
+asks agent by agent), as reply buttons after each step, or typed ACK R7, START R7, CHECKIN R7,
+DONE R7; a location shared during a started run is a check-in with the team's position.
 Lender managers and office staff: "Same as last time" and "No collection" (on the roster
 reminder, or typed COPY, NONE). Field agents: SOS (or বিপদ) or a shared location raises an SOS
 for their current trip, as the SOS button does. Anyone: STATUS.
-
-Two things the run check-in timers will add, each one small handler: a "Check in" button
-(`register_run_action("checkin", ..., after=EscortRun.Status.STARTED)`) and a leader's shared
-location as a check-in and a position (`LOCATION_HANDLERS.insert(0, ...)`): see the README.
 """
 
 from __future__ import annotations
@@ -39,7 +37,7 @@ from django_tenants.utils import tenant_context
 from escort_portal.forms import service_error_text
 from escorts import selectors as escort_selectors
 from escorts import services as escort_services
-from escorts.models import DutySheet, EscortRun
+from escorts.models import DutySheet, EscortRun, SignSource
 from escorts.notify import officer_contact, run_reference
 from lenders import selectors as lender_selectors
 from lenders import services as lender_services
@@ -54,10 +52,10 @@ from stations.routing import public_reverse, station_reverse
 from . import replies, selectors, services
 from .intents import (
     ACK,
+    CHECKIN,
     COPY,
     DONE,
     DONE_CONFIRMED,
-    EXTRA_BUTTON_ACTIONS,
     HELP,
     LINK,
     LOCATION_SHARED,
@@ -155,6 +153,7 @@ RUN_STATUS = {
 RUN_WAITING_FOR = {
     ACK: {EscortRun.Status.PLANNED},
     START: {EscortRun.Status.PLANNED, EscortRun.Status.ACKNOWLEDGED},
+    CHECKIN: {EscortRun.Status.STARTED},
     DONE: {EscortRun.Status.STARTED},
     DONE_CONFIRMED: {EscortRun.Status.STARTED},
     RUN: {EscortRun.Status.PLANNED, EscortRun.Status.ACKNOWLEDGED, EscortRun.Status.STARTED},
@@ -163,19 +162,21 @@ RUN_WAITING_FOR = {
 RUN_BUTTONS: dict[str, tuple[str, ...]] = {
     EscortRun.Status.PLANNED: (ACK, START),
     EscortRun.Status.ACKNOWLEDGED: (START,),
-    EscortRun.Status.STARTED: (DONE,),
+    EscortRun.Status.STARTED: (CHECKIN, DONE),
 }
 BUTTON_TITLES: dict[str, StrOrPromise] = {
     ACK: TEMPLATE_BUTTONS["ack"],
     START: gettext_lazy("Start"),
+    CHECKIN: gettext_lazy("Check in"),
     DONE: gettext_lazy("Complete"),
-    DONE_CONFIRMED: gettext_lazy("Yes, complete"),
+    DONE_CONFIRMED: gettext_lazy("All reached"),
     STATUS: gettext_lazy("Status"),
 }
 # How each action reads in "You have no run to ... today".
 _RUN_VERBS = {
     ACK: gettext_lazy("acknowledge"),
     START: gettext_lazy("start"),
+    CHECKIN: gettext_lazy("check in on"),
     DONE: gettext_lazy("complete"),
     DONE_CONFIRMED: gettext_lazy("complete"),
     RUN: gettext_lazy("act on"),
@@ -291,20 +292,61 @@ def _chosen_run(turn: Turn, runs: list[RunAt], action: str) -> RunAt | Reply:
     return _choose_run(turn, fitting, action)
 
 
+def _sign_key(turn: Turn) -> str:
+    """A check-in's idempotency key: the provider's message id, so a message delivered twice
+    checks in once."""
+    return f"{turn.channel}:{turn.message.provider_id}"
+
+
+def _checked_in(at: RunAt, result: escort_services.SignResult, *, outcome: str) -> Reply:
+    return Reply(
+        "chat_checked_in",
+        {
+            "reference": run_reference(at.run),
+            "time": f"{timezone.localtime(result.sign.at):%H:%M}",
+            "minutes": str(at.station.check_in_minutes),
+        },
+        buttons=[
+            Button(_button_id(action, at.station, f"run:{at.run.pk}"), str(BUTTON_TITLES[action]))
+            for action in RUN_BUTTONS[EscortRun.Status.STARTED]
+        ],
+        outcome=outcome,
+    )
+
+
+def _check_in(turn: Turn, at: RunAt) -> Reply:
+    """All is well on a started run, as the day page's Check in: the watch starts again."""
+    with acting(turn, at.station):
+        try:
+            result = escort_services.run_check_in(
+                run=at.run,
+                by=turn.user,
+                key=_sign_key(turn),
+                at=turn.message.sent_at,
+                source=SignSource.CHAT,
+            )
+        except ValidationError as exc:
+            return refused(exc, outcome="run.refused")
+    return _checked_in(at, result, outcome="run.checked_in")
+
+
 def run_action(turn: Turn) -> Reply:
-    """Acknowledge, start or complete a run of the sender's team, as "My day" does."""
+    """Acknowledge, start, check in on or complete a run of the sender's team, as "My day"
+    does."""
     action = turn.intent.action
     chosen = _chosen_run(turn, runs_of(turn, schema=turn.intent.schema), action)
     if isinstance(chosen, Reply):
         return chosen
     if action == RUN:
         return run_reply(chosen, outcome="run.shown")
+    if action == CHECKIN:
+        return _check_in(turn, chosen)
     if action == DONE and not turn.intent.typed:
-        # Completing ends the escort for every agent on the run: a tap asks first, as the
-        # page does. Typing DONE R7 is asking on purpose.
+        # Completing ends the escort for every agent on the run: a tap asks first, naming
+        # each agent, as the page asks agent by agent. Typing DONE R7 is saying so on purpose.
         return Reply(
             "chat_run_confirm",
-            {"reference": run_reference(chosen.run)},
+            {"reference": run_reference(chosen.run), "agents": _agents(chosen.run)},
             buttons=[
                 Button(
                     _button_id(DONE_CONFIRMED, chosen.station, f"run:{chosen.run.pk}"),
@@ -313,24 +355,22 @@ def run_action(turn: Turn) -> Reply:
             ],
             outcome="run.confirm",
         )
+    # Completing from the chat confirms every agent on the run reached the deposit point:
+    # the confirmation above (or DONE typed on purpose) named them all.
+    reached = (
+        [link.entry_id for link in chosen.run.run_entries.all()]
+        if RUN_STATUS[action] == EscortRun.Status.COMPLETED
+        else []
+    )
     with acting(turn, chosen.station):
         try:
             changed = escort_services.run_set_status(
-                run=chosen.run, status=RUN_STATUS[action], by=turn.user
+                run=chosen.run, status=RUN_STATUS[action], by=turn.user, reached=reached
             )
         except ValidationError as exc:
             return refused(exc, outcome="run.refused")
     chosen.run.status = changed.status
     return run_reply(chosen, outcome=f"run.{changed.status}")
-
-
-def register_run_action(action: str, handler: Handler, *, title: StrOrPromise, after: str) -> None:
-    """Add a run action with its own button, shown under runs in the state `after`, and its
-    handler: how the check-in timers add "Check in" (see the README)."""
-    EXTRA_BUTTON_ACTIONS.add(action)
-    ACTIONS[action] = handler
-    BUTTON_TITLES[action] = title
-    RUN_BUTTONS[after] = (action, *RUN_BUTTONS.get(after, ()))
 
 
 # --- The roster: lender managers and office staff ---
@@ -546,17 +586,36 @@ def sos(turn: Turn) -> Reply:
     return Reply("chat_sos_no_trip", {"phone": phone}, outcome="sos.no_trip")
 
 
+def _leader_location(turn: Turn) -> Reply | None:
+    """A location from the leader of a run under way is a check-in with the team's position;
+    None when the sender leads no started run today."""
+    started = [at for at in runs_of(turn) if at.run.status == EscortRun.Status.STARTED]
+    if not started:
+        return None
+    at = started[0]
+    with acting(turn, at.station):
+        try:
+            result = escort_services.run_check_in(
+                run=at.run,
+                by=turn.user,
+                key=_sign_key(turn),
+                at=turn.message.sent_at,
+                latitude=turn.intent.latitude,
+                longitude=turn.intent.longitude,
+                source=SignSource.CHAT,
+            )
+        except ValidationError as exc:
+            return refused(exc, outcome="run.refused")
+    return _checked_in(at, result, outcome="run.located")
+
+
 def _agent_location(turn: Turn) -> Reply | None:
     return _raise_sos(turn, latitude=turn.intent.latitude, longitude=turn.intent.longitude)
 
 
-# Tried in order on a shared location until one answers. The check-in timers put a leader's
-# handler (a check-in and a position for their started run) first.
-LOCATION_HANDLERS: list[Callable[[Turn], Reply | None]] = [_agent_location]
-
-
 def location(turn: Turn) -> Reply:
-    for handler in LOCATION_HANDLERS:
+    """A shared location: a leader's check-in on a run under way, else an agent's SOS."""
+    for handler in (_leader_location, _agent_location):
         reply = handler(turn)
         if reply is not None:
             return reply
@@ -743,6 +802,7 @@ def help_(turn: Turn) -> Reply:
 ACTIONS: dict[str, Handler] = {
     ACK: run_action,
     START: start,
+    CHECKIN: run_action,
     DONE: run_action,
     DONE_CONFIRMED: run_action,
     RUN: run_action,

@@ -4,8 +4,9 @@ WhatsApp, a shared location, or a code that links the phone.
 Typed (SMS or WhatsApp, any case; Bengali words where people use them):
 
     STATUS | স্ট্যাটাস                      your next escort or run
-    ACK R7 | START R7 | DONE R7              a run of yours (R and the number are optional
-                                             when only one run fits)
+    ACK R7 | START R7 | CHECKIN R7 | DONE R7 a run of yours (R and the number are optional
+                                             when only one run fits); DONE says every agent
+                                             on it reached the deposit point
     COPY [TODAY|TOMORROW] | SAME ...         the branch's roster as last time
     NONE [TODAY|TOMORROW] | NO COLLECTION    no collection that day
     SOS ... | বিপদ ...                        an SOS for your current trip
@@ -27,12 +28,13 @@ from dataclasses import dataclass
 from .payloads import BUTTON, LIST, LOCATION, TEXT, Incoming
 
 # The actions a message can ask for. "done!" is a Complete already confirmed.
-ACK, START, DONE, DONE_CONFIRMED, RUN = "ack", "start", "done", "done!", "run"
+ACK, START, CHECKIN, DONE, DONE_CONFIRMED, RUN = "ack", "start", "checkin", "done", "done!", "run"
 COPY, NONE = "copy", "none"
 SOS, LOCATION_SHARED = "sos", "location"
 STATUS, HELP, STOP, LINK = "status", "help", "stop", "link"
-# A run's own action, on the check-in timers' branch: see chat.conversation.RUN_BUTTONS.
-BUTTON_ACTIONS = frozenset({ACK, START, DONE, DONE_CONFIRMED, RUN, COPY, NONE, STATUS, HELP})
+BUTTON_ACTIONS = frozenset(
+    {ACK, START, CHECKIN, DONE, DONE_CONFIRMED, RUN, COPY, NONE, STATUS, HELP}
+)
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,18 @@ class Intent:
     typed: bool = False
 
 
-_RUN_WORDS = {"ACK": ACK, "OK": ACK, "START": START, "DONE": DONE, "COMPLETE": DONE, "END": DONE}
-_RUN = re.compile(r"^(ACK|OK|START|DONE|COMPLETE|END)(?:\s+R?\s*(\d{1,9}))?$")
+_RUN_WORDS = {
+    "ACK": ACK,
+    "OK": ACK,
+    "START": START,
+    "CHECKIN": CHECKIN,
+    "CHECK IN": CHECKIN,
+    "CHECK-IN": CHECKIN,
+    "DONE": DONE,
+    "COMPLETE": DONE,
+    "END": DONE,
+}
+_RUN = re.compile(r"^(ACK|OK|START|CHECK[ -]?IN|DONE|COMPLETE|END)(?:\s+R?\s*(\d{1,9}))?$")
 _ROSTER = re.compile(
     r"^(COPY|SAME(?: AS LAST TIME)?|NONE|NO COLLECTION|NO TRIPS)(?:\s+(TODAY|TOMORROW))?$"
 )
@@ -93,13 +105,9 @@ def _typed(text: str) -> Intent:
 def _tapped(action_id: str) -> Intent:
     action, _, rest = action_id.partition(":")
     schema, _, ref = rest.partition(":")
-    if action not in BUTTON_ACTIONS and action not in EXTRA_BUTTON_ACTIONS:
+    if action not in BUTTON_ACTIONS:
         return Intent(HELP)
     return Intent(action, schema=schema, ref=ref)
-
-
-# Button actions a later handler adds (chat.conversation.register_run_action).
-EXTRA_BUTTON_ACTIONS: set[str] = set()
 
 
 def intent_of(message: Incoming) -> Intent:

@@ -40,7 +40,8 @@ KINDS: dict[str, tuple[str, ...]] = {
     "chat_resumed": (),
     "chat_help": (),
     "chat_run": ("reference", "state", "time", "meeting_point", "agents", "link"),
-    "chat_run_confirm": ("reference",),
+    "chat_run_confirm": ("reference", "agents"),
+    "chat_checked_in": ("reference", "time", "minutes"),
     "chat_choose_run": (),
     "chat_choose_branch": (),
     "chat_escort": (

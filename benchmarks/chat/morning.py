@@ -17,13 +17,14 @@ roster. Then, as the people would:
    the cut-off;
 3. at 07:20 the minute job builds the draft; the duty officer publishes it on the page (the
    only step not in a chat: the desk's own work);
-4. the leader's published-run message carries Acknowledge: tap, then Start, Complete and "Yes,
-   complete" from the replies' buttons; the manager and the agent ask STATUS and get their
+4. the leader's published-run message carries Acknowledge: tap, then Start, Check in, a shared
+   location (a check-in with the team's position), Complete and "All reached" from the replies'
+   buttons; the manager and the agent ask STATUS and get their
    escort; the agent shares a location, which raises an SOS for the trip;
 5. WhatsApp's delivered and read callbacks come back for every template sent.
 
 Prints the conversation and what the portal's database says afterwards; exits non-zero if a
-step did not happen. Nothing in it is a check-in: that comes with the run check-in timers.
+step did not happen.
 """
 
 from __future__ import annotations
@@ -451,14 +452,19 @@ def morning(
     published = leader.wait_for_template("sheet_published_actions")
     reply = leader.tap(buttons_of(published)["button 0"], "Acknowledge", template=True)
     reply = leader.tap(buttons_of(reply)["Start"], "Start")
+    reply = leader.tap(buttons_of(reply)["Check in"], "Check in")
+    assert "checked in" in text_of(reply).lower(), "the check-in was not confirmed"
     manager.wait_for_template("sheet_published")
     manager.text("STATUS")
     agent.wait_for_template("sheet_published")
     agent.text("STATUS")
     sos = agent.location(22.3612, 87.3504)
     assert "SOS" in text_of(sos)
+    # The leader's shared location is a check-in with the team's position, not an SOS.
+    reply = leader.location(22.3598, 87.3521)
+    assert "checked in" in text_of(reply).lower(), "the leader's location was not a check-in"
     reply = leader.tap(buttons_of(reply)["Complete"], "Complete")
-    reply = leader.tap(buttons_of(reply)["Yes, complete"], "Yes, complete")
+    reply = leader.tap(buttons_of(reply)["All reached"], "All reached")
     assert "completed" in text_of(reply)
 
     # WhatsApp's callbacks for every template the portal sent.

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from chat.models import InboundMessage
-from escorts.models import EscortRun
+from escorts.models import EscortRun, RunEntry, RunSign, RunWatch, SignKind, SignSource
 from lenders import services as lender_services
 from lenders.models import Roster, RosterEntry, SosAlert
 from lenders.tests.factories import EntryFactory
@@ -30,6 +30,7 @@ from .conftest import (
     Phone,
     buttons_of,
     make_morning,
+    post_signed,
     sms,
     text_of,
 )
@@ -90,18 +91,55 @@ def test_the_leader_runs_the_escort_from_the_buttons_alone(day, client, graph, c
     leader.tap(buttons_of(reply)["Start"])
     assert _run(day).status == EscortRun.Status.STARTED
     reply = graph.last(Morning.LEADER)
-    assert set(buttons_of(reply)) == {"Complete"}
+    assert set(buttons_of(reply)) == {"Check in", "Complete"}
 
-    # Completing ends the escort for every agent on the run: asked once more.
+    leader.tap(buttons_of(reply)["Check in"])
+    reply = graph.last(Morning.LEADER)
+    assert f"run R{day.run.pk} checked in at" in text_of(reply)
+    with tenant_context(day.station):
+        sign = RunSign.objects.get(run=day.run, kind=SignKind.CHECK_IN)
+    assert (sign.source, sign.by) == (SignSource.CHAT, day.leader)
+
+    # Completing ends the escort for every agent on the run: asked once more, naming them.
     leader.tap(buttons_of(reply)["Complete"])
     assert _run(day).status == EscortRun.Status.STARTED
     reply = graph.last(Morning.LEADER)
-    assert "This ends the escort for every agent on it." in text_of(reply)
-    leader.tap(buttons_of(reply)["Yes, complete"])
+    assert "Confirm that every agent reached the deposit point: Arup Bag." in text_of(reply)
+    leader.tap(buttons_of(reply)["All reached"])
     run = _run(day)
     assert run.status == EscortRun.Status.COMPLETED
     assert run.status_changed_by == day.leader
+    with tenant_context(day.station):
+        assert not RunEntry.objects.filter(run=run, reached_at__isnull=True).exists()
     assert "completed" in text_of(graph.last(Morning.LEADER))
+
+
+def test_a_leaders_location_on_a_run_under_way_is_one_check_in_with_the_position(
+    day, client, graph, clock
+):
+    leader = Phone(client, Morning.LEADER)
+    leader.text(f"START R{day.run.pk}")
+    assert _run(day).status == EscortRun.Status.STARTED
+    body = leader.body("location", latitude=22.3901, longitude=87.5402)
+    for _delivery in range(2):  # WhatsApp delivers the same message twice now and then
+        assert post_signed(client, body).status_code == 200
+    with tenant_context(day.station):
+        signs = list(RunSign.objects.filter(run=day.run, kind=SignKind.CHECK_IN))
+        watch = RunWatch.objects.get(run=day.run)
+    assert len(signs) == 1
+    assert (float(signs[0].latitude), float(signs[0].longitude)) == (22.3901, 87.5402)
+    assert (float(watch.latitude), float(watch.longitude)) == (22.3901, 87.5402)
+    assert f"run R{day.run.pk} checked in at" in text_of(graph.last(Morning.LEADER))
+    # Not an SOS: the leader is not a field agent in danger.
+    with tenant_context(day.station):
+        assert not SosAlert.objects.exists()
+
+
+def test_checkin_typed_by_sms_checks_in_on_the_started_run(day, client, graph, clock):
+    Phone(client, Morning.LEADER).text(f"START R{day.run.pk}")
+    sms(client, Morning.LEADER, f"checkin r{day.run.pk}")
+    with tenant_context(day.station):
+        assert RunSign.objects.filter(run=day.run, kind=SignKind.CHECK_IN).count() == 1
 
 
 def test_a_change_from_the_chat_is_in_the_audit_trail_as_the_senders_through_whatsapp(
