@@ -65,6 +65,15 @@ with tenant_context(station), transaction.atomic():
         defaults={"name": "Subrata Jana", "rank": "si", "phone": "+919434099001", "user": user},
     )
     team, _ = EscortTeam.objects.get_or_create(name="Watch team", defaults={"leader": leader})
+    # The silent run has a team of its own: the leader's phone pages, open in the other tests,
+    # send positions for their own started run, and one landing on this run would be a sign.
+    quiet, _ = Officer.objects.get_or_create(
+        badge_no="NAR/WATCH/2",
+        defaults={"name": "Nirmal Das", "rank": "asi", "phone": "+919434099002"},
+    )
+    silent_team, _ = EscortTeam.objects.get_or_create(
+        name="Silent team", defaults={"leader": quiet}
+    )
     sheet = DutySheet.objects.filter(date=today, status="published").first()
     if sheet is None:
         version = (DutySheet.objects.filter(date=today).aggregate(v=Max("version"))["v"] or 0) + 1
@@ -83,7 +92,8 @@ with tenant_context(station), transaction.atomic():
             today, datetime.time(10, 0), tzinfo=timezone.get_current_timezone())),
     ]:
         run = EscortRun.objects.create(
-            sheet=sheet, team=team, area=area, start=datetime.time.fromisoformat(start),
+            sheet=sheet, team=silent_team if name == "silent" else team, area=area,
+            start=datetime.time.fromisoformat(start),
             end=datetime.time(13, 0), status=status, started_at=started,
         )
         agent = FieldAgent.objects.create(
