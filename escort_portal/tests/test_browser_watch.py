@@ -67,9 +67,13 @@ with tenant_context(station), transaction.atomic():
     team, _ = EscortTeam.objects.get_or_create(name="Watch team", defaults={"leader": leader})
     # The silent run has a team of its own: the leader's phone pages, open in the other tests,
     # send positions for their own started run, and one landing on this run would be a sign.
+    quiet_user = demo_user("watch-quiet", password="%(password)s", first_name="Nirmal Das")
+    services.station_role_grant(user=quiet_user, station=station, role="escort")
     quiet, _ = Officer.objects.get_or_create(
         badge_no="NAR/WATCH/2",
-        defaults={"name": "Nirmal Das", "rank": "asi", "phone": "+919434099002"},
+        defaults={
+            "name": "Nirmal Das", "rank": "asi", "phone": "+919434099002", "user": quiet_user
+        },
     )
     silent_team, _ = EscortTeam.objects.get_or_create(
         name="Silent team", defaults={"leader": quiet}
@@ -391,7 +395,7 @@ def test_a_silent_run_goes_amber_then_red_and_the_ladder_hears_once_in_order(
         f"watch:{silent}:%",
     )
     in_app = [username for username, channel, _kind, _event in messages if channel == "in_app"]
-    assert in_app == ["watch-leader", f"{STATION}-duty", f"{STATION}-oc", "sdpo"]
+    assert in_app == ["watch-quiet", f"{STATION}-duty", f"{STATION}-oc", "sdpo"]
     assert {kind for _user, _channel, kind, _event in messages} == {"run_silent"}
     once = [(user, channel) for user, channel, _kind, _event in messages]
     assert len(once) == len(set(once))
