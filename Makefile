@@ -21,7 +21,7 @@ run: setup
 
 test: setup lint browser
 	$(MANAGE) makemigrations --check --dry-run
-	$(BIN)/pytest
+	$(BIN)/python -m escort_portal.testsuite
 
 # The browser tests drive Debian's chromium; install it when we may, else they are skipped.
 browser:
