@@ -39,6 +39,8 @@ from escorts import selectors as escort_selectors
 from escorts import services as escort_services
 from escorts.models import DutySheet, EscortRun, SignSource
 from escorts.notify import officer_contact, run_reference
+from incidents import selectors as incident_selectors
+from incidents import services as incident_services
 from lenders import selectors as lender_selectors
 from lenders import services as lender_services
 from lenders.access import capabilities
@@ -557,7 +559,7 @@ def _raise_sos(turn: Turn, *, latitude: float | None, longitude: float | None) -
         located_at = turn.message.sent_at or turn.now
         with acting(turn, station):
             try:
-                alert = lender_services.sos_raise(
+                alert = incident_services.sos_raise(
                     entry=trip,
                     by=turn.user,
                     latitude=latitude,
@@ -730,7 +732,7 @@ def _agent_status(turn: Turn, station: Station) -> list[Reply]:
             branch,
             turn.today,
             only={trip.pk for trip in trips},
-            path=station_reverse(station, "lenders:my_trips"),
+            path=station_reverse(station, "incidents:my_trips"),
         )
         if reply is not None:
             found.append(reply)
@@ -748,7 +750,7 @@ def _station_status(turn: Turn, station: Station) -> Reply:
             "state": str(sheet.get_status_display()).lower() if sheet else _("not built yet"),
             "runs": str(runs.count()),
             "acknowledged": str(runs.exclude(status=EscortRun.Status.PLANNED).count()),
-            "sos": str(lender_selectors.sos_list_open().count()),
+            "sos": str(incident_selectors.sos_list_open().count()),
             "link": station_reverse(station, "escorts:sheet", turn.today),
         },
     )

@@ -30,8 +30,14 @@ from django.utils.translation import gettext_lazy
 from .stamps import STAMP_FIELDS
 
 
-def track(*, exclude: Sequence[str] = ()) -> Callable[[type[models.Model]], type[models.Model]]:
-    """Record every insert, update (of a tracked field) and delete of the decorated model."""
+def track(
+    *, exclude: Sequence[str] = (), event_table: str | None = None
+) -> Callable[[type[models.Model]], type[models.Model]]:
+    """Record every insert, update (of a tracked field) and delete of the decorated model.
+
+    `event_table` names the event table of a model that moved to another app and kept its
+    tables (`incidents`): otherwise it is `<app>_<model>event`.
+    """
 
     def decorate(model: type[models.Model]) -> type[models.Model]:
         indexes = [
@@ -50,7 +56,7 @@ def track(*, exclude: Sequence[str] = ()) -> Callable[[type[models.Model]], type
             exclude=list(exclude) or None,
             context_field=pghistory.ContextJSONField(),
             append_only=True,
-            meta={"indexes": indexes},
+            meta={"indexes": indexes, **({"db_table": event_table} if event_table else {})},
         )(model)
 
     return decorate

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from escorts import planner
 from escorts.planner.model import Area, Instance, Plan, Request, Run, Team, travel_minutes
-from lenders import selectors as lender_selectors
+from incidents import selectors as incident_selectors
 from lenders.models import CashBand, CollectionArea, Roster, RosterEntry
 from stations.db import connection
 
@@ -43,7 +43,7 @@ PRIORITY: dict[tuple[str, str], int] = {
 
 
 def raised_risk_area_ids(date: datetime.date) -> set[int]:
-    return lender_selectors.area_ids_at_raised_risk(on=date)
+    return incident_selectors.area_ids_at_raised_risk(on=date)
 
 
 def priority(entry: RosterEntry, *, raised: set[int]) -> int:

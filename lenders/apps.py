@@ -7,12 +7,11 @@ class LendersConfig(AppConfig):
     verbose_name = _("Lenders")
 
     def ready(self) -> None:
-        from stations import db_roles, demo, stats
+        from stations import demo, stats
 
         from . import demo as lender_demo
-        from . import retention
+        from . import retention  # noqa: F401 - registers the roster entries' details to clear
         from . import stats as lender_stats
 
         stats.register(lender_stats.figures)
         demo.register(lender_demo.seed)
-        db_roles.register_clearable(retention.CLEARED)

@@ -1,19 +1,17 @@
 from __future__ import annotations
 
-import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
 from stations.models import Station, User
 
-from .models import CashBand, CollectionArea, FieldAgent, Incident, LenderBranch
+from .models import CashBand, CollectionArea, FieldAgent, LenderBranch
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -194,83 +192,3 @@ class RosterEntryForm(forms.Form):
 
     def clean_vehicle_registration(self) -> str:
         return " ".join(self.cleaned_data["vehicle_registration"].upper().split())
-
-
-class _DateTimeInput(forms.DateTimeInput):
-    input_type = "datetime-local"
-
-    def __init__(self) -> None:
-        super().__init__(format="%Y-%m-%dT%H:%M")
-
-
-class IncidentForm(forms.ModelForm):
-    class Meta:
-        model = Incident
-        fields = [
-            "occurred_at",
-            "kind",
-            "area",
-            "place",
-            "branch",
-            "agent",
-            "cash_band",
-            "fir_number",
-            "narrative",
-        ]
-        widgets = {"occurred_at": _DateTimeInput(), "narrative": forms.Textarea(attrs={"rows": 4})}
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        cast(forms.ModelChoiceField, self.fields["area"]).queryset = CollectionArea.objects.filter(
-            status=CollectionArea.Status.ACTIVE
-        )
-        cast(
-            forms.ModelChoiceField, self.fields["agent"]
-        ).queryset = FieldAgent.objects.select_related("branch")
-        self.helper = _helper(_("Save incident"))
-
-
-class BranchIncidentForm(forms.ModelForm):
-    """What a branch can tell the station about an incident involving its people."""
-
-    kind = forms.ChoiceField(
-        label=_("What happened"),
-        choices=[c for c in Incident.Kind.choices if c[0] != Incident.Kind.SOS],
-    )
-
-    class Meta:
-        model = Incident
-        fields = ["occurred_at", "kind", "area", "place", "agent", "cash_band", "narrative"]
-        widgets = {"occurred_at": _DateTimeInput(), "narrative": forms.Textarea(attrs={"rows": 4})}
-
-    def __init__(self, *args: Any, branch: LenderBranch, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        cast(forms.ModelChoiceField, self.fields["area"]).queryset = CollectionArea.objects.filter(
-            status=CollectionArea.Status.ACTIVE
-        )
-        cast(forms.ModelChoiceField, self.fields["agent"]).queryset = FieldAgent.objects.filter(
-            branch=branch
-        )
-        self.helper = _helper(_("Send to the station"))
-
-
-class SosForm(forms.Form):
-    """Filled by the phone's location when the browser gives it; empty is fine."""
-
-    latitude = forms.FloatField(
-        required=False, min_value=-90, max_value=90, widget=forms.HiddenInput
-    )
-    longitude = forms.FloatField(
-        required=False, min_value=-180, max_value=180, widget=forms.HiddenInput
-    )
-    accuracy_m = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
-    # The position's own time, in milliseconds since 1970 as the browser gives it.
-    located_ms = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
-
-    def clean_located_ms(self) -> datetime.datetime | None:
-        value = self.cleaned_data["located_ms"]
-        if value is None:
-            return None
-        located = datetime.datetime.fromtimestamp(value / 1000, tz=datetime.UTC)
-        # A phone clock far off is no time at all; the SOS goes without it.
-        return located if abs(timezone.now() - located) < datetime.timedelta(hours=1) else None

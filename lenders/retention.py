@@ -1,9 +1,10 @@
 """Removing personal data older than the station's retention period (`Station.retention_days`).
 
 What goes, for trips before the limit: the centres, vehicle, deposit point and notes of roster
-entries, the location of SOS alerts, the place and narrative of incidents, the same values in
-the audit trail's records of those rows, the station's messages (notifications.services), and
-what other apps register (`register_purge`: the escorts' tracks and check-ins).
+entries, what other apps register to be cleared the same way (`register_cleared`: the location of
+SOS alerts, the place and narrative of incidents), the same values in the audit trail's records
+of those rows, the station's messages (notifications.services), and what other apps register to
+remove (`register_purge`: the escorts' tracks and check-ins).
 
 What stays: every row the dashboard counts (rosters, entries, incidents, SOS alerts, runs) with
 the fields it counts by (date, times, area, cash band, kind, status, FIR number), so
@@ -29,9 +30,10 @@ from django.utils import timezone
 
 from escort_portal.audit import event_model_of
 from notifications.services import message_purge
+from stations import db_roles
 from stations.db import connection
 
-from .models import Incident, RosterEntry, SosAlert
+from .models import RosterEntry
 
 # Other apps' personal data that goes with age, each by a function of its own that removes
 # (or with `dry_run` counts) what is older than `before` and returns how many rows; registered
@@ -46,12 +48,30 @@ def register_purge(name: str, purge: Purge) -> None:
     PURGES[name] = purge
 
 
-# The fields cleared on each kind of row, and what they are cleared to.
-CLEARED: dict[type[models.Model], dict[str, object]] = {
-    RosterEntry: {"centres": "", "vehicle_registration": "", "deposit_point": "", "notes": ""},
-    SosAlert: {"latitude": None, "longitude": None, "accuracy_m": None},
-    Incident: {"place": "", "narrative": ""},
-}
+# What makes a row past the limit, given the first day kept in full and its first moment: the
+# day of its trip or its time. The audit trail's copies carry the same fields, so the same test
+# finds them.
+Past = Callable[[datetime.date, datetime.datetime], Q]
+# Each kind of row with details to clear, by the name the report gives it: the model, the fields
+# cleared and what they are cleared to, and what makes a row past the limit. In the report's order.
+CLEARED: dict[str, tuple[type[models.Model], dict[str, object], Past]] = {}
+
+
+def register_cleared(
+    name: str, model: type[models.Model], cleared: dict[str, object], past: Past
+) -> None:
+    """Clear `cleared` on `model` rows past the limit, and in their audit trail's copies (which
+    the station's database role may then change in these columns only)."""
+    CLEARED[name] = (model, cleared, past)
+    db_roles.register_clearable({model: cleared})
+
+
+register_cleared(
+    "entries",
+    RosterEntry,
+    {"centres": "", "vehicle_registration": "", "deposit_point": "", "notes": ""},
+    lambda before, start: Q(roster__date__lt=before),
+)
 
 
 @dataclass(frozen=True)
@@ -60,9 +80,8 @@ class RetentionReport:
     kept in full."""
 
     before: datetime.date
-    entries: int
-    sos_alerts: int
-    incidents: int
+    # Rows with details cleared, by the name each kind registered with, in the report's order.
+    cleared: tuple[tuple[str, int], ...]
     audit_records: int
     messages: int
     # The registered purges' counts, by name (escort positions and check-ins, ...).
@@ -75,25 +94,17 @@ def retention_limit(*, today: datetime.date | None = None) -> datetime.date:
     return today - datetime.timedelta(days=connection.tenant.retention_days)
 
 
-def _still_holding(model: type[models.Model]) -> Q:
+def _still_holding(cleared: dict[str, object]) -> Q:
     """Rows with at least one field not cleared yet: running again touches nothing."""
     held = Q()
-    for name, empty in CLEARED[model].items():
+    for name, empty in cleared.items():
         held |= Q(**{f"{name}__isnull": False}) if empty is None else ~Q(**{name: empty})
     return held
 
 
-def _past(before: datetime.date, start: datetime.datetime) -> dict[type[models.Model], Q]:
-    """What makes a row of each kind past the limit: the day of its trip or its time. The audit
-    trail's copies carry the same fields, so the same test finds them."""
-    return {
-        RosterEntry: Q(roster__date__lt=before),
-        SosAlert: Q(raised_at__lt=start),
-        Incident: Q(occurred_at__lt=start),
-    }
-
-
-def _audit_records(model: type[models.Model], past: Q, start: datetime.datetime) -> models.QuerySet:
+def _audit_records(
+    model: type[models.Model], cleared: dict[str, object], past: Q, start: datetime.datetime
+) -> models.QuerySet:
     """The audit trail's copies of `model` rows that still hold a cleared field: copies of a
     trip past the limit, whether the row is still there or deleted since, and copies made before
     the limit (their details are as old as the copy). Copies of rows still within the period
@@ -103,20 +114,22 @@ def _audit_records(model: type[models.Model], past: Q, start: datetime.datetime)
         event_model_of(model)
         ._default_manager.filter(past | Q(pgh_created_at__lt=start))
         .exclude(pgh_obj_id__in=kept)
-        .filter(_still_holding(model))
+        .filter(_still_holding(cleared))
     )
 
 
 def _clear(
-    model: type[models.Model], rows: models.QuerySet, records: models.QuerySet
+    model: type[models.Model],
+    cleared: dict[str, object],
+    rows: models.QuerySet,
+    records: models.QuerySet,
 ) -> tuple[int, int]:
     """Clear the rows without recording it, then their copies in the trail, which refuses any
     change but this one. The clearing is the retention rule's, not a person's decision: a record
     of it would be one more event per old row every night, saying only that details went."""
     events = event_model_of(model)._meta.label
     with pgtrigger.ignore(f"{model._meta.label}:update_update", f"{events}:append_only"):
-        cleared = rows.update(**CLEARED[model])
-        return cleared, records.update(**CLEARED[model])
+        return rows.update(**cleared), records.update(**cleared)
 
 
 @transaction.atomic
@@ -130,22 +143,21 @@ def retention_apply(*, dry_run: bool = False) -> RetentionReport:
     """
     before = retention_limit()
     start = timezone.make_aware(datetime.datetime.combine(before, datetime.time.min))
-    counts: dict[type[models.Model], int] = {}
+    counts: dict[str, int] = {}
     audit = 0
-    for model, past in _past(before, start).items():
-        records = _audit_records(model, past, start)
-        holding = model._default_manager.filter(past).filter(_still_holding(model))
+    for name, (model, cleared, past_of) in CLEARED.items():
+        past = past_of(before, start)
+        records = _audit_records(model, cleared, past, start)
+        holding = model._default_manager.filter(past).filter(_still_holding(cleared))
         if dry_run:
-            counts[model] = holding.count()
+            counts[name] = holding.count()
             audit += records.count()
         else:
-            counts[model], cleared_records = _clear(model, holding, records)
+            counts[name], cleared_records = _clear(model, cleared, holding, records)
             audit += cleared_records
     return RetentionReport(
         before=before,
-        entries=counts[RosterEntry],
-        sos_alerts=counts[SosAlert],
-        incidents=counts[Incident],
+        cleared=tuple(counts.items()),
         audit_records=audit,
         messages=message_purge(before=start, dry_run=dry_run),
         purged=tuple(

@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime
 
 from django.db.models import Exists, OuterRef
-from django.utils import timezone
 
-from .models import Incident, LenderBranch, Roster, RosterEntry, SosAlert
+from .models import LenderBranch, Roster, RosterEntry
 
 LIST_LIMIT = 20
 
@@ -32,12 +31,4 @@ def figures(date: datetime.date) -> dict[str, object]:
         "entries": RosterEntry.objects.filter(roster__date=date).count(),
         "pending_branches": [str(branch) for branch in pending[:LIST_LIMIT]],
         "never_filed_branches": [str(branch) for branch in never_filed[:LIST_LIMIT]],
-        "incidents": Incident.objects.filter(occurred_at__date=date)
-        .exclude(status=Incident.Status.REPORTED)
-        .count(),
-        "sos": SosAlert.objects.filter(raised_at__date=date).count(),
-        # Open alerts are today's business whatever day they were raised.
-        "sos_open": SosAlert.objects.filter(acknowledged_at__isnull=True).count()
-        if date == timezone.localdate()
-        else 0,
     }

@@ -68,7 +68,7 @@ def user_list_overseers(*, station: Station) -> QuerySet[User]:
 # The tracked apps whose events live in a station's schema. Users, roles and stations are
 # recorded in the public schema, beside their own tables; a station's trail adds the changes
 # of its own people's roles from there.
-STATION_TRAIL_APPS = ("lenders", "escorts")
+STATION_TRAIL_APPS = ("lenders", "incidents", "escorts")
 
 
 def _midnight(day: datetime.date) -> datetime.datetime:

@@ -493,7 +493,8 @@ def facts(people: dict) -> list[tuple[str, str]]:
     from django_tenants.utils import tenant_context
 
     from escorts.models import DutySheet, EscortRun
-    from lenders.models import Roster, SosAlert
+    from incidents.models import SosAlert
+    from lenders.models import Roster
     from notifications.models import Message
 
     station = people["station"]

@@ -14,8 +14,9 @@ from django_tenants.utils import tenant_context
 
 from chat.models import InboundMessage
 from escorts.models import EscortRun, RunEntry, RunSign, RunWatch, SignKind, SignSource
+from incidents.models import SosAlert
 from lenders import services as lender_services
-from lenders.models import Roster, RosterEntry, SosAlert
+from lenders.models import Roster, RosterEntry
 from lenders.tests.factories import EntryFactory
 from notifications import services as notification_services
 from notifications.models import Message

@@ -10,7 +10,7 @@ from django_tenants.utils import tenant_context
 
 from chat.models import InboundMessage
 from escorts.models import EscortRun
-from lenders.models import SosAlert
+from incidents.models import SosAlert
 from notifications import services as notification_services
 from notifications.models import Message
 from stations.routing import station_reverse

@@ -58,6 +58,7 @@ TENANT_APPS = [
     "pgtrigger",
     "pghistory",
     "lenders",
+    "incidents",
     "escorts",
     "notifications",
 ]

@@ -53,7 +53,7 @@ OTHER_WAYS = re.compile(r"add_error\(None, exc\)|\.join\(exc\.messages\)")
 def test_no_view_shows_a_service_error_another_way():
     views = [
         path
-        for app in ("stations", "lenders", "escorts", "notifications", "chat")
+        for app in ("stations", "lenders", "incidents", "escorts", "notifications", "chat")
         for path in (Path(settings.BASE_DIR) / app).rglob("*.py")
         if path.stem.startswith("views") or "views" in path.parent.parts
     ]

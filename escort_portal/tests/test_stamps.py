@@ -19,7 +19,13 @@ OWN_STAMP = {"lenders.BranchApiKey"}
 
 def _models_with(field_name):
     for model in apps.get_models():
-        if model._meta.app_label in {"stations", "lenders", "escorts", "notifications"}:
+        if model._meta.app_label in {
+            "stations",
+            "lenders",
+            "incidents",
+            "escorts",
+            "notifications",
+        }:
             # The audit trail's event tables copy the fields of the rows they record.
             if issubclass(model, Event):
                 continue

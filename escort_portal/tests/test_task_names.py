@@ -11,7 +11,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from escort_portal.celery import app
 
-OUR_APPS = ("stations", "lenders", "escorts", "notifications", "chat")
+OUR_APPS = ("stations", "lenders", "incidents", "escorts", "notifications", "chat")
 renaming = importlib.import_module("stations.migrations.0009_beat_task_names")
 
 

@@ -15,7 +15,7 @@ from stations.models import StationRole
 from stations.routing import station_reverse
 from stations.tests.factories import StationRoleFactory
 
-APPS = ("stations", "lenders", "escorts", "notifications", "chat")
+APPS = ("stations", "lenders", "incidents", "escorts", "notifications", "chat")
 
 
 def _functions_taking_by_they_never_read():

@@ -19,7 +19,7 @@ from escorts.models import (
 )
 from escorts.tests.conftest import MORNING, TODAY, entry
 from escorts.tests.factories import TeamFactory
-from lenders import services as lender_services
+from incidents import services as incident_services
 from lenders.models import CashBand, CollectionArea, Roster
 from lenders.tests.factories import AreaFactory
 from stations.tests.factories import UserFactory
@@ -96,7 +96,7 @@ def test_a_recent_snatching_plans_its_area_as_high_risk(station, clock):
     area = AreaFactory()
     item = entry(area=area, cash_band=CashBand.OVER_2L)
     assert planning.priority(item, raised=planning.raised_risk_area_ids(TODAY)) == 6
-    lender_services.incident_record(
+    incident_services.incident_record(
         by=UserFactory(), occurred_at=timezone.now(), kind="snatching", area=area
     )
     assert planning.priority(item, raised=planning.raised_risk_area_ids(TODAY)) == 10

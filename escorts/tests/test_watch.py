@@ -508,7 +508,7 @@ def test_the_agents_trip_page_says_where_the_escort_is_in_words(run_at, people, 
     trip = RunEntry.objects.filter(run=run).first().entry
     agent = MemberFactory(branch=trip.roster.branch, role="agent", agent=trip.agent).user
     services.run_position_record(run=run, by=None, key="p", latitude="22.3330", longitude="87.5123")
-    page = client_for(agent).get(url("lenders:my_trips")).content.decode()
+    page = client_for(agent).get(url("incidents:my_trips")).content.decode()
     assert "Escort on the way." in page and "22.333" not in page and "87.51" not in page
     assert "data-cache-page" in page and 'rel="manifest"' in page
 
@@ -516,7 +516,7 @@ def test_the_agents_trip_page_says_where_the_escort_is_in_words(run_at, people, 
 def test_an_sos_from_the_queue_is_raised_once_and_the_page_offers_the_sms_fallback(
     station, run_at, people, client_for, clock
 ):
-    from lenders.models import SosAlert
+    from incidents.models import SosAlert
     from lenders.tests.factories import MemberFactory
 
     Station.objects.filter(pk=station.pk).update(sos_sms_number="+919800000100")
@@ -525,12 +525,12 @@ def test_an_sos_from_the_queue_is_raised_once_and_the_page_offers_the_sms_fallba
     agent = client_for(
         MemberFactory(branch=trip.roster.branch, role="agent", agent=trip.agent).user
     )
-    page = agent.get(url("lenders:sos", trip.pk)).content.decode()
+    page = agent.get(url("incidents:sos", trip.pk)).content.decode()
     assert 'data-number="+919800000100"' in page and 'href="sms:+919800000100"' in page
     assert f"T{trip.pk}" in page and "data-sos" in page
     sos = {"latitude": "22.31", "longitude": "87.51", "accuracy_m": "30"}
-    first = agent.post(url("lenders:sos", trip.pk), sos, HTTP_IDEMPOTENCY_KEY="s-1", **JSON)
-    again = agent.post(url("lenders:sos", trip.pk), sos, HTTP_IDEMPOTENCY_KEY="s-1", **JSON)
+    first = agent.post(url("incidents:sos", trip.pk), sos, HTTP_IDEMPOTENCY_KEY="s-1", **JSON)
+    again = agent.post(url("incidents:sos", trip.pk), sos, HTTP_IDEMPOTENCY_KEY="s-1", **JSON)
     assert first.json()["ok"] and again.json() == first.json()
     assert SosAlert.objects.count() == 1
 

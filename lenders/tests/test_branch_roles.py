@@ -9,8 +9,9 @@ import pytest
 import time_machine
 from django.test import Client
 
+from incidents.models import SosAlert
 from lenders import api_keys
-from lenders.models import BranchMember, LenderBranch, RosterEntry, SosAlert
+from lenders.models import BranchMember, LenderBranch, RosterEntry
 from lenders.tests.factories import AgentFactory, BranchFactory, EntryFactory, MemberFactory
 from stations.models import StationRole
 from stations.permissions import BRANCH_ROLES, BRANCH_STATES, BranchCap, branch_capabilities

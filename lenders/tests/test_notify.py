@@ -11,8 +11,7 @@ from lenders import services
 from lenders.models import BranchMember, LenderBranch
 from lenders.tests.factories import BranchFactory, EntryFactory, MemberFactory
 from notifications.models import Message
-from stations.models import StationRole
-from stations.tests.factories import StationRoleFactory, SubdivisionRoleFactory, UserFactory
+from stations.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -43,26 +42,6 @@ def test_a_rejection_carries_the_reason_to_the_inbox(in_debra):
     message = Message.objects.get(recipient=manager, channel="in_app")
     assert message.kind == "branch_rejected"
     assert message.context["reason"] == "No registration number"
-
-
-def test_sos_reaches_the_stations_officers_and_the_sdpo_once_on_every_channel(in_debra):
-    with time_machine.travel(datetime.datetime(2026, 12, 1, 11, 0, tzinfo=IST), tick=False):
-        entry = EntryFactory(roster__date=datetime.date(2026, 12, 1), roster__status="filed")
-        agent = MemberFactory(
-            branch=entry.roster.branch, role=BranchMember.Role.AGENT, agent=entry.agent
-        ).user
-        duty = StationRoleFactory(station=in_debra, role=StationRole.Role.DUTY_OFFICER).user
-        duty.email = "duty@example.org"
-        duty.save()
-        sdpo = SubdivisionRoleFactory(subdivision=in_debra.subdivision).user
-        escort = StationRoleFactory(station=in_debra, role=StationRole.Role.ESCORT_OFFICER).user
-        services.sos_raise(entry=entry, by=agent)
-        services.sos_raise(entry=entry, by=agent)
-    assert _kinds(duty) == ["sos"]
-    assert _kinds(sdpo) == ["sos"]
-    assert _kinds(escort) == []
-    assert Message.objects.filter(recipient=duty, kind="sos", channel="email").count() == 1
-    assert all(m.urgent for m in Message.objects.filter(kind="sos"))
 
 
 def test_the_reminder_goes_once_to_branches_with_nothing_filed_in_the_window(in_debra):

@@ -2,7 +2,7 @@ from django.urls import include, path
 
 import escort_portal.converters  # noqa: F401 - registers <isodate:...>
 
-from ..views import branches, incidents
+from ..views import branches
 
 app_name = "lenders"
 
@@ -42,22 +42,4 @@ urlpatterns = [
     path("areas/new/", branches.area_edit, name="area_add"),
     path("areas/<int:area_pk>/", branches.area_edit, name="area_edit"),
     path("areas/<int:area_pk>/decide/", branches.area_decide, name="area_decide"),
-    path("incidents/", incidents.incident_list, name="incident_list"),
-    path("incidents/new/", incidents.incident_edit, name="incident_add"),
-    path("incidents/<int:incident_pk>/", incidents.incident_detail, name="incident_detail"),
-    path("incidents/<int:incident_pk>/edit/", incidents.incident_edit, name="incident_edit"),
-    path(
-        "incidents/<int:incident_pk>/status/",
-        incidents.incident_status,
-        name="incident_status",
-    ),
-    path(
-        "branch/<int:branch_pk>/incidents/report/",
-        incidents.branch_incident_report,
-        name="branch_incident_report",
-    ),
-    path("my-trips/", incidents.my_trips, name="my_trips"),
-    path("my-trips/<int:entry_pk>/sos/", incidents.sos, name="sos"),
-    path("sos/", incidents.sos_list, name="sos_list"),
-    path("sos/<int:alert_pk>/acknowledge/", incidents.sos_acknowledge, name="sos_acknowledge"),
 ]

@@ -1,2 +1,3 @@
 """The lender side's pages, a module per concern: `branches` (registration, the roster, agents,
-staff and areas), `upload`, `api_keys` and `incidents` (the incident register and SOS)."""
+staff and areas), `upload` and `api_keys`. The incident register and SOS are the `incidents`
+app's."""

@@ -93,7 +93,7 @@ def _roster_context(branch: LenderBranch, date: datetime.date) -> dict:
 def my_branches(request: StationRequest) -> HttpResponse:
     branches = list(selectors.branch_list_with(user=request.user, cap=BranchCap.VIEW))
     if not branches and selectors.user_is_field_agent_only(user=request.user):
-        return redirect("lenders:my_trips")
+        return redirect("incidents:my_trips")
     if len(branches) == 1:
         return redirect("lenders:branch", branch_pk=branches[0].pk)
     return render(request, "lenders/my_branches.html", {"branches": branches})

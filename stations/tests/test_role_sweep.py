@@ -19,7 +19,7 @@ from escorts import services as escort_services
 from escorts.models import EscortRun
 from escorts.tests.conftest import entry as escort_entry
 from escorts.tests.factories import OfficerFactory, TeamFactory
-from lenders import services as lender_services
+from incidents import services as incident_services
 from lenders.models import BranchMember, LenderBranch
 from lenders.tests.factories import AgentFactory, BranchFactory, EntryFactory, MemberFactory
 from notifications.models import Message
@@ -184,7 +184,7 @@ def published_day(in_debra):
         escort_services.duty_sheet_build_due()
         sheet = escort_services.duty_sheet_publish(date=MORNING.date(), by=duty)
         run = EscortRun.objects.get(sheet=sheet)
-        alert = lender_services.sos_raise(entry=entry, by=duty)
+        alert = incident_services.sos_raise(entry=entry, by=duty)
         message = Message.objects.filter(recipient=duty).first()
         connection.set_schema_to_public()
         return {

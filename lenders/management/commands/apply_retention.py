@@ -32,8 +32,8 @@ class Command(BaseCommand):
             with tenant_context(station):
                 report = retention_apply(dry_run=dry_run)
             self.stdout.write(
-                f"{station.slug}: before {report.before}: {verb} {report.entries} entries, "
-                f"{report.sos_alerts} SOS locations, {report.incidents} incident narratives, "
-                f"{report.audit_records} audit records, {report.messages} messages"
+                f"{station.slug}: before {report.before}: {verb} "
+                + "".join(f"{count} {name}, " for name, count in report.cleared)
+                + f"{report.audit_records} audit records, {report.messages} messages"
                 + "".join(f", {count} {name}" for name, count in report.purged)
             )

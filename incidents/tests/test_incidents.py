@@ -7,8 +7,9 @@ import time_machine
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from lenders import selectors, services
-from lenders.models import BranchMember, Incident, SosAlert
+from incidents import selectors, services
+from incidents.models import Incident, SosAlert
+from lenders.models import BranchMember
 from lenders.tests.factories import (
     AgentFactory,
     AreaFactory,

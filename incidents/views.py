@@ -14,12 +14,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from escort_portal.forms import add_service_errors, service_error_text
+from lenders import selectors as lender_selectors
+from lenders.access import BranchRequest, branch_permission_required
 from stations.access import Perm, StationRequest, current_station, station_permission_required
 from stations.permissions import BranchCap
 
-from .. import forms, selectors, services
-from ..access import BranchRequest, branch_permission_required
-from ..models import Incident, SosAlert
+from . import forms, selectors, services
+from .models import Incident, SosAlert
 
 # --- The station's incident register ---
 
@@ -44,7 +45,7 @@ def incident_list(request: StationRequest) -> HttpResponse:
         "statuses": Incident.Status.choices,
         "can_edit": Perm.OPERATE in request.station_perms,
     }
-    return render(request, "lenders/incident_list.html", context)
+    return render(request, "incidents/incident_list.html", context)
 
 
 @station_permission_required(Perm.OPERATE)
@@ -63,8 +64,8 @@ def incident_edit(request: StationRequest, incident_pk: int | None = None) -> Ht
             add_service_errors(form, exc)
         else:
             messages.success(request, _("Incident saved."))
-            return redirect("lenders:incident_detail", incident_pk=incident.pk)
-    return render(request, "lenders/incident_form.html", {"form": form, "incident": incident})
+            return redirect("incidents:incident_detail", incident_pk=incident.pk)
+    return render(request, "incidents/incident_form.html", {"form": form, "incident": incident})
 
 
 @station_permission_required(Perm.OPERATE, Perm.OVERSEE)
@@ -77,7 +78,7 @@ def incident_detail(request: StationRequest, incident_pk: int) -> HttpResponse:
         "can_edit": Perm.OPERATE in request.station_perms,
         "sos": SosAlert.objects.filter(incident=incident).first(),
     }
-    return render(request, "lenders/incident_detail.html", context)
+    return render(request, "incidents/incident_detail.html", context)
 
 
 @station_permission_required(Perm.OPERATE)
@@ -92,7 +93,7 @@ def incident_status(request: StationRequest, incident_pk: int) -> HttpResponse:
         messages.error(request, service_error_text(exc))
     else:
         messages.success(request, _("Incident updated."))
-    return redirect("lenders:incident_detail", incident_pk=incident.pk)
+    return redirect("incidents:incident_detail", incident_pk=incident.pk)
 
 
 @branch_permission_required(BranchCap.INCIDENT_REPORT)
@@ -111,7 +112,7 @@ def branch_incident_report(request: BranchRequest, branch_pk: int) -> HttpRespon
                 request, _("Sent to the station. An officer will confirm it and may call you.")
             )
             return redirect("lenders:branch", branch_pk=branch.pk)
-    return render(request, "lenders/branch_incident.html", {"branch": branch, "form": form})
+    return render(request, "incidents/branch_incident.html", {"branch": branch, "form": form})
 
 
 # --- SOS ---
@@ -121,20 +122,20 @@ def branch_incident_report(request: BranchRequest, branch_pk: int) -> HttpRespon
 def my_trips(request: StationRequest) -> HttpResponse:
     """The agent's own trips today (each with SOS) and tomorrow."""
     today = timezone.localdate()
-    trips = selectors.trips_of_agent(user=request.user)
+    trips = lender_selectors.trips_of_agent(user=request.user)
     context = {
         "trips": trips.filter(roster__date=today),
         "tomorrow": trips.exclude(roster__date=today),
         "tomorrow_date": today + datetime.timedelta(days=1),
     }
-    return render(request, "lenders/my_trips.html", context)
+    return render(request, "incidents/my_trips.html", context)
 
 
 @station_permission_required(Perm.ENTER)
 @require_http_methods(["GET", "POST"])
 def sos(request: StationRequest, entry_pk: int) -> HttpResponse:
     """GET asks "send SOS?"; POST sends it. Only the agent's own trip today can be chosen."""
-    entry = get_object_or_404(selectors.trips_of_agent_today(user=request.user), pk=entry_pk)
+    entry = get_object_or_404(lender_selectors.trips_of_agent_today(user=request.user), pk=entry_pk)
     form = forms.SosForm(request.POST or None)
     if request.method == "POST":
         data = form.cleaned_data if form.is_valid() else {}
@@ -160,7 +161,7 @@ def sos(request: StationRequest, entry_pk: int) -> HttpResponse:
                     "alerted. Stay where people are, keep your phone on."
                 ) % {"time": f"{timezone.localtime(alert.raised_at):%H:%M}"}
                 return JsonResponse({"ok": True, "message": sent, "reference": f"SOS-{alert.pk}"})
-            return render(request, "lenders/sos_sent.html", {"entry": entry, "alert": alert})
+            return render(request, "incidents/sos_sent.html", {"entry": entry, "alert": alert})
     station = current_station(request)
     context = {
         "entry": entry,
@@ -170,7 +171,7 @@ def sos(request: StationRequest, entry_pk: int) -> HttpResponse:
         "sos_sms_number": station.sos_sms_number or "112",
         "sos_reference": f"{entry.agent.name}, {entry.roster.branch}, T{entry.pk}",
     }
-    return render(request, "lenders/sos_confirm.html", context)
+    return render(request, "incidents/sos_confirm.html", context)
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -183,7 +184,7 @@ def sos_list(request: StationRequest) -> HttpResponse:
         "alerts": selectors.sos_list_open(),
         "can_acknowledge": Perm.OPERATE in request.station_perms,
     }
-    return render(request, "lenders/sos_list.html", context)
+    return render(request, "incidents/sos_list.html", context)
 
 
 @station_permission_required(Perm.OPERATE)
@@ -192,4 +193,4 @@ def sos_acknowledge(request: StationRequest, alert_pk: int) -> HttpResponse:
     alert = get_object_or_404(SosAlert, pk=alert_pk)
     services.sos_acknowledge(alert=alert, by=request.user)
     messages.success(request, _("SOS taken. Keep the agent's phone line open."))
-    return redirect("lenders:sos_list")
+    return redirect("incidents:sos_list")
