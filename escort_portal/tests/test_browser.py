@@ -32,6 +32,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from psycopg2 import sql
 
+from escort_portal.formats import native_digits
 from stations.demo import STATIONS
 
 pytestmark = pytest.mark.browser
@@ -411,7 +412,9 @@ def test_a_lender_files_tomorrows_roster_on_a_phone(tab, language, depart, back)
     assert lender.t("Entry added to the roster.") in form.locator(".alert-success").inner_text()
     listed = form.locator(".list-group-item").filter(has_text=centres)
     assert listed.count() == 1
-    assert f"{depart}\u2013{back}" in listed.inner_text()
+    # A Bengali page writes its times in Bengali digits.
+    with translation.override(language):
+        assert native_digits(f"{depart}\u2013{back}") in listed.inner_text()
     lender.fits_width()
     lender.shot(f"lender-roster-{language}")
 
@@ -543,3 +546,38 @@ def test_a_lender_gets_a_code_to_link_their_phone_from_the_menu(tab, language):
     lender.fits_width()
     lender.shot(f"phone-link-{language}")
     lender.assert_clean()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_an_agent_reaches_sos_in_one_tap_and_the_sdpos_bell_shows_it(tab, language):
+    """The field agent on a phone: signed in, their own day, one tap on SOS, the confirm; the
+    SDPO at a desk sees it on the bell and first on the dashboard."""
+    agent = tab(width=360, height=740)
+    agent.sign_in(f"debra-agent{1 if language == 'en' else 2}", language)
+    page = agent.page
+    assert agent.path.endswith("/lenders/my-trips/"), agent.path
+    agent.fits_width()
+    sos = page.locator("main a.btn-danger[href*='/sos/']").first
+    agent.click_and_wait(sos)
+    assert re.search(r"/my-trips/\d+/sos/$", agent.path), agent.path
+    agent.fits_width()
+    page.locator("#sos-form button[type=submit]").click()
+    page.locator("#sos-done").wait_for()
+    agent.fits_width()
+    agent.shot(f"walk-agent-sos-{language}")
+    agent.assert_clean()
+
+    sdpo = tab()
+    sdpo.sign_in("sdpo", language)
+    sdpo.go("/sdpo/")
+    bell = sdpo.page.locator("#notifications-bell [data-unread]")
+    assert int(bell.get_attribute("data-unread")) >= 1
+    first = sdpo.page.locator("main [data-open-sos]").first
+    assert first.get_attribute("href").startswith("/station/debra/lenders/sos/#sos-")
+    sdpo.fits_width()
+    sdpo.click_and_wait(sdpo.page.locator("#notifications-bell"))
+    assert sdpo.path == "/sdpo/inbox/"
+    assert sdpo.page.locator("main [data-subdivision-message]").count() >= 1
+    sdpo.fits_width()
+    sdpo.shot(f"walk-sdpo-bell-{language}")
+    sdpo.assert_clean()
