@@ -581,3 +581,52 @@ def test_an_agent_reaches_sos_in_one_tap_and_the_sdpos_bell_shows_it(tab, langua
     sdpo.fits_width()
     sdpo.shot(f"walk-sdpo-bell-{language}")
     sdpo.assert_clean()
+
+
+# What a worker would do with the rebuild the officer asked for (this suite runs no worker).
+BUILD_WAITING = """
+from django_tenants.utils import tenant_context
+from escorts import services
+from escorts.models import DutySheet
+from stations.models import Station
+with tenant_context(Station.objects.get(slug="pingla")):
+    for sheet in DutySheet.objects.filter(build_status=DutySheet.Build.RUNNING):
+        services.duty_sheet_build_run(sheet_pk=sheet.pk)
+"""
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_rebuild_keeps_the_meeting_point_the_officer_set_and_the_escort_day_fits_a_phone(
+    tab, language
+):
+    officer = tab()
+    officer.sign_in("pingla-duty", language)
+    page = officer.page
+    sheet = f"/station/pingla/escorts/sheet/{_local_today():%Y-%m-%d}/"
+    officer.go(sheet)
+    edit = page.locator("main a").filter(has_text=officer.t("Meeting point / team")).first
+    officer.click_and_wait(edit)
+    place = f"Walk meeting point {language}"
+    page.fill("#id_meeting_point", place)
+    officer.click_and_wait(page.locator("main form [type=submit]").first)
+    assert officer.path == sheet
+
+    officer.go(f"{sheet}rebuild/")
+    assert place in page.locator("main [data-kept]").inner_text()
+    officer.shot(f"walk-rebuild-confirm-{language}")
+    officer.click_and_wait(
+        page.locator("main button[type=submit]").filter(has_text=officer.t("Yes, rebuild"))
+    )
+    _manage(_server_env(), "shell", "-c", BUILD_WAITING)
+    officer.go(sheet)
+    assert officer.t("Draft") in page.locator("main h1").inner_text()
+    assert place in page.locator("main").inner_text()
+    officer.shot(f"walk-rebuilt-{language}")
+    officer.assert_clean()
+
+    escort = tab(width=360, height=740)
+    escort.sign_in("pingla-escort1", language)
+    assert escort.path.endswith("/escorts/my-day/"), escort.path
+    escort.fits_width()
+    escort.shot(f"walk-escort-day-{language}")
+    escort.assert_clean()
