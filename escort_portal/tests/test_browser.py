@@ -596,7 +596,7 @@ with tenant_context(Station.objects.get(slug="pingla")):
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_a_rebuild_keeps_the_meeting_point_the_officer_set_and_the_escort_day_fits_a_phone(
+def test_a_rebuild_keeps_pinned_work_each_agent_meets_at_their_own_time_and_phones_fit(
     tab, language
 ):
     officer = tab()
@@ -622,7 +622,29 @@ def test_a_rebuild_keeps_the_meeting_point_the_officer_set_and_the_escort_day_fi
     assert officer.t("Draft") in page.locator("main h1").inner_text()
     assert place in page.locator("main").inner_text()
     officer.shot(f"walk-rebuilt-{language}")
+    officer.click_and_wait(page.locator("main a.btn-success").filter(has_text=officer.t("Publish")))
+    officer.click_and_wait(
+        page.locator("main form button[type=submit]").filter(has_text=officer.t("Yes, publish"))
+    )
     officer.assert_clean()
+
+    # The lender on a phone: each agent meets the escort at their own departure, not the run's.
+    lender = tab(width=360, height=740)
+    lender.sign_in("pingla-lender1", language)
+    lender.go("/station/pingla/lenders/branches/")
+    if lender.path.endswith("/branches/"):
+        lender.click_and_wait(lender.page.locator("a.list-group-item-action").first)
+    branch = re.search(r"/lenders/branch/(\d+)/", lender.path).group(1)
+    lender.go(f"/station/pingla/escorts/branch/{branch}/escorts/{_local_today():%Y-%m-%d}/")
+    escorted = lender.page.locator("main .card").filter(has=lender.page.locator(".text-bg-success"))
+    assert escorted.count() >= 1
+    for n in range(escorted.count()):
+        card = escorted.nth(n)
+        depart = card.locator("h2").inner_text().rsplit(" ", 1)[1].split("-")[0]
+        assert depart in card.locator("p").nth(1).inner_text(), card.inner_text()
+    lender.fits_width()
+    lender.shot(f"walk-lender-escorts-{language}")
+    lender.assert_clean()
 
     escort = tab(width=360, height=740)
     escort.sign_in("pingla-escort1", language)
