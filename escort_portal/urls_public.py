@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from escort_portal.ratelimits import rate_limit
+from notifications import views as notification_views
 from stations import views as station_views
 from stations.access import second_factor_required
 
@@ -31,6 +32,7 @@ urlpatterns = [
     path("i18n/setlang/", station_views.set_language, name="set_language"),
     path("lenders/", include("lenders.urls.public")),
     path("sdpo/", station_views.sdpo_dashboard, name="sdpo_dashboard"),
+    path("sdpo/inbox/", notification_views.subdivision_inbox, name="subdivision_inbox"),
     # WhatsApp and SMS conversations: the providers' webhooks and each person's phone page.
     path("chat/", include("chat.urls")),
     path("healthz", station_views.healthz, name="healthz"),

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
+from django.db.models import Count
 from django.utils.translation import gettext as _
 
 from escorts import planner
@@ -20,7 +21,7 @@ from incidents import selectors as incident_selectors
 from lenders.models import CashBand, CollectionArea, Roster, RosterEntry
 from stations.db import connection
 
-from .models import DutySheet, EscortRun, EscortTeam, TeamOffDuty, UncoveredEntry
+from .models import DutySheet, EscortRun, EscortTeam, RunEntry, TeamOffDuty, UncoveredEntry
 
 logger = logging.getLogger(__name__)
 
@@ -344,6 +345,41 @@ def team_day_problems(team: EscortTeam, slots: Sequence[Slot]) -> list[str]:
             % {"team": team, "time": f"{team.shift_end:%H:%M}"}
         )
     return problems
+
+
+@dataclass(frozen=True)
+class SheetDay:
+    """A sheet's runs as the hand-edit rules read them, loaded in a few queries, so a page can
+    ask whether each of many entries would fit anywhere without a query per entry or per try."""
+
+    runs: list[EscortRun]  # with team and area, in the sheet's order
+    agents: dict[int, int]  # run -> its number of entries
+    run_of: dict[int, int]  # entry -> the run it is on
+    teams: list[EscortTeam]  # the active teams
+    off_duty: set[int]  # teams off duty on the sheet's date
+
+    def slots(self, team: EscortTeam, *, leaving_out: set[int]) -> list[Slot]:
+        """The team's runs, but those in `leaving_out`, as slots."""
+        return [
+            run_slot(run, agents=self.agents[run.pk])
+            for run in self.runs
+            if run.team_id == team.pk and run.pk not in leaving_out
+        ]
+
+
+def sheet_day(sheet: DutySheet) -> SheetDay:
+    runs = list(
+        EscortRun.objects.filter(sheet=sheet)
+        .select_related("team", "area")
+        .annotate(agent_count=Count("run_entries"))
+    )
+    return SheetDay(
+        runs=runs,
+        agents={run.pk: run.agent_count for run in runs},
+        run_of=dict(RunEntry.objects.filter(sheet=sheet).values_list("entry_id", "run_id")),
+        teams=list(EscortTeam.objects.filter(active=True)),
+        off_duty=set(TeamOffDuty.objects.filter(date=sheet.date).values_list("team_id", flat=True)),
+    )
 
 
 def window_covers(start: int, end: int, entries: Iterable[RosterEntry]) -> list[str]:

@@ -390,15 +390,23 @@ def _editable_sheet(date: datetime.date, *, by: User) -> DutySheet:
     latest = DutySheet.objects.filter(date=date).order_by("-version").first()
     if latest is None:
         raise ValidationError(_("There is no duty sheet for this date yet."))
-    if latest.is_building:
-        raise ValidationError(_("The sheet is being built. Wait for it to finish."))
-    if latest.build_status == DutySheet.Build.FAILED:
-        raise ValidationError(_("The last build failed. Rebuild the sheet first."))
+    refusal = _not_editable(latest)
+    if refusal is not None:
+        raise ValidationError(refusal)
     if latest.status == DutySheet.Status.DRAFT:
         return latest
-    if latest.status == DutySheet.Status.PUBLISHED:
-        return _copy_sheet(latest, by=by, now=timezone.now())
-    raise ValidationError(_("This version was replaced. Open the latest version."))
+    return _copy_sheet(latest, by=by, now=timezone.now())
+
+
+def _not_editable(latest: DutySheet) -> str | None:
+    """Why the date's latest version cannot be edited (a published one can, through a copy)."""
+    if latest.is_building:
+        return _("The sheet is being built. Wait for it to finish.")
+    if latest.build_status == DutySheet.Build.FAILED:
+        return _("The last build failed. Rebuild the sheet first.")
+    if latest.status not in (DutySheet.Status.DRAFT, DutySheet.Status.PUBLISHED):
+        return _("This version was replaced. Open the latest version.")
+    return None
 
 
 def _touch(sheet: DutySheet, by: User) -> None:
@@ -436,10 +444,18 @@ def _entry_on_date(entry: RosterEntry, date: datetime.date) -> None:
 
 
 def _check_team_available(team: EscortTeam, date: datetime.date) -> None:
+    off_duty = TeamOffDuty.objects.filter(team=team, date=date).exists()
+    refusal = _team_unavailable(team, off_duty=off_duty)
+    if refusal is not None:
+        raise ValidationError(refusal)
+
+
+def _team_unavailable(team: EscortTeam, *, off_duty: bool) -> str | None:
     if not team.active:
-        raise ValidationError(_("%(team)s is not active.") % {"team": team})
-    if TeamOffDuty.objects.filter(team=team, date=date).exists():
-        raise ValidationError(_("%(team)s is off duty on this date.") % {"team": team})
+        return _("%(team)s is not active.") % {"team": team}
+    if off_duty:
+        return _("%(team)s is off duty on this date.") % {"team": team}
+    return None
 
 
 def _check_team_day(
@@ -509,43 +525,23 @@ def run_move_entry(
         raise ValidationError(_("Choose a run or a team."))
     _entry_on_date(entry, date)
     sheet = _editable_sheet(date, by=by)
-    current = RunEntry.objects.filter(sheet=sheet, entry=entry).select_related("run").first()
     if to_run is not None:
         to_run = _in_sheet(sheet, to_run)
-        if current is not None and current.run_id == to_run.pk:
-            raise ValidationError(_("The entry is already on that run."))
-        if to_run.area_id != entry.area_id:
-            raise ValidationError(
-                _("%(agent)s collects in %(area)s; that run is in %(run_area)s.")
-                % {"agent": entry.agent.name, "area": entry.area, "run_area": to_run.area}
-            )
-        team = to_run.team
-        _check_team_available(team, date)
-        entries = [*_entries_of(to_run), entry]
+    # Read after the date's lock (taken by `_editable_sheet`), so no other edit changes it.
+    problems = _move_problems(planning.sheet_day(sheet), entry, run=to_run, team=to_team)
+    if problems:
+        raise ValidationError(problems)
+    _take_off(sheet, entry)
+    if to_run is not None:
         start = min(planning.minutes(to_run.start), planning.minutes(entry.depart_at))
         end = max(planning.minutes(to_run.end), planning.minutes(entry.return_at))
-        slot = _slot(to_run.area, start, end, len(entries))
-        _check_team_day(
-            sheet,
-            team,
-            changed=to_run,
-            slot=slot,
-            dropped=_emptied(sheet, [entry]),
-        )
-        _take_off(sheet, entry)
         to_run.start, to_run.end = planning.clock(start), planning.clock(end)
         to_run.pinned = True
         to_run.updated_by = by
         to_run.save(update_fields=["start", "end", "pinned", "updated_by", "updated_at"])
-        RunEntry.objects.create(sheet=sheet, run=to_run, entry=entry)
         target = to_run
     else:
         assert to_team is not None  # one of the two, checked above
-        _check_team_available(to_team, date)
-        start, end = planning.minutes(entry.depart_at), planning.minutes(entry.return_at)
-        slot = _slot(entry.area, start, end, 1)
-        _check_team_day(sheet, to_team, slot=slot, dropped=_emptied(sheet, [entry]))
-        _take_off(sheet, entry)
         target = EscortRun.objects.create(
             sheet=sheet,
             team=to_team,
@@ -556,9 +552,45 @@ def run_move_entry(
             created_by=by,
             updated_by=by,
         )
-        RunEntry.objects.create(sheet=sheet, run=target, entry=entry)
+    RunEntry.objects.create(sheet=sheet, run=target, entry=entry)
     _touch(sheet, by)
     return target
+
+
+def _move_problems(
+    day: planning.SheetDay,
+    entry: RosterEntry,
+    *,
+    run: EscortRun | None = None,
+    team: EscortTeam | None = None,
+) -> list[str]:
+    """Why `entry` cannot go on `run` of the day's sheet, or on a new run of `team`; empty when
+    it can. The one copy of the move rules: the move itself and the cover advice both ask it,
+    and it reads only `day`, so asking it for every entry and every try costs no query."""
+    current = day.run_of.get(entry.pk)
+    # Taking the entry off a run it is alone on leaves that run out of the team's day.
+    leaving_out = {current} if current is not None and day.agents[current] == 1 else set()
+    if run is not None:
+        if current == run.pk:
+            return [_("The entry is already on that run.")]
+        if run.area_id != entry.area_id:
+            return [
+                _("%(agent)s collects in %(area)s; that run is in %(run_area)s.")
+                % {"agent": entry.agent.name, "area": entry.area, "run_area": run.area}
+            ]
+        team = run.team
+        start = min(planning.minutes(run.start), planning.minutes(entry.depart_at))
+        end = max(planning.minutes(run.end), planning.minutes(entry.return_at))
+        slot = _slot(run.area, start, end, day.agents[run.pk] + 1)
+        leaving_out.add(run.pk)
+    else:
+        assert team is not None  # the callers give one of the two
+        start, end = planning.minutes(entry.depart_at), planning.minutes(entry.return_at)
+        slot = _slot(entry.area, start, end, 1)
+    refusal = _team_unavailable(team, off_duty=team.pk in day.off_duty)
+    if refusal is not None:
+        return [refusal]
+    return planning.team_day_problems(team, [*day.slots(team, leaving_out=leaving_out), slot])
 
 
 @dataclass(frozen=True)
@@ -570,34 +602,30 @@ class CoverOption:
     problem: str | None
 
 
-class _TriedOnly(Exception):
-    """Raised inside a savepoint to undo a move that was only tried."""
-
-
-def entry_cover_options(*, date: datetime.date, entry: RosterEntry, by: User) -> list[CoverOption]:
-    """What would cover `entry` on the draft: each run of its area, then a new run of each
-    active team, tried by `run_move_entry` itself and undone, so the answer follows its rules."""
+def entry_cover_options(
+    *, date: datetime.date, entries: Iterable[RosterEntry]
+) -> dict[int, list[CoverOption]]:
+    """For each entry, what would cover it on the date's latest sheet: each run of its area,
+    then a new run of each active team, by the rules of `run_move_entry` (`_move_problems`).
+    The sheet is read once for all the entries."""
+    entries = list(entries)
     sheet = selectors.sheet_latest(date=date)
     if sheet is None:
-        return []
-    runs = EscortRun.objects.filter(sheet=sheet, area=entry.area).select_related("team", "area")
-    tries: list[tuple[EscortRun | None, EscortTeam]] = [(run, run.team) for run in runs]
-    tries += [(None, team) for team in EscortTeam.objects.filter(active=True)]
-    options = []
-    for run, team in tries:
-        problem = None
-        try:
-            with transaction.atomic():
-                if run is not None:
-                    run_move_entry(date=date, entry=entry, to_run=run, by=by)
-                else:
-                    run_move_entry(date=date, entry=entry, to_team=team, by=by)
-                raise _TriedOnly
-        except _TriedOnly:
-            pass
-        except ValidationError as exc:
-            problem = " ".join(exc.messages)
-        options.append(CoverOption(run=run, team=team, problem=problem))
+        return {entry.pk: [] for entry in entries}
+    refusal = _not_editable(sheet)
+    day = planning.sheet_day(sheet)
+    options: dict[int, list[CoverOption]] = {}
+    for entry in entries:
+        tries: list[tuple[EscortRun | None, EscortTeam]] = [
+            (run, run.team) for run in day.runs if run.area_id == entry.area_id
+        ]
+        tries += [(None, team) for team in day.teams]
+        options[entry.pk] = []
+        for run, team in tries:
+            problems = [refusal] if refusal else _move_problems(day, entry, run=run, team=team)
+            options[entry.pk].append(
+                CoverOption(run=run, team=team, problem=" ".join(problems) or None)
+            )
     return options
 
 

@@ -291,15 +291,11 @@ def sheet(request: SheetRequest, date: datetime.date, version: int | None = None
     page = _sheet_context(request, found)
     uncovered: list[UncoveredEntry] = page["uncovered"]
     # What would cover each uncovered entry, for the officer who can act on it.
-    advice = [
-        services.cover_advice(
-            services.entry_cover_options(date=date, entry=item.entry, by=request.user)
-        )
-        if page["can_edit"]
-        else ""
-        for item in uncovered
-    ]
-    page["uncovered_rows"] = list(zip(uncovered, advice, strict=True))
+    advice: dict[int, str] = {}
+    if page["can_edit"]:
+        options = services.entry_cover_options(date=date, entries=[u.entry for u in uncovered])
+        advice = {pk: services.cover_advice(found) for pk, found in options.items()}
+    page["uncovered_rows"] = [(item, advice.get(item.entry_id, "")) for item in uncovered]
     return render(request, "escorts/sheet.html", page)
 
 
@@ -410,7 +406,7 @@ def entry_move(request: StationRequest, date: datetime.date, entry_pk: int) -> H
     if latest is None:
         raise Http404
     form = forms.MoveEntryForm(request.POST or None, sheet=latest, entry=entry)
-    options = services.entry_cover_options(date=date, entry=entry, by=request.user)
+    options = services.entry_cover_options(date=date, entries=[entry])[entry.pk]
     if form.is_valid():
         try:
             services.run_move_entry(

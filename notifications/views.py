@@ -1,14 +1,23 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpResponse
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from stations.access import Perm, StationRequest, station_permission_required
+from stations.access import (
+    Perm,
+    SignedInRequest,
+    StationRequest,
+    needs_second_factor,
+    second_factor_redirect,
+    station_permission_required,
+    stations_overseen,
+)
 
 from . import selectors, services
 from .forms import PreferenceForm
@@ -91,3 +100,18 @@ def retry_failed(request: StationRequest) -> HttpResponse:
     count = services.message_retry_failed(by=request.user)
     messages.success(request, _("Messages queued to be sent again: %(count)d.") % {"count": count})
     return redirect("notifications:outbox")
+
+
+@login_required
+@require_GET
+def subdivision_inbox(request: SignedInRequest) -> HttpResponse:
+    """The SDPO's one inbox: their messages from every station they oversee; 404 for others."""
+    stations = stations_overseen(request.user)
+    if not stations:
+        raise Http404
+    if needs_second_factor(request.user):
+        return second_factor_redirect(request)
+    items = selectors.subdivision_inbox(
+        user=request.user, stations=stations, language=get_language()
+    )
+    return render(request, "notifications/subdivision_inbox.html", {"items": items})

@@ -58,6 +58,16 @@ def oversees(user: User, station: Station) -> bool:
     return SubdivisionRole.objects.filter(user=user, subdivision_id=station.subdivision_id).exists()
 
 
+def stations_overseen(user: User) -> list[Station]:
+    """The live stations where `user` holds the subdivision staff's powers (SUBDIVISION_STAFF,
+    with Perm.OVERSEE): every station of the subdivisions they serve, by name."""
+    if not user.is_authenticated or not user.is_active:
+        return []
+    return list(
+        Station.objects.live().filter(subdivision__roles__user=user).distinct().order_by("name")
+    )
+
+
 @dataclass(frozen=True)
 class _Standing:
     """What the user is at a station and in the subdivisions, read in one query."""

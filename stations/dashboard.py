@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from .charts import LineChart, line_chart
 from .models import Station, StationDay, Subdivision, SubdivisionRole, User
+from .routing import station_reverse
 
 TREND_DAYS = 30
 ROWS_PER_PAGE = 50
@@ -50,6 +51,18 @@ class Dashboard:
     pending: list[tuple[Station, list[str]]] = field(default_factory=list)
     never_filed: list[tuple[Station, list[str]]] = field(default_factory=list)
     uncovered: list[tuple[Station, dict]] = field(default_factory=list)
+    open_sos: list[OpenSos] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class OpenSos:
+    """An open SOS alert of one station, from the read model, with the page to act on it."""
+
+    station: Station
+    raised_at: datetime.datetime
+    area: str
+    branch: str
+    path: str
 
 
 FIGURES = [
@@ -165,7 +178,20 @@ def build(*, user: User, date: datetime.date) -> Dashboard:
             dashboard.never_filed.append((row.station, row.day.never_filed_branches))
         for item in row.day.high_priority_uncovered:
             dashboard.uncovered.append((row.station, _in_reader_language(item)))
+        dashboard.open_sos += [_open_sos(row.station, alert) for alert in row.day.open_sos_alerts]
+    dashboard.open_sos.sort(key=lambda alert: alert.raised_at, reverse=True)
     return dashboard
+
+
+def _open_sos(station: Station, alert: dict) -> OpenSos:
+    bengali = get_language() == "bn" and alert.get("area_bn")
+    return OpenSos(
+        station=station,
+        raised_at=datetime.datetime.fromisoformat(alert["raised_at"]),
+        area=alert["area_bn"] if bengali else alert["area"],
+        branch=alert["branch"],
+        path=f"{station_reverse(station, 'lenders:sos_list')}#sos-{alert['pk']}",
+    )
 
 
 def _in_reader_language(item: dict) -> dict:

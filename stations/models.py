@@ -428,6 +428,9 @@ class StationDay(models.Model):
     high_priority_uncovered = models.JSONField(
         default=list, blank=True, verbose_name=_("high priority uncovered")
     )
+    # Today's open SOS alerts, newest first: {"pk", "raised_at" (ISO), "area", "area_bn",
+    # "branch"}, so the SDPO's dashboard lists them from every station without entering one.
+    open_sos_alerts = models.JSONField(default=list, blank=True, verbose_name=_("open SOS alerts"))
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:

@@ -128,7 +128,11 @@ TEMPLATES = [
                 "stations.context_processors.station",
             ],
             # {% csrf_token %} also writes the form's one-time submission token.
-            "builtins": ["stations.templatetags.submission"],
+            "builtins": [
+                "stations.templatetags.submission",
+                # After Django's own: its `date` and `time` filters, in the page's numerals.
+                "stations.templatetags.native_digits",
+            ],
         },
     }
 ]

@@ -32,6 +32,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from psycopg2 import sql
 
+from escort_portal.formats import native_digits
 from stations.demo import STATIONS
 
 pytestmark = pytest.mark.browser
@@ -411,7 +412,9 @@ def test_a_lender_files_tomorrows_roster_on_a_phone(tab, language, depart, back)
     assert lender.t("Entry added to the roster.") in form.locator(".alert-success").inner_text()
     listed = form.locator(".list-group-item").filter(has_text=centres)
     assert listed.count() == 1
-    assert f"{depart}\u2013{back}" in listed.inner_text()
+    # A Bengali page writes its times in Bengali digits.
+    with translation.override(language):
+        assert native_digits(f"{depart}\u2013{back}") in listed.inner_text()
     lender.fits_width()
     lender.shot(f"lender-roster-{language}")
 
@@ -543,3 +546,109 @@ def test_a_lender_gets_a_code_to_link_their_phone_from_the_menu(tab, language):
     lender.fits_width()
     lender.shot(f"phone-link-{language}")
     lender.assert_clean()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_an_agent_reaches_sos_in_one_tap_and_the_sdpos_bell_shows_it(tab, language):
+    """The field agent on a phone: signed in, their own day, one tap on SOS, the confirm; the
+    SDPO at a desk sees it on the bell and first on the dashboard."""
+    agent = tab(width=360, height=740)
+    agent.sign_in(f"debra-agent{1 if language == 'en' else 2}", language)
+    page = agent.page
+    assert agent.path.endswith("/lenders/my-trips/"), agent.path
+    agent.fits_width()
+    sos = page.locator("main a.btn-danger[href*='/sos/']").first
+    agent.click_and_wait(sos)
+    assert re.search(r"/my-trips/\d+/sos/$", agent.path), agent.path
+    agent.fits_width()
+    page.locator("#sos-form button[type=submit]").click()
+    page.locator("#sos-done").wait_for()
+    agent.fits_width()
+    agent.shot(f"walk-agent-sos-{language}")
+    agent.assert_clean()
+
+    sdpo = tab()
+    sdpo.sign_in("sdpo", language)
+    sdpo.go("/sdpo/")
+    bell = sdpo.page.locator("#notifications-bell [data-unread]")
+    assert int(bell.get_attribute("data-unread")) >= 1
+    first = sdpo.page.locator("main [data-open-sos]").first
+    assert first.get_attribute("href").startswith("/station/debra/lenders/sos/#sos-")
+    sdpo.fits_width()
+    sdpo.click_and_wait(sdpo.page.locator("#notifications-bell"))
+    assert sdpo.path == "/sdpo/inbox/"
+    assert sdpo.page.locator("main [data-subdivision-message]").count() >= 1
+    sdpo.fits_width()
+    sdpo.shot(f"walk-sdpo-bell-{language}")
+    sdpo.assert_clean()
+
+
+# What a worker would do with the rebuild the officer asked for (this suite runs no worker).
+BUILD_WAITING = """
+from django_tenants.utils import tenant_context
+from escorts import services
+from escorts.models import DutySheet
+from stations.models import Station
+with tenant_context(Station.objects.get(slug="pingla")):
+    for sheet in DutySheet.objects.filter(build_status=DutySheet.Build.RUNNING):
+        services.duty_sheet_build_run(sheet_pk=sheet.pk)
+"""
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_rebuild_keeps_pinned_work_each_agent_meets_at_their_own_time_and_phones_fit(
+    tab, language
+):
+    officer = tab()
+    officer.sign_in("pingla-duty", language)
+    page = officer.page
+    sheet = f"/station/pingla/escorts/sheet/{_local_today():%Y-%m-%d}/"
+    officer.go(sheet)
+    edit = page.locator("main a").filter(has_text=officer.t("Meeting point / team")).first
+    officer.click_and_wait(edit)
+    place = f"Walk meeting point {language}"
+    page.fill("#id_meeting_point", place)
+    officer.click_and_wait(page.locator("main form [type=submit]").first)
+    assert officer.path == sheet
+
+    officer.go(f"{sheet}rebuild/")
+    assert place in page.locator("main [data-kept]").inner_text()
+    officer.shot(f"walk-rebuild-confirm-{language}")
+    officer.click_and_wait(
+        page.locator("main button[type=submit]").filter(has_text=officer.t("Yes, rebuild"))
+    )
+    _manage(_server_env(), "shell", "-c", BUILD_WAITING)
+    officer.go(sheet)
+    assert officer.t("Draft") in page.locator("main h1").inner_text()
+    assert place in page.locator("main").inner_text()
+    officer.shot(f"walk-rebuilt-{language}")
+    officer.click_and_wait(page.locator("main a.btn-success").filter(has_text=officer.t("Publish")))
+    officer.click_and_wait(
+        page.locator("main form button[type=submit]").filter(has_text=officer.t("Yes, publish"))
+    )
+    officer.assert_clean()
+
+    # The lender on a phone: each agent meets the escort at their own departure, not the run's.
+    lender = tab(width=360, height=740)
+    lender.sign_in("pingla-lender1", language)
+    lender.go("/station/pingla/lenders/branches/")
+    if lender.path.endswith("/branches/"):
+        lender.click_and_wait(lender.page.locator("a.list-group-item-action").first)
+    branch = re.search(r"/lenders/branch/(\d+)/", lender.path).group(1)
+    lender.go(f"/station/pingla/escorts/branch/{branch}/escorts/{_local_today():%Y-%m-%d}/")
+    escorted = lender.page.locator("main .card").filter(has=lender.page.locator(".text-bg-success"))
+    assert escorted.count() >= 1
+    for n in range(escorted.count()):
+        card = escorted.nth(n)
+        depart = card.locator("h2").inner_text().rsplit(" ", 1)[1].split("-")[0]
+        assert depart in card.locator("p").nth(1).inner_text(), card.inner_text()
+    lender.fits_width()
+    lender.shot(f"walk-lender-escorts-{language}")
+    lender.assert_clean()
+
+    escort = tab(width=360, height=740)
+    escort.sign_in("pingla-escort1", language)
+    assert escort.path.endswith("/escorts/my-day/"), escort.path
+    escort.fits_width()
+    escort.shot(f"walk-escort-day-{language}")
+    escort.assert_clean()

@@ -10,6 +10,7 @@ import re
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from pypdf import PdfReader
@@ -501,6 +502,60 @@ def test_the_sheet_and_the_move_page_say_what_would_cover_an_uncovered_entry(day
     assert "Charlie is free then: a new run of that team would cover it." in sheet
     move = client.get(url("escorts:entry_move", TODAY, late.pk)).content.decode()
     assert "A new run of one of these teams would cover it: Charlie" in move
+
+
+def _late(day, duty, *, area, start: int) -> None:
+    services.late_entry_add(
+        date=TODAY,
+        branch=day["ours"],
+        data=lender_services.EntryInput(
+            agent=AgentFactory(branch=day["ours"]),
+            area=area,
+            depart_at=datetime.time(start),
+            return_at=datetime.time(start + 1),
+            cash_band=CashBand.OVER_2L,
+        ),
+        by=duty,
+    )
+
+
+def test_the_sheet_page_advises_on_many_uncovered_entries_in_as_many_queries_as_on_one(
+    day, duty, client_for
+):
+    client = client_for(duty)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get(url("escorts:sheet", TODAY))
+        assert page.status_code == 200
+        assert page.content.decode().count('<small class="text-success">') == uncovered
+        return len(captured)
+
+    _late(day, duty, area=day["a"].area, start=10)
+    uncovered = 1
+    queries()  # the first request of the client also reads its session's caches
+    one = queries()
+    for start, area in [(13, day["a"].area), (14, day["c"].area), (8, day["c"].area)]:
+        _late(day, duty, area=area, start=start)
+    uncovered = 4
+    assert queries() == one
+
+
+def test_a_bengali_sheet_writes_its_dates_and_times_in_bengali_digits_but_not_what_machines_read(
+    day, duty, client_for
+):
+    duty.language = "bn"
+    duty.save()
+    page = client_for(duty).get(url("escorts:sheet", TODAY)).content.decode()
+    shown = page.split("<main", 1)[1]
+    assert "মঙ্গল ০১ ডিসে. ২০২৬" in shown and "১০:০০" in shown  # noqa: RUF001
+    assert not re.findall(r"[0-9]{1,2}:[0-9]{2}", shown), "a time in ASCII digits"
+    # The date box's value, the addresses and the phone numbers stay as machines read them.
+    assert 'value="2026-12-01"' in shown and "/sheet/2026-12-01/" in shown
+    assert str(day["a"].agent.phone) in shown
+    duty.language = "en"
+    duty.save()
+    assert "10:00" in client_for(duty).get(url("escorts:sheet", TODAY)).content.decode()
 
 
 def test_moving_an_entry_through_the_page(day, duty, client_for):

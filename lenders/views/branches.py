@@ -16,10 +16,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from escort_portal.formats import page_date
 from escort_portal.forms import add_service_errors, service_error_text
 from escort_portal.ratelimits import rate_limit
 from stations.access import Perm, SignedInRequest, StationRequest, station_permission_required
@@ -224,7 +224,7 @@ def roster_copy(request: BranchRequest, branch_pk: int, date: datetime.date) -> 
                 % {
                     "copied": len(result.added),
                     "total": len(result.added) + len(result.skipped),
-                    "date": date_format(result.source.date),
+                    "date": page_date(result.source.date),
                 },
             )
         if result.added:
@@ -254,7 +254,7 @@ def roster_no_collection(
         messages.success(
             request,
             _("No collection on %(date)s: the station will not wait for this roster.")
-            % {"date": date_format(date)},
+            % {"date": page_date(date)},
         )
     return redirect("lenders:roster_day", branch_pk=branch.pk, date=date)
 

@@ -9,11 +9,11 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
+from escort_portal.formats import page_date
 from escort_portal.forms import add_service_errors
 from escort_portal.ratelimits import rate_limit
 from stations.permissions import BranchCap
@@ -88,7 +88,7 @@ def roster_upload(request: BranchRequest, branch_pk: int, date: datetime.date) -
                 request,
                 _("Roster for %(date)s replaced with the %(count)d entries of %(file)s.")
                 % {
-                    "date": date_format(date, "DATE_FORMAT"),
+                    "date": page_date(date),
                     "count": len(entries),
                     "file": file.name,
                 },
