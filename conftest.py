@@ -20,7 +20,7 @@ from django_tenants.utils import tenant_context
 from escort_portal.celery import app
 from escort_portal.testing import PrivatePostgres, start_worker, stop_worker
 from stations import services
-from stations.models import Station, Subdivision
+from stations.models import Station, StationDayRecount, Subdivision
 
 TEST_STATIONS = {
     # slug: (name, subdivision)
@@ -42,6 +42,14 @@ def django_db_setup(django_db_setup, django_db_blocker) -> None:
             services.station_create(
                 slug=slug, name=name, subdivision=subdivision, latitude=22.3, longitude=87.5
             )
+
+
+@pytest.fixture
+def no_marks(db) -> None:
+    """No dashboard recount marks: tests with a real worker commit theirs for the real day, and
+    a reused test database or a later test would see them. The deletion is rolled back with the
+    test."""
+    StationDayRecount.objects.all().delete()
 
 
 @pytest.fixture(autouse=True)

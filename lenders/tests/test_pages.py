@@ -267,7 +267,12 @@ def test_an_officer_merges_a_proposed_area_into_an_existing_one(in_debra, client
 
 
 def test_filing_an_entry_leaves_the_dashboards_recount_to_the_minute_job(
-    in_debra, client_for, clock, django_assert_max_num_queries, django_capture_on_commit_callbacks
+    in_debra,
+    client_for,
+    clock,
+    no_marks,
+    django_assert_max_num_queries,
+    django_capture_on_commit_callbacks,
 ):
     member = MemberFactory(branch=BranchFactory())
     first, second = AgentFactory(branch=member.branch), AgentFactory(branch=member.branch)

@@ -76,13 +76,6 @@ def _marks(station: Station) -> list[datetime.date]:
     return sorted(StationDayRecount.objects.filter(station=station).values_list("date", flat=True))
 
 
-@pytest.fixture
-def no_marks(db) -> None:
-    # Tests with a real worker commit their marks for the real day; a reused test database
-    # keeps them. Start each test here from none (the deletion is rolled back with the test).
-    StationDayRecount.objects.all().delete()
-
-
 def test_a_filing_reaches_the_dashboard_by_the_minute_job_not_in_its_request(
     in_debra, clock, no_marks, django_capture_on_commit_callbacks
 ):
