@@ -160,7 +160,15 @@ def private_redis(tmp_path: Path) -> Iterator[Callable]:
 @pytest.fixture
 def celery_worker(db) -> Iterator[subprocess.Popen]:
     """A real Celery worker on the test queue and database, the queue emptied first."""
-    app.connection_for_write().default_channel.client.delete(settings.CELERY_TASK_DEFAULT_QUEUE)
+    channel = app.connection_for_write().default_channel
+    # Each queue is a list in Redis per priority (CELERY_BROKER_TRANSPORT_OPTIONS).
+    channel.client.delete(
+        *(
+            channel._q_for_pri(queue, priority)
+            for queue in settings.CELERY_TASK_QUEUES
+            for priority in channel.priority_steps
+        )
+    )
     process = start_worker()
     yield process
     stop_worker(process)

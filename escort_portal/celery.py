@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+import click
+from celery import bootsteps
 from celery.signals import task_postrun, task_prerun, worker_ready
 from tenant_schemas_celery.app import CeleryApp
 from tenant_schemas_celery.task import TenantTask
@@ -12,6 +14,7 @@ from tenant_schemas_celery.task import TenantTask
 if TYPE_CHECKING:
     import pghistory
     from celery import Task
+    from celery.worker import WorkController
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "escort_portal.settings.local")
 
@@ -62,6 +65,37 @@ class PortalTask(TenantTask):
 app = CeleryApp("escort_portal", task_cls=PortalTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Which of the portal's queues a worker takes, without naming them (the names follow
+# CELERY_TASK_DEFAULT_QUEUE): a state runs planning workers apart from the rest (README, Workers).
+WORKER_JOBS = ("all", "planning", "others")
+app.user_options["worker"].add(
+    click.Option(
+        ["--jobs"],
+        type=click.Choice(WORKER_JOBS),
+        default="all",
+        show_default=True,
+        help="planning: only the planner's builds; others: everything but them.",
+    )
+)
+
+
+class WorkerJobs(bootsteps.Step):
+    """Narrows the worker's queues to its --jobs; runs after Celery's own -Q/-X selection."""
+
+    def __init__(self, parent: WorkController, jobs: str = "all", **options: object) -> None:
+        super().__init__(parent, **options)
+        from django.conf import settings
+
+        planning = settings.CELERY_PLANNING_QUEUE
+        queues = parent.app.amqp.queues
+        if jobs == "planning":
+            queues.select([planning])
+        elif jobs == "others":
+            queues.select([name for name in queues.consume_from if name != planning])
+
+
+app.steps["worker"].add(WorkerJobs)
 
 # A line per task in the operations log (JSON in production).
 from escort_portal import oplog  # noqa: E402, F401

@@ -22,7 +22,6 @@ def build_grace() -> datetime.timedelta:
     return datetime.timedelta(seconds=settings.BUILD_GRACE_SECONDS)
 
 
-
 class DutySheetQuerySet(models.QuerySet):
     def in_force(self, date: datetime.date) -> DutySheet | None:
         """The version that counts for `date`: the published one, else the draft being
@@ -240,9 +239,13 @@ class DutySheet(Stamped):
         return self.build_status == self.Build.RUNNING
 
     def build_is_stale(self, now: datetime.datetime) -> bool:
-        """Building past the planner's budget and the grace: the worker that had it is gone."""
-        started = self.build_started_at or self.created_at
-        return now > started + datetime.timedelta(seconds=self.build_seconds) + build_grace()
+        """Building past the planner's budget and the grace: the worker that had it is gone.
+        Still queued (no worker has started it) past `BUILD_QUEUE_SECONDS`: its message is."""
+        if self.build_started_at is None:
+            waited = datetime.timedelta(seconds=settings.BUILD_QUEUE_SECONDS)
+            return now > self.created_at + waited
+        budget = datetime.timedelta(seconds=self.build_seconds)
+        return now > self.build_started_at + budget + build_grace()
 
     @property
     def is_stuck(self) -> bool:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime
 import logging
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from django.db.models import Count
+from django.db.models import Count, Min, QuerySet
 from django.utils.translation import gettext as _
 
 from escorts import planner
@@ -64,14 +65,61 @@ def clock(value: int) -> datetime.time:
     return datetime.time(value // 60, value % 60)
 
 
+def _entries_of(date: datetime.date) -> QuerySet[RosterEntry]:
+    return RosterEntry.objects.filter(roster__date=date).exclude(roster__status=Roster.Status.DRAFT)
+
+
 def entries_for_date(date: datetime.date) -> list[RosterEntry]:
     """The entries a sheet for `date` covers: every filed or locked roster's."""
     return list(
-        RosterEntry.objects.filter(roster__date=date)
-        .exclude(roster__status=Roster.Status.DRAFT)
+        _entries_of(date)
         .select_related("area", "agent", "roster__branch")
         .order_by("depart_at", "pk")
     )
+
+
+@dataclass(frozen=True)
+class DaySize:
+    """What the planning queue needs to know of a day before its build: how many entries (the
+    budget) and when the first of them leaves (its place in the queue)."""
+
+    entries: int
+    first_departure: datetime.time | None
+
+
+def day_size(date: datetime.date) -> DaySize:
+    found = _entries_of(date).aggregate(entries=Count("pk"), first=Min("depart_at"))
+    return DaySize(entries=found["entries"], first_departure=found["first"])
+
+
+# A day gets a second of planning for every this many entries, at least BUDGET_LEAST_SECONDS and
+# never more than its station's own budget (`Station.planner_seconds`). Below about 60 entries
+# the planner finishes in a fraction of a second whatever its budget; from 200 on its last
+# seconds go to the search, which adds a point or two (README, Planner), so at the morning
+# cut-off a station of 120 entries does not hold a worker for the ten seconds of one of 400.
+BUDGET_ENTRIES_PER_SECOND = 40
+BUDGET_LEAST_SECONDS = 2
+
+
+def budget_seconds(entries: int, *, most: int) -> int:
+    fitted = max(BUDGET_LEAST_SECONDS, math.ceil(entries / BUDGET_ENTRIES_PER_SECOND))
+    return max(1, min(most, fitted))
+
+
+# The cut-off's drafts leave the planning queue in the order their first trips start: priority 1
+# for a first trip within PRIORITY_BAND_MINUTES, one more for each band after, 9 at most (the
+# broker keeps a list per priority; 0 comes first). 0 is a duty officer's rebuild: someone is
+# waiting for it on the sheet page.
+PRIORITY_BAND_MINUTES = 15
+REBUILD_PRIORITY = 0
+LAST_PRIORITY = 9
+
+
+def build_priority(first_departure: datetime.datetime | None, *, now: datetime.datetime) -> int:
+    if first_departure is None:
+        return LAST_PRIORITY
+    bands = int((first_departure - now).total_seconds() // 60 // PRIORITY_BAND_MINUTES)
+    return min(LAST_PRIORITY, 1 + max(0, bands))
 
 
 def teams_on_duty(date: datetime.date) -> list[EscortTeam]:

@@ -198,8 +198,11 @@ def _next_version(date: datetime.date) -> int:
 
 
 @transaction.atomic
-def _build_claim(*, date: datetime.date, origin: str, by: User | None) -> tuple[DutySheet, bool]:
-    """Make the row of a new version to build, or return the one that makes it unnecessary.
+def _build_claim(
+    *, date: datetime.date, origin: str, by: User | None, size: planning.DaySize | None = None
+) -> tuple[DutySheet, bool]:
+    """Make the row of a new version to build, queued for a planning worker, or return the one
+    that makes it unnecessary. Its planner budget fits the day's `size` (counted when not given).
 
     At cut-off any sheet of the date means the job already ran, unless its build was abandoned
     (a worker killed mid-build): the next minute's job then builds a new version. On a rebuild
@@ -222,15 +225,16 @@ def _build_claim(*, date: datetime.date, origin: str, by: User | None) -> tuple[
             draft.save(update_fields=["build_status", "build_error"])
         _supersede(draft, now=now)
     station = schema_station()
+    size = size or planning.day_size(date)
     sheet = DutySheet.objects.create(
         date=date,
         version=_next_version(date),
         origin=origin,
         previous=latest,
         build_status=DutySheet.Build.RUNNING,
-        build_stage="reading",
-        build_started_at=now,
-        build_seconds=max(1, station.planner_seconds),
+        # The worker that takes it from the planning queue sets the start (_build_start).
+        build_stage="queued",
+        build_seconds=planning.budget_seconds(size.entries, most=station.planner_seconds),
         created_by=by,
         updated_by=by,
     )
@@ -243,6 +247,13 @@ def _set_stage(sheet: DutySheet, stage: str) -> None:
     sheet.build_stage = stage
 
 
+def _build_start(sheet: DutySheet) -> None:
+    # From here the build is timed against its budget and grace, not its wait in the queue.
+    now = timezone.now()
+    DutySheet.objects.filter(pk=sheet.pk).update(build_started_at=now, build_stage="reading")
+    sheet.build_started_at, sheet.build_stage = now, "reading"
+
+
 def duty_sheet_build_run(*, sheet_pk: int) -> DutySheet:
     """Plan and store a claimed version. Does nothing for a version already built or replaced,
     so a retried task is harmless."""
@@ -250,6 +261,7 @@ def duty_sheet_build_run(*, sheet_pk: int) -> DutySheet:
     if sheet.build_status != DutySheet.Build.RUNNING or sheet.status != DutySheet.Status.DRAFT:
         return sheet
     try:
+        _build_start(sheet)
         data = planning.plan_input(sheet.date)
         _set_stage(sheet, "planning")
         # A duty officer's rebuild mends the sheet it replaces rather than starting afresh, and
@@ -315,9 +327,18 @@ def _build_store(*, sheet_pk: int, data: planning.PlanInput, plan) -> DutySheet:
     return sheet
 
 
-def duty_sheet_build_due(*, now: datetime.datetime | None = None) -> DutySheet | None:
+def _queue_build(sheet: DutySheet, *, priority: int) -> None:
+    # By name: tasks call services, never the other way round. The route in the settings
+    # (CELERY_TASK_ROUTES) puts it on the planning queue.
+    transaction.on_commit(
+        lambda: current_app.send_task("escorts.duty_sheet_build", [sheet.pk], priority=priority)
+    )
+
+
+def duty_sheet_queue_due(*, now: datetime.datetime | None = None) -> DutySheet | None:
     """The cut-off job: once the station's cut-off for today has passed and today has no sheet,
-    lock the rosters and build the draft. Returns the sheet it built, else None."""
+    lock the rosters and queue the draft's build for a planning worker, ahead of the stations
+    whose first trips leave later. Returns the version queued, else None."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     if now < lender_services.cutoff_at(today):
@@ -326,10 +347,14 @@ def duty_sheet_build_due(*, now: datetime.datetime | None = None) -> DutySheet |
     if latest is not None and not (latest.is_building and _build_is_stale(latest, now)):
         return None
     lender_services.rosters_lock(date=today)
-    sheet, claimed = _build_claim(date=today, origin=DutySheet.Origin.CUTOFF, by=None)
+    size = planning.day_size(today)
+    sheet, claimed = _build_claim(date=today, origin=DutySheet.Origin.CUTOFF, by=None, size=size)
     if not claimed:
         return None
-    return duty_sheet_build_run(sheet_pk=sheet.pk)
+    first = size.first_departure
+    leaves = timezone.make_aware(datetime.datetime.combine(today, first)) if first else None
+    _queue_build(sheet, priority=planning.build_priority(leaves, now=now))
+    return sheet
 
 
 @transaction.atomic
@@ -341,8 +366,7 @@ def duty_sheet_rebuild(*, date: datetime.date, by: User) -> DutySheet:
     if claimed:
         # The minute job takes over a build whose worker is lost.
         due.due_now(TICK_JOB)
-        # By name: tasks call services, never the other way round.
-        transaction.on_commit(lambda: current_app.send_task("escorts.duty_sheet_build", [sheet.pk]))
+        _queue_build(sheet, priority=planning.REBUILD_PRIORITY)
     return sheet
 
 
@@ -1397,13 +1421,13 @@ TICK_JOB = "escorts.station_tick"
 
 
 def station_tick(*, now: datetime.datetime | None = None) -> DutySheet | None:
-    """The minute job of a station: build today's draft at cut-off, escalate amber and red
+    """The minute job of a station: queue today's draft at cut-off, escalate amber and red
     runs, and recount today's dashboard figures, then store when it next has work. The
     recount moves the overdue, amber and red counts on as the clock passes, and makes good a
     change's recount that failed after the change had committed."""
     now = now or timezone.now()
     runs_escalate(now=now)
-    sheet = duty_sheet_build_due(now=now)
+    sheet = duty_sheet_queue_due(now=now)
     stats.refresh_on_commit(date=timezone.localdate(now))
     due.due_set(job=TICK_JOB, at=station_tick_next_due(now=now), started=now)
     return sheet

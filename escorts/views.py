@@ -304,7 +304,7 @@ def sheet(request: SheetRequest, date: datetime.date, version: int | None = None
 @require_GET
 def sheet_progress(request: SheetRequest, date: datetime.date, version: int) -> JsonResponse:
     found = _readable_sheet(request, date, version)
-    stage_share = {"reading": 5, "planning": 10, "saving": 95, "done": 100}
+    stage_share = {"queued": 2, "reading": 5, "planning": 10, "saving": 95, "done": 100}
     percent = stage_share.get(found.build_stage, 0)
     if found.is_building and found.build_stage == "planning" and found.build_started_at:
         elapsed = (timezone.now() - found.build_started_at).total_seconds()

@@ -278,12 +278,16 @@ def roster_for(*, branch: LenderBranch, date: datetime.date, lock: bool = False)
     return roster
 
 
-def _locked_roster(branch: LenderBranch, date: datetime.date) -> Roster:
+def _locked_roster(
+    branch: LenderBranch, date: datetime.date, *, filed_by: User | None = None
+) -> Roster:
     """The branch's roster for `date`, created if need be, locked until the transaction ends.
 
     A roster that exists (every entry after the first) costs one query, its branch included.
     The first entry's INSERT skips a row a concurrent first entry made, so neither needs a
-    savepoint to retry, and the second lock then waits for that filing to commit.
+    savepoint to retry, and the second lock then waits for that filing to commit. A roster
+    made for an entry being filed (`filed_by`) is made filed, which saves the UPDATE that would
+    file it; should the entry fail, the transaction takes the roster back with it.
     """
     # The branch comes in the same query, read inside the transaction: its status decides.
     rosters = (
@@ -293,7 +297,10 @@ def _locked_roster(branch: LenderBranch, date: datetime.date) -> Roster:
     )
     roster = rosters.first()
     if roster is None:
-        Roster.objects.bulk_create([Roster(branch=branch, date=date)], ignore_conflicts=True)
+        new = Roster(branch=branch, date=date)
+        if filed_by is not None:
+            new.status, new.filed_by, new.filed_at = Roster.Status.FILED, filed_by, timezone.now()
+        Roster.objects.bulk_create([new], ignore_conflicts=True)
         roster = rosters.get()
     return roster
 
@@ -423,7 +430,7 @@ def roster_entry_add(
     checked against each other. A duty officer (`as_officer`) may add after cut-off; such an
     entry is marked late.
     """
-    roster = roster_for(branch=branch, date=date, lock=True)
+    roster = _locked_roster(branch, date, filed_by=by)
     _check_can_change(roster, as_officer=as_officer)
     entry = _add(roster, data, by=by, as_officer=as_officer)
     _mark_filed(roster, by)

@@ -280,9 +280,18 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Above the longest retry countdown, so a task waiting to retry is not handed out twice.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# visibility_timeout: above the longest retry countdown, so a task waiting to retry is not
+# handed out twice. priority_steps: a list in Redis per priority 0 (first) to 9, so the
+# drafts of the cut-off are planned in the order their first trips leave (escorts.services).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "priority_steps": list(range(10))}
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="escort_portal")
+# The planner's builds have a queue of their own, so the minute jobs and the notifications
+# never wait behind a morning of drafts. A worker started without --jobs (or -Q) takes both.
+CELERY_PLANNING_QUEUE = env(
+    "CELERY_PLANNING_QUEUE", default=f"{CELERY_TASK_DEFAULT_QUEUE}_planning"
+)
+CELERY_TASK_QUEUES: dict[str, dict] = {CELERY_TASK_DEFAULT_QUEUE: {}, CELERY_PLANNING_QUEUE: {}}
+CELERY_TASK_ROUTES = {"escorts.duty_sheet_build": {"queue": CELERY_PLANNING_QUEUE}}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Beat stores each job's last run as it sends it (not every 3 minutes), which is how /healthz
@@ -315,6 +324,10 @@ WORKER_HEARTBEAT_STALE_SECONDS = env.int("WORKER_HEARTBEAT_STALE_SECONDS", defau
 # A sheet still building this long past its planner budget has lost its worker: the page says
 # so and offers Rebuild, and the minute job may rebuild today's.
 BUILD_GRACE_SECONDS = env.int("BUILD_GRACE_SECONDS", default=300)
+# A claimed build no planning worker has started this long after its claim is taken to be lost
+# with its message (a broker that lost its data): the minute job or a rebuild claims it again.
+# Long enough for a morning's queue of drafts on a worker pool sized as the README says.
+BUILD_QUEUE_SECONDS = env.int("BUILD_QUEUE_SECONDS", default=1800)
 
 # An area with a snatching or an attempt is planned as high risk for this many days after it.
 INCIDENT_RAISES_RISK_DAYS = env.int("INCIDENT_RAISES_RISK_DAYS", default=30)

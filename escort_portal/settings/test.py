@@ -55,6 +55,10 @@ REDIS_URL = env("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_DEFAULT_QUEUE = env("TEST_CELERY_QUEUE", default="escort_portal_test")
+# The planning queue follows the test queue, so a worker a test starts takes both.
+CELERY_PLANNING_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}_planning"
+CELERY_TASK_QUEUES = {CELERY_TASK_DEFAULT_QUEUE: {}, CELERY_PLANNING_QUEUE: {}}
+CELERY_TASK_ROUTES = {"escorts.duty_sheet_build": {"queue": CELERY_PLANNING_QUEUE}}
 CELERY_DB_REUSE_MAX = 100
 CELERY_BEAT_SCHEDULE = {
     **CELERY_BEAT_SCHEDULE,
@@ -63,6 +67,7 @@ CELERY_BEAT_SCHEDULE = {
 WORKER_HEARTBEAT_STALE_SECONDS = 180
 STATION_JOB_SWEEP_MINUTES = 60
 BUILD_GRACE_SECONDS = 300
+BUILD_QUEUE_SECONDS = 1800
 # The suite connects as the owner; the app role's own tests make theirs on a server of their own.
 DATABASE_APP_ROLE = ""
 DATABASE_APP_PASSWORD = ""

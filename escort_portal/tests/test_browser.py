@@ -162,14 +162,14 @@ PREPARE_DRAFTS = """
 import datetime
 from django.utils import timezone
 from django_tenants.utils import tenant_context
-from escorts import services
+from escorts.tests.building import build_due
 from lenders.services import cutoff_at
 from stations.models import Station
 Station.objects.filter(slug__in=["pingla", "debra"]).update(planner_seconds=2)
 for station in Station.objects.filter(slug__in=["pingla", "debra"]):
     with tenant_context(station):
         now = max(timezone.now(), cutoff_at(timezone.localdate()) + datetime.timedelta(minutes=1))
-        sheet = services.duty_sheet_build_due(now=now)
+        sheet = build_due(now=now)
         assert sheet is not None and sheet.status == "draft", (station.slug, sheet)
 """
 

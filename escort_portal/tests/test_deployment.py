@@ -140,7 +140,7 @@ def test_web_and_workers_run_as_the_app_role_and_migrate_as_the_owner():
 
     owner = COMPOSE["services"]["db"]["environment"]["POSTGRES_USER"]
     assert user("migrate") == owner
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "worker", "planner", "beat"):
         assert user(name) == APP_SERVICES[name]["environment"]["DATABASE_APP_ROLE"] != owner
     assert service_steps("migrate") == [
         ["python", "manage.py", "migrate_schemas"],

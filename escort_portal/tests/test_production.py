@@ -250,7 +250,7 @@ def deployment(tmp_path_factory) -> Iterator[Deployment]:
         static_root=root / "static",
         people={},
     )
-    assert roles("web") == roles("worker") == roles("beat")
+    assert roles("web") == roles("worker") == roles("planner") == roles("beat")
     deployment.redis = [
         "redis-server", "--bind", "127.0.0.1", "--port", str(redis_port), "--save", "",
         "--appendonly", "no", "--dir", str(root),
@@ -285,6 +285,7 @@ def deployment(tmp_path_factory) -> Iterator[Deployment]:
         # The worker and beat come up while the image's build steps run, as in a deployment
         # where the image is built once and the containers start from it.
         deployment.start("worker", service_command("worker"))
+        deployment.start("planner", service_command("planner"))
         deployment.start("beat", service_command("beat"))
         for step in dockerfile_build_steps():
             deployment.run(*step)
@@ -459,7 +460,7 @@ def test_a_lender_files_an_entry_and_the_cut_off_job_puts_it_on_the_sheet(deploy
     while not (rows := deployment.sql(uncovered, today)) and time.monotonic() < deadline:
         time.sleep(0.5)
     # The station has no escort team yet, so the entry is listed as uncovered, with the reason.
-    assert rows == [("cutoff", "done", "Smoke centre 7", "no_team")], deployment.log("worker")
+    assert rows == [("cutoff", "done", "Smoke centre 7", "no_team")], deployment.log("planner")
 
 
 def test_a_police_user_meets_the_second_factor(deployment):
@@ -516,7 +517,7 @@ def test_an_unknown_page_is_the_portals_404_not_a_debug_page(deployment):
 
 
 def test_no_process_logged_a_traceback(deployment):
-    for name in ("gunicorn", "worker", "beat"):
+    for name in ("gunicorn", "worker", "planner", "beat"):
         assert "Traceback" not in deployment.log(name), deployment.log(name)[-4000:]
 
 
@@ -615,7 +616,7 @@ def test_web_worker_and_beat_run_as_a_role_that_cannot_rewrite_the_audit_trail(d
         " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
     )
     assert {row[0] for row in connected} == {app_role}
-    for name in ("gunicorn", "worker", "beat"):
+    for name in ("gunicorn", "worker", "planner", "beat"):
         assert deployment.processes[name].poll() is None, deployment.log(name)
 
     schema = deployment.sql("SELECT schema_name FROM stations_station WHERE slug = %s", STATION)
@@ -666,7 +667,7 @@ def test_a_database_and_a_redis_restart_under_the_running_programs_need_no_resta
     while worker_seen() == seen and time.monotonic() < deadline:
         time.sleep(1)
     assert worker_seen() != seen, deployment.log("worker")[-3000:]
-    for name in ("gunicorn", "worker", "beat"):
+    for name in ("gunicorn", "worker", "planner", "beat"):
         assert deployment.processes[name].poll() is None, deployment.log(name)[-3000:]
     _assert_no_debug_page(visitor)
 
@@ -679,7 +680,7 @@ def test_a_backup_restores_into_a_new_database_that_serves_the_same_pages(
     monkeypatch.setenv("STATIC_ROOT", str(deployment.static_root))
     # Beat's minute jobs (the dashboard recount, the due times) would change the database between
     # the dump and the comparison: the drill reads a database nobody is writing to.
-    for name in ("beat", "worker"):
+    for name in ("beat", "worker", "planner"):
         deployment.processes[name].terminate()
         deployment.processes[name].wait(timeout=60)
     restored = f"{DATABASE}_restored"

@@ -17,6 +17,7 @@ from escorts.models import (
     UncoveredEntry,
     build_grace,
 )
+from escorts.tests.building import build_due
 from escorts.tests.conftest import MORNING, TODAY, entry
 from escorts.tests.factories import TeamFactory
 from incidents import services as incident_services
@@ -34,7 +35,7 @@ def _reasons(sheet: DutySheet) -> dict[int, str]:
 def test_nothing_is_built_before_the_cut_off(station, clock):
     clock.move_to(MORNING.replace(hour=8, minute=29))
     entry()
-    assert services.duty_sheet_build_due() is None
+    assert build_due() is None
     assert not DutySheet.objects.exists()
 
 
@@ -42,7 +43,7 @@ def test_at_cut_off_it_locks_rosters_and_builds_one_draft(station, clock):
     TeamFactory(capacity=2)
     area = AreaFactory()
     a, b = entry(area=area), entry(area=area, start="10:30", end="11:30")
-    sheet = services.duty_sheet_build_due()
+    sheet = build_due()
     assert sheet.version == 1
     assert sheet.status == DutySheet.Status.DRAFT
     assert sheet.build_status == DutySheet.Build.DONE
@@ -52,7 +53,7 @@ def test_at_cut_off_it_locks_rosters_and_builds_one_draft(station, clock):
     assert (run.start, run.end) == (datetime.time(10, 0), datetime.time(12, 0))
     assert set(Roster.objects.values_list("status", flat=True)) == {Roster.Status.LOCKED}
     # Run again (a retry, the next minute's tick): nothing new.
-    assert services.duty_sheet_build_due() is None
+    assert build_due() is None
     assert DutySheet.objects.count() == 1
 
 
@@ -64,7 +65,7 @@ def test_every_uncovered_entry_has_its_reason(station, clock):
     crowded = entry(area=area, cash_band=CashBand.UNDER_50K)
     no_map = entry(area=nowhere)
     evening = entry(area=area, start="15:00", end="18:00")
-    sheet = services.duty_sheet_build_due()
+    sheet = build_due()
     assert RunEntry.objects.filter(sheet=sheet).get().entry_id == covered.pk
     assert _reasons(sheet) == {
         crowded.pk: UncoveredEntry.Reason.NO_TEAM_FREE,
@@ -78,7 +79,7 @@ def test_teams_off_duty_and_inactive_are_left_out(station, clock):
     TeamOffDuty.objects.create(team=off, date=TODAY)
     TeamFactory(active=False)
     item = entry()
-    sheet = services.duty_sheet_build_due()
+    sheet = build_due()
     assert not EscortRun.objects.filter(sheet=sheet).exists()
     assert _reasons(sheet) == {item.pk: UncoveredEntry.Reason.NO_TEAM_ON_DUTY}
 
@@ -107,7 +108,7 @@ def test_a_rebuild_makes_a_new_version_and_keeps_the_old(
 ):
     TeamFactory()
     entry()
-    first = services.duty_sheet_build_due()
+    first = build_due()
     officer = UserFactory()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         second = services.duty_sheet_rebuild(date=TODAY, by=officer)
@@ -163,12 +164,13 @@ def test_the_database_allows_one_draft_and_one_row_per_version(station):
 def test_a_build_abandoned_by_a_killed_worker_is_rebuilt_by_the_next_cut_off_job(station, clock):
     TeamFactory()
     entry()
-    # The worker died after claiming the date: the version is left "building".
+    # The worker died after starting the build: the version is left "building".
     abandoned, claimed = services._build_claim(date=TODAY, origin=DutySheet.Origin.CUTOFF, by=None)
     assert claimed
-    assert services.duty_sheet_build_due() is None  # still within its time and grace
+    services._build_start(abandoned)
+    assert build_due() is None  # still within its time and grace
     clock.move_to(MORNING + build_grace() + datetime.timedelta(minutes=1))
-    rebuilt = services.duty_sheet_build_due()
+    rebuilt = build_due()
     assert rebuilt is not None
     assert rebuilt.version == abandoned.version + 1
     assert rebuilt.build_status == DutySheet.Build.DONE

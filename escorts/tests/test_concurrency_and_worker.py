@@ -18,6 +18,7 @@ from escort_portal.celery import app
 from escorts import services
 from escorts.models import DutySheet, EscortRun, EscortTeam, Officer
 from escorts.tasks import station_tick, tick_all_stations
+from escorts.tests.building import build_due
 from escorts.tests.conftest import IST, entry, in_other_connection
 from escorts.tests.factories import TeamFactory
 from lenders.models import CollectionArea, FieldAgent, LenderBranch, Roster
@@ -71,7 +72,7 @@ def test_two_builds_at_once_make_one_sheet(debra, committed):
         with tenant_context(debra):
             connection.tenant.planner_seconds = 1
             barrier.wait(timeout=30)
-            sheet = services.duty_sheet_build_due(now=now)
+            sheet = build_due(now=now)
             results.append(sheet.pk if sheet else None)
         connection.close()
 

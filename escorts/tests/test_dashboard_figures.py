@@ -10,6 +10,7 @@ from django.core.management import call_command
 
 from escorts import services
 from escorts.models import EscortRun
+from escorts.tests.building import build_due
 from escorts.tests.conftest import TODAY, entry
 from escorts.tests.factories import TeamFactory
 from lenders.models import CashBand
@@ -39,7 +40,7 @@ def test_a_built_and_published_sheet_shows_on_the_dashboard_and_survives_a_rebui
     covered = entry(cash_band=CashBand.UNDER_50K)
     no_map = entry(area=AreaFactory(latitude=None, longitude=None), cash_band=CashBand.OVER_2L)
     with django_capture_on_commit_callbacks(execute=True):
-        sheet = services.duty_sheet_build_due()
+        sheet = build_due()
     figures = _day(station)
     assert figures["entries"] == 2
     assert figures["entries_covered"] == 1
@@ -85,7 +86,7 @@ def test_the_bengali_dashboard_names_the_area_and_the_reason_in_bengali(
     no_map = AreaFactory(name="Kalmijol", name_bn="কালমিজোল", latitude=None, longitude=None)
     entry(area=no_map, cash_band=CashBand.OVER_2L)
     with django_capture_on_commit_callbacks(execute=True):
-        services.duty_sheet_build_due()
+        build_due()
     stats.recount_waiting()
     sdpo = SubdivisionRoleFactory(
         subdivision=station.subdivision, user=UserFactory(language="bn")

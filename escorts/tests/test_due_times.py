@@ -16,6 +16,7 @@ from escort_portal.testing import wait_for
 from escorts import services
 from escorts.models import DutySheet, EscortRun
 from escorts.tasks import tick_all_stations
+from escorts.tests.building import build_due
 from escorts.tests.conftest import IST, TODAY, entry, in_other_connection
 from escorts.tests.factories import TeamFactory
 from lenders import services as lender_services
@@ -56,7 +57,7 @@ def test_a_published_sheet_makes_its_runs_watch_times_due(station, clock):
     TeamFactory(name="Alpha")
     area = AreaFactory()
     entry(area=area, start="10:00", end="12:00")
-    services.duty_sheet_build_due()
+    build_due()
     services.duty_sheet_publish(date=TODAY, by=UserFactory())
     run = EscortRun.objects.get(sheet__date=TODAY)
     begins = datetime.datetime.combine(TODAY, run.start, tzinfo=IST)
@@ -87,7 +88,8 @@ def test_a_published_sheet_makes_its_runs_watch_times_due(station, clock):
 
 
 def test_a_station_far_from_its_next_work_is_still_entered_within_the_sweep(station, clock):
-    services.station_tick()  # 09:00, today's draft built: next work is midnight
+    build_due()  # today's draft built
+    services.station_tick()  # 09:00: next work is midnight
     sweep = datetime.timedelta(minutes=settings.STATION_JOB_SWEEP_MINUTES)
     assert _due_at(station) == datetime.datetime(2026, 12, 1, 9, 0, tzinfo=IST) + sweep
 

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 
 from escorts import services
 from escorts.models import DutySheet, EscortRun, RunEntry, TeamOffDuty, UncoveredEntry
+from escorts.tests.building import build_due
 from escorts.tests.conftest import TODAY, entry
 from escorts.tests.factories import TeamFactory
 from lenders import services as lender_services
@@ -35,7 +36,7 @@ def day(station, clock):
     near = AreaFactory(name="Near", **NEAR)
     a = entry(area=near)
     b = entry(area=near, start="10:30", end="11:30")
-    sheet = services.duty_sheet_build_due()
+    sheet = build_due()
     run = EscortRun.objects.get(sheet=sheet)
     return {"sheet": sheet, "alpha": alpha, "near": near, "run": run, "a": a, "b": b}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from escorts import services
+from escorts.tests.building import build_due
 from escorts.tests.conftest import TODAY, entry
 from escorts.tests.factories import OfficerFactory, TeamFactory
 from lenders.tests.factories import AreaFactory, BranchFactory, MemberFactory
@@ -25,7 +26,7 @@ def test_the_duty_officers_hear_that_the_draft_is_ready(station, clock):
     lender = MemberFactory(branch=BranchFactory()).user
     TeamFactory()
     entry()
-    services.duty_sheet_build_due()
+    build_due()
     assert [m.kind for m in _inbox(duty)] == ["sheet_draft_ready"]
     assert _inbox(lender) == []
 
@@ -39,7 +40,7 @@ def test_publishing_tells_each_branch_only_of_its_own_escort(station, clock):
     their_member = MemberFactory(branch=theirs).user
     entry(branch=mine, area=area)
     entry(branch=theirs, area=area)
-    services.duty_sheet_build_due()
+    build_due()
     services.duty_sheet_publish(date=TODAY, by=UserFactory())
 
     mine_messages = _inbox(my_member)
@@ -58,7 +59,7 @@ def test_a_republish_tells_only_those_whose_escort_changed(station, clock):
     moved_member = MemberFactory(branch=moved).user
     entry(branch=steady, area=area)
     shifted = entry(branch=moved, area=far, start="14:00", end="15:00")
-    services.duty_sheet_build_due()
+    build_due()
     officer = UserFactory()
     services.duty_sheet_publish(date=TODAY, by=officer)
     services.run_remove_entry(date=TODAY, entry=shifted, by=officer)
@@ -72,7 +73,7 @@ def test_publishing_twice_the_same_event_sends_nothing_twice(station, clock):
     TeamFactory()
     member = MemberFactory(branch=BranchFactory()).user
     entry(branch=member.branch_memberships.get().branch)
-    sheet = services.duty_sheet_build_due()
+    sheet = build_due()
     services.duty_sheet_publish(date=TODAY, by=UserFactory())
     from escorts import notify
 
@@ -88,7 +89,7 @@ def test_each_agents_message_names_the_agent_and_gives_their_own_meeting_time(st
     manager = MemberFactory(branch=branch).user
     early = entry(branch=branch, area=area, start="08:00", end="13:00")
     late = entry(branch=branch, area=area, start="10:00", end="12:00")
-    services.duty_sheet_build_due()
+    build_due()
     services.duty_sheet_publish(date=TODAY, by=UserFactory())
 
     contexts = {m.context["agents"]: m.context for m in _inbox(manager)}
@@ -106,7 +107,7 @@ def test_a_trip_left_without_escort_is_told_to_the_branch_and_agent_with_the_sta
     manager = MemberFactory(branch=branch).user
     trip = entry(branch=branch)
     agent_login = MemberFactory(branch=branch, role="agent", agent=trip.agent).user
-    services.duty_sheet_build_due()  # no team at all: nothing can cover it
+    build_due()  # no team at all: nothing can cover it
     services.duty_sheet_publish(date=TODAY, by=UserFactory())
 
     for person in (manager, agent_login):
@@ -122,7 +123,7 @@ def test_the_reason_for_no_escort_is_in_the_readers_language(station, clock):
     branch = BranchFactory()
     manager = MemberFactory(branch=branch, user=UserFactory(language="bn")).user
     entry(branch=branch)
-    services.duty_sheet_build_due()
+    build_due()
     services.duty_sheet_publish(date=TODAY, by=UserFactory())
     (message,) = _inbox(manager)
     assert message.context["reason"] != "no escort team on duty"

@@ -18,6 +18,7 @@ from pypdf import PdfReader
 from escorts import services
 from escorts import stats as escort_stats
 from escorts.models import DutySheet, EscortRun, RunEscalation, build_grace
+from escorts.tests.building import build_due
 from escorts.tests.conftest import IST, TODAY, entry
 from escorts.tests.factories import OfficerFactory, TeamFactory
 from lenders import services as lender_services
@@ -55,7 +56,7 @@ def day(station, clock, duty):
     a = entry(branch=ours, area=village)
     b = entry(branch=ours, area=village, start="10:30", end="11:30")
     c = entry(branch=theirs, area=other, start="11:00", end="12:00")
-    sheet = services.duty_sheet_build_due()
+    sheet = build_due()
     return {
         "sheet": sheet, "alpha": alpha, "bravo": bravo, "ours": ours, "theirs": theirs,
         "a": a, "b": b, "c": c, "alpha_leader": alpha_leader, "bravo_leader": bravo_leader,
@@ -159,9 +160,14 @@ def test_the_build_progress_is_reported(station, clock, duty, client_for):
     sheet, _ = services._build_claim(date=TODAY, origin=DutySheet.Origin.REBUILD, by=duty)
     client = client_for(duty)
     page = client.get(url("escorts:sheet", TODAY)).content.decode()
-    assert "data-progress-url" in page
+    assert "data-progress-url" in page and "waits for a planner" in page
     data = client.get(url("escorts:sheet_progress", TODAY, sheet.version)).json()
-    assert data["status"] == "running" and 0 < data["percent"] < 100
+    assert (data["status"], data["stage"]) == ("running", "queued") and 0 < data["percent"] < 5
+    services._build_start(sheet)  # a planning worker takes it
+    page = client.get(url("escorts:sheet", TODAY)).content.decode()
+    assert "The planner is building this version" in page
+    data = client.get(url("escorts:sheet_progress", TODAY, sheet.version)).json()
+    assert data["status"] == "running" and 5 <= data["percent"] < 100
 
 
 def test_the_escort_sees_only_their_own_teams_runs_and_moves_them_on(day, duty, client_for):
@@ -571,6 +577,7 @@ def test_moving_an_entry_through_the_page(day, duty, client_for):
 
 def test_a_build_stuck_past_its_grace_offers_a_rebuild(station, clock, duty, client_for):
     stuck, _ = services._build_claim(date=TODAY, origin=DutySheet.Origin.REBUILD, by=duty)
+    services._build_start(stuck)
     client = client_for(duty)
     page = client.get(url("escorts:sheet", TODAY)).content.decode()
     assert "data-progress-url" in page and "/rebuild/" not in page  # within its time: wait
@@ -635,6 +642,6 @@ def test_the_station_page_tells_the_duty_officer_the_sheet_is_late(
     PeriodicTask.objects.update(enabled=False)  # no scheduler seen
     page = client_for(duty).get(f"/station/{station.slug}/").content.decode()
     assert "duty sheet is late: the 08:30 cut-off has passed" in page
-    services.duty_sheet_build_due()
+    build_due()
     page = client_for(duty).get(f"/station/{station.slug}/").content.decode()
     assert "duty sheet is late" not in page

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 
 from escorts import services
 from escorts.models import DutySheet, EscortRun, RunEntry
+from escorts.tests.building import build_due
 from escorts.tests.conftest import TODAY, entry
 from escorts.tests.factories import TeamFactory
 from lenders.tests.factories import AreaFactory
@@ -20,7 +21,7 @@ def built(station, clock):
     one, two = TeamFactory(name="Alpha"), TeamFactory(name="Bravo")
     area = AreaFactory()
     entries = [entry(area=area), entry(area=area, start="10:30", end="11:30")]
-    sheet = services.duty_sheet_build_due()
+    sheet = build_due()
     return sheet, (one, two), entries
 
 

@@ -9,6 +9,7 @@ from django.db import connection
 
 from escorts import planning, services
 from escorts.models import DutySheet, EscortRun, RunEntry, TeamOffDuty
+from escorts.tests.building import build_due
 from escorts.tests.conftest import TODAY, entry
 from escorts.tests.factories import TeamFactory
 from lenders.tests.factories import AreaFactory
@@ -51,7 +52,7 @@ def day(station, clock):
     a = entry(area=near)
     b = entry(area=near, start="10:30", end="11:30")
     c = entry(area=other, start="13:00", end="14:00")
-    sheet = services.duty_sheet_build_due()
+    sheet = build_due()
     return {"sheet": sheet, "teams": teams, "near": near, "a": a, "b": b, "c": c}
 
 

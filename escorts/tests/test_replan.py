@@ -6,6 +6,7 @@ import pytest
 
 from escorts import planning, services
 from escorts.models import DutySheet, EscortRun, RunEntry, TeamOffDuty
+from escorts.tests.building import build_due
 from escorts.tests.conftest import TODAY, entry
 from escorts.tests.factories import TeamFactory
 from lenders.tests.factories import AreaFactory
@@ -47,7 +48,7 @@ def test_a_rebuild_after_a_team_goes_off_duty_keeps_the_other_teams_runs(
     for area in (market, bazaar):
         entry(area=area)
         entry(area=area, start="10:30", end="11:30")
-    first = services.duty_sheet_build_due()
+    first = build_due()
     assert {team for team, _, _ in _runs(first)} == {stays.pk, leaves.pk}
     TeamOffDuty.objects.create(team=leaves, date=TODAY)
     second = services.duty_sheet_rebuild(date=TODAY, by=UserFactory())
@@ -65,7 +66,7 @@ def test_a_rebuild_plans_a_late_entry_next_to_the_runs_it_keeps(station, clock, 
     TeamFactory(capacity=3)
     area = AreaFactory()
     early = [entry(area=area), entry(area=area, start="10:30", end="11:30")]
-    first = services.duty_sheet_build_due()
+    first = build_due()
     late = entry(area=area, start="10:15", end="11:00")
     second = services.duty_sheet_rebuild(date=TODAY, by=UserFactory())
     services.duty_sheet_build_run(sheet_pk=second.pk)

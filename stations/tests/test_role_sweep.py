@@ -17,6 +17,7 @@ from rest_framework.permissions import AllowAny
 
 from escorts import services as escort_services
 from escorts.models import EscortRun
+from escorts.tests.building import build_due
 from escorts.tests.conftest import entry as escort_entry
 from escorts.tests.factories import OfficerFactory, TeamFactory
 from incidents import services as incident_services
@@ -181,7 +182,7 @@ def published_day(in_debra):
         leader = OfficerFactory(user=escort)
         team = TeamFactory(leader=leader, capacity=3)
         entry = escort_entry()
-        escort_services.duty_sheet_build_due()
+        build_due()
         sheet = escort_services.duty_sheet_publish(date=MORNING.date(), by=duty)
         run = EscortRun.objects.get(sheet=sheet)
         alert = incident_services.sos_raise(entry=entry, by=duty)
