@@ -190,7 +190,7 @@ def _open_sos(station: Station, alert: dict) -> OpenSos:
         raised_at=datetime.datetime.fromisoformat(alert["raised_at"]),
         area=alert["area_bn"] if bengali else alert["area"],
         branch=alert["branch"],
-        path=f"{station_reverse(station, 'lenders:sos_list')}#sos-{alert['pk']}",
+        path=f"{station_reverse(station, 'incidents:sos_list')}#sos-{alert['pk']}",
     )
 
 

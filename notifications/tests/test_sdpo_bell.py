@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from django_tenants.utils import tenant_context
 
-from lenders import services
+from incidents import services
 from lenders.models import BranchMember
 from lenders.tests.factories import AreaFactory, EntryFactory, MemberFactory
 from stations.models import Station, StationRole
@@ -91,11 +91,11 @@ def test_a_duty_officer_sees_only_their_own_stations_sos(two_alerts, debra, ping
     client = client_for(two_alerts["pingla_duty"])
     with time_machine.travel(datetime.datetime(2026, 12, 1, 10, 40, tzinfo=IST), tick=False):
         own = client.get(station_reverse(pingla, "station:landing")).content.decode()
-        sos_list = client.get(station_reverse(pingla, "lenders:sos_list")).content.decode()
+        sos_list = client.get(station_reverse(pingla, "incidents:sos_list")).content.decode()
         assert _unread(own) == 1
         assert "Jamna" in sos_list and "Malancha" not in sos_list
         inbox = client.get(station_reverse(pingla, "notifications:inbox")).content.decode()
         assert "Jamna" in inbox and "Malancha" not in inbox
         assert client.get("/sdpo/inbox/").status_code == 404
         assert client.get("/sdpo/").status_code == 404
-        assert client.get(station_reverse(debra, "lenders:sos_list")).status_code == 404
+        assert client.get(station_reverse(debra, "incidents:sos_list")).status_code == 404
