@@ -1,56 +1,27 @@
-"""The SDPO's dashboard: reads the public read model only, in a fixed number of queries."""
+"""The SDPO's dashboard: reads the public read model only, in a fixed number of queries.
+
+A state has about 500 stations under one PostgreSQL. The page reads values, never model
+instances; PostgreSQL sorts the station table, adds up the totals and hands over one page of
+rows, so the work here is a page's, not the state's.
+"""
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import F, FilteredRelation, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, Collate
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from .charts import LineChart, line_chart
-from .models import Station, StationDay, Subdivision, SubdivisionRole, User
+from .models import Station, StationDay, Subdivision, SubdivisionRole, User, station_display_name
 
 TREND_DAYS = 30
 ROWS_PER_PAGE = 50
-
-
-@dataclass
-class StationRow:
-    station: Station
-    day: StationDay | None
-
-    @property
-    def sort_key(self) -> tuple:
-        # Ties by name: the table must not follow the rows' order on disk, which a restore from a
-        # backup changes.
-        day = self.day
-        if day is None:
-            return (0, 0, 0, 0, 0, 0, self.station.name)
-        return (
-            -day.sos_open,
-            -day.runs_red,
-            -day.runs_amber,
-            -day.entries_uncovered,
-            -day.rosters_missing,
-            -day.runs_overdue,
-            self.station.name,
-        )
-
-
-@dataclass
-class Dashboard:
-    date: datetime.date
-    subdivisions: list[Subdivision]
-    rows: list[StationRow]
-    totals: dict[str, int]
-    charts: list[LineChart]
-    station_trends: list[dict]
-    pending: list[tuple[Station, list[str]]] = field(default_factory=list)
-    never_filed: list[tuple[Station, list[str]]] = field(default_factory=list)
-    uncovered: list[tuple[Station, dict]] = field(default_factory=list)
-
 
 FIGURES = [
     "branches_approved",
@@ -70,6 +41,113 @@ FIGURES = [
     "sos_open",
     "sos",
 ]
+ROW_FIGURES = [*FIGURES, "sheet_published"]
+
+# The station table's order, worst first; a station without figures for the day counts as all
+# zeros.
+WORST_FIRST = [
+    "sos_open",
+    "runs_red",
+    "runs_amber",
+    "entries_uncovered",
+    "rosters_missing",
+    "runs_overdue",
+]
+
+# The short lists a day keeps as they are (names and references, never cash figures).
+LISTS = ["pending_branches", "never_filed_branches", "high_priority_uncovered"]
+
+STATION_FIELDS = ["slug", "name", "name_bn", "roster_cutoff"]
+DAY = "day_"
+
+
+@dataclass(frozen=True)
+class StationName:
+    """What the dashboard shows of a station: a link to it, its name and its cut-off."""
+
+    slug: str
+    name: str
+    name_bn: str
+    roster_cutoff: datetime.time
+
+    @property
+    def display_name(self) -> str:
+        return station_display_name(self.name, self.name_bn)
+
+
+def _station(values: dict, *, prefix: str = "") -> StationName:
+    return StationName(**{name: values[prefix + name] for name in STATION_FIELDS})
+
+
+@dataclass
+class StationRow:
+    station: StationName
+    # The day's figures by name; None when the station has none for the date.
+    day: dict | None
+
+
+class StationRows(Sequence[StationRow]):
+    """The station table, worst first, read a page at a time (a Paginator's object list).
+
+    Ties go by name in code point order, as Python compares strings (collation "C"), then by
+    id: the table must not follow the rows' order on disk, which a restore from a backup
+    changes.
+    """
+
+    def __init__(self, stations: QuerySet[Station], date: datetime.date) -> None:
+        self.stations = stations
+        self.rows = (
+            stations.annotate(day=FilteredRelation("days", condition=Q(days__date=date)))
+            .values(
+                *STATION_FIELDS,
+                **{DAY + "id": F("day__id")},
+                **{DAY + name: F(f"day__{name}") for name in ROW_FIGURES},
+            )
+            .order_by(
+                *(Coalesce(f"day__{name}", 0).desc() for name in WORST_FIRST),
+                Collate("name", "C"),
+                "pk",
+            )
+        )
+
+    def __len__(self) -> int:
+        return self.stations.count()
+
+    @overload
+    def __getitem__(self, index: int) -> StationRow: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[StationRow]: ...
+
+    def __getitem__(self, index: int | slice) -> StationRow | list[StationRow]:
+        if isinstance(index, int):
+            return self[index : index + 1][0]
+        return [
+            StationRow(
+                _station(values),
+                None
+                if values[DAY + "id"] is None
+                else {name: values[DAY + name] for name in ROW_FIGURES},
+            )
+            for values in self.rows[index]
+        ]
+
+    def __iter__(self) -> Iterator[StationRow]:
+        # One query for all, not one a row as a Sequence would.
+        return iter(self[:])
+
+
+@dataclass
+class Dashboard:
+    date: datetime.date
+    subdivisions: list[Subdivision]
+    rows: StationRows
+    totals: dict[str, float | None]
+    charts: list[LineChart]
+    station_trends: list[dict]
+    pending: list[tuple[StationName, list[str]]] = field(default_factory=list)
+    never_filed: list[tuple[StationName, list[str]]] = field(default_factory=list)
+    uncovered: list[tuple[StationName, dict]] = field(default_factory=list)
 
 
 def subdivisions_overseen(*, user: User) -> QuerySet[Subdivision]:
@@ -90,9 +168,9 @@ def coverage_percent(covered: int, uncovered: int, *, whole: bool = True) -> flo
     return round(percent) if whole else percent
 
 
-def _summed(days: QuerySet[StationDay], *, by: str) -> QuerySet[StationDay, dict]:
+def _summed(days: QuerySet[StationDay], *, by: list[str]) -> QuerySet[StationDay, dict]:
     """The days' figures the trends show, added up per value of `by` (a date, a station)."""
-    return days.values(by).annotate(
+    return days.values(*by).annotate(
         covered=Sum("entries_covered"),
         uncovered=Sum("entries_uncovered"),
         entries=Sum("entries"),
@@ -102,23 +180,18 @@ def _summed(days: QuerySet[StationDay], *, by: str) -> QuerySet[StationDay, dict
 
 def build(*, user: User, date: datetime.date) -> Dashboard:
     subdivisions = list(subdivisions_overseen(user=user))
-    stations = list(
-        Station.objects.live().filter(subdivision__in=subdivisions).select_related("subdivision")
-    )
-    station_ids = [station.pk for station in stations]
-    days = {
-        day.station_id: day
-        for day in StationDay.objects.filter(station_id__in=station_ids, date=date)
+    # A subquery wherever it is used: the state's station ids never travel to Python.
+    stations = Station.objects.live().filter(subdivision__in=subdivisions)
+    days = StationDay.objects.filter(station__in=stations, date=date)
+    sums = days.aggregate(**{name: Coalesce(Sum(name), 0) for name in FIGURES})
+    totals: dict[str, float | None] = {
+        **sums,
+        "coverage_percent": coverage_percent(sums["entries_covered"], sums["entries_uncovered"]),
     }
-    rows = sorted((StationRow(s, days.get(s.pk)) for s in stations), key=lambda r: r.sort_key)
-    totals = {name: sum(getattr(day, name) for day in days.values()) for name in FIGURES}
-    totals["coverage_percent"] = coverage_percent(
-        totals["entries_covered"], totals["entries_uncovered"]
-    )
 
     start = date - datetime.timedelta(days=TREND_DAYS - 1)
-    in_range = Q(station_id__in=station_ids, date__gte=start, date__lte=date)
-    per_day = {row["date"]: row for row in _summed(StationDay.objects.filter(in_range), by="date")}
+    in_range = StationDay.objects.filter(station__in=stations, date__gte=start, date__lte=date)
+    per_day = {row["date"]: row for row in _summed(in_range, by=["date"])}
     dates = [start + datetime.timedelta(days=n) for n in range(TREND_DAYS)]
 
     def coverage(row: dict | None) -> float | None:
@@ -142,29 +215,39 @@ def build(*, user: User, date: datetime.date) -> Dashboard:
             _("Incidents"), [(label(d), (per_day.get(d) or {}).get("incidents", 0)) for d in dates]
         ),
     ]
-    trends = list(_summed(StationDay.objects.filter(in_range), by="station_id"))
-    by_id = {station.pk: station for station in stations}
+    # Sorted here, not by PostgreSQL: the order is by the whole percent as Python rounds it.
+    trends = list(
+        _summed(in_range, by=["station_id", *(f"station__{name}" for name in STATION_FIELDS)])
+    )
     for trend in trends:
-        trend["station"] = by_id[trend["station_id"]]
+        trend["station"] = _station(trend, prefix="station__")
         trend["coverage_percent"] = coverage_percent(trend["covered"], trend["uncovered"])
     trends.sort(
         key=lambda t: (
             t["coverage_percent"] is None,
             t["coverage_percent"] or 0,
             t["station"].name,
+            t["station_id"],
         )
     )
 
-    dashboard = Dashboard(date, subdivisions, rows, totals, charts, trends)
-    for row in rows:
-        if row.day is None:
-            continue
-        if row.day.pending_branches:
-            dashboard.pending.append((row.station, row.day.pending_branches))
-        if row.day.never_filed_branches:
-            dashboard.never_filed.append((row.station, row.day.never_filed_branches))
-        for item in row.day.high_priority_uncovered:
-            dashboard.uncovered.append((row.station, _in_reader_language(item)))
+    dashboard = Dashboard(date, subdivisions, StationRows(stations, date), totals, charts, trends)
+    # Only the days with something to list, in the table's order.
+    listed = (
+        days.exclude(**{name: [] for name in LISTS})
+        .order_by(
+            *(F(name).desc() for name in WORST_FIRST), Collate("station__name", "C"), "station_id"
+        )
+        .values(*(f"station__{name}" for name in STATION_FIELDS), *LISTS)
+    )
+    for day in listed:
+        station = _station(day, prefix="station__")
+        if day["pending_branches"]:
+            dashboard.pending.append((station, day["pending_branches"]))
+        if day["never_filed_branches"]:
+            dashboard.never_filed.append((station, day["never_filed_branches"]))
+        for item in day["high_priority_uncovered"]:
+            dashboard.uncovered.append((station, _in_reader_language(item)))
     return dashboard
 
 
