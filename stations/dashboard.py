@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import overload
+from typing import NamedTuple, overload
 
+from django.db import connection
 from django.db.models import F, FilteredRelation, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, Collate
 from django.utils.translation import get_language
@@ -57,13 +58,12 @@ WORST_FIRST = [
 # The short lists a day keeps as they are (names and references, never cash figures).
 LISTS = ["pending_branches", "never_filed_branches", "high_priority_uncovered"]
 
-STATION_FIELDS = ["slug", "name", "name_bn", "roster_cutoff"]
 DAY = "day_"
 
 
-@dataclass(frozen=True)
-class StationName:
-    """What the dashboard shows of a station: a link to it, its name and its cut-off."""
+class StationName(NamedTuple):
+    """What the dashboard shows of a station: a link to it, its name and its cut-off (a tuple:
+    a state's 500 of them are made on every look at the page)."""
 
     slug: str
     name: str
@@ -73,10 +73,6 @@ class StationName:
     @property
     def display_name(self) -> str:
         return station_display_name(self.name, self.name_bn)
-
-
-def _station(values: dict, *, prefix: str = "") -> StationName:
-    return StationName(**{name: values[prefix + name] for name in STATION_FIELDS})
 
 
 @dataclass
@@ -94,12 +90,14 @@ class StationRows(Sequence[StationRow]):
     changes.
     """
 
-    def __init__(self, stations: QuerySet[Station], date: datetime.date) -> None:
-        self.stations = stations
+    def __init__(
+        self, stations: QuerySet[Station], date: datetime.date, names: dict[int, StationName]
+    ) -> None:
+        self.names = names
         self.rows = (
             stations.annotate(day=FilteredRelation("days", condition=Q(days__date=date)))
             .values(
-                *STATION_FIELDS,
+                "pk",
                 **{DAY + "id": F("day__id")},
                 **{DAY + name: F(f"day__{name}") for name in ROW_FIGURES},
             )
@@ -111,7 +109,7 @@ class StationRows(Sequence[StationRow]):
         )
 
     def __len__(self) -> int:
-        return self.stations.count()
+        return len(self.names)
 
     @overload
     def __getitem__(self, index: int) -> StationRow: ...
@@ -124,7 +122,7 @@ class StationRows(Sequence[StationRow]):
             return self[index : index + 1][0]
         return [
             StationRow(
-                _station(values),
+                self.names[values["pk"]],
                 None
                 if values[DAY + "id"] is None
                 else {name: values[DAY + name] for name in ROW_FIGURES},
@@ -168,14 +166,36 @@ def coverage_percent(covered: int, uncovered: int, *, whole: bool = True) -> flo
     return round(percent) if whole else percent
 
 
-def _summed(days: QuerySet[StationDay], *, by: list[str]) -> QuerySet[StationDay, dict]:
-    """The days' figures the trends show, added up per value of `by` (a date, a station)."""
-    return days.values(*by).annotate(
-        covered=Sum("entries_covered"),
-        uncovered=Sum("entries_uncovered"),
-        entries=Sum("entries"),
-        incidents=Sum("incidents"),
-    )
+def _trends(
+    stations: QuerySet[Station], start: datetime.date, end: datetime.date
+) -> tuple[dict[datetime.date, dict], dict[int, dict]]:
+    """The figures the trends show, added up per date and per station over the days from
+    `start` to `end`: {date: sums}, {station id: sums}.
+
+    One pass over the read model (a state's 30 days are 15,000 rows) with GROUPING SETS, which
+    the ORM cannot say, where two GROUP BY queries would read the rows twice.
+    """
+    within, params = stations.values("pk").query.sql_with_params()
+    sums = ("covered", "uncovered", "entries", "incidents")
+    # Only the table's name and the ORM's own compiled subquery go into the text; every value is
+    # a parameter.
+    sql = f"""
+        SELECT GROUPING(date), date, station_id, SUM(entries_covered), SUM(entries_uncovered),
+            SUM(entries), SUM(incidents)
+        FROM {StationDay._meta.db_table}
+        WHERE date >= %s AND date <= %s AND station_id IN ({within})
+        GROUP BY GROUPING SETS ((date), (station_id))
+    """  # noqa: S608
+    per_day: dict[datetime.date, dict] = {}
+    per_station: dict[int, dict] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [start, end, *params])
+        for by_station, date, station_id, *values in cursor.fetchall():
+            if by_station:
+                per_station[station_id] = dict(zip(sums, values, strict=True))
+            else:
+                per_day[date] = dict(zip(sums, values, strict=True))
+    return per_day, per_station
 
 
 def build(*, user: User, date: datetime.date) -> Dashboard:
@@ -190,58 +210,63 @@ def build(*, user: User, date: datetime.date) -> Dashboard:
     }
 
     start = date - datetime.timedelta(days=TREND_DAYS - 1)
-    in_range = StationDay.objects.filter(station__in=stations, date__gte=start, date__lte=date)
-    per_day = {row["date"]: row for row in _summed(in_range, by=["date"])}
-    dates = [start + datetime.timedelta(days=n) for n in range(TREND_DAYS)]
+    per_day, per_station = _trends(stations, start, date)
+    days_shown = [start + datetime.timedelta(days=n) for n in range(TREND_DAYS)]
+    dates = [(day, day.strftime("%d/%m")) for day in days_shown]
 
     def coverage(row: dict | None) -> float | None:
         return coverage_percent(row["covered"], row["uncovered"], whole=False) if row else None
 
-    def label(day: datetime.date) -> str:
-        return day.strftime("%d/%m")
-
     charts = [
         line_chart(
             _("Coverage"),
-            [(label(d), coverage(per_day.get(d))) for d in dates],
+            [(label, coverage(per_day.get(d))) for d, label in dates],
             unit="%",
             ceiling=100,
         ),
         line_chart(
             _("Roster entries"),
-            [(label(d), (per_day.get(d) or {}).get("entries", 0)) for d in dates],
+            [(label, (per_day.get(d) or {}).get("entries", 0)) for d, label in dates],
         ),
         line_chart(
-            _("Incidents"), [(label(d), (per_day.get(d) or {}).get("incidents", 0)) for d in dates]
+            _("Incidents"),
+            [(label, (per_day.get(d) or {}).get("incidents", 0)) for d, label in dates],
         ),
     ]
+    names = {
+        pk: StationName(*values) for pk, *values in stations.values_list("pk", *StationName._fields)
+    }
+    trends = [
+        {
+            **figures,
+            "station": names[station_id],
+            "coverage_percent": coverage_percent(figures["covered"], figures["uncovered"]),
+        }
+        for station_id, figures in per_station.items()
+    ]
     # Sorted here, not by PostgreSQL: the order is by the whole percent as Python rounds it.
-    trends = list(
-        _summed(in_range, by=["station_id", *(f"station__{name}" for name in STATION_FIELDS)])
-    )
-    for trend in trends:
-        trend["station"] = _station(trend, prefix="station__")
-        trend["coverage_percent"] = coverage_percent(trend["covered"], trend["uncovered"])
     trends.sort(
         key=lambda t: (
             t["coverage_percent"] is None,
             t["coverage_percent"] or 0,
             t["station"].name,
-            t["station_id"],
+            t["station"].slug,
         )
     )
 
-    dashboard = Dashboard(date, subdivisions, StationRows(stations, date), totals, charts, trends)
+    dashboard = Dashboard(
+        date, subdivisions, StationRows(stations, date, names), totals, charts, trends
+    )
     # Only the days with something to list, in the table's order.
     listed = (
         days.exclude(**{name: [] for name in LISTS})
         .order_by(
             *(F(name).desc() for name in WORST_FIRST), Collate("station__name", "C"), "station_id"
         )
-        .values(*(f"station__{name}" for name in STATION_FIELDS), *LISTS)
+        .values("station_id", *LISTS)
     )
     for day in listed:
-        station = _station(day, prefix="station__")
+        station = names[day["station_id"]]
         if day["pending_branches"]:
             dashboard.pending.append((station, day["pending_branches"]))
         if day["never_filed_branches"]:
