@@ -63,6 +63,9 @@ TENANT_APPS = [
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
+# migrate_schemas enters only the stations whose migrations differ from the template's
+# (stations/migrating.py); `--executor=standard` enters every one.
+GET_EXECUTOR_FUNCTION = "stations.migrating.get_executor"
 TENANT_MODEL = "stations.Station"
 TENANT_DOMAIN_MODEL = "stations.Domain"
 TENANT_SUBFOLDER_PREFIX = "station"
