@@ -22,4 +22,6 @@ RUN useradd --system --no-create-home --home-dir /app portal \
     && mkdir -p /app/media && chown portal /app/media
 USER portal
 EXPOSE 8000
-CMD ["gunicorn", "escort_portal.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2"]
+# Each worker is replaced after 5,000 requests (+ up to 500, so two never restart together):
+# whatever a worker kept grows no further (README, A whole state).
+CMD ["gunicorn", "escort_portal.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--max-requests", "5000", "--max-requests-jitter", "500"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
@@ -123,7 +123,20 @@ def inbox_page(
 # station on every page the SDPO opens.
 
 
-def _with_schema(stations: list[Station]) -> list[Station]:
+class _InSchema(Protocol):
+    """A station, or a station's id and schema alone (stations.access.StationSchema)."""
+
+    @property
+    def pk(self) -> Any: ...
+
+    @property
+    def schema_name(self) -> str: ...
+
+
+InSchema = TypeVar("InSchema", bound=_InSchema)
+
+
+def _with_schema(stations: list[InSchema]) -> list[InSchema]:
     """The stations whose schema exists: a station row is written before its schema is made."""
     with connection.cursor() as cursor:
         cursor.execute(
@@ -134,7 +147,7 @@ def _with_schema(stations: list[Station]) -> list[Station]:
     return [station for station in stations if station.schema_name in present]
 
 
-def _across(stations: list[Station], select: str) -> str:
+def _across(stations: list[InSchema], select: str) -> str:
     """`select` (with `{table}` and a `%s` for the recipient) once per station, joined by
     UNION ALL; each part starts with the station's id."""
     parts = []
@@ -147,7 +160,7 @@ def _across(stations: list[Station], select: str) -> str:
 _MINE = "FROM {table} WHERE recipient_id = %s AND channel = 'in_app'"
 
 
-def subdivision_unread_count(*, user: User, stations: list[Station]) -> int:
+def subdivision_unread_count(*, user: User, stations: list[InSchema]) -> int:
     """Unread portal messages of `user` in all of `stations`, in one query."""
     stations = _with_schema(stations)
     if not stations:

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from importlib import import_module
 from types import ModuleType
 from typing import Any, cast
 
 from django.conf import settings
+from django.conf.urls.i18n import is_language_prefix_patterns_used
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import URLResolver, set_urlconf
+from django.urls import URLResolver, clear_url_caches, set_urlconf
 from django.urls.resolvers import RoutePattern
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -24,11 +27,37 @@ from django_tenants.utils import (
 from .db import connection
 from .models import Station
 
-# One URLconf module per station prefix for the life of the process: Django caches a resolver
-# per URLconf module, so the same module each time means each station's resolver is built once.
+# One URLconf module per station prefix, kept between requests: Django caches a resolver per
+# URLconf module, so the same module each time means each station's resolver is built once.
 # Only a prefix whose station exists gets one, so made-up paths cannot grow it: every station
-# that does not exist shares one module (`_nowhere_urlconf`).
-_station_urlconfs: dict[tuple[str, str | None], ModuleType] = {}
+# that does not exist shares one module (`_nowhere_urlconf`). At most
+# STATION_URLCONF_CACHE_SIZE stations, the least recently served going first (`_keep`).
+_station_urlconfs: OrderedDict[tuple[str, str | None], ModuleType] = OrderedDict()
+_station_urlconfs_lock = threading.Lock()
+
+
+def _keep(key: tuple[str, str | None], build: Callable[[], ModuleType]) -> ModuleType:
+    """The station's URLconf module, built once and kept among the most recently served.
+
+    A station's module and its resolver (every URL pattern under its prefix, reversed for each
+    language) weigh about a quarter of a megabyte, and a state has 500 stations: unbounded, a
+    web worker that served every station would keep 500 of them. Django's own caches (a
+    resolver per module, and the locale middleware's answer per module) are unbounded and
+    cannot drop one module, so letting one go clears them: the stations still kept rebuild
+    their resolvers on their next request.
+    """
+    with _station_urlconfs_lock:
+        urlconf = _station_urlconfs.get(key)
+        if urlconf is None:
+            urlconf = _station_urlconfs[key] = build()
+        else:
+            _station_urlconfs.move_to_end(key)
+        if len(_station_urlconfs) > settings.STATION_URLCONF_CACHE_SIZE:
+            while len(_station_urlconfs) > settings.STATION_URLCONF_CACHE_SIZE:
+                _station_urlconfs.popitem(last=False)
+            clear_url_caches()
+            is_language_prefix_patterns_used.cache_clear()  # type: ignore[attr-defined]
+        return urlconf
 
 
 class _AnyStationPrefix(RoutePattern):
@@ -95,8 +124,9 @@ class StationSubfolderMiddleware(TenantSubfolderMiddleware):
     The library's middleware builds a new URLconf module for the station on every request and
     calls `clear_url_caches()` so those modules do not pile up in Django's resolver cache; the
     first `reverse()` of every request then rebuilds the resolver from every station pattern,
-    about a fifth of a roster POST. Here the module is made once per station prefix and reused,
-    and the caches are left alone. No prefix leaks between stations: the prefix is written into
+    about a fifth of a roster POST. Here the module is made once per station prefix and reused
+    (for the STATION_URLCONF_CACHE_SIZE stations served last), and the caches are cleared only
+    when a station's module is let go. No prefix leaks between stations: the prefix is written into
     each station's module rather than read from the connection, each module has a resolver of
     its own, and every request sets its own URLconf (Django resets it when the request ends).
 
@@ -147,12 +177,9 @@ class StationSubfolderMiddleware(TenantSubfolderMiddleware):
 
     @staticmethod
     def get_urlconf(tenant: Station) -> ModuleType:
-        key = (settings.ROOT_URLCONF, tenant.domain_subfolder)
-        urlconf = _station_urlconfs.get(key)
-        if urlconf is None:
-            # Two threads may both build one; either module serves, and the first one stays.
-            urlconf = _station_urlconfs.setdefault(key, get_subfolder_urlconf(tenant))
-        return urlconf
+        return _keep(
+            (settings.ROOT_URLCONF, tenant.domain_subfolder), lambda: get_subfolder_urlconf(tenant)
+        )
 
 
 class UserLanguageMiddleware:

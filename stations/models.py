@@ -37,6 +37,14 @@ class Subdivision(models.Model):
         return self.name
 
 
+def station_display_name(name: str, name_bn: str) -> str:
+    """A station's name in the reader's language: pages that read stations as values (the SDPO's
+    dashboard) name them as the model does."""
+    if get_language() == "bn" and name_bn:
+        return name_bn
+    return name
+
+
 class StationQuerySet(models.QuerySet):
     def live(self) -> StationQuerySet:
         """Real police stations: without the public tenant and the schema new ones are cloned
@@ -252,9 +260,7 @@ class Station(TenantMixin):
 
     @property
     def display_name(self) -> str:
-        if get_language() == "bn" and self.name_bn:
-            return self.name_bn
-        return self.name
+        return station_display_name(self.name, self.name_bn)
 
     def create_schema(
         self, check_if_exists: bool = False, sync_schema: bool = True, verbosity: int = 1

@@ -7,10 +7,18 @@ go through these two functions.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from django.conf import settings
 from django.urls import reverse
 
-from .models import Station
+
+class Slugged(Protocol):
+    """A station, or what a page read of one as values (the SDPO's dashboard): its slug is
+    all a link needs."""
+
+    @property
+    def slug(self) -> str: ...
 
 
 def public_reverse(viewname: str, *args: object, **kwargs: object) -> str:
@@ -19,7 +27,7 @@ def public_reverse(viewname: str, *args: object, **kwargs: object) -> str:
     )
 
 
-def station_reverse(station: Station, viewname: str, *args: object, **kwargs: object) -> str:
+def station_reverse(station: Slugged, viewname: str, *args: object, **kwargs: object) -> str:
     path = reverse(
         viewname, urlconf=settings.ROOT_URLCONF, args=args or None, kwargs=kwargs or None
     )

@@ -3,11 +3,11 @@
     python -m benchmarks.scale.run [--stations 500]
 
 Creates (or tops up to) that many real stations, each with its own schema, in
-escort_portal_bench_scale (BENCH_SCALE_DATABASE_URL to change), never in the development
-database, and prints a Markdown table with django-tenants' own way beside ours, measured in the
-same run at the same count. The database is kept for the next run (which tops it up);
-`dropdb escort_portal_bench_scale` removes it. The machine's load is printed with the figures:
-timings on a shared machine are noisy, the catalog counts are not.
+escort_portal_bench_scale (BENCH_SCALE_DATABASE_URL, from the environment or .env, to change),
+never in the development database, and prints a Markdown table with django-tenants' own way
+beside ours, measured in the same run at the same count. The database is kept for the next run
+(which tops it up); `dropdb escort_portal_bench_scale` removes it. The machine's load is printed
+with the figures: timings on a shared machine are noisy, the catalog counts are not.
 """
 
 from __future__ import annotations
@@ -16,13 +16,21 @@ import argparse
 import os
 import statistics
 import time
+from pathlib import Path
 
+import environ
+
+# The worktree's .env names this benchmark's database; read it before choosing one, as the
+# settings would only read it after DATABASE_URL is already set below.
+environ.Env.read_env(Path(__file__).resolve().parents[2] / ".env")
 DATABASE_URL = os.environ.get(
     "BENCH_SCALE_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/escort_portal_bench_scale"
 )
 os.environ["DATABASE_URL"] = DATABASE_URL
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "escort_portal.settings.local")
 os.environ["DATABASE_CONN_MAX_AGE"] = "0"
+# Pages are timed as production serves them (no query log, no template debugging).
+os.environ.setdefault("DEBUG", "false")
 
 # Counts at which both ways of creating a station are timed.
 CHECKPOINTS = (5, 50, 100, 250, 500, 1000, 2000)
@@ -64,9 +72,10 @@ def clone_with_django_tenants() -> float:
     return elapsed
 
 
-def create_stations(target: int) -> list[tuple[int, float, float]]:
+def create_stations(target: int, *, probe: bool = True) -> list[tuple[int, float, float]]:
     """Top the database up to `target` stations; at each checkpoint time the old way beside the
-    creation just made. Rows: (count, ours s, django-tenants' clone s)."""
+    creation just made (with nothing to create, five probes created and dropped again, unless
+    `probe` is false). Rows: (count, ours s, django-tenants' clone s)."""
     from stations import services
     from stations.models import Station, Subdivision
 
@@ -87,7 +96,7 @@ def create_stations(target: int) -> list[tuple[int, float, float]]:
             print(
                 f"  {n} stations: ours {ours:.2f} s, clone_schema {rows[-1][2]:.2f} s", flush=True
             )
-    if not rows:
+    if not rows and probe:
         probes = []
         for n in range(PROBES):
             started = time.perf_counter()
@@ -103,25 +112,50 @@ def create_stations(target: int) -> list[tuple[int, float, float]]:
     return rows
 
 
-def dashboard(repeat: int = 20) -> tuple[float, float, int]:
-    """The SDPO's dashboard over every real station (one subdivision), with a day's figures for
-    each: median ms, max ms, queries."""
+def dashboard(repeat: int = 20) -> list[tuple[float, float, int, int]]:
+    """The SDPO's dashboard over every real station (one subdivision), with 30 days of figures
+    for each, through the whole middleware: the build before it read values beside today's,
+    alternating request by request so both see the same load. Before, then now: (median ms,
+    max ms, queries, writes), the writes being INSERT/UPDATE/DELETE statements of a look at the
+    page."""
     import datetime
+    import re
+    from unittest import mock
 
     from django.conf import settings
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    from benchmarks.scale import dashboard_before
+    from stations import dashboard as dashboard_now
     from stations.models import Station, StationDay, Subdivision, SubdivisionRole, User
 
     settings.ALLOWED_HOSTS = ["*"]
+    # As the web server keeps its connection in production (CONN_MAX_AGE): a fresh backend a
+    # request would time PostgreSQL's catalog lookups, not the page.
+    connection.settings_dict["CONN_MAX_AGE"] = 60
     subdivision = Subdivision.objects.get(name="Bench state")
     today = datetime.date.today()
+    stations = list(Station.objects.live().filter(subdivision=subdivision))
     StationDay.objects.bulk_create(
         [
-            StationDay(station=station, date=today, entries=n % 120, rosters_filed=n % 30)
-            for n, station in enumerate(Station.objects.live().filter(subdivision=subdivision))
+            StationDay(
+                station=station,
+                date=today - datetime.timedelta(days=back),
+                entries=(n + back) % 120,
+                entries_covered=(n + back) % 100,
+                entries_uncovered=(n + back) % 20,
+                rosters_filed=n % 30,
+                rosters_missing=n % 4,
+                runs=n % 25,
+                runs_overdue=n % 7 == 0,
+                incidents=n % 13 == 0,
+                pending_branches=[f"Lender {n}, Branch"] if n % 17 == 0 else [],
+                never_filed_branches=[f"Quiet {n}"] if n % 23 == 0 else [],
+            )
+            for n, station in enumerate(stations)
+            for back in range(dashboard_now.TREND_DAYS)
         ],
         ignore_conflicts=True,
     )
@@ -131,15 +165,34 @@ def dashboard(repeat: int = 20) -> tuple[float, float, int]:
     )
     client = Client()
     client.force_login(user)
-    client.get("/sdpo/")  # warm up
-    times = []
+    ways = {"before": dashboard_before.build, "now": dashboard_now.build}
+    pages = {}
+    for way, build in ways.items():
+        with mock.patch.object(dashboard_now, "build", build):
+            pages[way] = client.get("/sdpo/").content.decode()  # warm up; renews the session
+    # The same page either way, but for the per-request CSRF and form tokens and CSP nonce.
+    per_request = re.compile(r'(csrfmiddlewaretoken" value|submission_token" value|nonce)="[^"]*"')
+    same = per_request.sub("", pages["before"]) == per_request.sub("", pages["now"])
+    print(f"  dashboard: the same page before and now: {'yes' if same else 'NO'}", flush=True)
+    times: dict[str, list[float]] = {way: [] for way in ways}
     for _ in range(repeat):
-        started = time.perf_counter()
-        assert client.get("/sdpo/").status_code == 200
-        times.append((time.perf_counter() - started) * 1000)
-    with CaptureQueriesContext(connection) as captured:
-        client.get("/sdpo/")
-    return statistics.median(times), max(times), len(captured)
+        for way, build in ways.items():
+            with mock.patch.object(dashboard_now, "build", build):
+                started = time.perf_counter()
+                assert client.get("/sdpo/").status_code == 200
+                times[way].append((time.perf_counter() - started) * 1000)
+    figures = []
+    for way, build in ways.items():
+        with (
+            mock.patch.object(dashboard_now, "build", build),
+            CaptureQueriesContext(connection) as captured,
+        ):
+            client.get("/sdpo/")
+        writes = sum(
+            q["sql"].split(None, 1)[0].upper() in {"INSERT", "UPDATE", "DELETE"} for q in captured
+        )
+        figures.append((statistics.median(times[way]), max(times[way]), len(captured), writes))
+    return figures
 
 
 def minute_tick() -> tuple[float, int, float, int]:
@@ -177,42 +230,58 @@ def catalog() -> dict[str, int]:
     return {"pg_class rows": classes, "database bytes": size}
 
 
+PARTS = ("create", "dashboard", "tick", "catalog")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stations", type=int, default=500)
+    parser.add_argument(
+        "--only",
+        default=",".join(PARTS),
+        help=f"comma-separated parts to run, of {', '.join(PARTS)} (default: all); the stations "
+        "are topped up to --stations whichever parts run",
+    )
     args = parser.parse_args()
+    parts = set(args.only.split(","))
     print(f"start: {load()}", flush=True)
     prepare()
-    rows = create_stations(args.stations)
-    figures = catalog()
-    median_ms, worst_ms, queries = dashboard()
-    tick_before, tick_all, tick_now, tick_due = minute_tick()
+    rows = create_stations(args.stations, probe="create" in parts)
     from stations.models import Station
 
     stations = Station.objects.live().count()
-    print()
-    print(f"{stations} real stations; {load()}")
-    print()
-    print("| what | at stations | django-tenants (before) | now | goal |")
-    print("|---|---:|---:|---:|---|")
+    table = []
     for n, ours, old in rows:
-        print(
+        table.append(
             f"| `create_station` (median of {PROBES}) | {n} | {old:.2f} s (clone alone) "
             f"| {ours:.2f} s | <= 0.5 s |"
         )
-    print(
-        f"| SDPO dashboard | {stations} | | {median_ms:.1f} ms median, {worst_ms:.1f} ms max, "
-        f"{queries} queries | <= 50 ms |"
-    )
-    print(
-        f"| minute tick, worker time | {stations} | {tick_before:.1f} s ({tick_all} stations "
-        f"entered) | {tick_now:.2f} s ({tick_due} stations due) | O(stations with something "
-        "due) |"
-    )
-    print(
-        f"| catalog | {stations} | | {figures['pg_class rows']:,} `pg_class` rows, "
-        f"{figures['database bytes'] / stations / 2**20:.1f} MB a station | stated |"
-    )
+    if "dashboard" in parts:
+        before, now = dashboard()
+        table.append(
+            f"| SDPO dashboard, 30 days of figures | {stations} | {before[0]:.1f} ms median, "
+            f"{before[1]:.1f} ms max, {before[2]} queries, {before[3]} writes | {now[0]:.1f} ms "
+            f"median, {now[1]:.1f} ms max, {now[2]} queries, {now[3]} writes | <= 50 ms |"
+        )
+    if "tick" in parts:
+        tick_before, tick_all, tick_now, tick_due = minute_tick()
+        table.append(
+            f"| minute tick, worker time | {stations} | {tick_before:.1f} s ({tick_all} stations "
+            f"entered) | {tick_now:.2f} s ({tick_due} stations due) | O(stations with something "
+            "due) |"
+        )
+    if "catalog" in parts:
+        figures = catalog()
+        table.append(
+            f"| catalog | {stations} | | {figures['pg_class rows']:,} `pg_class` rows, "
+            f"{figures['database bytes'] / stations / 2**20:.1f} MB a station | stated |"
+        )
+    print()
+    print(f"{stations} real stations; {load()}")
+    print()
+    print("| what | at stations | before | now | goal |")
+    print("|---|---:|---:|---:|---|")
+    print("\n".join(table))
 
 
 if __name__ == "__main__":

@@ -64,6 +64,9 @@ TENANT_APPS = [
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
+# migrate_schemas enters only the stations whose migrations differ from the template's
+# (stations/migrating.py); `--executor=standard` enters every one.
+GET_EXECUTOR_FUNCTION = "stations.migrating.get_executor"
 TENANT_MODEL = "stations.Station"
 TENANT_DOMAIN_MODEL = "stations.Domain"
 TENANT_SUBFOLDER_PREFIX = "station"
@@ -72,6 +75,9 @@ TENANT_LIMIT_SET_CALLS = True
 TENANT_BASE_SCHEMA = "station_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
 PUBLIC_SCHEMA_URLCONF = env("PUBLIC_SCHEMA_URLCONF", default="escort_portal.urls_public")
+# How many stations' URLconfs (and resolvers, about 0.25 MB each) a process keeps; more stations
+# than this served by one process rebuild theirs now and then (stations.middleware).
+STATION_URLCONF_CACHE_SIZE = env.int("STATION_URLCONF_CACHE_SIZE", default=100)
 ROOT_URLCONF = "escort_portal.urls_station"
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
@@ -313,8 +319,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("NOTIFICATIONS_SWEEP_SECONDS", default=60.0),
     },
 }
-# Keep a task's database connection for this many tasks instead of reconnecting for each.
+# Keep a task's database connection for this many tasks instead of reconnecting for each; a
+# PostgreSQL backend keeps the catalog of every schema its connection entered, so this also
+# bounds a worker connection's memory (README, A whole state).
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
+# A pool process is replaced after this many tasks: whatever one kept grows no further.
+CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("CELERY_WORKER_MAX_TASKS_PER_CHILD", default=1000)
 # The minute jobs enter a station only when it has something due (stations.due); however far
 # off that is, each station is entered at least this often, which catches a change that moved a
 # due time without saying so.

@@ -92,6 +92,16 @@ def test_the_image_serves_what_the_web_service_serves():
     assert dockerfile_cmd() == COMPOSE["services"]["web"]["command"]
 
 
+def test_web_and_pool_processes_are_replaced_after_a_stated_number_of_requests_and_tasks():
+    from django.conf import settings
+
+    web = COMPOSE["services"]["web"]["command"]
+    # Jitter, so that the workers started together are not all replaced at one moment.
+    assert int(web[web.index("--max-requests") + 1]) > 0
+    assert int(web[web.index("--max-requests-jitter") + 1]) > 0
+    assert settings.CELERY_WORKER_MAX_TASKS_PER_CHILD > 0
+
+
 def test_the_image_is_built_with_the_steps_the_smoke_run_runs():
     steps = [step[2] for step in dockerfile_build_steps()]
     assert steps == ["compilemessages", "collectstatic"]

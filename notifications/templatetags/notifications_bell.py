@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import template
 
 from notifications.selectors import message_unread_count, subdivision_unread_count
-from stations.access import stations_overseen
+from stations.access import schemas_overseen
 from stations.routing import public_reverse, station_reverse
 
 register = template.Library()
@@ -17,7 +17,7 @@ def notifications_bell(context: template.Context) -> dict:
     user = getattr(request, "user", None)
     if request is None or user is None or not user.is_authenticated:
         return {"shown": False}
-    overseen = stations_overseen(user)
+    overseen = schemas_overseen(user)
     if overseen:
         return {
             "shown": True,

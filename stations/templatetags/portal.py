@@ -3,7 +3,6 @@ from __future__ import annotations
 from django import template
 
 from stations import routing
-from stations.models import Station
 
 register = template.Library()
 
@@ -14,5 +13,5 @@ def public_url(viewname: str, *args: object, **kwargs: object) -> str:
 
 
 @register.simple_tag
-def station_url(station: Station, viewname: str, *args: object, **kwargs: object) -> str:
+def station_url(station: routing.Slugged, viewname: str, *args: object, **kwargs: object) -> str:
     return routing.station_reverse(station, viewname, *args, **kwargs)

@@ -7,6 +7,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.db import connection
+from django.db.models.signals import post_init
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
 
@@ -226,3 +227,130 @@ def test_the_30_day_chart_shows_a_single_day_of_data(debra, client_for, clock):
     # One day is one point: a line alone would draw nothing.
     assert coverage.count('class="chart-dot"') == 1
     assert "75%" in coverage
+
+
+def _row_stations(subdivision: Subdivision, names: list[str]) -> list[Station]:
+    # Rows only: the dashboard never opens a station schema, so none is needed here.
+    key = subdivision.pk
+    return Station.objects.bulk_create(
+        Station(
+            schema_name=f"row_{key}_{n}", slug=f"row-{key}-{n}", name=name, subdivision=subdivision
+        )
+        for n, name in enumerate(names)
+    )
+
+
+def test_the_station_table_is_worst_first_then_by_name_as_python_orders_it_across_pages(
+    client_for, clock
+):
+    subdivision = Subdivision.objects.create(name="Wide", district="Test")
+    # Upper case before lower case, "B" before "a", as Python compares: not the order of a
+    # language's collation, which would put "alpha" first.
+    names = [f"Station {n:02}" for n in range(55)] + ["alpha", "Beta", "beta"]
+    stations = _row_stations(subdivision, names)
+    by_name = {s.name: s for s in stations}
+    figures = {
+        "Station 40": {"rosters_missing": 1},
+        "Station 41": {"sos_open": 1},
+        "Station 42": {"runs_red": 2},
+        "Station 43": {"runs_red": 2, "runs_amber": 1},
+        "Station 44": {"entries_uncovered": 3, "entries": 9},
+        "Station 45": {"runs_overdue": 1},
+        "alpha": {"entries": 5, "entries_covered": 5},
+    }
+    StationDay.objects.bulk_create(
+        StationDay(station=by_name[name], date=TODAY, **values) for name, values in figures.items()
+    )
+    client = client_for(SubdivisionRoleFactory(subdivision=subdivision).user)
+
+    shown = []
+    for number in (1, 2):
+        page = client.get(f"/sdpo/?date={TODAY}&page={number}").content.decode()
+        table = page.split("Stations, worst first")[1].split("</table>")[0]
+        shown += [cell.split("</a>")[0].rsplit(">", 1)[1] for cell in table.split("<td><a ")[1:]]
+
+    worst = ["Station 41", "Station 43", "Station 42", "Station 44", "Station 40", "Station 45"]
+    rest = sorted(set(names) - set(worst))
+    assert shown == worst + rest
+    assert rest[:3] == ["Beta", "Station 00", "Station 01"]
+    assert rest[-2:] == ["alpha", "beta"]
+
+
+def test_the_totals_and_the_lists_cover_every_station_in_the_tables_order(client_for, clock):
+    subdivision = Subdivision.objects.create(name="Wide", district="Test")
+    stations = _row_stations(subdivision, [f"Station {n:02}" for n in range(60)])
+    StationDay.objects.bulk_create(
+        StationDay(
+            station=station,
+            date=TODAY,
+            entries=2,
+            entries_covered=1,
+            entries_uncovered=n % 2,
+            pending_branches=[f"Lender {n}"] if n in (4, 57) else [],
+            never_filed_branches=["Quiet"] if n == 58 else [],
+        )
+        for n, station in enumerate(stations)
+    )
+    # Another day and another subdivision count for nothing.
+    StationDay.objects.create(station=stations[0], date=TODAY - datetime.timedelta(days=1))
+    other = _row_stations(Subdivision.objects.create(name="Other", district="Test"), ["Far"])
+    StationDay.objects.filter(station=stations[0], date=TODAY).update(sos_open=1)
+    StationDay.objects.create(station=other[0], date=TODAY, entries=100)
+    page = client_for(SubdivisionRoleFactory(subdivision=subdivision).user).get(
+        f"/sdpo/?date={TODAY}"
+    )
+    board = page.context["board"]
+    assert board.totals["entries"] == 120
+    assert board.totals["entries_uncovered"] == 30
+    assert board.totals["sos_open"] == 1
+    assert board.totals["coverage_percent"] == 67
+    # Odd stations have an uncovered entry: 57 comes before 4 in the table, and in the list.
+    assert [(s.name, names) for s, names in board.pending] == [
+        ("Station 57", ["Lender 57"]),
+        ("Station 04", ["Lender 4"]),
+    ]
+    assert [s.name for s, _names in board.never_filed] == ["Station 58"]
+    assert "Lender 57" in page.content.decode()
+
+
+def test_a_look_at_the_dashboard_writes_nothing(debra, pingla, client_for, clock):
+    sdpo = SubdivisionRoleFactory(subdivision=debra.subdivision).user
+    client = client_for(sdpo)
+    client.get("/")  # the first request after sign-in pushes the session's expiry on
+    with CaptureQueriesContext(connection) as captured:
+        for _n in range(3):
+            assert client.get(f"/sdpo/?date={TODAY}").status_code == 200
+    writes = [
+        q["sql"]
+        for q in captured
+        if q["sql"].split(None, 1)[0].upper() in {"INSERT", "UPDATE", "DELETE"}
+    ]
+    assert writes == []
+
+
+def test_the_dashboard_reads_stations_and_days_as_values_not_model_instances(client_for, clock):
+    subdivision = Subdivision.objects.create(name="Wide", district="Test")
+    stations = _row_stations(subdivision, [f"Station {n:02}" for n in range(60)])
+    StationDay.objects.bulk_create(
+        StationDay(station=s, date=TODAY - datetime.timedelta(days=d), entries=d, sos_open=1)
+        for s in stations
+        for d in range(3)
+    )
+    client = client_for(SubdivisionRoleFactory(subdivision=subdivision).user)
+    made = []
+
+    def count(sender, **kwargs) -> None:
+        made.append(sender)
+
+    post_init.connect(count, sender=Station)
+    post_init.connect(count, sender=StationDay)
+    try:
+        page = client.get(f"/sdpo/?date={TODAY}").content.decode()
+    finally:
+        post_init.disconnect(count, sender=Station)
+        post_init.disconnect(count, sender=StationDay)
+    # The page's own station, routing's public tenant, is the one instance.
+    assert [sender for sender in made if sender is StationDay] == []
+    assert len([sender for sender in made if sender is Station]) <= 1
+    assert "Station 49" in page
+    assert "Station 50" not in page

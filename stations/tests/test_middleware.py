@@ -3,6 +3,9 @@ sees another station's prefix."""
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import pytest
 from django.urls import get_resolver, reverse
 
@@ -51,3 +54,23 @@ def test_stations_that_do_not_exist_share_one_urlconf(client_for, debra):
     # Made-up names grow no cache: they are all answered through one module.
     assert nowhere.wsgi_request.urlconf is elsewhere.wsgi_request.urlconf
     assert not any(subfolder in ("nowhere", "elsewhere") for _, subfolder in _station_urlconfs)
+
+
+def test_a_process_keeps_the_urlconfs_of_the_stations_served_last_and_lets_the_others_go(
+    debra, pingla, client_for, settings
+):
+    settings.STATION_URLCONF_CACHE_SIZE = 1
+    client = client_for(SubdivisionRoleFactory(subdivision=debra.subdivision).user)
+    first = weakref.ref(client.get("/station/debra/").wsgi_request.urlconf)
+    response = client.get("/station/pingla/")
+    assert response.resolver_match.route == "station/pingla/"
+    assert [subfolder for _, subfolder in _station_urlconfs] == ["pingla"]
+    del response
+    gc.collect()
+    # Nothing else holds debra's module or its resolver: the memory is given back.
+    assert first() is None
+    again = client.get("/station/debra/")
+    assert again.status_code == 200
+    assert again.resolver_match.route == "station/debra/"
+    assert 'href="/station/debra/escorts/"' in again.content.decode()
+    assert [subfolder for _, subfolder in _station_urlconfs] == ["debra"]
