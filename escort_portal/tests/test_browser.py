@@ -652,3 +652,47 @@ def test_a_rebuild_keeps_pinned_work_each_agent_meets_at_their_own_time_and_phon
     escort.fits_width()
     escort.shot(f"walk-escort-day-{language}")
     escort.assert_clean()
+
+
+# What a phone's links may lead to that is not a page to look at: files, other apps, the admin.
+NOT_PAGES = re.compile(r"\.(pdf|csv|xlsx|png|json|js)(\?|$)|/admin/|/api/|/logout|/static/|sw\.js")
+
+
+def _links(tab: Tab) -> list[str]:
+    """The portal's own page links on the current page, in the menu and the content, without
+    their anchors."""
+    hrefs = tab.page.eval_on_selector_all(
+        "nav a[href^='/'], main a[href^='/']",
+        "links => links.map(link => link.getAttribute('href'))",
+    )
+    return [href.split("#")[0] for href in hrefs if href and not NOT_PAGES.search(href)]
+
+
+@pytest.mark.parametrize(
+    ("username", "language"),
+    [
+        ("debra-lender1", "bn"),
+        ("debra-lender1", "en"),
+        ("debra-agent1", "bn"),
+        ("pingla-escort1", "bn"),
+    ],
+)
+def test_every_page_a_phone_user_can_reach_fits_the_phone(tab, language, username):
+    """Each phone role follows every link it is shown, two steps deep from where it lands: no
+    page is wider than a 360 px screen, none fails."""
+    phone = tab(width=360, height=740)
+    phone.sign_in(username, language)
+    seen: set[str] = set()
+    queue = [phone.path.split("#")[0]]
+    for _depth in range(3):
+        found: list[str] = []
+        for path in queue:
+            if path in seen or len(seen) >= 40:
+                continue
+            seen.add(path)
+            phone.go(path)
+            phone.fits_width()
+            found += _links(phone)
+        queue = found
+    assert len(seen) >= 5, seen
+    phone.assert_clean()
