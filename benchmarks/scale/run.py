@@ -20,7 +20,7 @@ from pathlib import Path
 
 import environ
 
-# The worktree's .env names this benchmark's database; read it before choosing one, as the
+# The checkout's .env may name this benchmark's database; read it before choosing one, as the
 # settings would only read it after DATABASE_URL is already set below.
 environ.Env.read_env(Path(__file__).resolve().parents[2] / ".env")
 DATABASE_URL = os.environ.get(
