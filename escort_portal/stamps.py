@@ -22,6 +22,7 @@ class CreatedStamp(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
+        db_constraint=False,  # users live in public: see stations.schemas
         null=True,
         blank=True,
         related_name="+",
@@ -39,6 +40,7 @@ class UpdatedStamp(models.Model):
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
+        db_constraint=False,  # users live in public: see stations.schemas
         null=True,
         blank=True,
         related_name="+",
@@ -64,6 +66,7 @@ class FiledStamp(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
+        db_constraint=False,  # users live in public: see stations.schemas
         null=True,
         related_name="+",
         verbose_name=_("created by"),

@@ -62,6 +62,7 @@ class Officer(UpdatedStamp):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
+        db_constraint=False,  # users live in public: see stations.schemas
         null=True,
         blank=True,
         related_name="+",
@@ -195,6 +196,7 @@ class DutySheet(Stamped):
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
+        db_constraint=False,  # users live in public: see stations.schemas
         null=True,
         blank=True,
         related_name="+",
@@ -305,6 +307,7 @@ class EscortRun(Stamped):
     status_changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
+        db_constraint=False,  # users live in public: see stations.schemas
         null=True,
         blank=True,
         related_name="+",
@@ -355,6 +358,7 @@ class RunEntry(models.Model):
     reached_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
+        db_constraint=False,  # users live in public: see stations.schemas
         null=True,
         blank=True,
         related_name="+",
@@ -483,6 +487,7 @@ class RunSign(models.Model):
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
+        db_constraint=False,  # users live in public: see stations.schemas
         null=True,
         blank=True,
         related_name="+",

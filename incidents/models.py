@@ -52,12 +52,14 @@ class Incident(models.Model):
     reported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
+        db_constraint=False,  # users live in public: see stations.schemas
         related_name="+",
         verbose_name=_("reported by"),
     )
     confirmed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
+        db_constraint=False,  # users live in public: see stations.schemas
         null=True,
         blank=True,
         related_name="+",
@@ -86,6 +88,7 @@ class SosAlert(models.Model):
     raised_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
+        db_constraint=False,  # users live in public: see stations.schemas
         related_name="+",
         verbose_name=_("raised by"),
     )
@@ -107,6 +110,7 @@ class SosAlert(models.Model):
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
+        db_constraint=False,  # users live in public: see stations.schemas
         null=True,
         blank=True,
         related_name="+",

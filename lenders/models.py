@@ -43,6 +43,7 @@ class LenderBranch(FiledStamp):
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
+        db_constraint=False,  # users live in public: see stations.schemas
         null=True,
         blank=True,
         related_name="+",
@@ -78,6 +79,7 @@ class BranchMember(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
+        db_constraint=False,  # users live in public: see stations.schemas
         related_name="branch_memberships",
         verbose_name=_("user"),
     )
@@ -210,6 +212,7 @@ class Roster(models.Model):
     filed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
+        db_constraint=False,  # users live in public: see stations.schemas
         null=True,
         blank=True,
         related_name="+",
@@ -301,6 +304,7 @@ class BranchApiKey(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
+        db_constraint=False,  # users live in public: see stations.schemas
         related_name="+",
         verbose_name=_("created by"),
     )
@@ -310,6 +314,7 @@ class BranchApiKey(models.Model):
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
+        db_constraint=False,  # users live in public: see stations.schemas
         null=True,
         blank=True,
         related_name="+",

@@ -53,6 +53,7 @@ class Message(models.Model):
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
+        db_constraint=False,  # users live in public: see stations.schemas
         related_name="+",
         verbose_name=_("recipient"),
     )
@@ -140,6 +141,7 @@ class ChannelPreference(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
+        db_constraint=False,  # users live in public: see stations.schemas
         related_name="+",
         verbose_name=_("user"),
     )

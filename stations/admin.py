@@ -91,6 +91,11 @@ class UserAdmin(DjangoUserAdmin):
     # post (removed, another role, another station or subdivision). Adding one takes nothing away.
     _POWERS = ("is_active", "is_staff", "is_superuser")
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A user is disabled, never deleted: the stations' records keep the ids of who did what
+        # (without a constraint across schemas that would stop a deletion, stations.schemas).
+        return False
+
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
         if change and any(

@@ -6,6 +6,14 @@ template once per migration state (its own catalog queries are limited to the on
 knows every kind of object: pgtrigger's functions and triggers, identity sequences, partial
 indexes), and each new station replays that script under its own name in one transaction: the
 cost is the template's size, whatever the number of stations.
+
+A station's tables keep the ids of the users (in public) who filed, decided or changed something,
+without a foreign-key constraint (`db_constraint=False`): each such constraint would hang two
+triggers per station on the users' table, which every new station's constraints, every
+connection's first look at that table and every change of a user then have to go through (27
+constraints a station: 27,000 triggers at 500 stations, the 500th creation 0.69 s against 0.14 s
+for the 5th). Users are disabled, never deleted (the admin offers no deletion), so the ids stay
+good.
 """
 
 from __future__ import annotations

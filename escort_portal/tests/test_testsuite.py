@@ -15,6 +15,7 @@ def test_the_two_halves_run_every_test_once(pytestconfig):
     assert rest[1] == [f"--ignore={path}" for path in outside[1]]
     assert all(not argument.startswith("escort_portal") for argument in rest[1])
 
+
 def test_the_halves_share_no_database_redis_or_queue(monkeypatch):
     monkeypatch.setenv("TEST_DATABASE_NAME", "test_mine")
     monkeypatch.setenv("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

@@ -161,3 +161,15 @@ def test_taking_staff_status_away_in_the_admin_signs_the_admin_out(admin, client
     response = browser.get("/admin/")
     assert response.status_code == 302 and "login" in response["Location"]
     assert "_auth_user_id" not in browser.session
+
+
+def test_a_user_is_disabled_in_the_admin_never_deleted(debra, admin):
+    # The stations' records keep the ids of who did what, with no constraint across schemas to
+    # stop a deletion (stations.schemas).
+    officer = StationRoleFactory(station=debra, role=StationRole.Role.DUTY_OFFICER).user
+    page = admin.get(f"/admin/stations/user/{officer.pk}/change/").content.decode()
+    assert f"/admin/stations/user/{officer.pk}/delete/" not in page
+    assert admin.get(f"/admin/stations/user/{officer.pk}/delete/").status_code == 403
+    changelist = admin.get("/admin/stations/user/").content.decode()
+    assert "delete_selected" not in changelist
+    officer.refresh_from_db()

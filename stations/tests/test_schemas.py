@@ -106,3 +106,28 @@ def test_a_station_is_made_even_when_no_snapshot_was_taken_yet(debra):
         == _catalog(settings.TENANT_BASE_SCHEMA)["triggers"]
     )
     assert TemplateSnapshot.objects.count() == 1
+
+
+def test_a_new_station_adds_nothing_to_the_public_tables(debra):
+    # A constraint from a station's table into public hangs two triggers per station on the
+    # public table: the 500th station took 27 x 500 of them into account at its creation, and
+    # every connection loaded them with the users' table.
+    def public_triggers() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                "WHERE c.relnamespace = 'public'::regnamespace"
+            )
+            return cursor.fetchone()[0]
+
+    before = public_triggers()
+    station = _station(debra)
+    assert public_triggers() == before
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint "
+            "WHERE contype = 'f' AND connamespace = %s::regnamespace "
+            "AND confrelid NOT IN (SELECT oid FROM pg_class WHERE relnamespace = %s::regnamespace)",
+            [station.schema_name, station.schema_name],
+        )
+        assert cursor.fetchall() == []
