@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -38,6 +39,41 @@ class MessageStatus(models.TextChoices):
     SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
+
+
+# Keeps public.stations_inboxcount (stations.InboxCount): one trigger function, run by a trigger
+# for each way a message starts or stops counting as unread in the portal.
+_UNREAD = "{row}.channel = 'in_app' AND {row}.read_at IS NULL"
+_INBOX_COUNT = f"""
+    SELECT id INTO _station FROM public.stations_station WHERE schema_name = TG_TABLE_SCHEMA;
+    IF _station IS NULL THEN
+        RETURN NULL;  -- a schema without its station row yet counts nothing
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') AND {_UNREAD.format(row="OLD")} THEN
+        UPDATE public.stations_inboxcount SET unread = unread - 1
+        WHERE user_id = OLD.recipient_id AND station_id = _station;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') AND {_UNREAD.format(row="NEW")} THEN
+        INSERT INTO public.stations_inboxcount (user_id, station_id, unread)
+        VALUES (NEW.recipient_id, _station, 1)
+        ON CONFLICT (user_id, station_id)
+        DO UPDATE SET unread = public.stations_inboxcount.unread + 1;
+    END IF;
+    RETURN NULL;
+"""  # noqa: S608 - made of the constants above
+
+
+def _inbox_count_trigger(
+    name: str, operation: pgtrigger.Operation, condition: str
+) -> pgtrigger.Trigger:
+    return pgtrigger.Trigger(
+        name=name,
+        when=pgtrigger.After,
+        operation=operation,
+        condition=pgtrigger.Condition(condition),
+        declare=[("_station", "bigint")],
+        func=_INBOX_COUNT,
+    )
 
 
 class Message(models.Model):
@@ -120,6 +156,16 @@ class Message(models.Model):
                 fields=["status", "-created_at"],
                 condition=~Q(channel="in_app"),
                 name="notifications_outbox",
+            ),
+        ]
+        triggers = [
+            _inbox_count_trigger("inbox_count_insert", pgtrigger.Insert, _UNREAD.format(row="NEW")),
+            _inbox_count_trigger("inbox_count_delete", pgtrigger.Delete, _UNREAD.format(row="OLD")),
+            _inbox_count_trigger(
+                "inbox_count_update",
+                pgtrigger.Update,
+                f"(({_UNREAD.format(row='OLD')}) IS DISTINCT FROM ({_UNREAD.format(row='NEW')}) "
+                "OR OLD.recipient_id IS DISTINCT FROM NEW.recipient_id)",
             ),
         ]
 

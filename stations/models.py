@@ -533,6 +533,27 @@ class StationJobDue(models.Model):
         return f"{self.station_id} {self.job} @ {self.due_at:%Y-%m-%d %H:%M}"
 
 
+class InboxCount(models.Model):
+    """How many portal messages a user has not read yet in one station.
+
+    A station's messages live in its schema; a trigger on every station's message table
+    (notifications.Message) keeps this count as messages are written, read and removed, so a
+    bell over a subdivision of 500 stations reads a few public rows instead of 500 tables.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="+")
+    unread = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "station"], name="one_inbox_count_a_station")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} @ {self.station_id}: {self.unread}"
+
+
 class EnrolmentCode(models.Model):
     """A one-time code that lets a police user set up their second factor.
 

@@ -8,14 +8,18 @@ import re
 
 import pytest
 import time_machine
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from incidents import services
 from lenders.models import BranchMember
 from lenders.tests.factories import AreaFactory, EntryFactory, MemberFactory
-from stations.models import Station, StationRole
+from notifications import services as notices
+from notifications.models import Channel, Message
+from notifications.selectors import subdivision_unread_count
+from stations.models import InboxCount, Station, StationRole
 from stations.routing import station_reverse
-from stations.tests.factories import StationRoleFactory, SubdivisionRoleFactory
+from stations.tests.factories import StationRoleFactory, SubdivisionRoleFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -99,3 +103,40 @@ def test_a_duty_officer_sees_only_their_own_stations_sos(two_alerts, debra, ping
         assert client.get("/sdpo/inbox/").status_code == 404
         assert client.get("/sdpo/").status_code == 404
         assert client.get(station_reverse(debra, "incidents:sos_list")).status_code == 404
+
+
+def test_the_public_unread_counts_follow_every_message_written_read_and_removed(debra, pingla):
+    reader, other = UserFactory(), UserFactory()
+
+    def message(n: int, *, to=reader, channel: str = Channel.IN_APP) -> Message:
+        return Message.objects.create(
+            recipient=to, channel=channel, kind="sos", language="en", event=f"e{n}"
+        )
+
+    with tenant_context(debra):
+        first, second, third = message(1), message(2), message(3)
+        message(4, channel=Channel.EMAIL)
+        message(5, to=other)
+        notices.message_mark_read(user=reader, message=first)
+        second.delete()
+        Message.objects.filter(pk=third.pk).update(recipient=other)
+        message(6), message(7)
+    with tenant_context(pingla):
+        message(8)
+        message(9)
+        notices.message_mark_all_read(user=reader)
+        message(10)
+        Message.objects.filter(pk__gt=0).update(updated_at=timezone.now())  # nothing counted moves
+
+    def truth(station: Station, user) -> int:
+        with tenant_context(station):
+            return Message.objects.filter(
+                recipient=user, channel=Channel.IN_APP, read_at__isnull=True
+            ).count()
+
+    for station in (debra, pingla):
+        for user in (reader, other):
+            counted = InboxCount.objects.filter(user=user, station=station).first()
+            assert (counted.unread if counted else 0) == truth(station, user)
+    assert subdivision_unread_count(user=reader, stations=[debra, pingla]) == 3
+    assert subdivision_unread_count(user=other, stations=[debra, pingla]) == 2
