@@ -251,3 +251,10 @@ def test_cuts_lower_the_bound_to_the_optimum_and_never_below_it(seed: int) -> No
         cg.relax(optimise_module._Clock(60, 0, optimise_module.WHOLE, time.process_time))
         bounds.append(optimise_module._proven(cg))
     assert bounds[1] == _optimum(prep.instance) == bounds[0] - 1
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instance=instances())
+def test_the_bound_is_never_below_the_optimum(instance: Instance) -> None:
+    outcome = optimise(instance, seconds=1, timer=time.process_time)
+    assert outcome.covered <= _optimum(instance) <= outcome.upper_bound
