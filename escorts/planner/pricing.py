@@ -89,8 +89,94 @@ class Pricer:
             latest = np.searchsorted(self.ends, s - self.travel, side="right")
             self.steps.append((group, latest))
         self.length = (w.end - w.start).astype(np.float64)
+        # Cuts on the master (see `optimise`): triples of requests of one area that share an
+        # instant, so a day carries two of them only in one run. No request is in two cuts.
+        self.cut_of = np.full(len(w.requests), -1, dtype=np.int64)
+        self.area_of = np.zeros(len(w.requests), dtype=np.int64)
+        for a, group in enumerate(w.requests_of):
+            self.area_of[group] = a
+        self.cuts: list[tuple[int, ...]] = []
+        # For each window, the cuts with at least two requests it covers.
+        self._cuts_in: dict[int, list[int]] = {}
+        # Riders of the windows whose best runs the cuts changed, by team size (last pricing).
+        self._exact: dict[int, list[tuple[int, ...]]] = {}
 
-    def _run_values(self, positive: np.ndarray) -> np.ndarray:
+    def add_cuts(self, cuts: list[tuple[int, ...]]) -> None:
+        w = self.w
+        for members in cuts:
+            j = len(self.cuts)
+            self.cuts.append(members)
+            self.cut_of[list(members)] = j
+            a = int(self.area_of[members[0]])
+            columns = np.searchsorted(w.requests_of[a], members)
+            inside = w.contains[a][:, columns].sum(axis=1) >= 2
+            for window in w.in_area[a][inside]:
+                self._cuts_in.setdefault(int(window), []).append(j)
+
+    def drop_cuts(self, cuts: list[int]) -> None:
+        """Cuts the master has lifted: their requests are free for new ones."""
+        self.cut_of[np.isin(self.cut_of, cuts)] = -1
+
+    def _exact_run(
+        self, window: int, positive: np.ndarray, cut_duals: np.ndarray
+    ) -> tuple[np.ndarray, list[tuple[int, ...]]] | None:
+        """The best riders of a window for each team size, when cuts cost it: None if none do.
+
+        Taking two or three requests of a cut costs its dual once, so each cut's requests are a
+        group that gives its best one, two or three, and the rest are taken by value; a small
+        knapsack over the groups, by number of riders, finds the best mix.
+        """
+        w = self.w
+        costly = [j for j in self._cuts_in.get(window, ()) if cut_duals[j] > EPS]
+        if not costly:
+            return None
+        a = int(w.area[window])
+        candidates = w.requests_of[a][w.contains[a][w.row_of[window]]]
+        candidates = candidates[positive[candidates] > EPS]
+        groups: dict[int, list[int]] = {j: [] for j in costly}
+        plain: list[int] = []
+        for r in candidates:
+            j = int(self.cut_of[r])
+            if j in groups:
+                groups[j].append(int(r))
+            else:
+                plain.append(int(r))
+        cap = self.max_cap
+        nobody: tuple[int, ...] = ()
+        best: list[tuple[float, tuple[int, ...]]] = [(0.0, nobody)] + [(NONE, nobody)] * cap
+        for j, members in groups.items():
+            if len(members) < 2:
+                plain.extend(members)
+                continue
+            members.sort(key=lambda r: -positive[r])
+            options, total = [], 0.0
+            for m, r in enumerate(members, start=1):
+                total += positive[r]
+                options.append((m, total - (cut_duals[j] if m >= 2 else 0.0)))
+            grown = list(best)
+            for c in range(cap + 1):
+                if best[c][0] <= NONE:
+                    continue
+                for m, value in options:
+                    if c + m <= cap and best[c][0] + value > grown[c + m][0]:
+                        grown[c + m] = (best[c][0] + value, best[c][1] + tuple(members[:m]))
+            best = grown
+        plain.sort(key=lambda r: -positive[r])
+        prefix = np.concatenate([[0.0], np.cumsum(positive[plain])])
+        values = np.zeros(cap + 1)
+        picks: list[tuple[int, ...]] = [()] * (cap + 1)
+        for k in range(cap + 1):
+            top, chosen = 0.0, nobody
+            for c in range(k + 1):
+                if best[c][0] <= NONE:
+                    continue
+                rest = min(k - c, len(plain))
+                if best[c][0] + prefix[rest] > top + EPS:
+                    top, chosen = best[c][0] + prefix[rest], best[c][1] + tuple(plain[:rest])
+            values[k], picks[k] = top, chosen
+        return values, picks
+
+    def _run_values(self, positive: np.ndarray, cut_duals: np.ndarray | None) -> np.ndarray:
         """best[k, w]: the value of the k most valuable requests window w covers."""
         w = self.w
         best = np.zeros((self.max_cap + 1, w.count))
@@ -104,18 +190,30 @@ class Pricer:
             sums = np.cumsum(top, axis=1)
             best[1 : k + 1, rows] = sums.T
             best[k + 1 :, rows] = sums[:, -1]
+        self._exact = {}
+        if cut_duals is not None and len(cut_duals):
+            for window in self._cuts_in:
+                exact = self._exact_run(window, positive, cut_duals)
+                if exact is not None:
+                    best[:, window] = exact[0]
+                    self._exact[window] = exact[1]
         return best
 
-    def price(self, values: np.ndarray, per_kind: int) -> list[list[tuple[float, Column]]]:
+    def price(
+        self, values: np.ndarray, per_kind: int, cut_duals: np.ndarray | None = None
+    ) -> list[list[tuple[float, Column]]]:
         """For each team kind, up to `per_kind` good days (ending in different areas), best first.
 
-        Each comes with its value under `values` (already less the minute charge); days not worth
-        more than nothing are left out.
+        Each comes with its value under `values` (already less the minute charge, and less the
+        `cut_duals` of the cuts it takes two requests of); days not worth more than nothing are
+        left out.
         """
         w = self.w
         n_kinds, n_areas = len(self.kinds), self.n_areas
         positive = np.maximum(values, 0.0)
-        run_value = self._run_values(positive)[self.caps, :] - self.minute_cost * self.length
+        run_value = (
+            self._run_values(positive, cut_duals)[self.caps, :] - self.minute_cost * self.length
+        )
         best = np.full((n_kinds, n_areas, len(self.ends) + 1), NONE)
         best_window = np.full(best.shape, -1, dtype=np.int64)
         # previous[k, w]: the window before w on kind k's best day through w (-1: w comes first).
@@ -166,9 +264,12 @@ class Pricer:
         here = -1
         for window in chain:
             a = int(w.area[window])
-            candidates = w.requests_of[a][w.contains[a][w.row_of[window]]]
-            order = np.argsort(-positive[candidates], kind="stable")[:cap]
-            picks = tuple(int(r) for r in candidates[order] if positive[r] > EPS)
+            if window in self._exact:
+                picks = tuple(sorted(self._exact[window][cap]))
+            else:
+                candidates = w.requests_of[a][w.contains[a][w.row_of[window]]]
+                order = np.argsort(-positive[candidates], kind="stable")[:cap]
+                picks = tuple(int(r) for r in candidates[order] if positive[r] > EPS)
             if not picks:
                 continue  # worth nothing now: the day is as good without this stop
             runs.append((int(window), picks))
