@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from typing import TYPE_CHECKING
 
 import click
@@ -18,6 +20,8 @@ if TYPE_CHECKING:
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "escort_portal.settings.local")
 
+logger = logging.getLogger(__name__)
+
 # How often a task that lost its database connection is tried again, and the longest pause.
 DATABASE_LOST_RETRIES = 6
 DATABASE_LOST_MAX_COUNTDOWN = 60
@@ -30,6 +34,35 @@ def _database_lost() -> bool:
     if connection.connection is None:
         return False
     return not connection.is_usable()
+
+
+# When this process last wrote each station's heartbeat: a busy worker writes it at most every
+# STATION_HEARTBEAT_SECONDS, not once a task.
+_station_heartbeats: dict[str, float] = {}
+STATION_HEARTBEAT_SECONDS = 30.0
+
+
+def _station_heartbeat() -> None:
+    """A task ran in the current station's schema: its page's "scheduled jobs last ran"."""
+    from django.db import DatabaseError
+    from django_tenants.utils import get_public_schema_name
+
+    from stations import services
+    from stations.db import connection
+
+    schema_name = connection.schema_name
+    last = _station_heartbeats.get(schema_name)
+    if schema_name == get_public_schema_name() or (
+        last is not None and time.monotonic() - last < STATION_HEARTBEAT_SECONDS
+    ):
+        return
+    try:
+        services.heartbeat_record()
+    except DatabaseError:
+        # The task itself succeeded; the next one writes the heartbeat.
+        logger.warning("The heartbeat of %s was not recorded", schema_name, exc_info=True)
+        return
+    _station_heartbeats[schema_name] = time.monotonic()
 
 
 class PortalTask(TenantTask):
@@ -49,7 +82,7 @@ class PortalTask(TenantTask):
         from django.db import DatabaseError, connections
 
         try:
-            return super().__call__(*args, **kwargs)
+            result = super().__call__(*args, **kwargs)
         except (DatabaseError, psycopg2.Error) as exc:
             if self.request.is_eager or not _database_lost():
                 raise
@@ -60,6 +93,9 @@ class PortalTask(TenantTask):
                 countdown=min(DATABASE_LOST_MAX_COUNTDOWN, 2 ** (retries + 1)),
                 max_retries=max(self.max_retries or 0, DATABASE_LOST_RETRIES),
             ) from exc
+        if not self.request.is_eager:
+            _station_heartbeat()
+        return result
 
 
 app = CeleryApp("escort_portal", task_cls=PortalTask)

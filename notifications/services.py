@@ -24,12 +24,13 @@ from typing import cast
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Sum, Value
+from django.db.models import F, Min, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 from django_tenants.utils import get_public_schema_name, tenant_context
 
+from stations import due
 from stations.db import connection
 from stations.models import Station, StationDay, Subdivision, SubdivisionRole, User
 
@@ -145,7 +146,7 @@ def message_claim(*, message_pk: int) -> bool:
     updates match, so two workers (or a task and its duplicate) never both send.
     """
     now = timezone.now()
-    return bool(
+    claimed = bool(
         Message.objects.filter(pk=message_pk, status=Message.Status.PENDING).update(
             status=Message.Status.SENDING,
             attempts=F("attempts") + 1,
@@ -153,6 +154,10 @@ def message_claim(*, message_pk: int) -> bool:
             updated_at=now,
         )
     )
+    if claimed:
+        # Should this worker die while sending, the sweep is due when the claim times out.
+        due.due_by(SWEEP_JOB, at=now + _sending_timeout())
+    return claimed
 
 
 def _finish(message: Message, **fields: object) -> None:
@@ -187,12 +192,15 @@ def message_deliver(*, message_pk: int) -> Message | None:
             _finish(message, status=Message.Status.FAILED, last_error=str(exc))
             return message
         delay = retry_delay(message.attempts)
+        next_attempt_at = timezone.now() + datetime.timedelta(seconds=delay)
         _finish(
             message,
             status=Message.Status.PENDING,
-            next_attempt_at=timezone.now() + datetime.timedelta(seconds=delay),
+            next_attempt_at=next_attempt_at,
             last_error=str(exc),
         )
+        # Celery's retry sends it again; the sweep, should that retry be lost.
+        due.due_by(SWEEP_JOB, at=next_attempt_at + _sweep_grace())
         raise TransientDeliveryError(str(exc), retry_after=delay) from exc
     _finish(
         message,
@@ -224,6 +232,19 @@ def _send(message: Message) -> str:
         raise TransientDeliveryError(ERROR_UNEXPECTED) from exc
 
 
+# The outbox sweep's job in `stations.due`: the minute beat entry enters only the stations whose
+# outbox has a row waiting past its time (a lost task, a retry, a dead worker's claim).
+SWEEP_JOB = "notifications.message_sweep"
+
+
+def _sweep_grace() -> datetime.timedelta:
+    return datetime.timedelta(seconds=settings.NOTIFICATIONS_SWEEP_GRACE_SECONDS)
+
+
+def _sending_timeout() -> datetime.timedelta:
+    return datetime.timedelta(seconds=settings.NOTIFICATIONS_SENDING_TIMEOUT_SECONDS)
+
+
 def message_sweep(*, now: datetime.datetime | None = None) -> int:
     """Queue every message of this station that is due and not being sent; return how many.
 
@@ -233,7 +254,7 @@ def message_sweep(*, now: datetime.datetime | None = None) -> int:
     Queueing a row twice is harmless: only one task can claim it.
     """
     now = now or timezone.now()
-    timeout = datetime.timedelta(seconds=settings.NOTIFICATIONS_SENDING_TIMEOUT_SECONDS)
+    timeout = _sending_timeout()
     stuck = Message.objects.filter(
         status=Message.Status.SENDING, claimed_at__lt=now - timeout
     ).update(
@@ -245,14 +266,33 @@ def message_sweep(*, now: datetime.datetime | None = None) -> int:
     )
     if stuck:
         logger.warning("%d messages stuck in sending were queued again", stuck)
-    grace = datetime.timedelta(seconds=settings.NOTIFICATIONS_SWEEP_GRACE_SECONDS)
-    due = list(
+    grace = _sweep_grace()
+    queued = list(
         Message.objects.filter(status=Message.Status.PENDING, next_attempt_at__lte=now - grace)
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[: settings.NOTIFICATIONS_SWEEP_BATCH]
     )
-    deliveries_queue(due, schema_name=connection.schema_name)
-    return len(due)
+    deliveries_queue(queued, schema_name=connection.schema_name)
+    full = len(queued) == settings.NOTIFICATIONS_SWEEP_BATCH
+    due.due_set(job=SWEEP_JOB, at=_sweep_next(now, full=full), started=now)
+    return len(queued)
+
+
+def _sweep_next(now: datetime.datetime, *, full: bool) -> datetime.datetime:
+    """When this station's outbox next needs the sweep: its first pending row's time after
+    the grace, or its oldest claim's timeout; at once after a full batch."""
+    if full:
+        return now
+    times = Message.objects.aggregate(
+        pending=Min("next_attempt_at", filter=Q(status=Message.Status.PENDING)),
+        claimed=Min("claimed_at", filter=Q(status=Message.Status.SENDING)),
+    )
+    later = [now + datetime.timedelta(days=365)]
+    if times["pending"] is not None:
+        later.append(times["pending"] + _sweep_grace())
+    if times["claimed"] is not None:
+        later.append(times["claimed"] + _sending_timeout())
+    return max(now, min(later))
 
 
 # What a provider may report about a message after accepting it.
@@ -328,6 +368,8 @@ def message_retry_failed(*, by: User) -> int:
 
 def _queue_on_commit(pks: list[int]) -> None:
     schema_name = connection.schema_name
+    # First: should the broker be down, the task below is lost and the sweep sends them.
+    due.due_by(SWEEP_JOB, at=timezone.now() + _sweep_grace())
     transaction.on_commit(lambda: deliveries_queue(pks, schema_name=schema_name), robust=True)
 
 

@@ -6,7 +6,7 @@ from celery import Task, shared_task
 from django.utils import timezone
 
 from stations.models import Subdivision
-from stations.tasks import queue_in_every_station
+from stations.tasks import queue_in_due_stations
 
 from . import services
 from .backends import TransientDeliveryError
@@ -29,8 +29,8 @@ def message_sweep_station() -> int:
 
 @shared_task(name="notifications.message_sweep_all_stations")
 def message_sweep_all_stations() -> int:
-    """Beat entry: sweep every station's outbox in that station's schema."""
-    return queue_in_every_station(message_sweep_station)
+    """Beat entry: sweep the outbox of each station with a message waiting past its time."""
+    return queue_in_due_stations(message_sweep_station, job=services.SWEEP_JOB)
 
 
 @shared_task(name="notifications.sdpo_summaries_send")

@@ -7,7 +7,9 @@ Each figure comes from a fresh process that does what the program does to that m
 the web worker serves one page (the station's landing page, signed in as an SDPO who oversees
 them all) of each, with the station URLconf cache as configured (STATION_URLCONF_CACHE_SIZE)
 and unbounded, as it was before; the pool process runs each station's heartbeat, outbox sweep
-and escorts tick (the jobs that enter every station) on one connection. Memory is the
+and escorts tick on one connection (the worst case: a process whose jobs enter every station,
+as the minute jobs did before they entered only the stations with something due, and as the
+nightly retention still does). Memory is the
 process's resident set (VmRSS) and its PostgreSQL backend's, from pg_backend_memory_contexts
 (all contexts, and CacheMemoryContext alone: the catalog caches). Prints a Markdown table.
 """

@@ -6,9 +6,10 @@ Creates (or tops up to) that many real stations, each with its own schema, in
 escort_portal_bench_scale (BENCH_SCALE_DATABASE_URL, from the environment or .env, to change),
 never in the development database, and prints a Markdown table with django-tenants' own way
 beside ours, measured in the same run at the same count (up to `--clone-up-to` stations: the
-clone grows with the square of the count, so beyond 500 only ours is timed). The database is kept for the next run
-(which tops it up); `dropdb escort_portal_bench_scale` removes it. The machine's load is printed
-with the figures: timings on a shared machine are noisy, the catalog counts are not.
+clone grows with the square of the count, so beyond 500 only ours is timed). The database is
+kept for the next run (which tops it up); `dropdb escort_portal_bench_scale` removes it. The
+machine's load is printed with the figures: timings on a shared machine are noisy, the catalog
+counts are not.
 """
 
 from __future__ import annotations
@@ -203,28 +204,36 @@ def dashboard(repeat: int = 20) -> list[tuple[float, float, int, int]]:
     return figures
 
 
-def minute_tick() -> tuple[float, int, float, int]:
-    """The escorts minute job's worker time across the state: every live station's tick, as
-    the beat entry queued it before, beside the stations the due times pick now (after that
-    pass has stored each station's next time). (before s, stations, now s, stations)."""
+def minute_jobs() -> list[tuple[str, float, int, float, int]]:
+    """The worker time of each minute job that works inside stations, across the state: every
+    live station's run, as the beat entry queued it before, beside the stations the due times
+    pick now (after that pass has stored each station's next time). Rows: (job, before s,
+    stations, now s, stations)."""
     from django_tenants.utils import tenant_context
 
-    from escorts import services
+    from escorts import services as escorts
+    from notifications import services as notifications
     from stations import due
     from stations.selectors import station_list_live
 
-    def run(stations) -> tuple[float, int]:
+    def run(stations, work) -> tuple[float, int]:
         started = time.perf_counter()
         count = 0
         for station in stations:
             with tenant_context(station):
-                services.station_tick()
+                work()
             count += 1
         return time.perf_counter() - started, count
 
-    before, everyone = run(station_list_live())
-    now, picked = run(due.stations_due(job=services.TICK_JOB))
-    return before, everyone, now, picked
+    rows = []
+    for name, job, work in (
+        ("escorts tick", escorts.TICK_JOB, escorts.station_tick),
+        ("outbox sweep", notifications.SWEEP_JOB, notifications.message_sweep),
+    ):
+        before, everyone = run(station_list_live(), work)
+        now, picked = run(due.stations_due(job=job), work)
+        rows.append((name, before, everyone, now, picked))
+    return rows
 
 
 def catalog() -> dict[str, int]:
@@ -278,12 +287,12 @@ def main() -> None:
             f"median, {now[1]:.1f} ms max, {now[2]} queries, {now[3]} writes | <= 50 ms |"
         )
     if "tick" in parts:
-        tick_before, tick_all, tick_now, tick_due = minute_tick()
-        table.append(
-            f"| minute tick, worker time | {stations} | {tick_before:.1f} s ({tick_all} stations "
-            f"entered) | {tick_now:.2f} s ({tick_due} stations due) | O(stations with something "
-            "due) |"
-        )
+        for name, before, everyone, now, picked in minute_jobs():
+            table.append(
+                f"| minute job: {name}, worker time | {stations} | {before:.1f} s ({everyone} "
+                f"stations entered) | {now:.2f} s ({picked} stations due) | O(stations with "
+                "something due) |"
+            )
     if "catalog" in parts:
         figures = catalog()
         table.append(

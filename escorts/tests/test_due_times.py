@@ -23,7 +23,7 @@ from lenders import services as lender_services
 from lenders.tasks import roster_reminders_all_stations
 from lenders.tests.factories import AreaFactory, BranchFactory
 from stations import due
-from stations.models import Station, StationDayRecount, StationJobDue
+from stations.models import Station, StationDayRecount, StationJobDue, WorkerHeartbeat
 from stations.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -172,10 +172,17 @@ def test_a_real_worker_ticks_the_due_station_and_stores_its_next_time(
 
     in_other_connection(debra, setup)
     try:
+        started = timezone.now()
         assert tick_all_stations() == 1
         assert wait_for(lambda: in_other_connection(debra, debra_due) is not None)
         stored = in_other_connection(debra, debra_due)
         assert stored > datetime.datetime.now(IST)
+        # The tick is the station's "scheduled jobs last ran" on its page.
+        assert wait_for(
+            lambda: WorkerHeartbeat.objects.filter(
+                schema_name="debra", seen_at__gte=started
+            ).exists()
+        )
         with tenant_context(debra):
             assert debra not in due.stations_due(job=TICK)
         assert tick_all_stations() == 0

@@ -17,7 +17,8 @@ from escort_portal.testing import wait_for
 from notifications import services
 from notifications.backends import TransientDeliveryError
 from notifications.models import Channel, ChannelPreference, Message
-from notifications.tasks import message_deliver
+from notifications.tasks import message_deliver, message_sweep_all_stations
+from stations.models import Station, StationJobDue
 
 from .conftest import free_port_url, queued, whatsapp_linked
 from .samples import DLT_IDS, SAMPLES
@@ -348,6 +349,46 @@ def test_a_message_left_by_a_broker_outage_is_delivered_by_the_sweep(in_debra, p
     message_deliver.apply(args=[message.pk])
     message_deliver.apply(args=[message.pk])
     assert len(mail.outbox) == 1
+
+
+def _sweep_due(station) -> datetime.datetime | None:
+    row = StationJobDue.objects.filter(station=station, job=services.SWEEP_JOB).first()
+    return row.due_at if row else None
+
+
+def test_a_message_waiting_makes_its_station_due_for_the_sweep_until_it_is_sent(
+    in_debra, person, broker, django_capture_on_commit_callbacks
+):
+    grace = datetime.timedelta(seconds=settings.NOTIFICATIONS_SWEEP_GRACE_SECONDS)
+    timeout = datetime.timedelta(seconds=settings.NOTIFICATIONS_SENDING_TIMEOUT_SECONDS)
+    with django_capture_on_commit_callbacks(execute=True):
+        before = timezone.now()
+        message = _message(person(), Channel.EMAIL)
+    # Should its task be lost, the sweep is due once the message is past its grace.
+    first = _sweep_due(in_debra)
+    assert before + grace <= first <= timezone.now() + grace
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.message_claim(message_pk=message.pk)
+    assert _sweep_due(in_debra) == first  # a later time does not put it off
+    # The sweep at that time finds it being sent: next due when the claim times out.
+    services.message_sweep(now=first)
+    message.refresh_from_db()
+    assert _sweep_due(in_debra) == message.claimed_at + timeout
+    _set(message, status=Status.SENT, sent_at=timezone.now())
+    # Nothing waiting: the next look is the sweep's bound.
+    then = message.claimed_at + timeout
+    services.message_sweep(now=then)
+    bound = datetime.timedelta(minutes=settings.STATION_JOB_SWEEP_MINUTES)
+    assert _sweep_due(in_debra) == then + bound
+
+
+def test_the_sweep_enters_only_the_stations_with_a_message_waiting(in_debra, pingla):
+    later = timezone.now() + datetime.timedelta(hours=1)
+    for station in Station.objects.live().exclude(pk=in_debra.pk):
+        StationJobDue.objects.update_or_create(
+            station=station, job=services.SWEEP_JOB, defaults={"due_at": later}
+        )
+    assert message_sweep_all_stations() == 1
 
 
 # --- Officers sending again ---

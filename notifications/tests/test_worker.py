@@ -135,6 +135,8 @@ def test_with_redis_stopped_events_commit_and_are_delivered_when_it_returns(
         with override_settings(
             SMS_GATEWAY_URL=httpserver.url_for("/sms"),
             WHATSAPP_API_URL=httpserver.url_for("/wa"),
+            # As the worker's: the station's sweep is due as soon as the messages commit.
+            NOTIFICATIONS_SWEEP_GRACE_SECONDS=0,
         ):
             messages = _queue_sos(debra, people)
         # The event and its messages committed although the broker was down.
