@@ -111,6 +111,8 @@ DAYS_PER_KIND = 3
 SMOOTHING = 0.8
 TOLERANCE = 1e-7
 PACK_MIN_SECONDS = 0.01
+# SCIP's own memory for the packing, in MB: it stops there with the best packing found.
+PACK_MEMORY_MB = 48
 # Pricing rounds between two dives, and the share of the teams whose days each dive fixes (as
 # well as every day the relaxation takes more than half of). Measured at 1000 entries from a solved
 # relaxation, covered after the finishing touches and CPU seconds of the dive: a tenth of the teams
@@ -138,6 +140,8 @@ NEIGHBOURHOOD = 4
 NEIGHBOURHOOD_STEP = 2
 GROW_AFTER = 3
 LNS_STEP_SECONDS = 0.6
+# The default budget (`solve`, the command line): a longer one first takes its path (`optimise`).
+STAGE_SECONDS = 10.0
 # Below this a neighbourhood cannot even be set up, let alone improved.
 LNS_STEP_MIN_SECONDS = 0.1
 
@@ -153,10 +157,15 @@ class Outcome:
 
 class _Clock:
     def __init__(
-        self, seconds: float, reserve: float, shares: Shares, timer: Callable[[], float]
+        self,
+        seconds: float,
+        reserve: float,
+        shares: Shares,
+        timer: Callable[[], float],
+        started: float | None = None,
     ) -> None:
         self.timer = timer
-        self.started = timer()
+        self.started = timer() if started is None else started
         self.shares = shares
         # Kept back for turning the answer into a plan and checking it.
         self.end = self.started + max(0.0, seconds - reserve)
@@ -540,7 +549,9 @@ def _pack(cg: _ColumnGeneration, start: list[int], clock: _Clock, seed: int) -> 
     solver = pywraplp.Solver.CreateSolver("SCIP")
     if solver is None or _pack_seconds(clock) < PACK_MIN_SECONDS:
         return start
-    solver.SetSolverSpecificParametersAsString(f"randomization/randomseedshift = {seed}\n")
+    solver.SetSolverSpecificParametersAsString(
+        f"randomization/randomseedshift = {seed}\nlimits/memory = {PACK_MEMORY_MB}\n"
+    )
     scale = 1 / master.minute_cost
     xs = [solver.BoolVar("") for _ in columns]
     by_kind: list[list[pywraplp.Variable]] = [[] for _ in cg.kinds]
@@ -703,17 +714,28 @@ def optimise(
         shares = REPLAN if previous is not None else WHOLE
     else:
         shares = PART
-    clock = _Clock(
-        seconds,
-        reserve=min(0.1 * seconds, 0.05 + 0.02 * seconds + 0.0002 * len(instance.requests)),
-        shares=shares,
-        timer=timer,
-    )
+
+    def reserve(budget: float) -> float:
+        return min(0.1 * budget, 0.05 + 0.02 * budget + 0.0002 * len(instance.requests))
+
+    clock = _Clock(seconds, reserve=reserve(seconds), shares=shares, timer=timer)
+    # Past the default budget a day planned whole first takes exactly the default budget's path
+    # (its phases end by the same clock), then searches on from that plan: the phases' shares
+    # would otherwise end them at other points, and a longer budget could end worse.
+    stage = clock
+    if searching and len(parts) == 1 and seconds > STAGE_SECONDS:
+        stage = _Clock(
+            STAGE_SECONDS,
+            reserve=reserve(STAGE_SECONDS),
+            shares=shares,
+            timer=timer,
+            started=clock.started,
+        )
     prep = prepare(instance)
     if previous is not None:
-        baseline = _finish(prep, kept_days(prep, previous), clock)
+        baseline = _finish(prep, kept_days(prep, previous), stage)
     else:
-        baseline = greedy(instance, out_of_time=clock.out)
+        baseline = greedy(instance, out_of_time=stage.out)
     scored = _checked(instance, baseline)
     if scored is None:
         baseline, scored = Plan([], [r.id for r in instance.requests]), (0, 0)
@@ -727,9 +749,9 @@ def optimise(
         scored = _checked(instance, plan)
         if scored is not None and (scored[0], -scored[1]) > (best[1], -best[2]):
             best = (plan, *scored)
-    elif kinds and windows.count and clock.left() > 0:
+    elif kinds and windows.count and stage.left() > 0:
         found, bound, _ = _relax_and_round(
-            prep, windows, kinds, baseline, clock, seed, cutting=improve
+            prep, windows, kinds, baseline, stage, seed, cutting=improve
         )
         upper = min(upper, bound)
         scored = None if found is None else _checked(instance, found)
@@ -743,7 +765,7 @@ def optimise(
     if searching:
         # Seeded so a run can be replayed; nothing here needs unpredictability.
         rng = random.Random(seed)  # noqa: S311
-        outcome = _improve(instance, outcome, clock, rng)
+        outcome = _improve(instance, outcome, [stage, clock], rng)
     return outcome
 
 
@@ -965,7 +987,9 @@ def _around_pinned(
     return Outcome(plan, covered, team_minutes, upper)
 
 
-def _improve(instance: Instance, outcome: Outcome, clock: _Clock, rng: random.Random) -> Outcome:
+def _improve(
+    instance: Instance, outcome: Outcome, clocks: list[_Clock], rng: random.Random
+) -> Outcome:
     """Large neighbourhood search: re-plan a few related teams' days against every free request.
 
     The teams are one drawn at random and those whose days share the most areas with it, since they
@@ -974,10 +998,26 @@ def _improve(instance: Instance, outcome: Outcome, clock: _Clock, rng: random.Ra
     all unassigned ones; the new days are kept when the whole plan gets better. Most small
     neighbourhoods already hold the best their own bound allows, so once a round of them brings
     nothing the next ones are wider, up to all the teams; the search ends when even those bring
-    nothing a few times, or the plan meets the bound.
+    nothing a few times, or the plan meets the bound. The search runs to the end of each clock in
+    turn, the same search throughout: a longer budget's goes on where the default budget's ended.
     """
-    teams = instance.teams
     size, idle = NEIGHBOURHOOD, 0
+    for clock in clocks:
+        outcome, size, idle = _search(instance, outcome, clock, rng, size, idle)
+    return outcome
+
+
+def _search(
+    instance: Instance,
+    outcome: Outcome,
+    clock: _Clock,
+    rng: random.Random,
+    size: int,
+    idle: int,
+) -> tuple[Outcome, int, int]:
+    """`_improve` until `clock` ends: the plan, the neighbourhoods' size and the steps since the
+    last gain."""
+    teams = instance.teams
     while clock.left() > LNS_STEP_MIN_SECONDS and outcome.covered < outcome.upper_bound:
         if idle >= max(GROW_AFTER, len(teams) // size):
             if size >= len(teams):
@@ -1020,7 +1060,7 @@ def _improve(instance: Instance, outcome: Outcome, clock: _Clock, rng: random.Ra
         ):
             outcome = Outcome(candidate, *scored, outcome.upper_bound)
             idle = 0
-    return outcome
+    return outcome, size, idle
 
 
 def _checked(instance: Instance, plan: Plan) -> tuple[int, int] | None:
