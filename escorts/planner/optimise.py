@@ -25,10 +25,14 @@ A day too large to relax whole within its budget (from 1,500 entries) takes step
 together are topped up across the parts, and subgradient steps on the whole day's duals, from the
 parts' duals, give the bound for the rest of its share before the search.
 
-Each phase ends when its work is done and only its share of the budget stops it earlier, so a
-longer budget follows the same path further; the best plan so far is always kept. Pinned runs are
-planned around (`pinned`). Everything runs in the calling thread: GLOP, SCIP and the pricing use
-one core each, one after the other.
+Each phase ends when its work is done or its share of the budget is spent; the best plan so far is
+always kept. A budget past the default (`STAGE_SECONDS`) first takes the default budget's path on
+its clock, then the search goes on from its plan, so a longer budget never ends worse than the
+default on the same timing (the shares alone cut the phases at other points, and paths that part
+early can end either way). A day planned in parts takes its whole budget for the parts, whose
+relaxation is what a longer budget buys there. Pinned runs are planned around (`pinned`).
+Everything runs in the calling thread: GLOP, SCIP and the pricing use one core each, one after the
+other.
 """
 
 from __future__ import annotations
@@ -74,6 +78,9 @@ class Shares:
     dive_again: float = 0.0
     # Rounds of cuts on a solved relaxation start only before this share.
     cuts: float = 0.0
+    # SCIP's own memory for the packing, in MB (None: no limit); it stops there with the best
+    # packing found.
+    pack_megabytes: int | None = None
 
 
 # Each phase ends when its work is done, which on all but the largest instances comes well before
@@ -84,6 +91,11 @@ class Shares:
 # its budget.
 WHOLE = Shares(relaxation=0.5, dive=0.8, pack=0.0, dive_again=0.35, cuts=0.12)
 PART = Shares(relaxation=0.6, dive=0.95, pack=1.0)
+# A neighbourhood of the search (see `_improve`), or a day too small to search: the widest
+# neighbourhoods are the whole day, whose pool SCIP packed in 289 MB at 400 entries in 30 s; with
+# 48 MB the peak was 118 to 123 MB for the same plan. The parts of a very large day keep SCIP
+# unlimited: with 48 MB there, 3,000 entries in 30 s covered 4,801 to 4,865 against 4,882 and 4,888.
+NEIGHBOURHOOD_PART = replace(PART, pack_megabytes=48)
 # A re-plan starts from a plan nearly as good as the last one, so the relaxation and the dive get
 # less: on a small day they finish (and give the bound) well within it, and on a large one the
 # search from the earlier plan has the most of a short budget.
@@ -111,8 +123,12 @@ DAYS_PER_KIND = 3
 SMOOTHING = 0.8
 TOLERANCE = 1e-7
 PACK_MIN_SECONDS = 0.01
-# SCIP's own memory for the packing, in MB: it stops there with the best packing found.
-PACK_MEMORY_MB = 48
+PART = Shares(relaxation=0.6, dive=0.95, pack=1.0)
+# A neighbourhood of the search (see `_improve`), or a day too small to search: the widest
+# neighbourhoods are the whole day, whose pool SCIP packed in 289 MB at 400 entries in 30 s; with
+# 48 MB the peak was 118 to 123 MB for the same plan. The parts of a very large day keep SCIP
+# unlimited: with 48 MB there, 3,000 entries in 30 s covered 4,801 to 4,865 against 4,882 and 4,888.
+NEIGHBOURHOOD_PART = replace(PART, pack_megabytes=48)
 # Pricing rounds between two dives, and the share of the teams whose days each dive fixes (as
 # well as every day the relaxation takes more than half of). Measured at 1000 entries from a solved
 # relaxation, covered after the finishing touches and CPU seconds of the dive: a tenth of the teams
@@ -140,7 +156,7 @@ NEIGHBOURHOOD = 4
 NEIGHBOURHOOD_STEP = 2
 GROW_AFTER = 3
 LNS_STEP_SECONDS = 0.6
-# The default budget (`solve`, the command line): a longer one first takes its path (`optimise`).
+# The default budget (`solve`): a longer one first takes its path (`optimise`).
 STAGE_SECONDS = 10.0
 # Below this a neighbourhood cannot even be set up, let alone improved.
 LNS_STEP_MIN_SECONDS = 0.1
@@ -549,8 +565,10 @@ def _pack(cg: _ColumnGeneration, start: list[int], clock: _Clock, seed: int) -> 
     solver = pywraplp.Solver.CreateSolver("SCIP")
     if solver is None or _pack_seconds(clock) < PACK_MIN_SECONDS:
         return start
+    memory = clock.shares.pack_megabytes
     solver.SetSolverSpecificParametersAsString(
-        f"randomization/randomseedshift = {seed}\nlimits/memory = {PACK_MEMORY_MB}\n"
+        f"randomization/randomseedshift = {seed}\n"
+        + ("" if memory is None else f"limits/memory = {memory}\n")
     )
     scale = 1 / master.minute_cost
     xs = [solver.BoolVar("") for _ in columns]
@@ -688,7 +706,7 @@ def _finish(prep: Prepared, days: list[list[DraftRun]], clock: _Clock) -> Plan:
 def optimise(
     instance: Instance,
     *,
-    seconds: float = 10.0,
+    seconds: float = STAGE_SECONDS,
     seed: int = 0,
     improve: bool = True,
     previous: Plan | None = None,
@@ -713,7 +731,7 @@ def optimise(
     elif searching:
         shares = REPLAN if previous is not None else WHOLE
     else:
-        shares = PART
+        shares = NEIGHBOURHOOD_PART
 
     def reserve(budget: float) -> float:
         return min(0.1 * budget, 0.05 + 0.02 * budget + 0.0002 * len(instance.requests))
@@ -1004,6 +1022,7 @@ def _improve(
     size, idle = NEIGHBOURHOOD, 0
     for clock in clocks:
         outcome, size, idle = _search(instance, outcome, clock, rng, size, idle)
+        logger.debug("search to %.2fs: %d covered", clock.elapsed(), outcome.covered)
     return outcome
 
 
@@ -1073,7 +1092,11 @@ def _checked(instance: Instance, plan: Plan) -> tuple[int, int] | None:
 
 
 def solve(
-    instance: Instance, *, seconds: float = 10.0, seed: int = 0, previous: Plan | None = None
+    instance: Instance,
+    *,
+    seconds: float = STAGE_SECONDS,
+    seed: int = 0,
+    previous: Plan | None = None,
 ) -> Plan:
     """A feasible plan covering as much priority as possible, then using fewest team minutes.
 
