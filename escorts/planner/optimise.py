@@ -25,10 +25,14 @@ A day too large to relax whole within its budget (from 1,500 entries) takes step
 together are topped up across the parts, and subgradient steps on the whole day's duals, from the
 parts' duals, give the bound for the rest of its share before the search.
 
-Each phase ends when its work is done and only its share of the budget stops it earlier, so a
-longer budget follows the same path further; the best plan so far is always kept. Pinned runs are
-planned around (`pinned`). Everything runs in the calling thread: GLOP, SCIP and the pricing use
-one core each, one after the other.
+Each phase ends when its work is done or its share of the budget is spent; the best plan so far is
+always kept. A budget past the default (`STAGE_SECONDS`) first takes the default budget's path on
+its clock, then the search goes on from its plan, so a longer budget never ends worse than the
+default on the same timing (the shares alone cut the phases at other points, and paths that part
+early can end either way). A day planned in parts takes its whole budget for the parts, whose
+relaxation is what a longer budget buys there. Pinned runs are planned around (`pinned`).
+Everything runs in the calling thread: GLOP, SCIP and the pricing use one core each, one after the
+other.
 """
 
 from __future__ import annotations
@@ -74,6 +78,9 @@ class Shares:
     dive_again: float = 0.0
     # Rounds of cuts on a solved relaxation start only before this share.
     cuts: float = 0.0
+    # SCIP's own memory for the packing, in MB (None: no limit); it stops there with the best
+    # packing found.
+    pack_megabytes: int | None = None
 
 
 # Each phase ends when its work is done, which on all but the largest instances comes well before
@@ -84,6 +91,12 @@ class Shares:
 # its budget.
 WHOLE = Shares(relaxation=0.5, dive=0.8, pack=0.0, dive_again=0.35, cuts=0.12)
 PART = Shares(relaxation=0.6, dive=0.95, pack=1.0)
+# A neighbourhood of the search (see `_improve`), or a day too small to search: the widest
+# neighbourhoods are the whole day, whose pool SCIP packed in 289 MB at 400 entries in 30 s; with
+# 48 MB the peak was 118 to 123 MB, covering 581 to 583 (583 before). The parts of a very large
+# day keep SCIP unlimited: their peak was no higher without it, and with 48 MB there 3,000 entries
+# in 30 s covered 4,801 to 4,865 in three runs against 4,832 to 4,888 in four without.
+NEIGHBOURHOOD_PART = replace(PART, pack_megabytes=48)
 # A re-plan starts from a plan nearly as good as the last one, so the relaxation and the dive get
 # less: on a small day they finish (and give the bound) well within it, and on a large one the
 # search from the earlier plan has the most of a short budget.
@@ -111,6 +124,13 @@ DAYS_PER_KIND = 3
 SMOOTHING = 0.8
 TOLERANCE = 1e-7
 PACK_MIN_SECONDS = 0.01
+PART = Shares(relaxation=0.6, dive=0.95, pack=1.0)
+# A neighbourhood of the search (see `_improve`), or a day too small to search: the widest
+# neighbourhoods are the whole day, whose pool SCIP packed in 289 MB at 400 entries in 30 s; with
+# 48 MB the peak was 118 to 123 MB, covering 581 to 583 (583 before). The parts of a very large
+# day keep SCIP unlimited: their peak was no higher without it, and with 48 MB there 3,000 entries
+# in 30 s covered 4,801 to 4,865 in three runs against 4,832 to 4,888 in four without.
+NEIGHBOURHOOD_PART = replace(PART, pack_megabytes=48)
 # Pricing rounds between two dives, and the share of the teams whose days each dive fixes (as
 # well as every day the relaxation takes more than half of). Measured at 1000 entries from a solved
 # relaxation, covered after the finishing touches and CPU seconds of the dive: a tenth of the teams
@@ -138,6 +158,8 @@ NEIGHBOURHOOD = 4
 NEIGHBOURHOOD_STEP = 2
 GROW_AFTER = 3
 LNS_STEP_SECONDS = 0.6
+# The default budget (`solve`): a longer one first takes its path (`optimise`).
+STAGE_SECONDS = 10.0
 # Below this a neighbourhood cannot even be set up, let alone improved.
 LNS_STEP_MIN_SECONDS = 0.1
 
@@ -153,10 +175,15 @@ class Outcome:
 
 class _Clock:
     def __init__(
-        self, seconds: float, reserve: float, shares: Shares, timer: Callable[[], float]
+        self,
+        seconds: float,
+        reserve: float,
+        shares: Shares,
+        timer: Callable[[], float],
+        started: float | None = None,
     ) -> None:
         self.timer = timer
-        self.started = timer()
+        self.started = timer() if started is None else started
         self.shares = shares
         # Kept back for turning the answer into a plan and checking it.
         self.end = self.started + max(0.0, seconds - reserve)
@@ -540,7 +567,11 @@ def _pack(cg: _ColumnGeneration, start: list[int], clock: _Clock, seed: int) -> 
     solver = pywraplp.Solver.CreateSolver("SCIP")
     if solver is None or _pack_seconds(clock) < PACK_MIN_SECONDS:
         return start
-    solver.SetSolverSpecificParametersAsString(f"randomization/randomseedshift = {seed}\n")
+    memory = clock.shares.pack_megabytes
+    solver.SetSolverSpecificParametersAsString(
+        f"randomization/randomseedshift = {seed}\n"
+        + ("" if memory is None else f"limits/memory = {memory}\n")
+    )
     scale = 1 / master.minute_cost
     xs = [solver.BoolVar("") for _ in columns]
     by_kind: list[list[pywraplp.Variable]] = [[] for _ in cg.kinds]
@@ -677,7 +708,7 @@ def _finish(prep: Prepared, days: list[list[DraftRun]], clock: _Clock) -> Plan:
 def optimise(
     instance: Instance,
     *,
-    seconds: float = 10.0,
+    seconds: float = STAGE_SECONDS,
     seed: int = 0,
     improve: bool = True,
     previous: Plan | None = None,
@@ -702,18 +733,29 @@ def optimise(
     elif searching:
         shares = REPLAN if previous is not None else WHOLE
     else:
-        shares = PART
-    clock = _Clock(
-        seconds,
-        reserve=min(0.1 * seconds, 0.05 + 0.02 * seconds + 0.0002 * len(instance.requests)),
-        shares=shares,
-        timer=timer,
-    )
+        shares = NEIGHBOURHOOD_PART
+
+    def reserve(budget: float) -> float:
+        return min(0.1 * budget, 0.05 + 0.02 * budget + 0.0002 * len(instance.requests))
+
+    clock = _Clock(seconds, reserve=reserve(seconds), shares=shares, timer=timer)
+    # Past the default budget a day planned whole first takes exactly the default budget's path
+    # (its phases end by the same clock), then searches on from that plan: the phases' shares
+    # would otherwise end them at other points, and a longer budget could end worse.
+    stage = clock
+    if searching and len(parts) == 1 and seconds > STAGE_SECONDS:
+        stage = _Clock(
+            STAGE_SECONDS,
+            reserve=reserve(STAGE_SECONDS),
+            shares=shares,
+            timer=timer,
+            started=clock.started,
+        )
     prep = prepare(instance)
     if previous is not None:
-        baseline = _finish(prep, kept_days(prep, previous), clock)
+        baseline = _finish(prep, kept_days(prep, previous), stage)
     else:
-        baseline = greedy(instance, out_of_time=clock.out)
+        baseline = greedy(instance, out_of_time=stage.out)
     scored = _checked(instance, baseline)
     if scored is None:
         baseline, scored = Plan([], [r.id for r in instance.requests]), (0, 0)
@@ -727,9 +769,9 @@ def optimise(
         scored = _checked(instance, plan)
         if scored is not None and (scored[0], -scored[1]) > (best[1], -best[2]):
             best = (plan, *scored)
-    elif kinds and windows.count and clock.left() > 0:
+    elif kinds and windows.count and stage.left() > 0:
         found, bound, _ = _relax_and_round(
-            prep, windows, kinds, baseline, clock, seed, cutting=improve
+            prep, windows, kinds, baseline, stage, seed, cutting=improve
         )
         upper = min(upper, bound)
         scored = None if found is None else _checked(instance, found)
@@ -743,7 +785,7 @@ def optimise(
     if searching:
         # Seeded so a run can be replayed; nothing here needs unpredictability.
         rng = random.Random(seed)  # noqa: S311
-        outcome = _improve(instance, outcome, clock, rng)
+        outcome = _improve(instance, outcome, [stage, clock], rng)
     return outcome
 
 
@@ -965,7 +1007,9 @@ def _around_pinned(
     return Outcome(plan, covered, team_minutes, upper)
 
 
-def _improve(instance: Instance, outcome: Outcome, clock: _Clock, rng: random.Random) -> Outcome:
+def _improve(
+    instance: Instance, outcome: Outcome, clocks: list[_Clock], rng: random.Random
+) -> Outcome:
     """Large neighbourhood search: re-plan a few related teams' days against every free request.
 
     The teams are one drawn at random and those whose days share the most areas with it, since they
@@ -974,10 +1018,27 @@ def _improve(instance: Instance, outcome: Outcome, clock: _Clock, rng: random.Ra
     all unassigned ones; the new days are kept when the whole plan gets better. Most small
     neighbourhoods already hold the best their own bound allows, so once a round of them brings
     nothing the next ones are wider, up to all the teams; the search ends when even those bring
-    nothing a few times, or the plan meets the bound.
+    nothing a few times, or the plan meets the bound. The search runs to the end of each clock in
+    turn, the same search throughout: a longer budget's goes on where the default budget's ended.
     """
-    teams = instance.teams
     size, idle = NEIGHBOURHOOD, 0
+    for clock in clocks:
+        outcome, size, idle = _search(instance, outcome, clock, rng, size, idle)
+        logger.debug("search to %.2fs: %d covered", clock.elapsed(), outcome.covered)
+    return outcome
+
+
+def _search(
+    instance: Instance,
+    outcome: Outcome,
+    clock: _Clock,
+    rng: random.Random,
+    size: int,
+    idle: int,
+) -> tuple[Outcome, int, int]:
+    """`_improve` until `clock` ends: the plan, the neighbourhoods' size and the steps since the
+    last gain."""
+    teams = instance.teams
     while clock.left() > LNS_STEP_MIN_SECONDS and outcome.covered < outcome.upper_bound:
         if idle >= max(GROW_AFTER, len(teams) // size):
             if size >= len(teams):
@@ -1020,7 +1081,7 @@ def _improve(instance: Instance, outcome: Outcome, clock: _Clock, rng: random.Ra
         ):
             outcome = Outcome(candidate, *scored, outcome.upper_bound)
             idle = 0
-    return outcome
+    return outcome, size, idle
 
 
 def _checked(instance: Instance, plan: Plan) -> tuple[int, int] | None:
@@ -1033,7 +1094,11 @@ def _checked(instance: Instance, plan: Plan) -> tuple[int, int] | None:
 
 
 def solve(
-    instance: Instance, *, seconds: float = 10.0, seed: int = 0, previous: Plan | None = None
+    instance: Instance,
+    *,
+    seconds: float = STAGE_SECONDS,
+    seed: int = 0,
+    previous: Plan | None = None,
 ) -> Plan:
     """A feasible plan covering as much priority as possible, then using fewest team minutes.
 

@@ -258,3 +258,39 @@ def test_cuts_lower_the_bound_to_the_optimum_and_never_below_it(seed: int) -> No
 def test_the_bound_is_never_below_the_optimum(instance: Instance) -> None:
     outcome = optimise(instance, seconds=1, timer=time.process_time)
     assert outcome.covered <= _optimum(instance) <= outcome.upper_bound
+
+
+class _Ticks:
+    """A clock that moves a millisecond each time it is read: a run's path depends on its work
+    and its budget alone, never on how busy the machine is, so two runs can be compared."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 0.001
+        return self.now
+
+
+def test_a_budget_past_the_default_first_ends_where_the_default_does_then_only_gains(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Its phases' shares used to end them at other points than the default budget's (1,000
+    # entries covered 1547 in 10 s and 1546 in 30 s). A small default keeps the test short.
+    monkeypatch.setattr(optimise_module, "STAGE_SECONDS", 0.5)
+    instance = instance_from_json(generate(120, seed=3))
+    default = optimise(instance, seconds=0.5, seed=1, timer=_Ticks())
+    stages: list[optimise_module.Outcome] = []
+    real = optimise_module._search
+
+    def spy(
+        instance: Instance, outcome: optimise_module.Outcome, *args: Any
+    ) -> tuple[optimise_module.Outcome, int, int]:
+        found = real(instance, outcome, *args)
+        stages.append(found[0])
+        return found
+
+    monkeypatch.setattr(optimise_module, "_search", spy)
+    longer = optimise(instance, seconds=2, seed=1, timer=_Ticks())
+    assert stages[0].plan == default.plan
+    assert default.covered <= longer.covered == _both_checks(instance, longer.plan)[0]
