@@ -124,13 +124,6 @@ DAYS_PER_KIND = 3
 SMOOTHING = 0.8
 TOLERANCE = 1e-7
 PACK_MIN_SECONDS = 0.01
-PART = Shares(relaxation=0.6, dive=0.95, pack=1.0)
-# A neighbourhood of the search (see `_improve`), or a day too small to search: the widest
-# neighbourhoods are the whole day, whose pool SCIP packed in 289 MB at 400 entries in 30 s; with
-# 48 MB the peak was 118 to 123 MB, covering 581 to 583 (583 before). The parts of a very large
-# day keep SCIP unlimited: their peak was no higher without it, and with 48 MB there 3,000 entries
-# in 30 s covered 4,801 to 4,865 in three runs against 4,832 to 4,888 in four without.
-NEIGHBOURHOOD_PART = replace(PART, pack_megabytes=48)
 # Pricing rounds between two dives, and the share of the teams whose days each dive fixes (as
 # well as every day the relaxation takes more than half of). Measured at 1000 entries from a solved
 # relaxation, covered after the finishing touches and CPU seconds of the dive: a tenth of the teams
