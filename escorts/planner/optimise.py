@@ -7,13 +7,13 @@
    candidate windows). Smoothed duals (Wentges) take about 40% off its time. Its Lagrangian value
    bounds what any plan can cover; the bound reported is the least of it and the priority some team
    could reach at all, and the relaxation stops once its bound is within 0.02% of its value or in
-   the same whole point. Early in the budget, subset-row cuts (three requests of one area and one
-   instant) then take out fractions no plan can match, and the relaxation is solved again with
-   them, which lowers the bound by about a point from 200 entries on.
+   the same whole point. On days up to `CUT_ENTRIES`, subset-row cuts (three requests of one area
+   and one instant) then take out fractions no plan can match, and the relaxation is solved again
+   with them, which lowers the bound by about a point from 200 entries on.
 3. A dive rounds the relaxation: it fixes the days the relaxation takes most of, prices again
-   around them and repeats, until the relaxation is whole. Where there is time, further dives take
-   its days in a shaken order and the best is kept. SCIP then gets a look at the pool of days (it
-   solves small pools outright).
+   around them and repeats, until the relaxation is whole. Further dives, as many as the day's size
+   allows (`Work`), take its days in a shaken order and the best is kept. SCIP then gets a look at
+   the pool of days (it solves small pools outright).
 4. `polish` refills the chosen runs exactly, cuts gaps out of runs, and lets the greedy insert
    whatever still fits.
 5. Large neighbourhood search spends the rest of the budget: a few related teams at a time are
@@ -25,14 +25,17 @@ A day too large to relax whole within its budget (from 1,500 entries) takes step
 together are topped up across the parts, and subgradient steps on the whole day's duals, from the
 parts' duals, give the bound for the rest of its share before the search.
 
-Each phase ends when its work is done or its share of the budget is spent; the best plan so far is
-always kept. A budget past the default (`STAGE_SECONDS`) first takes the default budget's path on
-its clock, then the search goes on from its plan, so a longer budget never ends worse than the
-default on the same timing (the shares alone cut the phases at other points, and paths that part
-early can end either way). A day planned in parts takes its whole budget for the parts, whose
-relaxation is what a longer budget buys there. Pinned runs are planned around (`pinned`).
-Everything runs in the calling thread: GLOP, SCIP and the pricing use one core each, one after the
-other.
+From the default budget (`STAGE_SECONDS`) on, a day planned whole ends each phase before the search
+by its work alone, fixed by the day's size (`Work`: the relaxation's rounds, the cuts' rounds, the
+dives); only the end of the budget cuts one short, and the best plan so far is always kept. So every
+such budget reaches the search with the same plan (SCIP's look at the pool is still timed, but at
+200 to 1,000 entries it found nothing past the dives), and the search draws from the same seeded
+generator; a budget past the default first searches on the default budget's clock, then goes on
+from its plan, so a longer budget only searches further. A shorter budget still ends the phases at
+shares of its clock, so that the relaxation leaves time to round it. A day planned in parts takes
+its whole budget for the parts, whose relaxation is what a longer budget buys there. Pinned runs
+are planned around (`pinned`). Everything runs in the calling thread: GLOP, SCIP and the pricing
+use one core each, one after the other.
 """
 
 from __future__ import annotations
@@ -83,13 +86,18 @@ class Shares:
     pack_megabytes: int | None = None
 
 
-# Each phase ends when its work is done, which on all but the largest instances comes well before
-# its share: the shares only keep a slow relaxation from leaving no time to round it. The whole
-# instance leaves the rest to the neighbourhood search, and gives SCIP only a quick look at its pool
-# (it finds the optimum of a 120-entry pool in a fraction of a second, but does not improve on the
-# dive at 400 entries in two seconds); a neighbourhood's own sub-problem is small and uses all of
-# its budget.
+# Under the default budget, a day planned whole ends each phase by its work (`Work`) or its share,
+# whichever comes first: the shares keep a slow relaxation from leaving no time to round it. The
+# whole instance leaves the rest to the neighbourhood search, and gives SCIP only a quick look at
+# its pool (it finds the optimum of a 120-entry pool in a fraction of a second, but does not
+# improve on the dive at 400 entries in two seconds); a neighbourhood's own sub-problem is small
+# and uses all of its budget.
 WHOLE = Shares(relaxation=0.5, dive=0.8, pack=0.0, dive_again=0.35, cuts=0.12)
+# From the default budget on, a day planned whole ends its phases by their work alone (`Work`):
+# shares of the clock cut them at points that move with the machine's load, so two runs of one
+# seed parted before the search (1,000 entries covered 1,529 to 1,550 in ten runs of 10 s, and 400
+# entries 582 in 10 s but 581 in 30 s). Only the end of the budget stops a phase there.
+WHOLE_BY_WORK = Shares(relaxation=1.0, dive=1.0, pack=0.0, dive_again=1.0, cuts=1.0)
 PART = Shares(relaxation=0.6, dive=0.95, pack=1.0)
 # A neighbourhood of the search (see `_improve`), or a day too small to search: the widest
 # neighbourhoods are the whole day, whose pool SCIP packed in 289 MB at 400 entries in 30 s; with
@@ -124,6 +132,18 @@ DAYS_PER_KIND = 3
 SMOOTHING = 0.8
 TOLERANCE = 1e-7
 PACK_MIN_SECONDS = 0.01
+# A day planned whole from the default budget on (`WHOLE_BY_WORK`) stops column generation after
+# this many rounds even short of solved: at 1,000 entries (generator seed 7) the relaxation's share
+# (50%) of a 10 s budget used to end it near 87 rounds and 4.8 s; 90 rounds end 4.8 to 5.0 s in,
+# a bound of 1582.5 (proving 1,582 as before), and leave the dive and the search the rest.
+RELAXATION_ROUNDS = 90
+# Cuts only on days up to this many entries: at 10 s the cuts' share (12%) used to leave them
+# to 400 entries and none to 800, whose relaxation took 2.75 s.
+CUT_ENTRIES = 600
+# Dives on a day planned whole: MAX_DIVES at most and at least one, DIVE_WORK over the squared
+# entries, as a dive's time grows about with that square (at 10 s, 0.07 s at 200 entries, 0.33 s at
+# 400, 1.6 s at 800, 2.5 s at 1,000); this gives the dives their share (35%) used to allow.
+DIVE_WORK = 1_000_000
 # Pricing rounds between two dives, and the share of the teams whose days each dive fixes (as
 # well as every day the relaxation takes more than half of). Measured at 1000 entries from a solved
 # relaxation, covered after the finishing touches and CPU seconds of the dive: a tenth of the teams
@@ -139,8 +159,9 @@ DIVE_SHAKE = 0.5
 # Requests a fixed day carries are priced this far below nothing: no other day can have them.
 FIXED_PENALTY = 1e6
 # Subset-row cuts (see `_ColumnGeneration.separate`): rounds of them, the most added per round, and
-# by how much a cut must be broken to be added.
-CUT_ROUNDS = 5
+# by how much a cut must be broken to be added. At 400 entries in 10 s (generator seed 7) four
+# rounds added 45 cuts and covered 582, five 50 cuts and 579, three 38 cuts and 582.
+CUT_ROUNDS = 4
 CUTS_PER_ROUND = 100
 CUT_VIOLATION = 0.02
 # Teams in a neighbourhood at first, and by how many it grows once about a round of the teams in
@@ -155,6 +176,25 @@ LNS_STEP_SECONDS = 0.6
 STAGE_SECONDS = 10.0
 # Below this a neighbourhood cannot even be set up, let alone improved.
 LNS_STEP_MIN_SECONDS = 0.1
+
+
+@dataclass(frozen=True)
+class Work:
+    """How much a relaxation and its rounding may do, whatever the clock says: rounds of column
+    generation (None: until solved), rounds of cuts, and dives."""
+
+    rounds: int | None = None
+    cut_rounds: int = CUT_ROUNDS
+    dives: int = MAX_DIVES
+
+
+def _work_of(entries: int) -> Work:
+    """What a day planned whole does before the search, fixed by its size."""
+    return Work(
+        rounds=RELAXATION_ROUNDS,
+        cut_rounds=CUT_ROUNDS if entries <= CUT_ENTRIES else 0,
+        dives=max(1, min(MAX_DIVES, DIVE_WORK // max(1, entries) ** 2)),
+    )
 
 
 @dataclass(frozen=True)
@@ -397,14 +437,17 @@ class _ColumnGeneration:
             value + self.most_charged + 1e-6
         )
 
-    def relax(self, clock: _Clock) -> int:
-        """Generate days until the relaxation is solved (near enough) or its share is spent.
+    def relax(self, clock: _Clock, work: Work = Work()) -> int:
+        """Generate days until the relaxation is solved (near enough), its rounds are done or its
+        share is spent.
 
         With `cutting`, a solved relaxation gets cuts (`separate`) and is solved again, for a few
         rounds or until none is found.
         """
         rounds = cut_rounds = 0
-        while not clock.past(clock.shares.relaxation):
+        while not clock.past(clock.shares.relaxation) and (
+            work.rounds is None or rounds < work.rounds
+        ):
             rounds += 1
             added = self.step(clock)
             if added is None:
@@ -412,7 +455,7 @@ class _ColumnGeneration:
             if added and not self.solved():
                 continue
             if clock.past(clock.shares.cuts) or not (
-                self.cutting and cut_rounds < CUT_ROUNDS and self.separate()
+                self.cutting and cut_rounds < work.cut_rounds and self.separate()
             ):
                 break
             cut_rounds += 1
@@ -721,10 +764,16 @@ def optimise(
     searching = improve and len(instance.teams) > NEIGHBOURHOOD
     # A very large day is planned in parts (a re-plan keeps most of its previous plan instead).
     parts = parts_of(instance) if searching and previous is None else [instance]
+    work = Work()
     if len(parts) > 1:
         shares = IN_PARTS
     elif searching:
         shares = REPLAN if previous is not None else WHOLE
+        if previous is None:
+            work = _work_of(len(instance.requests))
+            # A shorter budget keeps the shares, so that its relaxation leaves time to round it.
+            if seconds >= STAGE_SECONDS:
+                shares = WHOLE_BY_WORK
     else:
         shares = NEIGHBOURHOOD_PART
 
@@ -764,7 +813,7 @@ def optimise(
             best = (plan, *scored)
     elif kinds and windows.count and stage.left() > 0:
         found, bound, _ = _relax_and_round(
-            prep, windows, kinds, baseline, stage, seed, cutting=improve
+            prep, windows, kinds, baseline, stage, seed, cutting=improve, work=work
         )
         upper = min(upper, bound)
         scored = None if found is None else _checked(instance, found)
@@ -790,6 +839,7 @@ def _relax_and_round(
     clock: _Clock,
     seed: int,
     cutting: bool = False,
+    work: Work = Work(),
 ) -> tuple[Plan | None, int, dict[str, float]]:
     """Relax, dive, pack and finish: a plan (None if there was no time to make one), the bound the
     relaxation proves (or the total priority), and its best duals by request id."""
@@ -801,7 +851,7 @@ def _relax_and_round(
     split_gaps(seed_days)
     for column in _seed_columns(prep, windows, kinds, seed_days):
         cg.master.add(column)
-    rounds = cg.relax(clock)
+    rounds = cg.relax(clock, work)
     upper = min(upper, _proven(cg))
     # The cuts have given the bound; the dive rounds the relaxation without them, with the days
     # they brought in (measured on the tuning seeds at 400 entries: 99.1% of the bound against
@@ -834,7 +884,7 @@ def _relax_and_round(
         if _score(cg.master.columns, dived) > _score(cg.master.columns, rounded):
             rounded = dived
         # Another dive only while one more of the same length ends within its share.
-        if dives >= MAX_DIVES or clock.until(clock.shares.dive_again) < clock.elapsed() - started:
+        if dives >= work.dives or clock.until(clock.shares.dive_again) < clock.elapsed() - started:
             break
         cg.undive()
     chosen = _pack(cg, rounded, clock, seed)
