@@ -316,8 +316,16 @@ def _checked_in(at: RunAt, result: escort_services.SignResult, *, outcome: str) 
     )
 
 
-def _check_in(turn: Turn, at: RunAt) -> Reply:
-    """All is well on a started run, as the day page's Check in: the watch starts again."""
+def _check_in(
+    turn: Turn,
+    at: RunAt,
+    *,
+    latitude: object = None,
+    longitude: object = None,
+    outcome: str = "run.checked_in",
+) -> Reply:
+    """All is well on a started run, as the day page's Check in: the watch starts again (with
+    the team's position when the leader shared a location)."""
     with acting(turn, at.station):
         try:
             result = escort_services.run_check_in(
@@ -325,11 +333,13 @@ def _check_in(turn: Turn, at: RunAt) -> Reply:
                 by=turn.user,
                 key=_sign_key(turn),
                 at=turn.message.sent_at,
+                latitude=latitude,
+                longitude=longitude,
                 source=SignSource.CHAT,
             )
         except ValidationError as exc:
             return refused(exc, outcome="run.refused")
-    return _checked_in(at, result, outcome="run.checked_in")
+    return _checked_in(at, result, outcome=outcome)
 
 
 def run_action(turn: Turn) -> Reply:
@@ -594,21 +604,13 @@ def _leader_location(turn: Turn) -> Reply | None:
     started = [at for at in runs_of(turn) if at.run.status == EscortRun.Status.STARTED]
     if not started:
         return None
-    at = started[0]
-    with acting(turn, at.station):
-        try:
-            result = escort_services.run_check_in(
-                run=at.run,
-                by=turn.user,
-                key=_sign_key(turn),
-                at=turn.message.sent_at,
-                latitude=turn.intent.latitude,
-                longitude=turn.intent.longitude,
-                source=SignSource.CHAT,
-            )
-        except ValidationError as exc:
-            return refused(exc, outcome="run.refused")
-    return _checked_in(at, result, outcome="run.located")
+    return _check_in(
+        turn,
+        started[0],
+        latitude=turn.intent.latitude,
+        longitude=turn.intent.longitude,
+        outcome="run.located",
+    )
 
 
 def _agent_location(turn: Turn) -> Reply | None:
