@@ -18,6 +18,8 @@ from django.db.models.functions import Coalesce, Collate
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from escort_portal.formats import native_digits
+
 from .charts import LineChart, line_chart
 from .models import Station, StationDay, Subdivision, SubdivisionRole, User, station_display_name
 from .routing import station_reverse
@@ -303,11 +305,13 @@ def _open_sos(station: StationName, alert: dict) -> OpenSos:
 
 
 def _in_reader_language(item: dict) -> dict:
-    """An uncovered entry of the read model, kept in English, in the reader's language."""
+    """An uncovered entry of the read model, kept in English with ASCII times, in the reader's
+    language and numerals."""
     bengali = get_language() == "bn" and item.get("area_bn")
     # The reason is one of the sheet's reason labels, whose translations the catalogue holds.
     return {
         **item,
         "area": item["area_bn"] if bengali else item["area"],
+        "time": native_digits(item["time"]),
         "reason": _(item["reason"]),
     }

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from io import StringIO
 
 import pytest
@@ -354,3 +355,63 @@ def test_the_dashboard_reads_stations_and_days_as_values_not_model_instances(cli
     assert len([sender for sender in made if sender is Station]) <= 1
     assert "Station 49" in page
     assert "Station 50" not in page
+
+
+def _uncovered_day(subdivision: Subdivision) -> Station:
+    """A station whose day has counts of two digits and a high-priority entry left uncovered."""
+    station = _row_stations(subdivision, ["Debra"])[0]
+    StationDay.objects.create(
+        station=station,
+        date=TODAY,
+        entries=12,
+        entries_covered=9,
+        entries_uncovered=3,
+        runs=4,
+        runs_red=1,
+        incidents=2,
+        high_priority_uncovered=[
+            {
+                "time": "08:30-12:30",
+                "area": "Bazar",
+                "area_bn": "বাজার",
+                "branch": "Arohan, Debra",
+                "reason": "No team on duty",
+            }
+        ],
+    )
+    return station
+
+
+def test_a_bengali_dashboard_writes_times_and_counts_in_bengali_digits_not_what_machines_read(
+    client_for, clock
+):
+    subdivision = Subdivision.objects.create(name="Wide", district="Test")
+    station = _uncovered_day(subdivision)
+    sdpo = SubdivisionRoleFactory(subdivision=subdivision).user
+    sdpo.language = "bn"
+    sdpo.save()
+    shown = client_for(sdpo).get(f"/sdpo/?date={TODAY}").content.decode().split("<main", 1)[1]
+    # The read model's time, the totals, the station's row and the 30-day table.
+    assert "০৮:৩০-১২:৩০ · বাজার" in shown
+    assert '<div class="fs-4">৭৫%</div>' in shown and '<div class="fs-4">১২</div>' in shown
+    assert "<td>৯ / <span" in shown and "<td>৪ (০ / ০ / ০)</td>" in shown  # noqa: RUF001
+    red = f'data-watch="{station.slug}"><span class="badge text-bg-danger">'
+    assert red + "১</span> / ০" in shown  # noqa: RUF001
+    assert "<td>১২</td><td>২</td>" in shown
+    # No text a person reads keeps an ASCII digit (the chart's day labels included)...
+    assert re.findall(r">[^<]*[0-9][^<]*<", shown) == []
+    # ...while the date box's value, the chart's coordinates and the bar's width stay ASCII.
+    assert f'value="{TODAY}"' in shown
+    assert re.search(r'points="[0-9., ]+"', shown)
+    assert '<rect width="75" height="10"' in shown
+
+
+def test_an_english_dashboard_keeps_its_times_and_counts_in_ascii_digits(client_for, clock):
+    subdivision = Subdivision.objects.create(name="Wide", district="Test")
+    station = _uncovered_day(subdivision)
+    sdpo = SubdivisionRoleFactory(subdivision=subdivision).user
+    shown = client_for(sdpo).get(f"/sdpo/?date={TODAY}").content.decode().split("<main", 1)[1]
+    assert "08:30-12:30 · Bazar" in shown
+    assert '<div class="fs-4">75%</div>' in shown and '<div class="fs-4">12</div>' in shown
+    assert f'data-watch="{station.slug}"><span class="badge text-bg-danger">1</span> / 0' in shown
+    assert not re.findall("[০-৯]", shown)  # noqa: RUF001
