@@ -2,7 +2,8 @@
 
 A busy station has hundreds of active runs; the template language spends most of a board's
 time resolving and localising values one by one, so the rows reach the template as finished,
-translated strings (escaped by the template as any other)."""
+translated strings (escaped by the template as any other), their times and counts in the
+reader's numerals; a position's coordinates stay as maps and phones read them."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from escort_portal.formats import native_digits
 
 from . import watch
 from .models import EscortRun, RunEscalation
@@ -51,13 +54,19 @@ class _Text:
         )
 
     def clock(self, moment: datetime.datetime | None) -> str:
-        return f"{moment.astimezone(self.zone):%H:%M}" if moment else ""
+        return native_digits(f"{moment.astimezone(self.zone):%H:%M}") if moment else ""
+
+    def count(self, value: object) -> str:
+        return native_digits(str(value))
 
 
 def _timer(row: WatchedRun, text: _Text) -> str:
     state, run = row.state, row.run
     if state.reason == "silent":
-        line = text.silent % {"minutes": row.silent_minutes, "since": text.clock(state.since)}
+        line = text.silent % {
+            "minutes": text.count(row.silent_minutes),
+            "since": text.clock(state.since),
+        }
         if state.stage == watch.AMBER:
             line += " " + text.red_at % {"time": text.clock(state.next_at)}
         return line
@@ -95,17 +104,17 @@ def rows(watched: list[WatchedRun]) -> list[BoardRow]:
             position = text.position % {
                 "lat": lat,
                 "lon": lon,
-                "metres": kept.accuracy_m if kept.accuracy_m is not None else "?",
-                "minutes": age,
+                "metres": text.count(kept.accuracy_m if kept.accuracy_m is not None else "?"),
+                "minutes": text.count(age),
             }
             osm = f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=16/{lat}/{lon}"
             geo = f"geo:{lat},{lon}"
+        hours = native_digits(f"{run.start:%H:%M}-{run.end:%H:%M}")
         made.append(
             BoardRow(
                 pk=run.pk,
                 stage=row.state.stage,
-                title=f"{run_reference(run)} · {run.start:%H:%M}-{run.end:%H:%M} · "
-                f"{run.area.display_name}",
+                title=f"{run_reference(run)} · {hours} · {run.area.display_name}",
                 status=str(statuses[run.status]),
                 team=team,
                 phone=phone,

@@ -547,7 +547,7 @@ def test_the_sheet_page_advises_on_many_uncovered_entries_in_as_many_queries_as_
     assert queries() == one
 
 
-def test_a_bengali_sheet_writes_its_dates_and_times_in_bengali_digits_but_not_what_machines_read(
+def test_a_bengali_sheet_writes_dates_times_and_totals_in_bengali_digits_not_what_machines_read(
     day, duty, client_for
 ):
     duty.language = "bn"
@@ -556,12 +556,18 @@ def test_a_bengali_sheet_writes_its_dates_and_times_in_bengali_digits_but_not_wh
     shown = page.split("<main", 1)[1]
     assert "মঙ্গল ০১ ডিসে. ২০২৬" in shown and "১০:০০" in shown  # noqa: RUF001
     assert not re.findall(r"[0-9]{1,2}:[0-9]{2}", shown), "a time in ASCII digits"
+    # The totals over the sheet count in Bengali digits too.
+    totals = re.findall(r'<div class="fs-5">([^<]*)</div>', shown)
+    assert len(totals) == 6 and all(re.fullmatch("[০-৯]+", n) for n in totals)  # noqa: RUF001
     # The date box's value, the addresses and the phone numbers stay as machines read them.
     assert 'value="2026-12-01"' in shown and "/sheet/2026-12-01/" in shown
     assert str(day["a"].agent.phone) in shown
     duty.language = "en"
     duty.save()
-    assert "10:00" in client_for(duty).get(url("escorts:sheet", TODAY)).content.decode()
+    page = client_for(duty).get(url("escorts:sheet", TODAY)).content.decode()
+    assert "10:00" in page
+    totals = re.findall(r'<div class="fs-5">([^<]*)</div>', page)
+    assert len(totals) == 6 and all(re.fullmatch("[0-9]+", total) for total in totals)
 
 
 def test_moving_an_entry_through_the_page(day, duty, client_for):

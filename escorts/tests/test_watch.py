@@ -5,6 +5,7 @@ agent, and what the dashboard, the agent and retention make of it."""
 from __future__ import annotations
 
 import datetime
+import re
 
 import pytest
 from django.conf import settings
@@ -499,6 +500,39 @@ def test_the_live_board_and_its_map_for_the_duty_officer_and_the_sdpo_only(
     answer = duty.get(url("escorts:live"))
     assert "https://tiles.example.org" in answer["Content-Security-Policy"]
     assert '<image href="https://tiles.example.org/' in answer.content.decode()
+
+
+def test_a_bengali_live_board_writes_its_times_and_counts_in_bengali_digits_but_not_coordinates(
+    run_at, people, client_for, clock
+):
+    quiet = run_at(start="10:00", status=EscortRun.Status.STARTED, started_at=at("09:50"))
+    run_at(start="10:30", status=EscortRun.Status.STARTED, started_at=at("09:00"))
+    run_at(start="11:00", status=EscortRun.Status.COMPLETED)
+    clock.move_to(at("09:50"))
+    services.run_position_record(
+        run=quiet, by=None, key="p", latitude="22.33", longitude="87.51", accuracy_m=15
+    )
+    clock.move_to(at("09:58"))
+    duty = people["duty"]
+    duty.language = "bn"
+    duty.save()
+    board = client_for(duty).get(url("escorts:live") + "?fragment=1").content.decode()
+    assert "data-count-red>১</div>" in board
+    assert "data-count-amber>০</div>" in board  # noqa: RUF001
+    assert f"R{quiet.pk} · ১০:০০-১২:০০ · " in board  # noqa: RUF001
+    assert "(১৫ মিটারের মধ্যে), ৮ মিনিট আগে" in board
+    assert "৫৮ মিনিট কোনো সাড়া নেই (০৯:০০ থেকে)" in board  # noqa: RUF001
+    assert "আজ ১টি রান শেষ হয়েছে।" in board
+    assert not re.findall(r"[0-9]{1,2}:[0-9]{2}", board), "a time in ASCII digits"
+    # Coordinates stay as maps and phones read them, in the text and in the links.
+    assert "শেষ অবস্থান 22.330000, 87.510000" in board and "geo:22.330000,87.510000" in board
+
+    duty.language = "en"
+    duty.save()
+    board = client_for(duty).get(url("escorts:live") + "?fragment=1").content.decode()
+    assert f"R{quiet.pk} · 10:00-12:00 · " in board and "data-count-red>1</div>" in board
+    assert "No sign of life for 58 min (since 09:00)." in board
+    assert "1 run finished today." in board
 
 
 def test_the_agents_trip_page_says_where_the_escort_is_in_words(run_at, people, client_for, clock):
