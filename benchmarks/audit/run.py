@@ -34,7 +34,7 @@ from collections import Counter
 from contextlib import contextmanager
 from functools import partial
 
-from benchmarks.load.run import percentile
+from benchmarks.openloop import percentile
 
 os.environ["DJANGO_SETTINGS_MODULE"] = "benchmarks.audit.settings"
 

@@ -44,6 +44,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from benchmarks.notifications.run import environment, free_port
+from benchmarks.rosters import random_entry
 
 DATABASE_URL = os.environ.get(
     "BENCH_FAULTS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/escort_portal_faults"
@@ -248,7 +249,6 @@ def fill_station(station, entries: int, teams: int, date: datetime.date) -> None
     from escorts.models import EscortTeam, Officer
     from lenders.models import (
         BranchMember,
-        CashBand,
         CollectionArea,
         FieldAgent,
         LenderBranch,
@@ -285,22 +285,12 @@ def fill_station(station, entries: int, teams: int, date: datetime.date) -> None
     )
     if not roster.entries.exists():
         areas = list(CollectionArea.objects.filter(status=CollectionArea.Status.ACTIVE))
-        rows = []
-        for agent in FieldAgent.objects.filter(branch=branch).order_by("pk")[:entries]:
-            start = rng.randrange(8 * 60, 14 * 60, 15)
-            end = start + rng.choice([60, 90, 120, 180])
-            rows.append(
-                RosterEntry(
-                    roster=roster,
-                    agent=agent,
-                    area=rng.choice(areas),
-                    depart_at=datetime.time(start // 60, start % 60),
-                    return_at=datetime.time(end // 60, end % 60),
-                    cash_band=rng.choice(CashBand.values),
-                    created_by=manager,
-                )
-            )
-        RosterEntry.objects.bulk_create(rows)
+        RosterEntry.objects.bulk_create(
+            [
+                random_entry(rng, roster, agent, areas, manager, earliest=8 * 60, stop=14 * 60)
+                for agent in FieldAgent.objects.filter(branch=branch).order_by("pk")[:entries]
+            ]
+        )
     for n in range(EscortTeam.objects.filter(name__startswith="Fault ").count(), teams):
         leader = Officer.objects.create(name=f"Fault leader {n}", rank="si", phone="+919830000002")
         EscortTeam.objects.create(

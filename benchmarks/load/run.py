@@ -31,7 +31,6 @@ import datetime
 import http.client
 import itertools
 import os
-import queue
 import re
 import secrets
 import shutil
@@ -42,10 +41,11 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode
 
+from benchmarks import openloop
 from benchmarks.notifications.run import free_port, start_redis
 
 DATABASE_URL = os.environ.get(
@@ -54,7 +54,6 @@ DATABASE_URL = os.environ.get(
 AGENTS_PER_BRANCH = 20
 # 20-minute trips from 05:00 to 21:00: 48 slots x 20 agents = 960 filings per lender.
 SLOTS = [(5 * 60 + 20 * n, 5 * 60 + 20 * n + 20) for n in range(48)]
-CONNECTIONS = 64
 CAPACITY_CONNECTIONS = 8
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
@@ -219,13 +218,6 @@ class Signed:
     filings: Iterator[tuple[int, tuple[int, int]]]
 
 
-@dataclass
-class Outcome:
-    latencies: list[float] = field(default_factory=list)
-    errors: int = 0
-    elapsed: float = 0.0
-
-
 def send(connection: http.client.HTTPConnection, who: Signed, kind: str) -> bool:
     """One request of `kind` as `who`; True when it was answered as a success."""
     headers = {"Cookie": who.cookies}
@@ -254,46 +246,18 @@ def send(connection: http.client.HTTPConnection, who: Signed, kind: str) -> bool
     return response.status == 302
 
 
-def open_loop(port: int, people: list[Signed], kind: str, rate: float, seconds: float) -> Outcome:
-    """Requests scheduled every 1/rate s for `seconds`; latency from the scheduled time."""
-    count = int(rate * seconds)
-    began = time.perf_counter() + 0.2
-    jobs: queue.Queue[int | None] = queue.Queue()
-    outcome = Outcome()
-    lock = threading.Lock()
-
-    def client() -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        while (n := jobs.get()) is not None:
-            due = began + n / rate
-            try:
-                ok = send(connection, people[n % len(people)], kind)
-            except (OSError, http.client.HTTPException):
-                connection.close()
-                ok = False
-            took = (time.perf_counter() - due) * 1000
-            with lock:
-                if ok:
-                    outcome.latencies.append(took)
-                else:
-                    outcome.errors += 1
-
-    # Enough connections that the client never holds a request back: a late answer delays
-    # only the requests behind it at the server, as with real browsers.
-    threads = [threading.Thread(target=client) for _ in range(CONNECTIONS)]
-    for thread in threads:
-        thread.start()
-    for n in range(count):
-        pause = began + n / rate - time.perf_counter()
-        if pause > 0:
-            time.sleep(pause)
-        jobs.put(n)
-    for _ in threads:
-        jobs.put(None)
-    for thread in threads:
-        thread.join()
-    outcome.elapsed = time.perf_counter() - began
-    return outcome
+def open_loop(
+    port: int, people: list[Signed], kind: str, rate: float, seconds: float
+) -> openloop.Outcome:
+    """Requests of `kind` scheduled every 1/rate s for `seconds`, the lenders in turn."""
+    schedule = [(n / rate, kind) for n in range(int(rate * seconds))]
+    outcomes = openloop.open_loop(
+        port,
+        schedule,
+        lambda connection, n: send(connection, people[n % len(people)], kind),
+        timeout=60,
+    )
+    return outcomes[kind]
 
 
 def flat_out(port: int, people: list[Signed], kind: str, seconds: float) -> float:
@@ -316,11 +280,6 @@ def flat_out(port: int, people: list[Signed], kind: str, seconds: float) -> floa
     for thread in threads:
         thread.join()
     return sum(done) / (time.perf_counter() - began)
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
 
 
 # --- The run ---
@@ -429,13 +388,7 @@ def main() -> None:
     print("\n| rate /s | request | sent | errors | achieved /s | p50 ms | p95 ms | p99 ms | load |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for rate, kind, outcome, load in rows:
-        values = outcome.latencies
-        sent = len(values) + outcome.errors
-        print(
-            f"| {rate:g} | {kind} | {sent} | {outcome.errors} | "
-            f"{len(values) / outcome.elapsed:.1f} | {percentile(values, 0.5):.1f} | "
-            f"{percentile(values, 0.95):.1f} | {percentile(values, 0.99):.1f} | {load:.1f} |"
-        )
+        print(f"| {rate:g} | {kind} | {outcome.cells()} | {load:.1f} |")
     print(f"\n| capacity ({CAPACITY_CONNECTIONS} connections back to back) | answers /s |")
     print("|---|---:|")
     for kind, per_second in capacity.items():

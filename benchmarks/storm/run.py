@@ -38,6 +38,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.rosters import random_entry
+
 DATABASE_URL = os.environ.get(
     "BENCH_STORM_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/escort_portal_bench_storm"
 )
@@ -114,7 +116,6 @@ def fill_station(station, entries: int, rng: random.Random) -> None:
 
     from escorts.models import EscortTeam, Officer
     from lenders.models import (
-        CashBand,
         CollectionArea,
         FieldAgent,
         LenderBranch,
@@ -168,17 +169,17 @@ def fill_station(station, entries: int, rng: random.Random) -> None:
         for agent in FieldAgent.objects.filter(branch=branch).order_by("pk"):
             if len(rows) == entries:
                 break
-            start = first if not rows else rng.randrange(first, 14 * 60 + 1, 15)
-            end = start + rng.choice([60, 90, 120, 180])
+            depart = first if not rows else None
             rows.append(
-                RosterEntry(
-                    roster=roster,
-                    agent=agent,
-                    area=rng.choice(areas),
-                    depart_at=datetime.time(start // 60, start % 60),
-                    return_at=datetime.time(end // 60, end % 60),
-                    cash_band=rng.choice(CashBand.values),
-                    created_by=lender,
+                random_entry(
+                    rng,
+                    roster,
+                    agent,
+                    areas,
+                    lender,
+                    earliest=first,
+                    stop=14 * 60 + 1,
+                    depart=depart,
                 )
             )
     RosterEntry.objects.bulk_create(rows)

@@ -28,27 +28,25 @@ import argparse
 import datetime
 import http.client
 import os
-import queue
 import secrets
 import shutil
 import string
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from benchmarks.load.run import environment, percentile, start_server, uptime
+from benchmarks import openloop
+from benchmarks.load.run import environment, start_server, uptime
 from benchmarks.notifications.run import free_port, start_redis
 
 DATABASE_URL = os.environ.get(
     "BENCH_WATCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/escort_portal_watch"
 )
 STATION = "watch-bench"
-CONNECTIONS = 64
 # Around the station: the runs' positions, and the areas the map draws.
 LATITUDE, LONGITUDE = 22.30, 87.40
 
@@ -58,13 +56,6 @@ class Leader:
     run: int
     cookies: str
     csrf: str
-
-
-@dataclass
-class Outcome:
-    latencies: list[float] = field(default_factory=list)
-    errors: int = 0
-    elapsed: float = 0.0
 
 
 # --- Set-up, in this process through the ORM ---
@@ -237,49 +228,15 @@ def send(connection: http.client.HTTPConnection, kind: str, who: Leader, n: int)
     return response.status == 200
 
 
-def open_loop(
-    port: int, schedule: list[tuple[float, str, Leader]], n_threads: int = CONNECTIONS
-) -> dict[str, Outcome]:
+def open_loop(port: int, schedule: list[tuple[float, str, Leader]]) -> dict[str, openloop.Outcome]:
     """Each (offset in seconds, kind, who) sent at its time whatever the answers before it;
-    latency from its scheduled time to the last byte of its answer, per kind."""
-    began = time.perf_counter() + 0.2
-    jobs: queue.Queue[int | None] = queue.Queue()
-    outcomes: dict[str, Outcome] = {}
-    lock = threading.Lock()
-
-    def client() -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        while (n := jobs.get()) is not None:
-            offset, kind, who = schedule[n]
-            try:
-                ok = send(connection, kind, who, n)
-            except (OSError, http.client.HTTPException):
-                connection.close()
-                ok = False
-            took = (time.perf_counter() - (began + offset)) * 1000
-            with lock:
-                outcome = outcomes.setdefault(kind, Outcome())
-                if ok:
-                    outcome.latencies.append(took)
-                else:
-                    outcome.errors += 1
-
-    threads = [threading.Thread(target=client) for _ in range(n_threads)]
-    for thread in threads:
-        thread.start()
-    for n, (offset, _kind, _who) in enumerate(schedule):
-        pause = began + offset - time.perf_counter()
-        if pause > 0:
-            time.sleep(pause)
-        jobs.put(n)
-    for _ in threads:
-        jobs.put(None)
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - began
-    for outcome in outcomes.values():
-        outcome.elapsed = elapsed
-    return outcomes
+    an outcome per kind."""
+    return openloop.open_loop(
+        port,
+        [(offset, kind) for offset, kind, _who in schedule],
+        lambda connection, n: send(connection, schedule[n][1], schedule[n][2], n),
+        timeout=120,
+    )
 
 
 def pings(leaders: list[Leader], rate: float, seconds: float, kind: str = "position ping"):
@@ -367,13 +324,7 @@ def main() -> None:
     print("\n| phase | request | sent | errors | achieved /s | p50 ms | p95 ms | p99 ms | load |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for label, kind, outcome, load in rows:
-        values = outcome.latencies
-        sent = len(values) + outcome.errors
-        print(
-            f"| {label} | {kind} | {sent} | {outcome.errors} | "
-            f"{len(values) / outcome.elapsed:.1f} | {percentile(values, 0.5):.1f} | "
-            f"{percentile(values, 0.95):.1f} | {percentile(values, 0.99):.1f} | {load:.1f} |"
-        )
+        print(f"| {label} | {kind} | {outcome.cells()} | {load:.1f} |")
 
 
 if __name__ == "__main__":
