@@ -90,13 +90,12 @@ class Pricer:
             self.steps.append((group, latest))
         self.length = (w.end - w.start).astype(np.float64)
         # Cuts on the master (see `optimise`): triples of requests of one area that share an
-        # instant, so a day carries two of them only in one run. No request is in two cuts.
-        self.cut_of = np.full(len(w.requests), -1, dtype=np.int64)
+        # instant, so a day carries two of them only in one run. Cuts may share requests.
         self.area_of = np.zeros(len(w.requests), dtype=np.int64)
         for a, group in enumerate(w.requests_of):
             self.area_of[group] = a
         self.cuts: list[tuple[int, ...]] = []
-        # For each window, the cuts with at least two requests it covers.
+        # For each window, the cuts in force with at least two requests it covers.
         self._cuts_in: dict[int, list[int]] = {}
         # Riders of the windows whose best runs the cuts changed, by team size (last pricing).
         self._exact: dict[int, list[tuple[int, ...]]] = {}
@@ -106,7 +105,6 @@ class Pricer:
         for members in cuts:
             j = len(self.cuts)
             self.cuts.append(members)
-            self.cut_of[list(members)] = j
             a = int(self.area_of[members[0]])
             columns = np.searchsorted(w.requests_of[a], members)
             inside = w.contains[a][:, columns].sum(axis=1) >= 2
@@ -114,66 +112,95 @@ class Pricer:
                 self._cuts_in.setdefault(int(window), []).append(j)
 
     def drop_cuts(self, cuts: list[int]) -> None:
-        """Cuts the master has lifted: their requests are free for new ones."""
-        self.cut_of[np.isin(self.cut_of, cuts)] = -1
+        """Cuts the master has lifted: no window pays for them any more."""
+        lifted = set(cuts)
+        for window in list(self._cuts_in):
+            kept = [j for j in self._cuts_in[window] if j not in lifted]
+            if kept:
+                self._cuts_in[window] = kept
+            else:
+                del self._cuts_in[window]
 
     def _exact_run(
         self, window: int, positive: np.ndarray, cut_duals: np.ndarray
     ) -> tuple[np.ndarray, list[tuple[int, ...]]] | None:
         """The best riders of a window for each team size, when cuts cost it: None if none do.
 
-        Taking two or three requests of a cut costs its dual once, so each cut's requests are a
-        group that gives its best one, two or three, and the rest are taken by value; a small
-        knapsack over the groups, by number of riders, finds the best mix.
+        Taking two or three requests of a cut costs its dual once. Requests in no costly cut are
+        taken by value; among the others (a handful), a depth-first search in order of value finds
+        the best set of each size, cutting off a branch once even its most valuable requests could
+        not beat what each size has.
         """
         w = self.w
         costly = [j for j in self._cuts_in.get(window, ()) if cut_duals[j] > EPS]
         if not costly:
             return None
         a = int(w.area[window])
-        candidates = w.requests_of[a][w.contains[a][w.row_of[window]]]
-        candidates = candidates[positive[candidates] > EPS]
-        groups: dict[int, list[int]] = {j: [] for j in costly}
-        plain: list[int] = []
-        for r in candidates:
-            j = int(self.cut_of[r])
-            if j in groups:
-                groups[j].append(int(r))
-            else:
-                plain.append(int(r))
+        inside = w.requests_of[a][w.contains[a][w.row_of[window]]]
+        candidates = {int(r) for r in inside[positive[inside] > EPS]}
+        cuts_of: dict[int, list[int]] = {}
+        for j in costly:
+            members = [r for r in self.cuts[j] if r in candidates]
+            if len(members) >= 2:
+                for r in members:
+                    cuts_of.setdefault(r, []).append(j)
+        if not cuts_of:
+            return None
         cap = self.max_cap
-        nobody: tuple[int, ...] = ()
-        best: list[tuple[float, tuple[int, ...]]] = [(0.0, nobody)] + [(NONE, nobody)] * cap
-        for j, members in groups.items():
-            if len(members) < 2:
-                plain.extend(members)
-                continue
-            members.sort(key=lambda r: -positive[r])
-            options, total = [], 0.0
-            for m, r in enumerate(members, start=1):
-                total += positive[r]
-                options.append((m, total - (cut_duals[j] if m >= 2 else 0.0)))
-            grown = list(best)
-            for c in range(cap + 1):
-                if best[c][0] <= NONE:
-                    continue
-                for m, value in options:
-                    if c + m <= cap and best[c][0] + value > grown[c + m][0]:
-                        grown[c + m] = (best[c][0] + value, best[c][1] + tuple(members[:m]))
-            best = grown
-        plain.sort(key=lambda r: -positive[r])
+        # When the most valuable riders pay no cut, each size's best is its plain best.
+        top = sorted(candidates, key=lambda r: -positive[r])[:cap]
+        hits = [j for r in top for j in cuts_of.get(r, ())]
+        if len(hits) == len(set(hits)):
+            return None
+        touched = sorted(cuts_of, key=lambda r: -positive[r])
+        plain = sorted(candidates.difference(cuts_of), key=lambda r: -positive[r])
+        value = [float(positive[r]) for r in touched]
+        prefix = [0.0]
+        for v in value:
+            prefix.append(prefix[-1] + v)
+        best = [0.0] + [NONE] * min(cap, len(touched))
+        chosen: list[tuple[int, ...]] = [()] * len(best)
+        counts = dict.fromkeys(costly, 0)
+        picked: list[int] = []
+
+        def grow(first: int, total: float) -> None:
+            depth = len(picked)
+            for i in range(first, len(touched)):
+                # The most any set grown from here could reach, size by size: if none beats
+                # what its size has, neither can a later (less valuable) start.
+                if not any(
+                    total + prefix[i + q + 1] - prefix[i] > best[depth + 1 + q] + EPS
+                    for q in range(min(len(best) - 1 - depth, len(touched) - i))
+                ):
+                    return
+                r = touched[i]
+                here = total + value[i]
+                for j in cuts_of[r]:
+                    counts[j] += 1
+                    if counts[j] == 2:
+                        here -= cut_duals[j]
+                picked.append(r)
+                if here > best[depth + 1] + EPS:
+                    best[depth + 1], chosen[depth + 1] = here, tuple(picked)
+                if depth + 1 < len(best) - 1:
+                    grow(i + 1, here)
+                picked.pop()
+                for j in cuts_of[r]:
+                    counts[j] -= 1
+
+        grow(0, 0.0)
         prefix = np.concatenate([[0.0], np.cumsum(positive[plain])])
         values = np.zeros(cap + 1)
         picks: list[tuple[int, ...]] = [()] * (cap + 1)
         for k in range(cap + 1):
-            top, chosen = 0.0, nobody
-            for c in range(k + 1):
-                if best[c][0] <= NONE:
+            top, taken = 0.0, ()
+            for m in range(min(k, len(best) - 1) + 1):
+                if best[m] <= NONE:
                     continue
-                rest = min(k - c, len(plain))
-                if best[c][0] + prefix[rest] > top + EPS:
-                    top, chosen = best[c][0] + prefix[rest], best[c][1] + tuple(plain[:rest])
-            values[k], picks[k] = top, chosen
+                rest = min(k - m, len(plain))
+                if best[m] + prefix[rest] > top + EPS:
+                    top, taken = best[m] + prefix[rest], chosen[m] + tuple(plain[:rest])
+            values[k], picks[k] = top, taken
         return values, picks
 
     def _run_values(self, positive: np.ndarray, cut_duals: np.ndarray | None) -> np.ndarray:

@@ -8,6 +8,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,7 +19,7 @@ from escorts.planner import Instance, Request, Run, check, greedy, instance_from
 from escorts.planner import optimise as optimise_module
 from escorts.planner.optimise import optimise
 from escorts.planner.prepared import prepare
-from escorts.planner.pricing import team_kinds
+from escorts.planner.pricing import Pricer, team_kinds
 from escorts.planner.warm import kept_days
 from escorts.planner.windows import build_windows
 from escorts.tests.test_planner import _both_checks, _instance, _team, instances
@@ -251,6 +252,49 @@ def test_cuts_lower_the_bound_to_the_optimum_and_never_below_it(seed: int) -> No
         cg.relax(optimise_module._Clock(60, 0, optimise_module.WHOLE, time.process_time))
         bounds.append(optimise_module._proven(cg))
     assert bounds[1] == _optimum(prep.instance) == bounds[0] - 1
+
+
+@pytest.mark.parametrize("seed", [2, 3, 4])
+def test_a_run_under_cuts_that_share_requests_is_priced_at_its_best_riders(seed: int) -> None:
+    # The pricing's search for a window's best riders, when some cuts would cost it, against
+    # every set of riders of every size.
+    rng = np.random.default_rng(seed)
+    prep = prepare(instance_from_json(generate(60, seed=seed)))
+    windows, kinds = build_windows(prep), team_kinds(prep)
+    pricer = Pricer(prep, windows, kinds, minute_cost=0.0)
+    cuts = []
+    for group in windows.requests_of:
+        for triple in itertools.combinations(group.tolist(), 3):
+            shared = max(windows.req_start[list(triple)]) < min(windows.req_end[list(triple)])
+            if shared and rng.random() < 0.3:
+                cuts.append(tuple(triple))
+    pricer.add_cuts(cuts)
+    positive = np.where(
+        rng.random(len(windows.requests)) < 0.8, rng.random(len(windows.requests)) * 5, 0.0
+    )
+    cut_duals = rng.random(len(cuts)) * 3
+    checked = 0
+    for window in pricer._cuts_in:
+        found = pricer._exact_run(window, positive, cut_duals)
+        a = int(windows.area[window])
+        riders = windows.requests_of[a][windows.contains[a][windows.row_of[window]]].tolist()
+        if len(riders) > 12:
+            continue  # every set of a longer window's riders would take too long to try
+        here = [(set(members), cut_duals[j]) for j, members in enumerate(cuts)]
+        here = [(members, dual) for members, dual in here if len(members & set(riders)) >= 2]
+        best = [0.0] * (pricer.max_cap + 1)
+        for m in range(1, pricer.max_cap + 1):
+            for chosen in itertools.combinations(riders, m):
+                paid = sum(dual for members, dual in here if len(members.intersection(chosen)) >= 2)
+                value = positive[list(chosen)].sum() - paid
+                for k in range(m, pricer.max_cap + 1):
+                    best[k] = max(best[k], value)
+        by_value = sorted(riders, key=lambda r: -positive[r])
+        for k in range(pricer.max_cap + 1):
+            priced = positive[by_value[:k]].sum() if found is None else found[0][k]
+            assert priced == pytest.approx(best[k])
+            checked += 1
+    assert checked > 200
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
