@@ -148,16 +148,16 @@ class Pricer:
             return None
         cap = self.max_cap
         # When the most valuable riders pay no cut, each size's best is its plain best.
-        top = sorted(candidates, key=lambda r: -positive[r])[:cap]
-        hits = [j for r in top for j in cuts_of.get(r, ())]
+        leaders = sorted(candidates, key=lambda r: -positive[r])[:cap]
+        hits = [j for r in leaders for j in cuts_of.get(r, ())]
         if len(hits) == len(set(hits)):
             return None
         touched = sorted(cuts_of, key=lambda r: -positive[r])
         plain = sorted(candidates.difference(cuts_of), key=lambda r: -positive[r])
         value = [float(positive[r]) for r in touched]
-        prefix = [0.0]
+        running = [0.0]
         for v in value:
-            prefix.append(prefix[-1] + v)
+            running.append(running[-1] + v)
         best = [0.0] + [NONE] * min(cap, len(touched))
         chosen: list[tuple[int, ...]] = [()] * len(best)
         counts = dict.fromkeys(costly, 0)
@@ -169,7 +169,7 @@ class Pricer:
                 # The most any set grown from here could reach, size by size: if none beats
                 # what its size has, neither can a later (less valuable) start.
                 if not any(
-                    total + prefix[i + q + 1] - prefix[i] > best[depth + 1 + q] + EPS
+                    total + running[i + q + 1] - running[i] > best[depth + 1 + q] + EPS
                     for q in range(min(len(best) - 1 - depth, len(touched) - i))
                 ):
                     return
@@ -193,7 +193,8 @@ class Pricer:
         values = np.zeros(cap + 1)
         picks: list[tuple[int, ...]] = [()] * (cap + 1)
         for k in range(cap + 1):
-            top, taken = 0.0, ()
+            top = 0.0
+            taken: tuple[int, ...] = ()
             for m in range(min(k, len(best) - 1) + 1):
                 if best[m] <= NONE:
                     continue
