@@ -1,4 +1,5 @@
-"""Made-up roster entries for the benchmarks that plan a day (load.faults, storm)."""
+"""Made-up roster entries for the benchmarks and tests that plan a busy day (load.faults, storm,
+the rebuild-killed fault test)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ def random_entry(
     roster: Roster,
     agent: FieldAgent,
     areas: list[CollectionArea],
-    by: User,
+    by: User | None,
     *,
     earliest: int,
     stop: int,

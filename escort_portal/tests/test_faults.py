@@ -26,6 +26,7 @@ from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from benchmarks.rosters import random_entry
 from escort_portal.celery import app
 from escort_portal.settings import base as base_settings
 from escort_portal.testing import start_worker, stop_worker, wait_for
@@ -35,7 +36,7 @@ from escorts.tasks import tick_all_stations
 from escorts.tests.conftest import in_other_connection
 from escorts.tests.factories import TeamFactory
 from lenders import api_keys, upload
-from lenders.models import CashBand, CollectionArea, FieldAgent, LenderBranch, Roster, RosterEntry
+from lenders.models import CollectionArea, FieldAgent, LenderBranch, Roster, RosterEntry
 from lenders.tests.factories import AgentFactory, AreaFactory, BranchFactory, MemberFactory
 from stations.models import Station, StationJobDue, StationRole, User
 from stations.routing import station_reverse
@@ -245,21 +246,10 @@ def _seed_a_busy_day(station, date: datetime.date, *, entries: int = 300, teams:
         for n in range(entries)
     )
     roster = Roster.objects.create(branch=branch, date=date, status=Roster.Status.FILED)
-    rows = []
-    for agent in agents:
-        start = rng.randrange(8 * 60, 14 * 60, 15)
-        end = start + rng.choice([60, 90, 120, 180])
-        rows.append(
-            RosterEntry(
-                roster=roster,
-                agent=agent,
-                area=rng.choice(areas),
-                depart_at=datetime.time(start // 60, start % 60),
-                return_at=datetime.time(end // 60, end % 60),
-                cash_band=rng.choice(CashBand.values),
-            )
-        )
-    RosterEntry.objects.bulk_create(rows)
+    RosterEntry.objects.bulk_create(
+        random_entry(rng, roster, agent, areas, None, earliest=8 * 60, stop=14 * 60)
+        for agent in agents
+    )
     for n in range(teams):
         TeamFactory(name=f"Killed team {n}", capacity=3)
     Station.objects.filter(pk=station.pk).update(planner_seconds=2)
