@@ -550,22 +550,35 @@ def test_the_sheet_page_advises_on_many_uncovered_entries_in_as_many_queries_as_
 def test_a_bengali_sheet_writes_dates_times_and_totals_in_bengali_digits_not_what_machines_read(
     day, duty, client_for
 ):
+    # A second published version, whose two Malancha entries changed against the first.
+    _publish(day, duty)
+    services.run_set_meeting_point(
+        date=TODAY, run=EscortRun.objects.get(sheet=day["sheet"], area__name="Malancha"),
+        meeting_point="Hat tala", by=duty,
+    )  # fmt: skip
+    services.duty_sheet_publish(date=TODAY, by=duty)
     duty.language = "bn"
     duty.save()
     page = client_for(duty).get(url("escorts:sheet", TODAY)).content.decode()
     shown = page.split("<main", 1)[1]
     assert "মঙ্গল ০১ ডিসে. ২০২৬" in shown and "১০:০০" in shown  # noqa: RUF001
+    assert "সংস্করণ ২" in shown
+    assert "আগের প্রকাশিত সংস্করণের তুলনায় ২টি এন্ট্রি বদলেছে" in shown
+    # The changed entries' placements, before and after, are times too.
+    assert "Alpha · Malancha · ১০:০০-১২:০০ · Hat tala" in shown  # noqa: RUF001
     assert not re.findall(r"[0-9]{1,2}:[0-9]{2}", shown), "a time in ASCII digits"
     # The totals over the sheet count in Bengali digits too.
     totals = re.findall(r'<div class="fs-5">([^<]*)</div>', shown)
     assert len(totals) == 6 and all(re.fullmatch("[০-৯]+", n) for n in totals)  # noqa: RUF001
     # The date box's value, the addresses and the phone numbers stay as machines read them.
-    assert 'value="2026-12-01"' in shown and "/sheet/2026-12-01/" in shown
+    assert 'value="2026-12-01"' in shown and "/sheet/2026-12-01/v2/print.pdf" in shown
     assert str(day["a"].agent.phone) in shown
     duty.language = "en"
     duty.save()
     page = client_for(duty).get(url("escorts:sheet", TODAY)).content.decode()
-    assert "10:00" in page
+    assert "10:00" in page and "version 2" in page
+    assert "2 entries changed against the previous published version" in page
+    assert "Alpha · Malancha · 10:00-12:00 · Hat tala" in page
     totals = re.findall(r'<div class="fs-5">([^<]*)</div>', page)
     assert len(totals) == 6 and all(re.fullmatch("[0-9]+", total) for total in totals)
 
