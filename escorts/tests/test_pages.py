@@ -323,6 +323,28 @@ def test_the_printed_sheet_has_the_station_date_version_and_teams(day, duty, cli
     assert f"Published by\n{publisher}" in text or f"Published by {publisher}" in text
 
 
+def test_a_bengali_printed_sheet_writes_its_dates_times_counts_and_pages_in_bengali_digits(
+    day, duty, client_for
+):
+    _publish(day, duty)
+    duty.language = "bn"
+    duty.save()
+    response = client_for(duty).get(url("escorts:sheet_pdf", TODAY, 1))
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    # (The text read back from a PDF loses some of Bengali's vowel signs, not its digits.)
+    assert "সংস্করণ ১ · " in text and "· ০১-১২-২০২৬ · v১" in text  # the heading and the footer
+    assert "এন্ট্রি: ৩" in text and "রান: ২" in text
+    assert "১০:০০-১২:০০" in text and "পৃষ্ঠা ১ / ১" in text  # noqa: RUF001
+    assert not re.findall(r"[0-9]{1,2}:[0-9]{2}", text), "a time in ASCII digits"
+    assert str(day["a"].agent.phone) in text  # a phone number stays as phones dial it
+    duty.language = "en"
+    duty.save()
+    response = client_for(duty).get(url("escorts:sheet_pdf", TODAY, 1))
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    assert "Entries: 3" in text and "Runs: 2" in text and "Version 1" in text
+    assert "10:00" in text and "Page 1 / 1" in text
+
+
 def test_a_draft_is_not_printed_but_can_be_exported(day, duty, client_for):
     client = client_for(duty)
     assert client.get(url("escorts:sheet_pdf", TODAY, 1)).status_code == 404
