@@ -323,6 +323,28 @@ def test_the_printed_sheet_has_the_station_date_version_and_teams(day, duty, cli
     assert f"Published by\n{publisher}" in text or f"Published by {publisher}" in text
 
 
+def test_a_bengali_printed_sheet_writes_its_dates_times_counts_and_pages_in_bengali_digits(
+    day, duty, client_for
+):
+    _publish(day, duty)
+    duty.language = "bn"
+    duty.save()
+    response = client_for(duty).get(url("escorts:sheet_pdf", TODAY, 1))
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    # (The text read back from a PDF loses some of Bengali's vowel signs, not its digits.)
+    assert "সংস্করণ ১ · " in text and "· ০১-১২-২০২৬ · v১" in text  # the heading and the footer
+    assert "এন্ট্রি: ৩" in text and "রান: ২" in text
+    assert "১০:০০-১২:০০" in text and "পৃষ্ঠা ১ / ১" in text  # noqa: RUF001
+    assert not re.findall(r"[0-9]{1,2}:[0-9]{2}", text), "a time in ASCII digits"
+    assert str(day["a"].agent.phone) in text  # a phone number stays as phones dial it
+    duty.language = "en"
+    duty.save()
+    response = client_for(duty).get(url("escorts:sheet_pdf", TODAY, 1))
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    assert "Entries: 3" in text and "Runs: 2" in text and "Version 1" in text
+    assert "10:00" in text and "Page 1 / 1" in text
+
+
 def test_a_draft_is_not_printed_but_can_be_exported(day, duty, client_for):
     client = client_for(duty)
     assert client.get(url("escorts:sheet_pdf", TODAY, 1)).status_code == 404
@@ -550,22 +572,35 @@ def test_the_sheet_page_advises_on_many_uncovered_entries_in_as_many_queries_as_
 def test_a_bengali_sheet_writes_dates_times_and_totals_in_bengali_digits_not_what_machines_read(
     day, duty, client_for
 ):
+    # A second published version, whose two Malancha entries changed against the first.
+    _publish(day, duty)
+    services.run_set_meeting_point(
+        date=TODAY, run=EscortRun.objects.get(sheet=day["sheet"], area__name="Malancha"),
+        meeting_point="Hat tala", by=duty,
+    )  # fmt: skip
+    services.duty_sheet_publish(date=TODAY, by=duty)
     duty.language = "bn"
     duty.save()
     page = client_for(duty).get(url("escorts:sheet", TODAY)).content.decode()
     shown = page.split("<main", 1)[1]
     assert "মঙ্গল ০১ ডিসে. ২০২৬" in shown and "১০:০০" in shown  # noqa: RUF001
+    assert "সংস্করণ ২" in shown
+    assert "আগের প্রকাশিত সংস্করণের তুলনায় ২টি এন্ট্রি বদলেছে" in shown
+    # The changed entries' placements, before and after, are times too.
+    assert "Alpha · Malancha · ১০:০০-১২:০০ · Hat tala" in shown  # noqa: RUF001
     assert not re.findall(r"[0-9]{1,2}:[0-9]{2}", shown), "a time in ASCII digits"
     # The totals over the sheet count in Bengali digits too.
     totals = re.findall(r'<div class="fs-5">([^<]*)</div>', shown)
     assert len(totals) == 6 and all(re.fullmatch("[০-৯]+", n) for n in totals)  # noqa: RUF001
     # The date box's value, the addresses and the phone numbers stay as machines read them.
-    assert 'value="2026-12-01"' in shown and "/sheet/2026-12-01/" in shown
+    assert 'value="2026-12-01"' in shown and "/sheet/2026-12-01/v2/print.pdf" in shown
     assert str(day["a"].agent.phone) in shown
     duty.language = "en"
     duty.save()
     page = client_for(duty).get(url("escorts:sheet", TODAY)).content.decode()
-    assert "10:00" in page
+    assert "10:00" in page and "version 2" in page
+    assert "2 entries changed against the previous published version" in page
+    assert "Alpha · Malancha · 10:00-12:00 · Hat tala" in page
     totals = re.findall(r'<div class="fs-5">([^<]*)</div>', page)
     assert len(totals) == 6 and all(re.fullmatch("[0-9]+", total) for total in totals)
 
