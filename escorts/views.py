@@ -18,11 +18,12 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from escort_portal.exports import spreadsheet_row
+from escort_portal.formats import native_digits
 from escort_portal.forms import add_service_errors, service_error_text
 from lenders import services as lender_services
 from lenders.access import BranchRequest, branch_permission_required
@@ -369,14 +370,20 @@ def sheet_publish(request: StationRequest, date: datetime.date) -> HttpResponse:
             messages.error(request, service_error_text(exc))
             return redirect("escorts:sheet", date=date)
         else:
-            if published.changes:
+            # The plural is chosen by the number, which the reader reads in the page's numerals.
+            version = native_digits(str(published.version))
+            if changed := len(published.changes):
                 messages.success(
                     request,
-                    _("Version %(v)d published; %(n)d entries changed.")
-                    % {"v": published.version, "n": len(published.changes)},
+                    ngettext(
+                        "Version %(v)s published; %(shown)s entry changed.",
+                        "Version %(v)s published; %(shown)s entries changed.",
+                        changed,
+                    )
+                    % {"v": version, "shown": native_digits(str(changed))},
                 )
             else:
-                messages.success(request, _("Version %(v)d published.") % {"v": published.version})
+                messages.success(request, _("Version %(v)s published.") % {"v": version})
             return redirect("escorts:sheet_version", date=date, version=published.version)
     old = selectors.sheet_published(date=date)
     changes = services.sheet_diff(old=old, new=draft) if old else None

@@ -111,10 +111,12 @@ def test_publish_through_the_page_asks_first(day, duty, client_for):
     client = client_for(duty)
     page = client.get(url("escorts:sheet_publish", TODAY)).content.decode()
     assert "Yes, publish" in page
+    assert "Publish version 1 of" in page
     response = client.post(
-        url("escorts:sheet_publish", TODAY), {"revision": _reviewed_revision(page)}
+        url("escorts:sheet_publish", TODAY), {"revision": _reviewed_revision(page)}, follow=True
     )
-    assert response.status_code == 302
+    assert response.redirect_chain[0][1] == 302
+    assert "Version 1 published." in response.content.decode()
     assert DutySheet.objects.get(date=TODAY).status == DutySheet.Status.PUBLISHED
 
 
@@ -141,8 +143,11 @@ def test_publish_refuses_a_draft_changed_since_it_was_reviewed_and_shows_the_new
     assert "3 entries change against version 1" in page
     assert DutySheet.objects.get(date=TODAY, version=2).status == DutySheet.Status.DRAFT
 
-    response = oc.post(url("escorts:sheet_publish", TODAY), {"revision": _reviewed_revision(page)})
-    assert response.status_code == 302
+    response = oc.post(
+        url("escorts:sheet_publish", TODAY), {"revision": _reviewed_revision(page)}, follow=True
+    )
+    assert response.redirect_chain[0][1] == 302
+    assert "Version 2 published; 3 entries changed." in response.content.decode()
     assert len(DutySheet.objects.get(date=TODAY, version=2).changes) == 3
 
 
@@ -572,16 +577,29 @@ def test_the_sheet_page_advises_on_many_uncovered_entries_in_as_many_queries_as_
 def test_a_bengali_sheet_writes_dates_times_and_totals_in_bengali_digits_not_what_machines_read(
     day, duty, client_for
 ):
-    # A second published version, whose two Malancha entries changed against the first.
+    # A second version, whose two Malancha entries changed against the first, published by a
+    # Bengali reader: the question, the changes counted and the message in Bengali digits.
     _publish(day, duty)
     services.run_set_meeting_point(
         date=TODAY, run=EscortRun.objects.get(sheet=day["sheet"], area__name="Malancha"),
         meeting_point="Hat tala", by=duty,
     )  # fmt: skip
-    services.duty_sheet_publish(date=TODAY, by=duty)
     duty.language = "bn"
     duty.save()
-    page = client_for(duty).get(url("escorts:sheet", TODAY)).content.decode()
+    client = client_for(duty)
+    page = client.get(url("escorts:sheet_publish", TODAY)).content.decode()
+    assert "০১ ডিসে. ২০২৬-এর সংস্করণ ২ প্রকাশ করবেন?" in page
+    assert "সংস্করণ ১-এর তুলনায় ২টি এন্ট্রি বদলাচ্ছে:" in page
+    response = client.post(
+        url("escorts:sheet_publish", TODAY), {"revision": _reviewed_revision(page)}, follow=True
+    )
+    assert "সংস্করণ ২ প্রকাশিত; ২টি এন্ট্রি বদলেছে।" in response.content.decode()
+    # Asked to rebuild, the version it starts from and the runs it re-plans count so too: the
+    # Malancha run, its meeting point set by hand, is pinned; the other one is re-planned.
+    assert EscortRun.objects.filter(sheet__date=TODAY, sheet__version=2, pinned=False).count() == 1
+    page = client.get(url("escorts:sheet_rebuild", TODAY)).content.decode()
+    assert "সংস্করণ ২ থেকে একটি নতুন সংস্করণ" in page and "পিন না করা ১টি রান" in page
+    page = client.get(url("escorts:sheet", TODAY)).content.decode()
     shown = page.split("<main", 1)[1]
     assert "মঙ্গল ০১ ডিসে. ২০২৬" in shown and "১০:০০" in shown  # noqa: RUF001
     assert "সংস্করণ ২" in shown
@@ -597,7 +615,10 @@ def test_a_bengali_sheet_writes_dates_times_and_totals_in_bengali_digits_not_wha
     assert str(day["a"].agent.phone) in shown
     duty.language = "en"
     duty.save()
-    page = client_for(duty).get(url("escorts:sheet", TODAY)).content.decode()
+    client = client_for(duty)
+    page = client.get(url("escorts:sheet_rebuild", TODAY)).content.decode()
+    assert "from version 2." in page and "1 unpinned run is re-planned" in page
+    page = client.get(url("escorts:sheet", TODAY)).content.decode()
     assert "10:00" in page and "version 2" in page
     assert "2 entries changed against the previous published version" in page
     assert "Alpha · Malancha · 10:00-12:00 · Hat tala" in page
