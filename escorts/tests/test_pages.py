@@ -342,12 +342,15 @@ def test_a_bengali_printed_sheet_writes_its_dates_times_counts_and_pages_in_beng
     assert "১০:০০-১২:০০" in text and "পৃষ্ঠা ১ / ১" in text  # noqa: RUF001
     assert not re.findall(r"[0-9]{1,2}:[0-9]{2}", text), "a time in ASCII digits"
     assert str(day["a"].agent.phone) in text  # a phone number stays as phones dial it
+    # The document says its language, for the printer's shaping and for screen readers.
+    assert PdfReader(io.BytesIO(response.content)).trailer["/Root"]["/Lang"] == "bn"
     duty.language = "en"
     duty.save()
     response = client_for(duty).get(url("escorts:sheet_pdf", TODAY, 1))
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
     assert "Entries: 3" in text and "Runs: 2" in text and "Version 1" in text
     assert "10:00" in text and "Page 1 / 1" in text
+    assert PdfReader(io.BytesIO(response.content)).trailer["/Root"]["/Lang"] == "en"
 
 
 def test_a_draft_is_not_printed_but_can_be_exported(day, duty, client_for):
