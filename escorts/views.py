@@ -335,7 +335,9 @@ def sheet_rebuild(request: StationRequest, date: datetime.date) -> HttpResponse:
         except ValidationError as exc:
             messages.error(request, service_error_text(exc))
             return redirect("escorts:sheet", date=date)
-        messages.info(request, _("Building version %(v)d.") % {"v": built.version})
+        messages.info(
+            request, _("Building version %(v)s.") % {"v": native_digits(str(built.version))}
+        )
         return redirect("escorts:sheet", date=date)
     preview = selectors.rebuild_preview(date=date)
     return render(

@@ -627,6 +627,11 @@ def test_a_bengali_sheet_writes_dates_times_and_totals_in_bengali_digits_not_wha
     assert "Alpha · Malancha · 10:00-12:00 · Hat tala" in page
     totals = re.findall(r'<div class="fs-5">([^<]*)</div>', page)
     assert len(totals) == 6 and all(re.fullmatch("[0-9]+", total) for total in totals)
+    # The rebuild's answer names the version it builds in the reader's numerals.
+    duty.language = "bn"
+    duty.save()
+    response = client_for(duty).post(url("escorts:sheet_rebuild", TODAY), follow=True)
+    assert "সংস্করণ ৩ তৈরি হচ্ছে।" in response.content.decode()
 
 
 def test_moving_an_entry_through_the_page(day, duty, client_for):
@@ -652,9 +657,10 @@ def test_a_build_stuck_past_its_grace_offers_a_rebuild(station, clock, duty, cli
     page = client.get(url("escorts:sheet", TODAY)).content.decode()
     assert "the job building it has stopped" in page
     assert url("escorts:sheet_rebuild", TODAY) in page
-    assert client.post(url("escorts:sheet_rebuild", TODAY)).status_code == 302
+    response = client.post(url("escorts:sheet_rebuild", TODAY), follow=True)
     latest = DutySheet.objects.filter(date=TODAY).order_by("-version").first()
     assert latest.version == stuck.version + 1
+    assert f"Building version {latest.version}." in response.content.decode()
 
 
 def test_a_sheet_late_past_its_cut_off_says_what_is_missing(station, clock, duty, client_for):
