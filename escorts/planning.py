@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from django.db.models import Count, Min, QuerySet
 from django.utils.translation import gettext as _
 
+from escort_portal.formats import native_digits
 from escorts import planner
 from escorts.planner.model import Area, Instance, Plan, Request, Run, Team, travel_minutes
 from incidents import selectors as incident_selectors
@@ -357,8 +358,13 @@ def team_day_problems(team: EscortTeam, slots: Sequence[Slot]) -> list[str]:
     for slot in slots:
         if slot.agents > team.capacity:
             problems.append(
-                _("%(team)s escorts at most %(capacity)d agents at once; %(run)s would have %(n)d.")
-                % {"team": team, "capacity": team.capacity, "run": slot.label, "n": slot.agents}
+                _("%(team)s escorts at most %(capacity)s agents at once; %(run)s would have %(n)s.")
+                % {
+                    "team": team,
+                    "capacity": native_digits(str(team.capacity)),
+                    "run": slot.label,
+                    "n": native_digits(str(slot.agents)),
+                }
             )
         if not slot.area.has_location:
             problems.append(
@@ -381,8 +387,13 @@ def team_day_problems(team: EscortTeam, slots: Sequence[Slot]) -> list[str]:
         leg = travel_minutes(*here, *there, speed)
         if free + leg > slot.start:
             problems.append(
-                _("%(team)s cannot reach %(run)s in time: it is %(leg)d minutes from %(previous)s.")
-                % {"team": team, "run": slot.label, "leg": leg, "previous": previous}
+                _("%(team)s cannot reach %(run)s in time: it is %(leg)s minutes from %(previous)s.")
+                % {
+                    "team": team,
+                    "run": slot.label,
+                    "leg": native_digits(str(leg)),
+                    "previous": previous,
+                }
             )
             return problems
         here, free, previous = there, slot.end, slot.label

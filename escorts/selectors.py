@@ -9,6 +9,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from escort_portal.formats import native_digits
 from lenders.models import CollectionArea, LenderBranch, RosterEntry
 from stations.models import User
 from stations.tenancy import schema_station
@@ -427,8 +428,8 @@ def escort_words_for_entry(
     silent = watch.minutes_between(state.last_sign_at, now) if state.last_sign_at else None
     if state.stage in (watch.AMBER, watch.RED):
         return EscortWords(
-            _("Escort last seen %(minutes)d min ago. The station has been told.")
-            % {"minutes": silent or 0},
+            _("Escort last seen %(minutes)s min ago. The station has been told.")
+            % {"minutes": native_digits(str(silent or 0))},
             "danger" if state.stage == watch.RED else "warning",
             silent,
         )

@@ -753,8 +753,11 @@ def my_run_check_in(request: StationRequest, run_pk: int) -> HttpResponse:
     return _answer(
         request,
         ok=True,
-        message=_("Checked in at %(time)s. The next check-in is due in %(minutes)d min.")
-        % {"time": made, "minutes": current_station(request).check_in_minutes},
+        message=_("Checked in at %(time)s. The next check-in is due in %(minutes)s min.")
+        % {
+            "time": native_digits(made),
+            "minutes": native_digits(str(current_station(request).check_in_minutes)),
+        },
     )
 
 

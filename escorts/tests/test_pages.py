@@ -159,6 +159,13 @@ def test_an_edit_rule_broken_on_the_page_shows_the_message(day, duty, client_for
     )
     assert response.status_code == 200
     assert "Tiny escorts at most 1 agents at once" in response.content.decode()
+    # A Bengali duty officer reads the team's capacity in Bengali digits.
+    duty.language = "bn"
+    duty.save()
+    response = client_for(duty).post(
+        url("escorts:run_edit", TODAY, run.pk), {"team": small.pk, "meeting_point": ""}
+    )
+    assert "Tiny একসঙ্গে সর্বোচ্চ ১ জন এজেন্টকে এসকর্ট করে;" in response.content.decode()
 
 
 def test_the_build_progress_is_reported(station, clock, duty, client_for):

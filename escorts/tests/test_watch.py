@@ -547,6 +547,31 @@ def test_the_agents_trip_page_says_where_the_escort_is_in_words(run_at, people, 
     assert "data-cache-page" in page and 'rel="manifest"' in page
 
 
+def test_a_bengali_leader_and_agent_read_the_check_in_and_the_escorts_silence_in_bengali_digits(
+    run_at, people, client_for, clock
+):
+    from lenders.tests.factories import MemberFactory
+
+    run = run_at(status=EscortRun.Status.STARTED, started_at=at("09:00"))
+    leader = people["leader"].user
+    leader.language = "bn"
+    leader.save()
+    clock.move_to(at("09:05"))
+    post = {"made_ms": str(int(at("09:05").timestamp() * 1000)), "latitude": "22.31"}
+    post["longitude"] = "87.51"
+    answer = client_for(leader).post(
+        url("escorts:my_run_check_in", run.pk), post, HTTP_IDEMPOTENCY_KEY="k-1", **JSON
+    )
+    assert answer.json()["message"] == "০৯:০৫-এ চেক-ইন হয়েছে। পরের চেক-ইন ২০ মিনিটের মধ্যে।"
+    trip = RunEntry.objects.filter(run=run).first().entry
+    agent = MemberFactory(branch=trip.roster.branch, role="agent", agent=trip.agent).user
+    agent.language = "bn"
+    agent.save()
+    clock.move_to(at("09:26"))
+    page = client_for(agent).get(url("incidents:my_trips")).content.decode()
+    assert "এসকর্টের শেষ খবর ২১ মিনিট আগে। থানাকে জানানো হয়েছে।" in page
+
+
 def test_an_sos_from_the_queue_is_raised_once_and_the_page_offers_the_sms_fallback(
     station, run_at, people, client_for, clock
 ):
