@@ -32,6 +32,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from escort_portal.exports import spreadsheet_row
+from escort_portal.formats import native_digits
 
 from . import selectors, services
 from .models import CashBand, CollectionArea, FieldAgent, LenderBranch, RosterEntry
@@ -175,8 +176,8 @@ def _check_xlsx_bounds(file: IO[bytes]) -> None:
                 sum(member.file_size for member in members) > MAX_XLSX_EXPANDED_BYTES
             ):
                 raise UploadError(
-                    _("The Excel file unpacks to more than %(size)d MB; a roster is far smaller.")
-                    % {"size": MAX_XLSX_EXPANDED_BYTES // (1024 * 1024)}
+                    _("The Excel file unpacks to more than %(size)s MB; a roster is far smaller.")
+                    % {"size": native_digits(str(MAX_XLSX_EXPANDED_BYTES // (1024 * 1024)))}
                 )
             for member in members:
                 name = member.filename
@@ -186,8 +187,8 @@ def _check_xlsx_bounds(file: IO[bytes]) -> None:
                     for _event, element in iterparse(xml):
                         if element.text and len(element.text) > MAX_CELL_CHARS:
                             raise UploadError(
-                                _("A cell of the file is longer than %(count)d characters.")
-                                % {"count": MAX_CELL_CHARS}
+                                _("A cell of the file is longer than %(count)s characters.")
+                                % {"count": native_digits(str(MAX_CELL_CHARS))}
                             )
                         element.clear()
     except _XLSX_ERRORS as exc:
@@ -231,8 +232,8 @@ def _rows_from_csv(file: IO[bytes]) -> Iterator[tuple[int, list[object]]]:
         for line, cells in enumerate(reader, 1):
             if any(len(cell) > MAX_CELL_CHARS for cell in cells):
                 raise UploadError(
-                    _("A cell of the file is longer than %(count)d characters.")
-                    % {"count": MAX_CELL_CHARS}
+                    _("A cell of the file is longer than %(count)s characters.")
+                    % {"count": native_digits(str(MAX_CELL_CHARS))}
                 )
             yield line, list(cells[:MAX_COLUMNS])
     except csv.Error as exc:
@@ -452,7 +453,10 @@ def parse(file: IO[bytes], *, name: str, branch: LenderBranch) -> ParsedFile:
         except _XLSX_ERRORS as exc:
             raise UploadError(_("The Excel file is damaged and could not be read.")) from exc
         if line > MAX_LINES:
-            raise UploadError(_("The file has more than %(count)d lines.") % {"count": MAX_LINES})
+            raise UploadError(
+                _("The file has more than %(count)s lines.")
+                % {"count": native_digits(str(MAX_LINES))}
+            )
         if _is_blank(cells):
             continue
         if columns is None:
@@ -460,8 +464,8 @@ def parse(file: IO[bytes], *, name: str, branch: LenderBranch) -> ParsedFile:
             continue
         if len(parsed.rows) == MAX_ROWS:
             raise UploadError(
-                _("The file has more than %(count)d entries. Check for stray lines below.")
-                % {"count": MAX_ROWS}
+                _("The file has more than %(count)s entries. Check for stray lines below.")
+                % {"count": native_digits(str(MAX_ROWS))}
             )
         by_field = {columns[i]: cell for i, cell in enumerate(cells) if i in columns}
         parsed.rows.append(_row(by_field, matcher))

@@ -182,6 +182,11 @@ def test_every_bad_row_is_reported_with_its_line_and_nothing_is_saved(
     assert "Rahul Das is already out 09:00-10:00 in another entry." in page
     assert "Choose the cash band, one of: lt50k, 50k-1l, 1l-2l, gt2l." in page
     assert list(RosterEntry.objects.filter(roster__branch=branch)) == [old]
+    # A Bengali reader counts the rows in Bengali digits.
+    member.language = "bn"
+    member.save()
+    page = post_file(client_for(member), upload_url(debra, branch), content).content.decode()
+    assert "৬ সারির মধ্যে ৫ সারিতে সমস্যা আছে" in page
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from escort_portal.formats import page_date
+from escort_portal.formats import native_digits, page_date
 from escort_portal.forms import add_service_errors, service_error_text
 from escort_portal.ratelimits import rate_limit
 from stations.access import Perm, SignedInRequest, StationRequest, station_permission_required
@@ -220,10 +220,10 @@ def roster_copy(request: BranchRequest, branch_pk: int, date: datetime.date) -> 
         else:
             messages.success(
                 request,
-                _("%(copied)d of the %(total)d trips of %(date)s copied.")
+                _("%(copied)s of the %(total)s trips of %(date)s copied.")
                 % {
-                    "copied": len(result.added),
-                    "total": len(result.added) + len(result.skipped),
+                    "copied": native_digits(str(len(result.added))),
+                    "total": native_digits(str(len(result.added) + len(result.skipped))),
                     "date": page_date(result.source.date),
                 },
             )

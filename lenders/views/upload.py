@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from escort_portal.formats import page_date
+from escort_portal.formats import native_digits, page_date
 from escort_portal.forms import add_service_errors
 from escort_portal.ratelimits import rate_limit
 from stations.permissions import BranchCap
@@ -76,20 +76,23 @@ def roster_upload(request: BranchRequest, branch_pk: int, date: datetime.date) -
             form.add_error(
                 None,
                 _(
-                    "%(bad)d of %(total)d rows have problems, listed below with their line "
+                    "%(bad)s of %(total)s rows have problems, listed below with their line "
                     "numbers. Nothing was saved: correct the file and upload it again."
                 )
-                % {"bad": len(problems), "total": len(parsed.rows)},
+                % {
+                    "bad": native_digits(str(len(problems))),
+                    "total": native_digits(str(len(parsed.rows))),
+                },
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
             messages.success(
                 request,
-                _("Roster for %(date)s replaced with the %(count)d entries of %(file)s.")
+                _("Roster for %(date)s replaced with the %(count)s entries of %(file)s.")
                 % {
                     "date": page_date(date),
-                    "count": len(entries),
+                    "count": native_digits(str(len(entries))),
                     "file": file.name,
                 },
             )
