@@ -9,6 +9,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from escort_portal.formats import native_digits
 from stations.access import (
     Perm,
     SignedInRequest,
@@ -98,7 +99,10 @@ def message_retry(request: StationRequest, pk: int) -> HttpResponse:
 @require_POST
 def retry_failed(request: StationRequest) -> HttpResponse:
     count = services.message_retry_failed(by=request.user)
-    messages.success(request, _("Messages queued to be sent again: %(count)d.") % {"count": count})
+    messages.success(
+        request,
+        _("Messages queued to be sent again: %(count)s.") % {"count": native_digits(str(count))},
+    )
     return redirect("notifications:outbox")
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 from django.test import override_settings
+from django.utils import translation
 from django_tenants.utils import tenant_context
 
+from escort_portal.formats import native_digits
 from notifications import services
 from notifications.models import Channel, ChannelPreference, Message
 from stations.models import StationRole
@@ -164,6 +166,28 @@ def test_officers_send_a_failed_message_again(
     with tenant_context(debra):
         message.refresh_from_db()
     assert (message.status, message.attempts) == (Message.Status.PENDING, 0)
+
+
+def test_officers_send_every_failed_message_again_and_read_the_count_in_their_numerals(
+    debra, lender, officer, client_for, django_capture_on_commit_callbacks
+):
+    _notify(debra, [lender])
+    with tenant_context(debra):
+        Message.objects.exclude(channel=Channel.IN_APP).update(status=Message.Status.FAILED)
+        failed = Message.objects.filter(status=Message.Status.FAILED).count()
+    with django_capture_on_commit_callbacks():
+        page = client_for(officer).post(f"{OUTBOX}retry-failed/", follow=True).content.decode()
+    assert f"Messages queued to be sent again: {failed}." in page
+    with tenant_context(debra):
+        Message.objects.exclude(channel=Channel.IN_APP).update(status=Message.Status.FAILED)
+    officer.language = "bn"
+    officer.save()
+    with django_capture_on_commit_callbacks():
+        page = client_for(officer).post(f"{OUTBOX}retry-failed/", follow=True).content.decode()
+    with translation.override("bn"):
+        shown = native_digits(str(failed))
+    assert shown != str(failed)
+    assert f"আবার পাঠানোর জন্য সারিতে রাখা বার্তা: {shown}।" in page
 
 
 @override_settings(LANGUAGE_CODE="en")
