@@ -617,7 +617,11 @@ def test_a_rebuild_keeps_pinned_work_each_agent_meets_at_their_own_time_and_phon
         page.locator("main button[type=submit]").filter(has_text=officer.t("Yes, rebuild"))
     )
     _manage(_server_env(), "shell", "-c", BUILD_WAITING)
-    officer.go(sheet)
+    # The page follows the build and reloads itself once it is done, as the officer sees it (going
+    # to the page at that moment raced the reload: the navigation came back without an answer).
+    page.locator("[data-progress-url]").wait_for(state="detached")
+    page.wait_for_load_state()
+    assert officer.path == sheet
     assert officer.t("Draft") in page.locator("main h1").inner_text()
     assert place in page.locator("main").inner_text()
     officer.shot(f"walk-rebuilt-{language}")
