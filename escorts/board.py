@@ -56,15 +56,12 @@ class _Text:
     def clock(self, moment: datetime.datetime | None) -> str:
         return native_digits(f"{moment.astimezone(self.zone):%H:%M}") if moment else ""
 
-    def count(self, value: object) -> str:
-        return native_digits(str(value))
-
 
 def _timer(row: WatchedRun, text: _Text) -> str:
     state, run = row.state, row.run
     if state.reason == "silent":
         line = text.silent % {
-            "minutes": text.count(row.silent_minutes),
+            "minutes": native_digits(row.silent_minutes),
             "since": text.clock(state.since),
         }
         if state.stage == watch.AMBER:
@@ -104,8 +101,8 @@ def rows(watched: list[WatchedRun]) -> list[BoardRow]:
             position = text.position % {
                 "lat": lat,
                 "lon": lon,
-                "metres": text.count(kept.accuracy_m if kept.accuracy_m is not None else "?"),
-                "minutes": text.count(age),
+                "metres": native_digits(kept.accuracy_m if kept.accuracy_m is not None else "?"),
+                "minutes": native_digits(age),
             }
             osm = f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=16/{lat}/{lon}"
             geo = f"geo:{lat},{lon}"

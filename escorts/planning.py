@@ -361,9 +361,9 @@ def team_day_problems(team: EscortTeam, slots: Sequence[Slot]) -> list[str]:
                 _("%(team)s escorts at most %(capacity)s agents at once; %(run)s would have %(n)s.")
                 % {
                     "team": team,
-                    "capacity": native_digits(str(team.capacity)),
+                    "capacity": native_digits(team.capacity),
                     "run": slot.label,
-                    "n": native_digits(str(slot.agents)),
+                    "n": native_digits(slot.agents),
                 }
             )
         if not slot.area.has_location:
@@ -391,7 +391,7 @@ def team_day_problems(team: EscortTeam, slots: Sequence[Slot]) -> list[str]:
                 % {
                     "team": team,
                     "run": slot.label,
-                    "leg": native_digits(str(leg)),
+                    "leg": native_digits(leg),
                     "previous": previous,
                 }
             )

@@ -429,7 +429,7 @@ def escort_words_for_entry(
     if state.stage in (watch.AMBER, watch.RED):
         return EscortWords(
             _("Escort last seen %(minutes)s min ago. The station has been told.")
-            % {"minutes": native_digits(str(silent or 0))},
+            % {"minutes": native_digits(silent or 0)},
             "danger" if state.stage == watch.RED else "warning",
             silent,
         )

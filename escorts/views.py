@@ -335,9 +335,7 @@ def sheet_rebuild(request: StationRequest, date: datetime.date) -> HttpResponse:
         except ValidationError as exc:
             messages.error(request, service_error_text(exc))
             return redirect("escorts:sheet", date=date)
-        messages.info(
-            request, _("Building version %(v)s.") % {"v": native_digits(str(built.version))}
-        )
+        messages.info(request, _("Building version %(v)s.") % {"v": native_digits(built.version)})
         return redirect("escorts:sheet", date=date)
     preview = selectors.rebuild_preview(date=date)
     return render(
@@ -373,7 +371,7 @@ def sheet_publish(request: StationRequest, date: datetime.date) -> HttpResponse:
             return redirect("escorts:sheet", date=date)
         else:
             # The plural is chosen by the number, which the reader reads in the page's numerals.
-            version = native_digits(str(published.version))
+            version = native_digits(published.version)
             if changed := len(published.changes):
                 messages.success(
                     request,
@@ -382,7 +380,7 @@ def sheet_publish(request: StationRequest, date: datetime.date) -> HttpResponse:
                         "Version %(v)s published; %(shown)s entries changed.",
                         changed,
                     )
-                    % {"v": version, "shown": native_digits(str(changed))},
+                    % {"v": version, "shown": native_digits(changed)},
                 )
             else:
                 messages.success(request, _("Version %(v)s published.") % {"v": version})
@@ -756,7 +754,7 @@ def my_run_check_in(request: StationRequest, run_pk: int) -> HttpResponse:
         message=_("Checked in at %(time)s. The next check-in is due in %(minutes)s min.")
         % {
             "time": native_digits(made),
-            "minutes": native_digits(str(current_station(request).check_in_minutes)),
+            "minutes": native_digits(current_station(request).check_in_minutes),
         },
     )
 

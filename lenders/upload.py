@@ -177,7 +177,7 @@ def _check_xlsx_bounds(file: IO[bytes]) -> None:
             ):
                 raise UploadError(
                     _("The Excel file unpacks to more than %(size)s MB; a roster is far smaller.")
-                    % {"size": native_digits(str(MAX_XLSX_EXPANDED_BYTES // (1024 * 1024)))}
+                    % {"size": native_digits(MAX_XLSX_EXPANDED_BYTES // (1024 * 1024))}
                 )
             for member in members:
                 name = member.filename
@@ -188,7 +188,7 @@ def _check_xlsx_bounds(file: IO[bytes]) -> None:
                         if element.text and len(element.text) > MAX_CELL_CHARS:
                             raise UploadError(
                                 _("A cell of the file is longer than %(count)s characters.")
-                                % {"count": native_digits(str(MAX_CELL_CHARS))}
+                                % {"count": native_digits(MAX_CELL_CHARS)}
                             )
                         element.clear()
     except _XLSX_ERRORS as exc:
@@ -233,7 +233,7 @@ def _rows_from_csv(file: IO[bytes]) -> Iterator[tuple[int, list[object]]]:
             if any(len(cell) > MAX_CELL_CHARS for cell in cells):
                 raise UploadError(
                     _("A cell of the file is longer than %(count)s characters.")
-                    % {"count": native_digits(str(MAX_CELL_CHARS))}
+                    % {"count": native_digits(MAX_CELL_CHARS)}
                 )
             yield line, list(cells[:MAX_COLUMNS])
     except csv.Error as exc:
@@ -454,8 +454,7 @@ def parse(file: IO[bytes], *, name: str, branch: LenderBranch) -> ParsedFile:
             raise UploadError(_("The Excel file is damaged and could not be read.")) from exc
         if line > MAX_LINES:
             raise UploadError(
-                _("The file has more than %(count)s lines.")
-                % {"count": native_digits(str(MAX_LINES))}
+                _("The file has more than %(count)s lines.") % {"count": native_digits(MAX_LINES)}
             )
         if _is_blank(cells):
             continue
@@ -465,7 +464,7 @@ def parse(file: IO[bytes], *, name: str, branch: LenderBranch) -> ParsedFile:
         if len(parsed.rows) == MAX_ROWS:
             raise UploadError(
                 _("The file has more than %(count)s entries. Check for stray lines below.")
-                % {"count": native_digits(str(MAX_ROWS))}
+                % {"count": native_digits(MAX_ROWS)}
             )
         by_field = {columns[i]: cell for i, cell in enumerate(cells) if i in columns}
         parsed.rows.append(_row(by_field, matcher))

@@ -101,7 +101,7 @@ def retry_failed(request: StationRequest) -> HttpResponse:
     count = services.message_retry_failed(by=request.user)
     messages.success(
         request,
-        _("Messages queued to be sent again: %(count)s.") % {"count": native_digits(str(count))},
+        _("Messages queued to be sent again: %(count)s.") % {"count": native_digits(count)},
     )
     return redirect("notifications:outbox")
 

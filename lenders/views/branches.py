@@ -222,8 +222,8 @@ def roster_copy(request: BranchRequest, branch_pk: int, date: datetime.date) -> 
                 request,
                 _("%(copied)s of the %(total)s trips of %(date)s copied.")
                 % {
-                    "copied": native_digits(str(len(result.added))),
-                    "total": native_digits(str(len(result.added) + len(result.skipped))),
+                    "copied": native_digits(len(result.added)),
+                    "total": native_digits(len(result.added) + len(result.skipped)),
                     "date": page_date(result.source.date),
                 },
             )

@@ -80,8 +80,8 @@ def roster_upload(request: BranchRequest, branch_pk: int, date: datetime.date) -
                     "numbers. Nothing was saved: correct the file and upload it again."
                 )
                 % {
-                    "bad": native_digits(str(len(problems))),
-                    "total": native_digits(str(len(parsed.rows))),
+                    "bad": native_digits(len(problems)),
+                    "total": native_digits(len(parsed.rows)),
                 },
             )
         except ValidationError as exc:
@@ -92,7 +92,7 @@ def roster_upload(request: BranchRequest, branch_pk: int, date: datetime.date) -
                 _("Roster for %(date)s replaced with the %(count)s entries of %(file)s.")
                 % {
                     "date": page_date(date),
-                    "count": native_digits(str(len(entries))),
+                    "count": native_digits(len(entries)),
                     "file": file.name,
                 },
             )

@@ -185,7 +185,7 @@ def test_officers_send_every_failed_message_again_and_read_the_count_in_their_nu
     with django_capture_on_commit_callbacks():
         page = client_for(officer).post(f"{OUTBOX}retry-failed/", follow=True).content.decode()
     with translation.override("bn"):
-        shown = native_digits(str(failed))
+        shown = native_digits(failed)
     assert shown != str(failed)
     assert f"আবার পাঠানোর জন্য সারিতে রাখা বার্তা: {shown}।" in page
 

@@ -39,4 +39,4 @@ def time(value: datetime.time | datetime.datetime | None, arg: str | None = None
 @register.filter(is_safe=True)
 def native_digits(value: object) -> str:
     """A count, or a text written before the page, in the page's numerals."""
-    return formats.native_digits(str(value))
+    return formats.native_digits(value)
