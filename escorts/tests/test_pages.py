@@ -10,6 +10,8 @@ import re
 
 import pytest
 from django.db import connection
+from django.http import HttpResponse
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
@@ -107,14 +109,19 @@ def _reviewed_revision(page: str) -> str:
     return re.search(r'name="revision" value="([0-9a-f]+)"', page).group(1)
 
 
+def _confirm_publish(client: Client, page: str) -> HttpResponse:
+    """Say yes on the publish confirmation `page`, as the person who read it."""
+    return client.post(
+        url("escorts:sheet_publish", TODAY), {"revision": _reviewed_revision(page)}, follow=True
+    )
+
+
 def test_publish_through_the_page_asks_first(day, duty, client_for):
     client = client_for(duty)
     page = client.get(url("escorts:sheet_publish", TODAY)).content.decode()
     assert "Yes, publish" in page
     assert "Publish version 1 of" in page
-    response = client.post(
-        url("escorts:sheet_publish", TODAY), {"revision": _reviewed_revision(page)}, follow=True
-    )
+    response = _confirm_publish(client, page)
     assert response.redirect_chain[0][1] == 302
     assert "Version 1 published." in response.content.decode()
     assert DutySheet.objects.get(date=TODAY).status == DutySheet.Status.PUBLISHED
@@ -143,9 +150,7 @@ def test_publish_refuses_a_draft_changed_since_it_was_reviewed_and_shows_the_new
     assert "3 entries change against version 1" in page
     assert DutySheet.objects.get(date=TODAY, version=2).status == DutySheet.Status.DRAFT
 
-    response = oc.post(
-        url("escorts:sheet_publish", TODAY), {"revision": _reviewed_revision(page)}, follow=True
-    )
+    response = _confirm_publish(oc, page)
     assert response.redirect_chain[0][1] == 302
     assert "Version 2 published; 3 entries changed." in response.content.decode()
     assert len(DutySheet.objects.get(date=TODAY, version=2).changes) == 3
@@ -600,9 +605,7 @@ def test_a_bengali_sheet_writes_dates_times_and_totals_in_bengali_digits_not_wha
     page = client.get(url("escorts:sheet_publish", TODAY)).content.decode()
     assert "০১ ডিসে. ২০২৬-এর সংস্করণ ২ প্রকাশ করবেন?" in page
     assert "সংস্করণ ১-এর তুলনায় ২টি এন্ট্রি বদলাচ্ছে:" in page
-    response = client.post(
-        url("escorts:sheet_publish", TODAY), {"revision": _reviewed_revision(page)}, follow=True
-    )
+    response = _confirm_publish(client, page)
     assert "সংস্করণ ২ প্রকাশিত; ২টি এন্ট্রি বদলেছে।" in response.content.decode()
     # Asked to rebuild, the version it starts from and the runs it re-plans count so too: the
     # Malancha run, its meeting point set by hand, is pinned; the other one is re-planned.
