@@ -34,8 +34,14 @@ generator; a budget past the default first searches on the default budget's cloc
 from its plan, so a longer budget only searches further. A shorter budget still ends the phases at
 shares of its clock, so that the relaxation leaves time to round it. A day planned in parts takes
 its whole budget for the parts, whose relaxation is what a longer budget buys there. Pinned runs
-are planned around (`pinned`). Everything runs in the calling thread: GLOP, SCIP and the pricing
-use one core each, one after the other.
+are planned around (`pinned`).
+
+GLOP, SCIP and the pricing use one core each, one after the other. Work that only lowers the bound
+uses a second core when there is one (`aside`): a day planned whole relaxes for `ASIDE_AFTER`
+rounds, then dives and searches while a copy of its relaxation goes on, with its cuts, to the end of
+the budget; a day planned in parts searches as soon as the parts are planned, while a copy takes
+the subgradient steps. The search stops early if the plan meets a bound the copy sends, and the
+outcome carries the best bound it proved.
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from ortools.linear_solver import pywraplp
 
+from escorts.planner import aside
 from escorts.planner.check import InfeasiblePlan, check
 from escorts.planner.greedy import greedy
 from escorts.planner.model import Instance, Plan
@@ -99,6 +106,8 @@ WHOLE = Shares(relaxation=0.5, dive=0.8, pack=0.0, dive_again=0.35, cuts=0.12)
 # entries 582 in 10 s but 581 in 30 s). Only the end of the budget stops a phase there.
 WHOLE_BY_WORK = Shares(relaxation=1.0, dive=1.0, pack=0.0, dive_again=1.0, cuts=1.0)
 PART = Shares(relaxation=0.6, dive=0.95, pack=1.0)
+# Work done aside, in a second process (`aside`), for the bound alone: to the end of its clock.
+ASIDE = Shares(relaxation=1.0, dive=0.0, pack=0.0, cuts=1.0)
 # A neighbourhood of the search (see `_improve`), or a day too small to search: the widest
 # neighbourhoods are the whole day, whose pool SCIP packed in 289 MB at 400 entries in 30 s; with
 # 48 MB the peak was 118 to 123 MB, covering 581 to 583 (583 before). The parts of a very large
@@ -110,7 +119,8 @@ NEIGHBOURHOOD_PART = replace(PART, pack_megabytes=48)
 # search from the earlier plan has the most of a short budget.
 REPLAN = Shares(relaxation=0.25, dive=0.45, pack=0.0)
 # A day too large to relax whole (see `split`): the parts get a little over half of the budget, the
-# whole day's bound most of the rest, and the search what is left.
+# whole day's bound most of the rest, and the search what is left (with a second core the bound
+# takes all of the rest aside, beside the search).
 IN_PARTS = Shares(relaxation=0.85, dive=0.0, pack=0.0, parts=0.55)
 # The relaxation counts as solved once its bound is within this share of its value, or once
 # both are in the same whole point (`_ColumnGeneration.solved`): the last rounds of column
@@ -137,6 +147,13 @@ PACK_MIN_SECONDS = 0.01
 # (50%) of a 10 s budget used to end it near 87 rounds and 4.8 s; 90 rounds end 4.8 to 5.0 s in,
 # a bound of 1582.5 (proving 1,582 as before), and leave the dive and the search the rest.
 RELAXATION_ROUNDS = 90
+# With a second core, rounds of the relaxation before the dive (see `Work`); the bound's own
+# rounds go on aside. Tuning seeds 1001-1004, 10 s on the CPU clock, covered with 30 / 45 / 60
+# rounds: 400 entries 2,408 / 2,408 / 2,410 over the four days, 800 entries 4,980 / 4,999 / 5,000,
+# 1,000 entries (1001, 1002) 1,557 / 1,556 / 1,474 and 1,558 / 1,561 / 1,554 (at 60 the dive no
+# longer ended in time on the first). With 90 rounds in one process, as before, the same two days
+# of 1,000 covered 1,456 and 1,550 on this machine.
+ASIDE_AFTER = 45
 # Cuts only on days up to this many entries: at 10 s the cuts' share (12%) used to leave them
 # to 400 entries and none to 800, whose relaxation took 2.75 s.
 CUT_ENTRIES = 600
@@ -187,11 +204,17 @@ LNS_STEP_MIN_SECONDS = 0.1
 @dataclass(frozen=True)
 class Work:
     """How much a relaxation and its rounding may do, whatever the clock says: rounds of column
-    generation (None: until solved), rounds of cuts, and dives."""
+    generation (None: until solved), rounds of cuts, and dives.
+
+    With `aside_after` and a second core (`aside`), the relaxation stops after that many rounds and
+    dives from there, while a copy of it goes on in a second process for the bound alone: until
+    solved, with its cuts, to the end of the budget.
+    """
 
     rounds: int | None = None
     cut_rounds: int = CUT_ROUNDS
     dives: int = MAX_DIVES
+    aside_after: int | None = None
 
 
 def _work_of(entries: int) -> Work:
@@ -200,6 +223,7 @@ def _work_of(entries: int) -> Work:
         rounds=RELAXATION_ROUNDS,
         cut_rounds=CUT_ROUNDS if entries <= CUT_ENTRIES else 0,
         dives=max(1, min(MAX_DIVES, DIVE_WORK // max(1, entries) ** 2)),
+        aside_after=ASIDE_AFTER,
     )
 
 
@@ -450,9 +474,14 @@ class _ColumnGeneration:
             value + self.most_charged + 1e-6
         )
 
-    def relax(self, clock: _Clock, work: Work = Work()) -> int:
+    def relax(
+        self,
+        clock: _Clock,
+        work: Work = Work(),
+        each_round: Callable[[], None] = lambda: None,
+    ) -> int:
         """Generate days until the relaxation is solved (near enough), its rounds are done or its
-        share is spent.
+        share is spent; `each_round` is called after every round.
 
         With `cutting`, a solved relaxation gets cuts (`separate`) and is solved again, for a few
         rounds or until none is found.
@@ -465,6 +494,7 @@ class _ColumnGeneration:
             added = self.step(clock)
             if added is None:
                 break
+            each_round()
             if added and not self.solved():
                 continue
             if clock.past(clock.shares.cuts) or not (
@@ -820,15 +850,24 @@ def optimise(
     upper = _coverable(prep)
     kinds = team_kinds(prep)
     windows = build_windows(prep)
+    tightening: aside.Bound | None = None
     if len(parts) > 1:
-        plan, bound = _in_parts(prep, windows, kinds, parts, clock, seed)
+        plan, bound, tightening = _in_parts(prep, windows, kinds, parts, clock, seed)
         upper = min(upper, bound)
         scored = _checked(instance, plan)
         if scored is not None and (scored[0], -scored[1]) > (best[1], -best[2]):
             best = (plan, *scored)
     elif kinds and windows.count and stage.left() > 0:
-        found, bound, _ = _relax_and_round(
-            prep, windows, kinds, baseline, stage, seed, cutting=improve, work=work
+        found, bound, _, tightening = _relax_and_round(
+            prep,
+            windows,
+            kinds,
+            baseline,
+            stage,
+            seed,
+            cutting=improve,
+            work=work,
+            bound_clock=clock,
         )
         upper = min(upper, bound)
         scored = None if found is None else _checked(instance, found)
@@ -839,10 +878,18 @@ def optimise(
         ):
             best = (found, *scored)
     outcome = Outcome(best[0], best[1], best[2], upper)
-    if searching:
-        # Seeded so a run can be replayed; nothing here needs unpredictability.
-        rng = random.Random(seed)  # noqa: S311
-        outcome = _improve(instance, outcome, [stage, clock], rng)
+    try:
+        if searching:
+            # Seeded so a run can be replayed; nothing here needs unpredictability.
+            rng = random.Random(seed)  # noqa: S311
+            outcome = _improve(instance, outcome, [stage, clock], rng, tightening)
+        if tightening is not None:
+            # A search that ended early leaves the rest of the budget to the bound.
+            proven = tightening.close(within=max(0.0, clock.left()))
+            outcome = replace(outcome, upper_bound=min(outcome.upper_bound, proven))
+    finally:
+        if tightening is not None:
+            tightening.close()
     return outcome
 
 
@@ -855,18 +902,26 @@ def _relax_and_round(
     seed: int,
     cutting: bool = False,
     work: Work = Work(),
-) -> tuple[Plan | None, int, dict[str, float]]:
+    bound_clock: _Clock | None = None,
+) -> tuple[Plan | None, int, dict[str, float], aside.Bound | None]:
     """Relax, dive, pack and finish: a plan (None if there was no time to make one), the bound the
-    relaxation proves (or the total priority), and its best duals by request id."""
+    relaxation proves (or the total priority), its best duals by request id, and the relaxation
+    going on aside for a better bound until `bound_clock` ends (see `Work`), if it does."""
     upper = sum(r.priority for r in prep.instance.requests)
     if not (kinds and windows.count and clock.left() > 0):
-        return None, upper, {}
+        return None, upper, {}, None
     cg = _ColumnGeneration(prep, windows, kinds, cutting)
     seed_days = _days_from_plan(prep, baseline)
     split_gaps(seed_days)
     for column in _seed_columns(prep, windows, kinds, seed_days):
         cg.master.add(column)
-    rounds = cg.relax(clock, work)
+    bound: aside.Bound | None = None
+    if work.aside_after is not None and bound_clock is not None and aside.can_fork():
+        rounds = cg.relax(clock, replace(work, rounds=work.aside_after, cut_rounds=0))
+        if not cg.solved() or cutting:
+            bound = aside.Bound(_tightening(cg, bound_clock.left(), clock.timer))
+    else:
+        rounds = cg.relax(clock, work)
     upper = min(upper, _proven(cg))
     # The cuts have given the bound; the dive rounds the relaxation without them, with the days
     # they brought in (measured on the tuning seeds at 400 entries: 99.1% of the bound against
@@ -911,7 +966,38 @@ def _relax_and_round(
     columns = [cg.master.columns[i] for i in chosen]
     plan = _finish(prep, _days_from_columns(prep, windows, kinds, columns), clock)
     logger.debug("polished: %.2fs", clock.elapsed())
-    return plan, upper, duals
+    return plan, upper, duals, bound
+
+
+def _tightening(
+    cg: _ColumnGeneration, seconds: float, timer: Callable[[], float]
+) -> Callable[[Callable[[int], None]], None]:
+    """The relaxation's rounds for the bound alone, as run in a second process (`aside`): until
+    solved, then with cuts, for `seconds`, sending each better bound proved."""
+
+    def work(post: Callable[[int], None]) -> None:
+        # The copy's own clock: a CPU clock starts again from nothing in a new process.
+        clock = _Clock(seconds, reserve=0.0, shares=ASIDE, timer=timer)
+        cg.cutting = True
+        checked, sent = math.inf, sys.maxsize
+
+        def prove() -> None:
+            nonlocal checked, sent
+            checked = math.floor(cg.bound + cg.most_charged + 1e-6)
+            proven = _proven(cg)
+            if proven < sent:
+                post(proven)
+                sent = proven
+
+        def each_round() -> None:
+            # Proving costs a pricing: only once the relaxation's own bound has gone a point down.
+            if math.floor(cg.bound + cg.most_charged + 1e-6) < checked:
+                prove()
+
+        cg.relax(clock, Work(rounds=None, cut_rounds=CUT_ROUNDS), each_round)
+        prove()
+
+    return work
 
 
 def _proven(cg: _ColumnGeneration) -> int:
@@ -931,9 +1017,10 @@ def _in_parts(
     parts: list[Instance],
     clock: _Clock,
     seed: int,
-) -> tuple[Plan, int]:
+) -> tuple[Plan, int, aside.Bound | None]:
     """Plan each part within its share of the parts' time, put the plans together and top them up
-    across the parts; then bound the whole day from the parts' duals (`_subgradient`)."""
+    across the parts; then bound the whole day from the parts' duals (`_subgradient`), in a
+    second process if there is a core for it (the bound it proves comes with the plan)."""
     instance = prep.instance
     runs = []
     duals: dict[str, float] = {}
@@ -943,7 +1030,7 @@ def _in_parts(
         part_clock = _Clock(seconds, reserve=0.0, shares=PART, timer=clock.timer)
         part_prep = prepare(part)
         part_baseline = greedy(part, out_of_time=part_clock.out)
-        found, _, part_duals = _relax_and_round(
+        found, _, part_duals, _ = _relax_and_round(
             part_prep,
             build_windows(part_prep),
             team_kinds(part_prep),
@@ -961,15 +1048,47 @@ def _in_parts(
     plan = _finish(prep, _days_from_plan(prep, merged), clock)
     upper = sum(r.priority for r in instance.requests)
     scored = _checked(instance, plan)
+    tightening = None
     if kinds and windows.count and windows.complete and clock.left() > 0:
         pricer = Pricer(prep, windows, kinds, minute_cost=0.0)
         start = np.array([duals.get(r.id, 0.0) for r in windows.requests])
-        bound = _subgradient(
-            pricer, windows, kinds, start, 0 if scored is None else scored[0], clock
-        )
-        logger.debug("whole day's bound from the parts' duals: %.2f, %.2fs", bound, clock.elapsed())
-        upper = min(upper, math.floor(bound + 1e-6))
-    return plan, upper
+        covered = 0 if scored is None else scored[0]
+        if aside.can_fork():
+            # The search starts now; the bound is tightened aside until the budget ends.
+            tightening = aside.Bound(_stepping(pricer, windows, kinds, start, covered, clock))
+        else:
+            bound = _subgradient(pricer, windows, kinds, start, covered, clock)
+            logger.debug("whole day's bound from the parts' duals: %.2f", bound)
+            upper = min(upper, math.floor(bound + 1e-6))
+    return plan, upper, tightening
+
+
+def _stepping(
+    pricer: Pricer,
+    windows: Windows,
+    kinds: list[TeamKind],
+    start: np.ndarray,
+    covered: int,
+    clock: _Clock,
+) -> Callable[[Callable[[int], None]], None]:
+    """`_subgradient` as run in a second process (`aside`) to the end of `clock`'s budget, sending
+    each better bound."""
+    seconds, timer = clock.left(), clock.timer
+
+    def work(post: Callable[[int], None]) -> None:
+        # The copy's own clock: a CPU clock starts again from nothing in a new process.
+        own = _Clock(seconds, reserve=0.0, shares=ASIDE, timer=timer)
+        sent = sys.maxsize
+
+        def each_better(bound: float) -> None:
+            nonlocal sent
+            if math.floor(bound + 1e-6) < sent:
+                sent = math.floor(bound + 1e-6)
+                post(sent)
+
+        _subgradient(pricer, windows, kinds, start, covered, own, each_better)
+
+    return work
 
 
 def _subgradient(
@@ -979,8 +1098,10 @@ def _subgradient(
     start: np.ndarray,
     covered: int,
     clock: _Clock,
+    each_better: Callable[[float], None] = lambda _: None,
 ) -> float:
-    """The least bound on covered priority found by subgradient steps on the duals from `start`.
+    """The least bound on covered priority found by subgradient steps on the duals from `start`;
+    `each_better` is called with each better one.
 
     Any duals of at least zero give a bound (Lagrangian): their sum, plus for each kind of team its
     number of teams times its best day's priority less the duals of the requests on it. Each step
@@ -1001,6 +1122,7 @@ def _subgradient(
         )
         if bound < best - TOLERANCE:
             best, idle = bound, 0
+            each_better(best)
         else:
             idle += 1
             if idle >= SUBGRADIENT_PATIENCE:
@@ -1066,7 +1188,11 @@ def _around_pinned(
 
 
 def _improve(
-    instance: Instance, outcome: Outcome, clocks: list[_Clock], rng: random.Random
+    instance: Instance,
+    outcome: Outcome,
+    clocks: list[_Clock],
+    rng: random.Random,
+    tightening: aside.Bound | None = None,
 ) -> Outcome:
     """Large neighbourhood search: re-plan a few related teams' days against every free request.
 
@@ -1076,12 +1202,13 @@ def _improve(
     all unassigned ones; the new days are kept when the whole plan gets better. Most small
     neighbourhoods already hold the best their own bound allows, so once a round of them brings
     nothing the next ones are wider, up to all the teams; the search ends when even those bring
-    nothing a few times, or the plan meets the bound. The search runs to the end of each clock in
-    turn, the same search throughout: a longer budget's goes on where the default budget's ended.
+    nothing a few times, or the plan meets the bound, as tightened aside meanwhile. The search
+    runs to the end of each clock in turn, the same search throughout: a longer budget's goes on
+    where the default budget's ended.
     """
     size, idle = NEIGHBOURHOOD, 0
     for clock in clocks:
-        outcome, size, idle = _search(instance, outcome, clock, rng, size, idle)
+        outcome, size, idle = _search(instance, outcome, clock, rng, size, idle, tightening)
         logger.debug("search to %.2fs: %d covered", clock.elapsed(), outcome.covered)
     return outcome
 
@@ -1093,11 +1220,16 @@ def _search(
     rng: random.Random,
     size: int,
     idle: int,
+    tightening: aside.Bound | None,
 ) -> tuple[Outcome, int, int]:
     """`_improve` until `clock` ends: the plan, the neighbourhoods' size and the steps since the
     last gain."""
     teams = instance.teams
-    while clock.left() > LNS_STEP_MIN_SECONDS and outcome.covered < outcome.upper_bound:
+    while clock.left() > LNS_STEP_MIN_SECONDS:
+        if tightening is not None:
+            outcome = replace(outcome, upper_bound=min(outcome.upper_bound, tightening.poll()))
+        if outcome.covered >= outcome.upper_bound:
+            break
         if idle >= max(GROW_AFTER, len(teams) // size):
             if size >= len(teams):
                 break
