@@ -5,12 +5,13 @@ the bound but change nothing the plan is made from. On a machine with a second c
 forked copy of this process, which sends each better bound it proves through a pipe while this one
 dives and searches. The copy shares nothing it could spoil: it computes, writes whole numbers to
 its pipe and leaves with `os._exit` (no clean-up of the parent's connections, files or atexit
-hooks). It is killed once the plan is done, and stops by itself when its clock ends or its parent is
-gone.
+hooks). It is killed once the plan is done, when its parent dies, and stops by itself when its
+clock ends.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import select
 import signal
@@ -20,6 +21,7 @@ import time
 from collections.abc import Callable
 
 _BOUND = struct.Struct("<q")
+_PR_SET_PDEATHSIG = 1
 # The copy runs at the lowest priority: it takes a core only while nothing else wants it, so the
 # builds of a morning's storm, each with a core of its own, never wait behind each other's copies
 # (the bound is then what the relaxation proved before it went aside).
@@ -50,12 +52,14 @@ class Bound:
             os.nice(NICENESS)
 
             def post(bound: int) -> None:
-                if os.getppid() != parent:
-                    raise _Orphaned
                 os.write(write, _BOUND.pack(bound))
 
             code = 0
             try:
+                # Killed with its parent, should the parent die first (Linux's prctl).
+                ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+                if os.getppid() != parent:  # it died before the line above took effect
+                    raise _Orphaned
                 work(post)
             except BaseException:  # noqa: BLE001 - the copy must never return into the parent's code
                 code = 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -46,6 +47,40 @@ def test_a_copy_still_working_is_stopped_and_reaped_with_what_it_sent() -> None:
     pid = bound._pid
     assert bound.close(within=0.5) == 7
     assert _reaped(pid)
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")  # a zombie waits only for whoever adopted it to reap it
+
+
+def test_a_copy_dies_with_its_parent() -> None:
+    # A planning worker killed mid-plan (a rebuild's worker lost) must not leave its copy behind.
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import signal, time\n"
+            "from escorts.planner import aside\n"
+            "print(aside.Bound(lambda post: time.sleep(60))._pid, flush=True)\n"
+            "signal.pause()\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert parent.stdout is not None
+    copy = int(parent.stdout.readline())
+    assert _running(copy)
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while _running(copy) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _running(copy)
 
 
 def test_the_copy_runs_at_the_lowest_priority() -> None:
