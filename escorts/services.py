@@ -1016,17 +1016,20 @@ def _refuse_early_start(run: EscortRun) -> None:
     wait = opens - timezone.now()
     if wait > datetime.timedelta(0):
         hours, minutes = divmod(-(-int(wait.total_seconds()) // 60), 60)
+        # The times as params, not in the text: the leader's page writes them in the page's
+        # numerals, the chat's reply (SMS, WhatsApp) in ASCII digits.
         raise ValidationError(
             _(
                 "This run starts at %(start)s. It can be started from %(opens)s, "
-                "in %(hours)d h %(minutes)d min."
-            )
-            % {
+                "in %(hours)s h %(minutes)s min."
+            ),
+            code="too_early",
+            params={
                 "start": f"{run.start:%H:%M}",
                 "opens": f"{timezone.localtime(opens):%H:%M}",
                 "hours": hours,
                 "minutes": minutes,
-            }
+            },
         )
 
 

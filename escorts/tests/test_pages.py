@@ -240,6 +240,20 @@ def test_an_escort_cannot_start_a_run_long_before_it_and_is_asked_before_complet
     assert mine.status == EscortRun.Status.COMPLETED
 
 
+def test_a_bengali_escort_reads_when_the_run_can_be_started_in_bengali_digits(
+    day, duty, client_for, clock
+):
+    _publish(day, duty)
+    leader = day["alpha_leader"].user
+    leader.language = "bn"
+    leader.save()
+    mine = EscortRun.objects.get(sheet__status="published", team=day["alpha"])
+    clock.move_to(datetime.datetime(2026, 12, 1, 0, 24, tzinfo=IST))
+    response = client_for(leader).post(url("escorts:my_run_action", mine.pk, "start"), follow=True)
+    said = "এই রান ১০:০০-এ শুরু। এটি ০৯:০০ থেকে শুরু করা যাবে, আর ৮ ঘণ্টা ৩৬ মিনিট পরে।"  # noqa: RUF001
+    assert said in response.content.decode()
+
+
 def test_the_duty_officer_sees_runs_not_started_after_15_minutes_as_overdue(
     day, duty, client_for, clock
 ):
