@@ -558,6 +558,19 @@ def test_the_sheet_and_the_move_page_say_what_would_cover_an_uncovered_entry(day
     move = client.get(url("escorts:entry_move", TODAY, late.pk)).content.decode()
     assert "No run can take this entry." in move
     assert "Runs that cannot take it" in move and "Alpha · Malancha" in move
+    refusing = re.search(r'<ul class="small">(.*?)</ul>', move, re.S)[1]
+    assert "Alpha · Malancha · 10:00-12:00: " in refusing and "Malancha 10:00-12:00" in refusing
+    # On a Bengali page the runs the rules name, and their hours, are in Bengali digits.
+    duty.language = "bn"
+    duty.save()
+    move = client_for(duty).get(url("escorts:entry_move", TODAY, late.pk)).content.decode()
+    refusing = re.search(r'<ul class="small">(.*?)</ul>', move, re.S)[1]
+    assert "Alpha · Malancha · ১০:০০-১২:০০: " in refusing  # noqa: RUF001
+    assert "Malancha ১০:০০-১২:০০-এ হবে ৩ জন" in refusing  # noqa: RUF001
+    assert not re.findall(r"[0-9]", refusing), "an ASCII digit"
+    duty.language = "en"
+    duty.save()
+    client = client_for(duty)
 
     TeamFactory(name="Charlie", capacity=2)
     sheet = client.get(url("escorts:sheet", TODAY)).content.decode()
