@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_tenants.utils import tenant_context
 
-from escort_portal.forms import service_error_text
+from escort_portal.forms import sent_error_text
 from escorts import selectors as escort_selectors
 from escorts import services as escort_services
 from escorts.models import DutySheet, EscortRun, SignSource
@@ -130,8 +130,8 @@ def acting(turn: Turn, station: Station) -> Iterator[None]:
 
 
 def refused(reason: str | ValidationError, *, outcome: str) -> Reply:
-    """A rule said no: the service's own message, as the page shows it."""
-    text = service_error_text(reason) if isinstance(reason, ValidationError) else reason
+    """A rule said no: the service's own message, as the page shows it (but for its digits)."""
+    text = sent_error_text(reason) if isinstance(reason, ValidationError) else reason
     return Reply("chat_refused", {"reason": text}, outcome=outcome)
 
 

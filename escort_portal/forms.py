@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
+from escort_portal.formats import native_digits
+
 
 def add_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
     """Show a service's errors on the fields they name and the rest above the form, so the
@@ -17,5 +19,22 @@ def add_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
 
 
 def service_error_text(exc: ValidationError) -> str:
-    """A service's errors as one line, for a page that shows them as a message, not on a form."""
+    """A service's errors as one line, for a page that shows them as a message, not on a form.
+    The numbers and times an error carries as `params` are written in the page's numerals."""
+    errors = (
+        [error for field_errors in exc.error_dict.values() for error in field_errors]
+        if hasattr(exc, "error_dict")
+        else exc.error_list
+    )
+    return " ".join(
+        str(error.message % {key: native_digits(value) for key, value in error.params.items()})
+        if error.params
+        else str(error.message)
+        for error in errors
+    )
+
+
+def sent_error_text(exc: ValidationError) -> str:
+    """A service's errors as one line, for a text sent by SMS or WhatsApp: its numbers and times
+    in ASCII digits, whatever the reader's language."""
     return " ".join(exc.messages)

@@ -342,13 +342,29 @@ class Slot:
     label: str
 
 
+def _hours(start: datetime.time, end: datetime.time) -> str:
+    # The rules' messages and advice are shown on the duty officer's pages only, in the page's
+    # numerals; the database and the sheet's JSON keep ASCII times.
+    return native_digits(f"{start:%H:%M}-{end:%H:%M}")
+
+
+def slot_label(area: CollectionArea, start: datetime.time, end: datetime.time) -> str:
+    """A run as the rules' messages name it: "Near 10:00-12:00"."""
+    return f"{area.name} {_hours(start, end)}"
+
+
+def run_label(run: EscortRun) -> str:
+    """A run as the sheet's advice names it: "Alpha · Near 10:00-12:00", as its `__str__`."""
+    return f"{run.team} · {run.area} · {_hours(run.start, run.end)}"
+
+
 def run_slot(run: EscortRun, *, agents: int | None = None) -> Slot:
     return Slot(
         area=run.area,
         start=minutes(run.start),
         end=minutes(run.end),
         agents=run.run_entries.count() if agents is None else agents,
-        label=f"{run.area.name} {run.start:%H:%M}-{run.end:%H:%M}",
+        label=slot_label(run.area, run.start, run.end),
     )
 
 
@@ -379,7 +395,7 @@ def team_day_problems(team: EscortTeam, slots: Sequence[Slot]) -> list[str]:
     speed = speed_kmph()
     here, free = base, minutes(team.shift_start)
     previous = _("the base at the start of the shift (%(time)s)") % {
-        "time": f"{team.shift_start:%H:%M}"
+        "time": native_digits(f"{team.shift_start:%H:%M}")
     }
     for slot in sorted(slots, key=lambda s: (s.start, s.end)):
         # The areas without a location were returned as problems above.
@@ -401,7 +417,7 @@ def team_day_problems(team: EscortTeam, slots: Sequence[Slot]) -> list[str]:
     if free + leg > minutes(team.shift_end):
         problems.append(
             _("%(team)s cannot be back at base by the end of its shift (%(time)s).")
-            % {"team": team, "time": f"{team.shift_end:%H:%M}"}
+            % {"team": team, "time": native_digits(f"{team.shift_end:%H:%M}")}
         )
     return problems
 
@@ -449,8 +465,8 @@ def window_covers(start: int, end: int, entries: Iterable[RosterEntry]) -> list[
                 _("The run's window does not cover %(agent)s's trip %(start)s-%(end)s.")
                 % {
                     "agent": entry.agent.name,
-                    "start": f"{entry.depart_at:%H:%M}",
-                    "end": f"{entry.return_at:%H:%M}",
+                    "start": native_digits(f"{entry.depart_at:%H:%M}"),
+                    "end": native_digits(f"{entry.return_at:%H:%M}"),
                 }
             )
     return problems

@@ -393,7 +393,7 @@ def escort_words_for_entry(
     if link.reached_at is not None:
         return EscortWords(
             _("You reached the deposit point at %(time)s, with the escort.")
-            % {"time": f"{timezone.localtime(link.reached_at):%H:%M}"},
+            % {"time": native_digits(f"{timezone.localtime(link.reached_at):%H:%M}")},
             "success",
         )
     meet_at, place = agent_meeting(run=run, entry=entry)
@@ -420,9 +420,8 @@ def escort_words_for_entry(
             if run.status == EscortRun.Status.ACKNOWLEDGED
             else _("Escort planned: %(team)s meets you at %(time)s at %(place)s.")
         )
-        return EscortWords(
-            words % {"team": run.team.name, "time": f"{meet_at:%H:%M}", "place": place}, "info"
-        )
+        shown = {"team": run.team.name, "time": native_digits(f"{meet_at:%H:%M}"), "place": place}
+        return EscortWords(words % shown, "info")
     if run.status != EscortRun.Status.STARTED:
         return EscortWords(_("No escort for this trip today."), "secondary")
     silent = watch.minutes_between(state.last_sign_at, now) if state.last_sign_at else None

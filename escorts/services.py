@@ -513,7 +513,7 @@ def _slot(area: CollectionArea, start: int, end: int, agents: int) -> planning.S
         start=start,
         end=end,
         agents=agents,
-        label=f"{area.name} {planning.clock(start):%H:%M}-{planning.clock(end):%H:%M}",
+        label=planning.slot_label(area, planning.clock(start), planning.clock(end)),
     )
 
 
@@ -655,9 +655,9 @@ def entry_cover_options(
 
 def cover_advice(options: list[CoverOption]) -> str:
     """One line for the sheet: what would cover an uncovered entry, or that nothing would."""
-    on_run = next((o for o in options if o.run is not None and o.problem is None), None)
+    on_run = next((o.run for o in options if o.run is not None and o.problem is None), None)
     if on_run is not None:
-        return _("It fits on the run %(run)s.") % {"run": on_run.run}
+        return _("It fits on the run %(run)s.") % {"run": planning.run_label(on_run)}
     new_run = next((o for o in options if o.run is None and o.problem is None), None)
     if new_run is not None:
         return _("%(team)s is free then: a new run of that team would cover it.") % {
@@ -1016,17 +1016,20 @@ def _refuse_early_start(run: EscortRun) -> None:
     wait = opens - timezone.now()
     if wait > datetime.timedelta(0):
         hours, minutes = divmod(-(-int(wait.total_seconds()) // 60), 60)
+        # The times as params, not in the text: the leader's page writes them in the page's
+        # numerals, the chat's reply (SMS, WhatsApp) in ASCII digits.
         raise ValidationError(
             _(
                 "This run starts at %(start)s. It can be started from %(opens)s, "
-                "in %(hours)d h %(minutes)d min."
-            )
-            % {
+                "in %(hours)s h %(minutes)s min."
+            ),
+            code="too_early",
+            params={
                 "start": f"{run.start:%H:%M}",
                 "opens": f"{timezone.localtime(opens):%H:%M}",
                 "hours": hours,
                 "minutes": minutes,
-            }
+            },
         )
 
 

@@ -496,3 +496,12 @@ def test_a_refusal_reaches_a_bengali_reader_in_bengali(day, client, graph):
     text = text_of(graph.last(Morning.LEADER))
     assert text.startswith("এসকর্ট পোর্টাল: করা হয়নি।")
     assert "cannot" not in text
+
+
+def test_a_bengali_readers_refusal_keeps_its_times_in_ascii_digits(day, client, graph, clock):
+    day.leader.language = "bn"
+    day.leader.save()
+    clock.move_to(datetime.datetime(2026, 12, 1, 8, 40, tzinfo=IST))
+    Phone(client, Morning.LEADER).text(f"START R{day.run.pk}")
+    text = text_of(graph.last(Morning.LEADER))
+    assert "এই রান 10:00-এ শুরু। এটি 09:00 থেকে শুরু করা যাবে, আর 0 ঘণ্টা 20 মিনিট পরে।" in text

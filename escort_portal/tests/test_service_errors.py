@@ -9,8 +9,9 @@ from pathlib import Path
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
-from escort_portal.forms import add_service_errors, service_error_text
+from escort_portal.forms import add_service_errors, sent_error_text, service_error_text
 
 
 class NameForm(forms.Form):
@@ -44,6 +45,25 @@ def test_a_service_error_naming_no_field_is_shown_above_the_form():
 def test_a_service_error_for_a_message_reads_as_one_line():
     exc = ValidationError(["The run must end after it starts.", "Choose a team."])
     assert service_error_text(exc) == "The run must end after it starts. Choose a team."
+
+
+def test_a_service_errors_numbers_are_written_in_the_pages_numerals_but_sent_in_ascii():
+    exc = ValidationError(
+        [
+            ValidationError(
+                "Wait %(hours)s h %(minutes)s min.", params={"hours": 8, "minutes": 36}
+            ),
+            ValidationError({"team": "Choose a team."}),
+        ]
+    )
+    with translation.override("bn"):
+        assert service_error_text(exc) == "Wait ৮ h ৩৬ min. Choose a team."
+        assert sent_error_text(exc) == "Wait 8 h 36 min. Choose a team."
+    with translation.override("en"):
+        assert service_error_text(exc) == "Wait 8 h 36 min. Choose a team."
+    named = ValidationError({"team": ValidationError("Past %(time)s.", params={"time": "10:00"})})
+    with translation.override("bn"):
+        assert service_error_text(named) == "Past ১০:০০."  # noqa: RUF001
 
 
 # The ways a view could show a service error without the helpers.

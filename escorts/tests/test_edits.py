@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime
+import re
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from escorts import services
 from escorts.models import DutySheet, EscortRun, RunEntry, TeamOffDuty, UncoveredEntry
@@ -123,6 +125,42 @@ def test_a_hand_made_run_must_cover_its_entries_and_be_in_one_area(day, officer)
     )
     assert run.meeting_point == "Bus stand"
     assert not UncoveredEntry.objects.filter(entry=c).exists()
+
+
+def test_the_rules_name_runs_and_shift_times_in_the_readers_numerals(day, officer):
+    far = AreaFactory(name="Far", **FAR)
+    early = entry(area=far, start="07:30", end="09:00")
+    soon_after = entry(area=far, start="12:30", end="13:00")
+    last = entry(area=far, start="15:00", end="16:30")
+    late = entry(area=day["near"], start="13:00", end="14:00")
+    attempts = [
+        {"entries": [early]},
+        {"entries": [soon_after]},
+        {"entries": [last]},
+        {"entries": [late], "start": datetime.time(13, 15), "end": datetime.time(14, 0)},
+    ]
+    fits = [services.CoverOption(run=day["run"], team=day["alpha"], problem=None)]
+
+    def said(language: str) -> str:
+        texts = []
+        with translation.override(language):
+            for attempt in attempts:
+                with pytest.raises(ValidationError) as exc:
+                    services.run_create(date=TODAY, team=day["alpha"], by=officer, **attempt)
+                texts.append(_messages(exc))
+            texts.append(services.cover_advice(fits))
+        return "\n".join(texts)
+
+    english = said("en")
+    for shown in ("Far 07:30-09:00", "the shift (", "Far 12:30-13:00", "from Near 10:00-12:00"):
+        assert shown in english
+    assert "end of its shift (17:00)" in english and "trip 13:00-14:00" in english
+    assert "It fits on the run Alpha · Near · 10:00-12:00." in english
+    bengali = said("bn")
+    assert not re.findall(r"[0-9]", bengali), "an ASCII digit"
+    for shown in ("Far ০৭:৩০-০৯:০০", "Far ১২:৩০-১৩:০০", "Near ১০:০০-১২:০০", "(১৭:০০)"):  # noqa: RUF001
+        assert shown in bengali
+    assert "যাত্রা ১৩:০০-১৪:০০" in bengali and "এটি Alpha · Near · ১০:০০-১২:০০ রানে" in bengali  # noqa: RUF001
 
 
 def test_an_area_without_a_location_cannot_be_checked_so_it_is_refused(day, officer):

@@ -240,6 +240,20 @@ def test_an_escort_cannot_start_a_run_long_before_it_and_is_asked_before_complet
     assert mine.status == EscortRun.Status.COMPLETED
 
 
+def test_a_bengali_escort_reads_when_the_run_can_be_started_in_bengali_digits(
+    day, duty, client_for, clock
+):
+    _publish(day, duty)
+    leader = day["alpha_leader"].user
+    leader.language = "bn"
+    leader.save()
+    mine = EscortRun.objects.get(sheet__status="published", team=day["alpha"])
+    clock.move_to(datetime.datetime(2026, 12, 1, 0, 24, tzinfo=IST))
+    response = client_for(leader).post(url("escorts:my_run_action", mine.pk, "start"), follow=True)
+    said = "এই রান ১০:০০-এ শুরু। এটি ০৯:০০ থেকে শুরু করা যাবে, আর ৮ ঘণ্টা ৩৬ মিনিট পরে।"  # noqa: RUF001
+    assert said in response.content.decode()
+
+
 def test_the_duty_officer_sees_runs_not_started_after_15_minutes_as_overdue(
     day, duty, client_for, clock
 ):
@@ -544,6 +558,19 @@ def test_the_sheet_and_the_move_page_say_what_would_cover_an_uncovered_entry(day
     move = client.get(url("escorts:entry_move", TODAY, late.pk)).content.decode()
     assert "No run can take this entry." in move
     assert "Runs that cannot take it" in move and "Alpha · Malancha" in move
+    refusing = re.search(r'<ul class="small">(.*?)</ul>', move, re.S)[1]
+    assert "Alpha · Malancha · 10:00-12:00: " in refusing and "Malancha 10:00-12:00" in refusing
+    # On a Bengali page the runs the rules name, and their hours, are in Bengali digits.
+    duty.language = "bn"
+    duty.save()
+    move = client_for(duty).get(url("escorts:entry_move", TODAY, late.pk)).content.decode()
+    refusing = re.search(r'<ul class="small">(.*?)</ul>', move, re.S)[1]
+    assert "Alpha · Malancha · ১০:০০-১২:০০: " in refusing  # noqa: RUF001
+    assert "Malancha ১০:০০-১২:০০-এ হবে ৩ জন" in refusing  # noqa: RUF001
+    assert not re.findall(r"[0-9]", refusing), "an ASCII digit"
+    duty.language = "en"
+    duty.save()
+    client = client_for(duty)
 
     TeamFactory(name="Charlie", capacity=2)
     sheet = client.get(url("escorts:sheet", TODAY)).content.decode()

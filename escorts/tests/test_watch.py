@@ -572,6 +572,35 @@ def test_a_bengali_leader_and_agent_read_the_check_in_and_the_escorts_silence_in
     assert "এসকর্টের শেষ খবর ২১ মিনিট আগে। থানাকে জানানো হয়েছে।" in page
 
 
+def test_the_agent_reads_the_escorts_meeting_time_reaching_time_and_silence_in_page_numerals(
+    run_at, people, client_for, clock
+):
+    from lenders.tests.factories import MemberFactory
+
+    run = run_at(status=EscortRun.Status.ACKNOWLEDGED)
+    link = RunEntry.objects.filter(run=run).select_related("entry__agent").first()
+    agent = MemberFactory(branch=link.entry.roster.branch, role="agent", agent=link.entry.agent)
+    agent = agent.user
+
+    def words(language: str) -> str:
+        agent.language = language
+        agent.save()
+        page = client_for(agent).get(url("incidents:my_trips")).content.decode()
+        return re.search(r"data-escort-state>(.*?)</p>", page, re.S)[1].strip()
+
+    assert words("bn") == "এসকর্ট নিশ্চিত: Alpha আপনার সঙ্গে ১০:০০-এ Malancha-এ দেখা করবে।"  # noqa: RUF001
+    assert words("en") == "Escort confirmed: Alpha meets you at 10:00 at Malancha."
+    run.status, run.started_at = EscortRun.Status.STARTED, at("09:00")
+    run.save()
+    services.run_position_record(run=run, by=None, key="p", latitude="22.50", longitude="87.5")
+    clock.move_to(at("09:12"))
+    assert words("bn") == "এসকর্ট পথে আছে। শেষ খবর ১২ মিনিট আগে।"
+    assert words("en") == "Escort on the way. Last seen 12 min ago."
+    RunEntry.objects.filter(pk=link.pk).update(reached_at=at("11:40"))
+    assert words("bn") == "আপনি এসকর্টের সঙ্গে ১১:৪০-এ জমার জায়গায় পৌঁছেছেন।"  # noqa: RUF001
+    assert words("en") == "You reached the deposit point at 11:40, with the escort."
+
+
 def test_an_sos_from_the_queue_is_raised_once_and_the_page_offers_the_sms_fallback(
     station, run_at, people, client_for, clock
 ):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import re
 import zipfile
 
 import pytest
@@ -187,6 +188,10 @@ def test_every_bad_row_is_reported_with_its_line_and_nothing_is_saved(
     member.save()
     page = post_file(client_for(member), upload_url(debra, branch), content).content.decode()
     assert "৬ সারির মধ্যে ৫ সারিতে সমস্যা আছে" in page
+    # ...and finds each problem by its line, in Bengali digits too, as the form's limits.
+    lines = re.findall(r'<div class="fw-bold">লাইন ([^<]*)</div>', page)
+    assert lines == ["৩", "৪", "৬", "৭", "৮"]  # noqa: RUF001
+    assert "সর্বোচ্চ ১ MB এবং ৫০০টি এন্ট্রি।" in page
 
 
 @pytest.mark.parametrize(
