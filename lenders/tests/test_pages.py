@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 
 import pytest
 import time_machine
@@ -343,6 +344,24 @@ def test_a_new_branchs_home_walks_it_through_agents_then_a_roster(in_debra, clie
     assert "Add entry" in page and "Copy my last roster" in page
     EntryFactory(roster__branch=member.branch, agent=agent)
     assert "First steps" not in client.get(home).content.decode()
+
+
+def test_a_branchs_home_says_how_long_filing_stays_open_in_the_readers_digits(
+    in_debra, client_for, clock
+):
+    member = MemberFactory(branch=BranchFactory())
+    AgentFactory(branch=member.branch)
+    client = client_for(member.user)
+    home = f"/station/debra/lenders/branch/{member.branch.pk}/"
+    english = re.search(r"\((\d+) h (\d+) min left\)", client.get(home).content.decode())
+    assert english is not None
+    member.user.language = "bn"
+    member.user.save()
+    bengali = re.search(r"\((\S+) ঘণ্টা (\S+) মিনিট বাকি\)", client.get(home).content.decode())
+    assert bengali is not None
+    assert bengali.groups() == tuple(
+        number.translate(str.maketrans("0123456789", "০১২৩৪৫৬৭৮৯")) for number in english.groups()
+    )
 
 
 def test_registration_takes_the_managers_name_and_phone_from_the_account(client_for, debra):

@@ -192,6 +192,7 @@ def test_every_bad_row_is_reported_with_its_line_and_nothing_is_saved(
     lines = re.findall(r'<div class="fw-bold">লাইন ([^<]*)</div>', page)
     assert lines == ["৩", "৪", "৬", "৭", "৮"]  # noqa: RUF001
     assert "সর্বোচ্চ ১ MB এবং ৫০০টি এন্ট্রি।" in page
+    assert "এখন জমা: ১টি এন্ট্রি" in page
 
 
 @pytest.mark.parametrize(
