@@ -922,8 +922,7 @@ def _relax_and_round(
     bound: aside.Bound | None = None
     if work.aside_after is not None and bound_clock is not None and aside.can_fork():
         rounds = cg.relax(clock, replace(work, rounds=work.aside_after, cut_rounds=0))
-        if not cg.solved() or cutting:
-            bound = aside.Bound(_tightening(cg, bound_clock.left(), clock.timer))
+        bound = aside.Bound(_tightening(cg, bound_clock.left(), clock.timer))
     else:
         rounds = cg.relax(clock, work)
     upper = min(upper, _proven(cg))
@@ -977,12 +976,11 @@ def _tightening(
     cg: _ColumnGeneration, seconds: float, timer: Callable[[], float]
 ) -> Callable[[Callable[[int], None]], None]:
     """The relaxation's rounds for the bound alone, as run in a second process (`aside`): until
-    solved, then with cuts, for `seconds`, sending each better bound proved."""
+    solved, then with its cuts if it has them, for `seconds`, sending each better bound proved."""
 
     def work(post: Callable[[int], None]) -> None:
         # The copy's own clock: a CPU clock starts again from nothing in a new process.
         clock = _Clock(seconds, reserve=0.0, shares=ASIDE, timer=timer)
-        cg.cutting = True
         checked, sent = math.inf, sys.maxsize
 
         def prove() -> None:
