@@ -887,13 +887,10 @@ def optimise(
             # Seeded so a run can be replayed; nothing here needs unpredictability.
             rng = random.Random(seed)  # noqa: S311
             outcome = _improve(instance, outcome, [stage, clock], rng, tightening)
-        if tightening is not None:
-            # A search that ended early leaves the rest of the budget to the bound.
-            proven = tightening.close(within=max(0.0, clock.left()))
-            outcome = replace(outcome, upper_bound=min(outcome.upper_bound, proven))
     finally:
+        # What the copy proved so far: a plan done early is not held back for a better bound.
         if tightening is not None:
-            tightening.close()
+            outcome = replace(outcome, upper_bound=min(outcome.upper_bound, tightening.close()))
     return outcome
 
 
