@@ -209,16 +209,18 @@ def test_a_running_beat_is_seen_within_seconds_and_rides_through_a_database_rest
             "DATABASE_URL": private_postgres.url,
             "TEST_REDIS_URL": settings.CELERY_BROKER_URL,
             "TEST_CELERY_QUEUE": queue,
+            "TEST_BEAT_SWEEP_SECONDS": "5",
         },
     )
     try:
-        # The minute jobs fall due a minute after beat starts; it stores their last run as it
-        # sends them (CELERY_BEAT_SYNC_EVERY), not minutes later.
+        # The notifications sweep falls due every five seconds here (the minute jobs a minute
+        # after beat starts); beat stores a job's last run as it sends it (CELERY_BEAT_SYNC_EVERY),
+        # not minutes later.
         assert wait_for(lambda: private_postgres.query(last_run)[0][0] is not None, seconds=150)
         first = private_postgres.query(last_run)[0][0]
         private_postgres.restart()
         restarted = time.monotonic()
-        # The next minute's jobs are sent and stored on the restarted database.
+        # The next jobs are sent and stored on the restarted database.
         assert wait_for(lambda: private_postgres.query(last_run)[0][0] > first, seconds=150)
         print(f"beat seen again {time.monotonic() - restarted:.1f} s after the database restart")
         assert beat.poll() is None
