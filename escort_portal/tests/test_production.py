@@ -681,10 +681,13 @@ def test_a_backup_restores_into_a_new_database_that_serves_the_same_pages(
     # The SDPO's pages are read for the days the dashboard's read model holds: on a busy machine
     # the worker's recount of the scenario's day can still be queued, so wait for it first.
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and deployment.sql(
-        "SELECT (SELECT count(*) FROM stations_stationday) = 0"
-        " OR (SELECT count(*) FROM stations_stationdayrecount) > 0"
-    )[0][0]:
+    while (
+        time.monotonic() < deadline
+        and deployment.sql(
+            "SELECT (SELECT count(*) FROM stations_stationday) = 0"
+            " OR (SELECT count(*) FROM stations_stationdayrecount) > 0"
+        )[0][0]
+    ):
         time.sleep(1)
     # Beat's minute jobs (the dashboard recount, the due times) would change the database between
     # the dump and the comparison: the drill reads a database nobody is writing to.
