@@ -1053,7 +1053,11 @@ def _in_parts(
         start = np.array([duals.get(r.id, 0.0) for r in windows.requests])
         covered = 0 if scored is None else scored[0]
         if aside.can_fork():
-            # The search starts now; the bound is tightened aside until the budget ends.
+            # The search starts now; the bound is tightened aside until the budget ends. The bound
+            # at the parts' own duals is proved here first: on a busy machine the copy, at the
+            # lowest priority, may prove nothing before the plan is done.
+            bound, _ = _dual_bound(pricer, windows, kinds, start)
+            upper = min(upper, math.floor(bound + 1e-6))
             tightening = aside.Bound(_stepping(pricer, windows, kinds, start, covered, clock))
         else:
             bound = _subgradient(pricer, windows, kinds, start, covered, clock)
@@ -1114,11 +1118,7 @@ def _subgradient(
     duals = np.maximum(start, 0.0)
     best, scale, idle = math.inf, SUBGRADIENT_SCALE, 0
     while not clock.past(clock.shares.relaxation):
-        found = pricer.price(windows.priority - duals, DAYS_PER_KIND)
-        bound = float(duals.sum()) + sum(
-            size * max([0.0] + [value for value, _ in days])
-            for size, days in zip(sizes, found, strict=True)
-        )
+        bound, found = _dual_bound(pricer, windows, kinds, duals)
         if bound < best - TOLERANCE:
             best, idle = bound, 0
             each_better(best)
@@ -1139,6 +1139,20 @@ def _subgradient(
             break
         duals = np.maximum(0.0, duals - scale * (bound - covered) / norm * direction)
     return best
+
+
+def _dual_bound(
+    pricer: Pricer, windows: Windows, kinds: list[TeamKind], duals: np.ndarray
+) -> tuple[float, list[list[tuple[float, Column]]]]:
+    """The bound on covered priority that `duals` (at least zero) give, and each kind's best days
+    priced at them (see `_subgradient`)."""
+    duals = np.maximum(duals, 0.0)
+    found = pricer.price(windows.priority - duals, DAYS_PER_KIND)
+    bound = float(duals.sum()) + sum(
+        len(kind.members) * max([0.0] + [value for value, _ in days])
+        for kind, days in zip(kinds, found, strict=True)
+    )
+    return bound, found
 
 
 def _coverable(prep: Prepared) -> int:
