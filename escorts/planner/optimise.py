@@ -173,6 +173,13 @@ DIVE_WORK = 1_000_000
 # quarter and two rounds took the whole run from 91.9% to 97.3% of the bound there.
 DIVE_ROUNDS = 2
 DIVE_FRACTION = 0.25
+# With the relaxation's bound on a second core (`Work.aside_after`), a day planned whole has the
+# time for a finer dive: tuning seeds 1001-1004 at 10 s (CPU clock) covered over the four days
+# with a quarter / 15% / a tenth of the teams a step: 400 entries 2,408 / 2,419 / 2,421, 800
+# entries 5,002 / 5,017 / 5,013, 1,000 entries 6,173 / 6,193 / 6,210 (and 6,191 / 6,197 / 6,216
+# on the wall clock). The parts of a very large day keep a quarter: their dives end by a share of
+# their clock, and a tenth took 3,000 entries in 30 s from 4,802 and 4,921 to 4,731 and 4,813.
+ASIDE_DIVE_FRACTION = 0.1
 # Dives from the same relaxation (see `_relax_and_round`), and how far later ones shake its order:
 # at 400 entries (tuning seeds) single dives ended anywhere from 576 to 615 on one day.
 MAX_DIVES = 8
@@ -219,6 +226,8 @@ class Work:
     cut_rounds: int = CUT_ROUNDS
     dives: int = MAX_DIVES
     aside_after: int | None = None
+    # The share of the teams each step of a dive fixes once the relaxation goes on aside.
+    aside_dive_fraction: float = DIVE_FRACTION
 
 
 def _work_of(entries: int) -> Work:
@@ -228,6 +237,7 @@ def _work_of(entries: int) -> Work:
         cut_rounds=CUT_ROUNDS if entries <= CUT_ENTRIES else 0,
         dives=max(1, min(MAX_DIVES, DIVE_WORK // max(1, entries) ** 2)),
         aside_after=ASIDE_AFTER,
+        aside_dive_fraction=ASIDE_DIVE_FRACTION,
     )
 
 
@@ -588,7 +598,9 @@ class _ColumnGeneration:
         self.fixed = []
         self._taken[:] = 0.0
 
-    def dive(self, clock: _Clock, rng: random.Random | None = None) -> list[int]:
+    def dive(
+        self, clock: _Clock, rng: random.Random | None = None, fraction: float = DIVE_FRACTION
+    ) -> list[int]:
         """Round the relaxation by diving: fix its surest days, solve again, price again, repeat.
 
         Each step fixes the days the relaxation takes most of, so the requests those days carry are
@@ -612,7 +624,7 @@ class _ColumnGeneration:
             # Days the relaxation takes more than half of never share a request, and beyond
             # those, a few of the largest.
             sure = [i for i in free if x[i] > 0.5]
-            step = max(1, math.ceil(DIVE_FRACTION * sizes.sum()))
+            step = max(1, math.ceil(fraction * sizes.sum()))
             picks = _compatible(columns, self.fixed + sure + free[:step], sizes)[len(self.fixed) :]
             if not picks:
                 break
@@ -917,9 +929,11 @@ def _relax_and_round(
     for column in _seed_columns(prep, windows, kinds, seed_days):
         cg.master.add(column)
     bound: aside.Bound | None = None
+    fraction = DIVE_FRACTION
     if work.aside_after is not None and bound_clock is not None and aside.can_fork():
         rounds = cg.relax(clock, replace(work, rounds=work.aside_after, cut_rounds=0))
         bound = aside.Bound(_tightening(cg, bound_clock.left(), clock.timer))
+        fraction = work.aside_dive_fraction
     else:
         rounds = cg.relax(clock, work)
     upper = min(upper, _proven(cg))
@@ -942,7 +956,7 @@ def _relax_and_round(
     dives = 0
     while True:
         started = clock.elapsed()
-        dived = cg.dive(clock, None if dives == 0 else rng)
+        dived = cg.dive(clock, None if dives == 0 else rng, fraction)
         dives += 1
         logger.debug(
             "dive %d: %d covered by %d days, %.2fs",
