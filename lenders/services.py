@@ -331,10 +331,10 @@ def _check_can_change(roster: Roster, *, as_officer: bool) -> None:
 
 def _entry_errors(
     data: EntryInput, *, roster: Roster, exclude: RosterEntry | None
-) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = {}
+) -> dict[str, list[str | ValidationError]]:
+    errors: dict[str, list[str | ValidationError]] = {}
 
-    def add(field: str, message: str) -> None:
+    def add(field: str, message: str | ValidationError) -> None:
         errors.setdefault(field, []).append(message)
 
     if data.agent is None:
@@ -375,14 +375,19 @@ def _entry_errors(
             .first()
         )
         if clash is not None:
+            # The times as params, not in the text: a page writes them in its reader's
+            # numerals, the API's JSON in ASCII digits.
             add(
                 "agent",
-                _("%(agent)s is already out %(start)s-%(end)s in another entry.")
-                % {
-                    "agent": data.agent.name,
-                    "start": clash.depart_at.strftime("%H:%M"),
-                    "end": clash.return_at.strftime("%H:%M"),
-                },
+                ValidationError(
+                    _("%(agent)s is already out %(start)s-%(end)s in another entry."),
+                    code="clash",
+                    params={
+                        "agent": data.agent.name,
+                        "start": f"{clash.depart_at:%H:%M}",
+                        "end": f"{clash.return_at:%H:%M}",
+                    },
+                ),
             )
     return errors
 
