@@ -350,6 +350,23 @@ def test_a_file_that_cannot_be_read_is_refused_whole(
     assert RosterEntry.objects.filter(roster__branch=branch).count() == 1
 
 
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("en", "The file is larger than 1 MB."),
+        ("bn", "ফাইলটি ১ MB-এর চেয়ে বড়।"),
+    ],
+)
+def test_a_file_too_large_is_refused_with_the_limit_in_the_readers_digits(
+    debra, branch, member, clock, client_for, language, message
+):
+    member.language = language
+    member.save()
+    content = b"x" * (upload.MAX_UPLOAD_BYTES + 1)
+    page = post_file(client_for(member), upload_url(debra, branch), content).content.decode()
+    assert message in page
+
+
 def test_the_page_says_an_upload_replaces_the_roster(debra, branch, member, clock, client_for):
     page = client_for(member).get(upload_url(debra, branch)).content.decode()
     assert "An upload replaces this date" in page

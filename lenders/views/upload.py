@@ -35,7 +35,8 @@ class UploadForm(forms.Form):
             raise ValidationError(_("Upload an Excel .xlsx or a .csv file."))
         if file.size > upload.MAX_UPLOAD_BYTES:
             raise ValidationError(
-                _("The file is larger than %(size)s. A roster fits in far less.") % {"size": "1 MB"}
+                _("The file is larger than %(size)s. A roster fits in far less.")
+                % {"size": native_digits(f"{upload.MAX_UPLOAD_BYTES // (1024 * 1024)} MB")}
             )
         return file
 
