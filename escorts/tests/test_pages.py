@@ -682,6 +682,25 @@ def test_moving_an_entry_through_the_page(day, duty, client_for):
     ).exists()
 
 
+BENGALI_DIGITS = str.maketrans("0123456789", "০১২৩৪৫৬৭৮৯")
+
+
+@pytest.mark.parametrize("language", ["en", "bn"])
+def test_the_move_and_new_run_pages_give_times_in_the_readers_digits(
+    day, duty, client_for, language
+):
+    duty.language = language
+    duty.save()
+    digits = BENGALI_DIGITS if language == "bn" else {}
+    client = client_for(duty)
+    run = EscortRun.objects.get(sheet=day["sheet"], area__name="Malancha")
+    move = client.get(url("escorts:entry_move", TODAY, day["a"].pk)).content.decode()
+    hours = f"{run.start:%H:%M}-{run.end:%H:%M}".translate(digits)
+    assert f'<option value="{run.pk}">{run.team} · Malancha · {hours}</option>' in move
+    new = client.get(url("escorts:run_new", TODAY)).content.decode()
+    assert "Malancha · " + "10:30-11:30".translate(digits) in new
+
+
 def test_a_build_stuck_past_its_grace_offers_a_rebuild(station, clock, duty, client_for):
     stuck, _ = services._build_claim(date=TODAY, origin=DutySheet.Origin.REBUILD, by=duty)
     services._build_start(stuck)
