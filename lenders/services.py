@@ -505,7 +505,7 @@ def roster_entries_replace(
 @dataclass(frozen=True)
 class CopyResult:
     added: list[RosterEntry]
-    skipped: list[tuple[RosterEntry, str]]
+    skipped: list[tuple[RosterEntry, ValidationError]]
     source: Roster | None
 
 
@@ -524,7 +524,7 @@ def roster_copy_from_last(*, branch: LenderBranch, date: datetime.date, by: User
         .first()
     )
     added: list[RosterEntry] = []
-    skipped: list[tuple[RosterEntry, str]] = []
+    skipped: list[tuple[RosterEntry, ValidationError]] = []
     if source is not None:
         for old in source.entries.select_related("agent", "area"):
             data = EntryInput(**{f.name: getattr(old, f.name) for f in fields(EntryInput)})
@@ -532,7 +532,7 @@ def roster_copy_from_last(*, branch: LenderBranch, date: datetime.date, by: User
                 with transaction.atomic():
                     added.append(_add(roster, data, by=by, as_officer=False))
             except ValidationError as exc:
-                skipped.append((old, " ".join(exc.messages)))
+                skipped.append((old, exc))
     if added:
         _mark_filed(roster, by)
         stats.refresh_on_commit(date=date)
