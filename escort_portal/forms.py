@@ -10,12 +10,13 @@ from escort_portal.formats import native_digits
 
 def add_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
     """Show a service's errors on the fields they name and the rest above the form, so the
-    form keeps what was typed and says what to fix."""
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc)
-        return
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
+    form keeps what was typed and says what to fix. Their params are written in the page's
+    numerals, as `service_error_text` writes them."""
+    for field, errors in exc.update_error_dict({}).items():
+        form.add_error(
+            field if field in form.fields else None,
+            [ValidationError(service_error_text(error), code=error.code) for error in errors],
+        )
 
 
 def service_error_text(exc: ValidationError) -> str:

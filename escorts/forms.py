@@ -7,9 +7,11 @@ from crispy_forms.layout import Fieldset, Layout, Submit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from escort_portal.formats import native_digits
 from lenders.models import CashBand, CollectionArea, FieldAgent, LenderBranch, RosterEntry
 from stations.models import MIN_RETENTION_DAYS, Stage, Station, User
 
+from . import planning
 from .models import DutySheet, EscortRun, EscortTeam, Officer
 
 if TYPE_CHECKING:
@@ -121,6 +123,8 @@ class MoveEntryForm(forms.Form):
         cast(forms.ModelChoiceField, self.fields["run"]).queryset = EscortRun.objects.filter(
             sheet=sheet, area=entry.area
         ).select_related("team", "area")
+        # The runs as the sheet's advice names them, their times in the page's numerals.
+        self.fields["run"].label_from_instance = planning.run_label  # type: ignore[attr-defined]
         cast(forms.ModelChoiceField, self.fields["team"]).queryset = EscortTeam.objects.filter(
             active=True
         )
@@ -151,7 +155,7 @@ class RunCreateForm(forms.Form):
         # The label of this form's own copy of the field, set on the instance.
         self.fields["entries"].label_from_instance = lambda e: (  # type: ignore[attr-defined]
             f"{e.agent.name} · {e.roster.branch} · {e.area.name} · "
-            f"{e.depart_at:%H:%M}-{e.return_at:%H:%M}"
+            + native_digits(f"{e.depart_at:%H:%M}-{e.return_at:%H:%M}")
         )
         self.helper = _helper(_("Create run"))
 

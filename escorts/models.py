@@ -8,10 +8,12 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
 from escort_portal import audit
+from escort_portal.formats import native_digits
 from escort_portal.stamps import CreatedStamp, Stamped, UpdatedStamp
 from lenders.models import CollectionArea, RosterEntry
 
@@ -418,6 +420,21 @@ class UncoveredEntry(CreatedStamp):
     @property
     def plain_reason(self) -> str:
         return str(self.PLAIN_REASONS.get(self.reason, self.get_reason_display()))
+
+    @property
+    def reason_detail(self) -> str:
+        """What the reason is about, in the reader's language and numerals. `detail` holds the
+        same text in the language the sheet was built in; both details are written again from
+        the entry, whose area and times the sheet's row shows beside it."""
+        entry = self.entry
+        if self.reason == self.Reason.NO_COORDINATES:
+            return gettext("%(area)s has no map location.") % {"area": entry.area.display_name}
+        if self.reason == self.Reason.OUTSIDE_SHIFTS:
+            return gettext("%(start)s-%(end)s is outside every team's shift.") % {
+                "start": native_digits(f"{entry.depart_at:%H:%M}"),
+                "end": native_digits(f"{entry.return_at:%H:%M}"),
+            }
+        return self.detail
 
 
 class SignKind(models.TextChoices):

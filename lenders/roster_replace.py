@@ -52,7 +52,7 @@ def roster_rows_replace(
         )
     # Some rows could not be read, so nothing will be saved. Run the rules over every row all
     # the same, inside a transaction that is always rolled back, to report all problems at once.
-    rule_errors: dict[int, dict[str, list[str]]] = {}
+    rule_errors: dict[int, dict[str, list[ValidationError]]] = {}
     try:
         with transaction.atomic():
             services.roster_entries_replace(
@@ -62,13 +62,15 @@ def roster_rows_replace(
     except _Undo:
         pass
     except services.RosterRowsInvalid as exc:
-        rule_errors = {index: error_dict(error) for index, error in exc.rows.items()}
+        # The errors themselves, not their text: a page writes their params (times) in its
+        # reader's numerals.
+        rule_errors = {index: error.update_error_dict({}) for index, error in exc.rows.items()}
     bad: dict[int, ValidationError] = {}
     for index, row in enumerate(rows):
         # A field that could not be read is blank for the rules, which would only add "give the
         # time" to "this is not a time": keep the reading error alone for that field.
-        errors = {k: v for k, v in rule_errors.get(index, {}).items() if k not in row.errors}
-        errors = {**row.errors, **errors}
+        errors: dict[str, list[str] | list[ValidationError]] = {**row.errors}
+        errors.update((k, v) for k, v in rule_errors.get(index, {}).items() if k not in row.errors)
         if errors:
             bad[index] = ValidationError(errors)
     raise services.RosterRowsInvalid(bad)

@@ -331,10 +331,10 @@ def _check_can_change(roster: Roster, *, as_officer: bool) -> None:
 
 def _entry_errors(
     data: EntryInput, *, roster: Roster, exclude: RosterEntry | None
-) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = {}
+) -> dict[str, list[str | ValidationError]]:
+    errors: dict[str, list[str | ValidationError]] = {}
 
-    def add(field: str, message: str) -> None:
+    def add(field: str, message: str | ValidationError) -> None:
         errors.setdefault(field, []).append(message)
 
     if data.agent is None:
@@ -375,14 +375,19 @@ def _entry_errors(
             .first()
         )
         if clash is not None:
+            # The times as params, not in the text: a page writes them in its reader's
+            # numerals, the API's JSON in ASCII digits.
             add(
                 "agent",
-                _("%(agent)s is already out %(start)s-%(end)s in another entry.")
-                % {
-                    "agent": data.agent.name,
-                    "start": clash.depart_at.strftime("%H:%M"),
-                    "end": clash.return_at.strftime("%H:%M"),
-                },
+                ValidationError(
+                    _("%(agent)s is already out %(start)s-%(end)s in another entry."),
+                    code="clash",
+                    params={
+                        "agent": data.agent.name,
+                        "start": f"{clash.depart_at:%H:%M}",
+                        "end": f"{clash.return_at:%H:%M}",
+                    },
+                ),
             )
     return errors
 
@@ -500,7 +505,7 @@ def roster_entries_replace(
 @dataclass(frozen=True)
 class CopyResult:
     added: list[RosterEntry]
-    skipped: list[tuple[RosterEntry, str]]
+    skipped: list[tuple[RosterEntry, ValidationError]]
     source: Roster | None
 
 
@@ -519,7 +524,7 @@ def roster_copy_from_last(*, branch: LenderBranch, date: datetime.date, by: User
         .first()
     )
     added: list[RosterEntry] = []
-    skipped: list[tuple[RosterEntry, str]] = []
+    skipped: list[tuple[RosterEntry, ValidationError]] = []
     if source is not None:
         for old in source.entries.select_related("agent", "area"):
             data = EntryInput(**{f.name: getattr(old, f.name) for f in fields(EntryInput)})
@@ -527,7 +532,7 @@ def roster_copy_from_last(*, branch: LenderBranch, date: datetime.date, by: User
                 with transaction.atomic():
                     added.append(_add(roster, data, by=by, as_officer=False))
             except ValidationError as exc:
-                skipped.append((old, " ".join(exc.messages)))
+                skipped.append((old, exc))
     if added:
         _mark_filed(roster, by)
         stats.refresh_on_commit(date=date)

@@ -343,6 +343,13 @@ def main() -> None:
     )
     parser.add_argument("--stations", type=int, default=1, help="stations the lenders are at")
     args = parser.parse_args()
+    # A rate's run sends int(rate * seconds) requests: with none, it would have nothing to report.
+    for rate in args.rates:
+        if rate <= 0 or args.seconds <= 0 or int(rate * args.seconds) < 1:
+            parser.error(
+                f"--rates {rate:g} for --seconds {args.seconds:g} sends no request: each rate "
+                "times the seconds must come to one request at least"
+            )
     if shutil.which("redis-server") is None:
         sys.exit("redis-server is needed (Debian: apt-get install redis-server)")
 

@@ -42,6 +42,29 @@ def test_a_service_error_naming_no_field_is_shown_above_the_form():
     assert form.non_field_errors() == ["The entry is already on that run."]
 
 
+def test_a_service_errors_numbers_on_a_form_are_written_in_the_pages_numerals():
+    exc = ValidationError(
+        {
+            "name": ValidationError(
+                "Out %(start)s-%(end)s.", code="clash", params={"start": "09:00", "end": "10:00"}
+            ),
+            "into": ValidationError("Wait %(minutes)s min.", params={"minutes": 36}),
+        }
+    )
+    with translation.override("bn"):
+        form = _bound_form()
+        add_service_errors(form, exc)
+        assert form.errors == {"name": ["Out ০৯:০০-১০:০০."], "__all__": ["Wait ৩৬ min."]}  # noqa: RUF001
+        assert form.has_error("name", code="clash")
+        plain = _bound_form()
+        add_service_errors(plain, ValidationError("Wait %(minutes)s min.", params={"minutes": 8}))
+        assert plain.non_field_errors() == ["Wait ৮ min."]
+    with translation.override("en"):
+        form = _bound_form()
+        add_service_errors(form, exc)
+        assert form.errors == {"name": ["Out 09:00-10:00."], "__all__": ["Wait 36 min."]}
+
+
 def test_a_service_error_for_a_message_reads_as_one_line():
     exc = ValidationError(["The run must end after it starts.", "Choose a team."])
     assert service_error_text(exc) == "The run must end after it starts. Choose a team."

@@ -13,7 +13,7 @@ from django.db import connection
 from django.http import HttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from pypdf import PdfReader
 
@@ -680,6 +680,46 @@ def test_moving_an_entry_through_the_page(day, duty, client_for):
     assert EscortRun.objects.filter(
         sheet=day["sheet"], team=bravo, run_entries__entry=day["c"]
     ).exists()
+
+
+def test_the_sheet_says_why_an_entry_is_uncovered_in_the_readers_language(
+    station, clock, duty, client_for
+):
+    TeamFactory(shift_start=datetime.time(8), shift_end=datetime.time(14))
+    nowhere = AreaFactory(name="Nirjan", name_bn="নির্জন", latitude=None, longitude=None)
+    entry(area=nowhere)
+    entry(area=AreaFactory(), start="15:00", end="18:00")
+    # Built by a worker speaking Bengali: what it wrote down is not what an English reader reads.
+    with translation.override("bn"):
+        build_due()
+    page = client_for(duty).get(url("escorts:sheet", TODAY)).content.decode()
+    assert "Nirjan has no map location." in page
+    assert "15:00-18:00 is outside every team&#x27;s shift." in page
+    duty.language = "bn"
+    duty.save()
+    page = client_for(duty).get(url("escorts:sheet", TODAY)).content.decode()
+    assert "নির্জন-এর মানচিত্রে অবস্থান দেওয়া নেই।" in page
+    assert "১৫:০০-১৮:০০ সব দলের শিফটের বাইরে।" in page  # noqa: RUF001
+    assert "15:00" not in page
+
+
+BENGALI_DIGITS = str.maketrans("0123456789", "০১২৩৪৫৬৭৮৯")
+
+
+@pytest.mark.parametrize("language", ["en", "bn"])
+def test_the_move_and_new_run_pages_give_times_in_the_readers_digits(
+    day, duty, client_for, language
+):
+    duty.language = language
+    duty.save()
+    digits = BENGALI_DIGITS if language == "bn" else {}
+    client = client_for(duty)
+    run = EscortRun.objects.get(sheet=day["sheet"], area__name="Malancha")
+    move = client.get(url("escorts:entry_move", TODAY, day["a"].pk)).content.decode()
+    hours = f"{run.start:%H:%M}-{run.end:%H:%M}".translate(digits)
+    assert f'<option value="{run.pk}">{run.team} · Malancha · {hours}</option>' in move
+    new = client.get(url("escorts:run_new", TODAY)).content.decode()
+    assert "Malancha · " + "10:30-11:30".translate(digits) in new
 
 
 def test_a_build_stuck_past_its_grace_offers_a_rebuild(station, clock, duty, client_for):

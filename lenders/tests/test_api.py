@@ -348,6 +348,17 @@ def test_replace_reports_every_bad_row_by_index_and_saves_nothing(branch, key, a
     assert list(RosterEntry.objects.filter(roster__branch=branch)) == [old]
 
 
+def test_a_clash_is_reported_in_ascii_digits_whatever_the_language(branch, key, agent, area, clock):
+    rows = [body(agent, area, "08:00", "09:00"), body(agent, area, "08:30", "09:30")]
+    api = Api(key)
+    api.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "bn"
+    response = api.put(entries_path(), rows)
+    assert response.status_code == 400
+    assert response.json()["rows"] == {
+        "1": {"agent": ["Rahul Das অন্য একটি এন্ট্রিতে 08:00-09:00 বাইরে আছেন।"]}
+    }
+
+
 def test_replace_wants_a_list(key, clock):
     response = Api(key).put(entries_path(), {"agent": 1})
     assert response.status_code == 400

@@ -329,6 +329,15 @@ def test_copying_the_last_roster_says_what_happened_to_every_trip(in_debra, clie
     assert "2 of the 3 trips of Mon 30 Nov 2026 copied." in page
     assert "Copied: Arup Bag · Malancha · 09:00-10:00; Mita Giri · Malancha · 11:00-12:00" in page
     assert "Not copied: Sona Pal · Malancha · 13:00-14:00: Choose an active field agent" in page
+    # Copied again, the trips clash with their copies: a Bengali reader reads every time of it
+    # in Bengali digits.
+    member.user.language = "bn"
+    member.user.save()
+    page = client.post(url, follow=True).content.decode()
+    assert (
+        "কপি হয়নি: Arup Bag · Malancha · ০৯:০০-১০:০০: "  # noqa: RUF001
+        "Arup Bag অন্য একটি এন্ট্রিতে ০৯:০০-১০:০০ বাইরে আছেন।"  # noqa: RUF001
+    ) in page
 
 
 def test_a_new_branchs_home_walks_it_through_agents_then_a_roster(in_debra, client_for, clock):

@@ -193,6 +193,26 @@ def test_every_bad_row_is_reported_with_its_line_and_nothing_is_saved(
     assert lines == ["৩", "৪", "৬", "৭", "৮"]  # noqa: RUF001
     assert "সর্বোচ্চ ১ MB এবং ৫০০টি এন্ট্রি।" in page
     assert "এখন জমা: ১টি এন্ট্রি" in page
+    # ...and the times of a clash in Bengali digits as well.
+    assert "Rahul Das অন্য একটি এন্ট্রিতে ০৯:০০-১০:০০ বাইরে আছেন।" in page  # noqa: RUF001
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("en", "Rahul Das is already out 09:00-10:00 in another entry."),
+        ("bn", "Rahul Das অন্য একটি এন্ট্রিতে ০৯:০০-১০:০০ বাইরে আছেন।"),  # noqa: RUF001
+    ],
+)
+def test_a_clash_in_a_file_is_shown_in_the_readers_digits(
+    debra, branch, member, agent, area, clock, client_for, language, message
+):
+    # Every row readable: the clash comes straight from the rules, not after a reading error.
+    member.language = language
+    member.save()
+    content = xlsx([row(start="09:00", end="10:00"), row(start="09:30", end="10:30")])
+    page = post_file(client_for(member), upload_url(debra, branch), content).content.decode()
+    assert message in page
 
 
 @pytest.mark.parametrize(
@@ -328,6 +348,23 @@ def test_a_file_that_cannot_be_read_is_refused_whole(
     assert response.status_code == 200
     assert escape(message) in response.content.decode()
     assert RosterEntry.objects.filter(roster__branch=branch).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("en", "The file is larger than 1 MB."),
+        ("bn", "ফাইলটি ১ MB-এর চেয়ে বড়।"),
+    ],
+)
+def test_a_file_too_large_is_refused_with_the_limit_in_the_readers_digits(
+    debra, branch, member, clock, client_for, language, message
+):
+    member.language = language
+    member.save()
+    content = b"x" * (upload.MAX_UPLOAD_BYTES + 1)
+    page = post_file(client_for(member), upload_url(debra, branch), content).content.decode()
+    assert message in page
 
 
 def test_the_page_says_an_upload_replaces_the_roster(debra, branch, member, clock, client_for):

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from escort_portal.formats import native_digits, page_date
-from escort_portal.forms import add_service_errors
+from escort_portal.forms import add_service_errors, service_error_text
 from escort_portal.ratelimits import rate_limit
 from stations.permissions import BranchCap
 
@@ -35,7 +35,8 @@ class UploadForm(forms.Form):
             raise ValidationError(_("Upload an Excel .xlsx or a .csv file."))
         if file.size > upload.MAX_UPLOAD_BYTES:
             raise ValidationError(
-                _("The file is larger than %(size)s. A roster fits in far less.") % {"size": "1 MB"}
+                _("The file is larger than %(size)s. A roster fits in far less.")
+                % {"size": native_digits(f"{upload.MAX_UPLOAD_BYTES // (1024 * 1024)} MB")}
             )
         return file
 
@@ -45,9 +46,9 @@ def _row_problems(exc: services.RosterRowsInvalid, lines: list[int]) -> list[dic
     problems = []
     for index, error in sorted(exc.rows.items()):
         messages_ = [
-            (upload.COLUMN_LABELS.get(name), message)
-            for name, field_messages in error.message_dict.items()
-            for message in field_messages
+            (upload.COLUMN_LABELS.get(name), service_error_text(field_error))
+            for name, field_errors in error.update_error_dict({}).items()
+            for field_error in field_errors
         ]
         problems.append({"line": lines[index], "messages": messages_})
     return problems
