@@ -421,20 +421,25 @@ class UncoveredEntry(CreatedStamp):
     def plain_reason(self) -> str:
         return str(self.PLAIN_REASONS.get(self.reason, self.get_reason_display()))
 
-    @property
-    def reason_detail(self) -> str:
-        """What the reason is about, in the reader's language and numerals. `detail` holds the
-        same text in the language the sheet was built in; both details are written again from
-        the entry, whose area and times the sheet's row shows beside it."""
-        entry = self.entry
-        if self.reason == self.Reason.NO_COORDINATES:
+    @classmethod
+    def detail_of(cls, reason: str, entry: RosterEntry) -> str:
+        """What `reason` is about for `entry`, in the active language and numerals ('' where the
+        reason says it all)."""
+        if reason == cls.Reason.NO_COORDINATES:
             return gettext("%(area)s has no map location.") % {"area": entry.area.display_name}
-        if self.reason == self.Reason.OUTSIDE_SHIFTS:
+        if reason == cls.Reason.OUTSIDE_SHIFTS:
             return gettext("%(start)s-%(end)s is outside every team's shift.") % {
                 "start": native_digits(f"{entry.depart_at:%H:%M}"),
                 "end": native_digits(f"{entry.return_at:%H:%M}"),
             }
-        return self.detail
+        return ""
+
+    @property
+    def reason_detail(self) -> str:
+        """`detail` written again from the entry in the reader's language and numerals: `detail`
+        keeps it in the language the sheet was built in. The entry's area and times are the ones
+        the sheet's row shows beside it."""
+        return self.detail_of(self.reason, self.entry) or self.detail
 
 
 class SignKind(models.TextChoices):

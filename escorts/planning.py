@@ -195,20 +195,15 @@ def plan_input(date: datetime.date) -> PlanInput:
     for entry in entries_for_date(date):
         start, end = minutes(entry.depart_at), minutes(entry.return_at)
         if not entry.area.has_location:
-            set_aside[entry.pk] = (
-                UncoveredEntry.Reason.NO_COORDINATES,
-                _("%(area)s has no map location.") % {"area": entry.area.name},
-            )
+            reason = UncoveredEntry.Reason.NO_COORDINATES
+            set_aside[entry.pk] = (reason, UncoveredEntry.detail_of(reason, entry))
             continue
         if not planner_teams:
             set_aside[entry.pk] = (UncoveredEntry.Reason.NO_TEAM_ON_DUTY, "")
             continue
         if not any(t.shift_start <= start and end <= t.shift_end for t in planner_teams):
-            set_aside[entry.pk] = (
-                UncoveredEntry.Reason.OUTSIDE_SHIFTS,
-                _("%(start)s-%(end)s is outside every team's shift.")
-                % {"start": f"{entry.depart_at:%H:%M}", "end": f"{entry.return_at:%H:%M}"},
-            )
+            reason = UncoveredEntry.Reason.OUTSIDE_SHIFTS
+            set_aside[entry.pk] = (reason, UncoveredEntry.detail_of(reason, entry))
             continue
         areas[_area_id(entry.area)] = entry.area
         entries[_entry_id(entry)] = entry
