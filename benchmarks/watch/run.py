@@ -264,6 +264,17 @@ def main() -> None:
     )
     parser.add_argument("--board-every", type=float, default=2.0, help="seconds between boards")
     args = parser.parse_args()
+    # Each phase sends int(pings a second * seconds) pings and int(seconds / board-every) boards:
+    # with none of one kind, its row would have nothing to report.
+    for rate in args.rates:
+        if rate <= 0 or args.seconds <= 0 or int(args.runs * rate / 60 * args.seconds) < 1:
+            parser.error(
+                f"--rates {rate:g} for --runs {args.runs} and --seconds {args.seconds:g} sends "
+                "no ping: the runs times the rate (a minute) times the seconds over 60 must "
+                "come to one ping at least"
+            )
+    if args.board_every <= 0 or int(args.seconds / args.board_every) < 1:
+        parser.error(f"--board-every {args.board_every:g} is no board in {args.seconds:g} s")
     if shutil.which("redis-server") is None:
         sys.exit("redis-server is needed (Debian: apt-get install redis-server)")
 
