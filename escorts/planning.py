@@ -345,7 +345,7 @@ def _hours(start: datetime.time, end: datetime.time) -> str:
 
 def slot_label(area: CollectionArea, start: datetime.time, end: datetime.time) -> str:
     """A run as the rules' messages name it: "Near 10:00-12:00"."""
-    return f"{area.name} {_hours(start, end)}"
+    return f"{area.display_name} {_hours(start, end)}"
 
 
 def run_label(run: EscortRun) -> str:
@@ -380,7 +380,7 @@ def team_day_problems(team: EscortTeam, slots: Sequence[Slot]) -> list[str]:
         if not slot.area.has_location:
             problems.append(
                 _("%(area)s has no map location, so the team's travel cannot be checked.")
-                % {"area": slot.area.name}
+                % {"area": slot.area.display_name}
             )
     if problems:
         return problems

@@ -432,7 +432,7 @@ def entry_move(request: StationRequest, date: datetime.date, entry_pk: int) -> H
         "escorts/entry_move.html",
         {
             "form": form,
-            "title": _("Move %(entry)s") % {"entry": entry},
+            "title": _("Move %(entry)s") % {"entry": entry.label},
             "date": date,
             "refusing_runs": [o for o in options if o.run is not None and o.problem],
             "no_run_fits": not any(o.run is not None and o.problem is None for o in options),
@@ -456,7 +456,7 @@ def entry_remove(request: StationRequest, date: datetime.date, entry_pk: int) ->
         request,
         "escorts/confirm.html",
         {
-            "title": _("Take %(entry)s off its run?") % {"entry": entry},
+            "title": _("Take %(entry)s off its run?") % {"entry": entry.label},
             "text": _("The entry will be listed as uncovered, for route surveillance."),
             "button": _("Yes, take it off"),
             "back_url": reverse("escorts:sheet", kwargs={"date": date}),

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
 from escort_portal import audit
+from escort_portal.formats import native_digits
 from escort_portal.stamps import FiledStamp
 
 
@@ -281,6 +282,13 @@ class RosterEntry(FiledStamp):
 
     def __str__(self) -> str:
         return f"{self.agent.name} · {self.area} · {self.depart_at:%H:%M}-{self.return_at:%H:%M}"
+
+    @property
+    def label(self) -> str:
+        """The entry as a page names it, in the reader's numerals (`__str__` keeps ASCII for the
+        records and the admin)."""
+        hours = native_digits(f"{self.depart_at:%H:%M}-{self.return_at:%H:%M}")
+        return f"{self.agent.name} · {self.area} · {hours}"
 
 
 @audit.track(exclude=["hashed_key"])

@@ -55,6 +55,16 @@ def test_a_full_run_takes_no_more_agents(day, officer):
     assert "Alpha escorts at most 2 agents at once" in _messages(exc)
 
 
+def test_a_bengali_reader_sees_the_runs_area_by_its_bengali_name(day, officer):
+    day["near"].name_bn = "কাছে"
+    day["near"].save()
+    extra = entry(area=day["near"], start="10:00", end="11:00")
+    services.run_create(date=TODAY, team=TeamFactory(name="Bravo"), entries=[extra], by=officer)
+    with translation.override("bn"), pytest.raises(ValidationError) as exc:
+        services.run_move_entry(date=TODAY, entry=extra, to_run=day["run"], by=officer)
+    assert "কাছে " + "10:00-".translate(str.maketrans("0123456789", "০১২৩৪৫৬৭৮৯")) in _messages(exc)
+
+
 def test_the_run_must_be_in_the_entrys_area(day, officer):
     other = entry(area=AreaFactory(name="Other", **NEAR))
     with pytest.raises(ValidationError) as exc:

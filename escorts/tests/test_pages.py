@@ -718,6 +718,9 @@ def test_the_move_and_new_run_pages_give_times_in_the_readers_digits(
     move = client.get(url("escorts:entry_move", TODAY, day["a"].pk)).content.decode()
     hours = f"{run.start:%H:%M}-{run.end:%H:%M}".translate(digits)
     assert f'<option value="{run.pk}">{run.team} · Malancha · {hours}</option>' in move
+    entry = day["a"]
+    trip = f"{entry.depart_at:%H:%M}-{entry.return_at:%H:%M}".translate(digits)
+    assert f"{entry.agent.name} · Malancha · {trip}" in move
     new = client.get(url("escorts:run_new", TODAY)).content.decode()
     assert "Malancha · " + "10:30-11:30".translate(digits) in new
 

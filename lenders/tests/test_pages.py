@@ -373,6 +373,23 @@ def test_a_branchs_home_says_how_long_filing_stays_open_in_the_readers_digits(
     )
 
 
+@pytest.mark.parametrize("language", ["en", "bn"])
+def test_taking_an_entry_off_asks_about_its_trip_in_the_readers_digits(
+    in_debra, client_for, clock, language
+):
+    trip = "10:00-13:00"
+    if language == "bn":
+        trip = trip.translate(str.maketrans("0123456789", "০১২৩৪৫৬৭৮৯"))
+    member = MemberFactory(branch=BranchFactory())
+    member.user.language = language
+    member.user.save()
+    entry = EntryFactory(roster__branch=member.branch, roster__date=MORNING.date())
+    page = client_for(member.user).get(
+        f"/station/debra/lenders/branch/{member.branch.pk}/entry/{entry.pk}/delete/"
+    )
+    assert f"{entry.agent.name} · {entry.area.display_name} · {trip}" in page.content.decode()
+
+
 def test_registration_takes_the_managers_name_and_phone_from_the_account(client_for, debra):
     manager = UserFactory(first_name="Rekha Das", phone="+919830012345")
     client = client_for(manager)
