@@ -68,13 +68,19 @@ def wait_for(condition: Callable[[], bool], *, seconds: float = 60) -> bool:
     return condition()
 
 
+# A private cluster's folder is made in memory where there is a tmpfs: on this machine's disk,
+# an initdb, a restore or a copy of a cluster's files takes several times as long.
+MEMORY = "/dev/shm"  # noqa: S108 - mkdtemp makes a folder only we can enter
+
+
 class PrivatePostgres:
     """A PostgreSQL cluster of a test's own (initdb into a temporary folder, a free port), which
     the test may restart under running processes. Never the shared server."""
 
     def __init__(self, port: int) -> None:
         self.port = port
-        self.directory = tempfile.mkdtemp(prefix="ep-private-pg-")
+        memory = MEMORY if os.path.isdir(MEMORY) else None
+        self.directory = tempfile.mkdtemp(prefix="ep-private-pg-", dir=memory)
         self.data = os.path.join(self.directory, "data")
         self.url = f"postgres://postgres@127.0.0.1:{port}/escort_portal"
         if os.geteuid() == 0:  # PostgreSQL refuses to run as root
