@@ -95,10 +95,21 @@ class PrivatePostgres:
         log = os.path.join(self.directory, "log")
         self._run("pg_ctl", "-D", self.data, "-o", options, "-l", log, "-w", action, *extra)
 
-    def start(self) -> None:
-        self._run("initdb", "-D", self.data, "-U", "postgres", "-A", "trust")
+    def start(self, *, data_from: str | None = None) -> None:
+        """A new cluster with an empty database, or a copy of a stopped cluster's files
+        (`data_from`, another instance's `data`), which starts in a fraction of the time an
+        initdb and a restore take."""
+        if data_from is None:
+            self._run("initdb", "-D", self.data, "-U", "postgres", "-A", "trust")
+        else:
+            self._run("cp", "-a", data_from, self.data)
         self._pg_ctl("start")
-        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "escort_portal")
+        if data_from is None:
+            self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "escort_portal")
+
+    def shut_down(self) -> None:
+        """Stop cleanly, keeping the files, so that other clusters can start from a copy."""
+        self._pg_ctl("stop", "-m", "fast")
 
     def restart(self) -> None:
         self._pg_ctl("restart", "-m", "fast")

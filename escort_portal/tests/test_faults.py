@@ -80,7 +80,6 @@ def _manage(database_url: str, *args: str) -> None:
 
 
 def test_the_worker_builds_the_next_sheet_after_a_database_restart(private_postgres):
-    private_postgres.copy_database(connection.settings_dict)
     _manage(private_postgres.url, "shell", "-c", SEED_A_DAY)
     schema = private_postgres.query("SELECT schema_name FROM stations_station WHERE slug='debra'")
     sheets = f'SELECT build_status FROM "{schema[0][0]}".escorts_dutysheet'  # noqa: S608
@@ -193,7 +192,6 @@ def test_with_redis_stopped_sign_in_sign_up_upload_and_the_api_still_answer(
 def test_a_running_beat_is_seen_within_seconds_and_rides_through_a_database_restart(
     private_postgres, tmp_path
 ):
-    private_postgres.copy_database(connection.settings_dict)
     queue = f"{settings.CELERY_TASK_DEFAULT_QUEUE}_beat"
     broker = app.connection_for_write().default_channel.client
     last_run = "SELECT max(last_run_at) FROM django_celery_beat_periodictask WHERE enabled"
