@@ -207,11 +207,11 @@ def test_a_running_beat_is_seen_within_seconds_and_rides_through_a_database_rest
             "DATABASE_URL": private_postgres.url,
             "TEST_REDIS_URL": settings.CELERY_BROKER_URL,
             "TEST_CELERY_QUEUE": queue,
-            "TEST_BEAT_SWEEP_SECONDS": "5",
+            "TEST_BEAT_SWEEP_SECONDS": "2",
         },
     )
     try:
-        # The notifications sweep falls due every five seconds here (the minute jobs a minute
+        # The notifications sweep falls due every two seconds here (the minute jobs a minute
         # after beat starts); beat stores a job's last run as it sends it (CELERY_BEAT_SYNC_EVERY),
         # not minutes later.
         assert wait_for(lambda: private_postgres.query(last_run)[0][0] is not None, seconds=150)
