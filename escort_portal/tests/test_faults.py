@@ -330,6 +330,10 @@ def test_a_rebuild_killed_with_its_worker_is_shown_stopped_and_rebuilt_from_the_
         os.kill(workers[0].pid, signal.SIGKILL)
         workers[0].wait(timeout=30)
         killed = time.monotonic()
+        # A supervisor starts the worker again at once. The killed build's task stays unacked
+        # in Redis for the broker's visibility timeout (an hour), so the new worker does not
+        # take it up again: the sheet can only be rebuilt from the page.
+        workers.append(start_worker(name="after-kill"))
         stopped = in_other_connection(debra, latest)
         assert (stopped.version, stopped.build_status) == (building, DutySheet.Build.RUNNING)
 
@@ -345,9 +349,8 @@ def test_a_rebuild_killed_with_its_worker_is_shown_stopped_and_rebuilt_from_the_
             shown = time.monotonic() - killed
             page = as_officer("get", sheet_url).content.decode()
             assert f'href="{rebuild_url}"' in page
-            # The officer rebuilds from the page (confirm, then the new version) on a worker
-            # that is running.
-            workers.append(start_worker(name="after-kill"))
+            # The officer rebuilds from the page (confirm, then the new version) on the worker
+            # that is running again.
             assert as_officer("get", rebuild_url).status_code == 200
             rebuilt_at = time.monotonic()
             assert as_officer("post", rebuild_url).status_code == 302
