@@ -174,12 +174,27 @@ def celery_worker(db) -> Iterator[subprocess.Popen]:
     stop_worker(process)
 
 
-@pytest.fixture
-def private_postgres() -> Iterator[PrivatePostgres]:
-    """A PostgreSQL cluster of the test's own, stopped and removed afterwards whatever happens."""
+@pytest.fixture(scope="session")
+def _test_database_cluster(django_db_setup) -> Iterator[PrivatePostgres]:
+    """A stopped cluster holding a copy of the test database (its schemas and stations, as the
+    session made them): each test's own cluster starts from a copy of its files."""
     server = PrivatePostgres(free_port())
     try:
         server.start()
+        server.copy_database(connection.settings_dict)
+        server.shut_down()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def private_postgres(_test_database_cluster) -> Iterator[PrivatePostgres]:
+    """A PostgreSQL cluster of the test's own, loaded with a copy of the test database; stopped
+    and removed afterwards whatever happens."""
+    server = PrivatePostgres(free_port())
+    try:
+        server.start(data_from=_test_database_cluster.data)
         yield server
     finally:
         server.stop()

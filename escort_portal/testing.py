@@ -68,13 +68,19 @@ def wait_for(condition: Callable[[], bool], *, seconds: float = 60) -> bool:
     return condition()
 
 
+# A private cluster's folder is made in memory where there is a tmpfs: on this machine's disk,
+# an initdb, a restore or a copy of a cluster's files takes several times as long.
+MEMORY = "/dev/shm"  # noqa: S108 - mkdtemp makes a folder only we can enter
+
+
 class PrivatePostgres:
     """A PostgreSQL cluster of a test's own (initdb into a temporary folder, a free port), which
     the test may restart under running processes. Never the shared server."""
 
     def __init__(self, port: int) -> None:
         self.port = port
-        self.directory = tempfile.mkdtemp(prefix="ep-private-pg-")
+        memory = MEMORY if os.path.isdir(MEMORY) else None
+        self.directory = tempfile.mkdtemp(prefix="ep-private-pg-", dir=memory)
         self.data = os.path.join(self.directory, "data")
         self.url = f"postgres://postgres@127.0.0.1:{port}/escort_portal"
         if os.geteuid() == 0:  # PostgreSQL refuses to run as root
@@ -89,10 +95,21 @@ class PrivatePostgres:
         log = os.path.join(self.directory, "log")
         self._run("pg_ctl", "-D", self.data, "-o", options, "-l", log, "-w", action, *extra)
 
-    def start(self) -> None:
-        self._run("initdb", "-D", self.data, "-U", "postgres", "-A", "trust")
+    def start(self, *, data_from: str | None = None) -> None:
+        """A new cluster with an empty database, or a copy of a stopped cluster's files
+        (`data_from`, another instance's `data`), which starts in a fraction of the time an
+        initdb and a restore take."""
+        if data_from is None:
+            self._run("initdb", "-D", self.data, "-U", "postgres", "-A", "trust")
+        else:
+            self._run("cp", "-a", data_from, self.data)
         self._pg_ctl("start")
-        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "escort_portal")
+        if data_from is None:
+            self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "escort_portal")
+
+    def shut_down(self) -> None:
+        """Stop cleanly, keeping the files, so that other clusters can start from a copy."""
+        self._pg_ctl("stop", "-m", "fast")
 
     def restart(self) -> None:
         self._pg_ctl("restart", "-m", "fast")

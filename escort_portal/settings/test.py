@@ -77,6 +77,11 @@ BUILD_QUEUE_SECONDS = 1800
 DATABASE_APP_ROLE = ""
 DATABASE_APP_PASSWORD = ""
 DATABASES["default"]["CONN_MAX_AGE"] = 60
+# Commits do not wait for the disk: a crash of the server is no case of the suite's, and on this
+# machine's disk each commit waited a few milliseconds (building the test database commits
+# hundreds of times, and the workers and the committing tests more).
+_options = DATABASES["default"].setdefault("OPTIONS", {})
+_options["options"] = f"{_options.get('options', '')} -c synchronous_commit=off".strip()
 # Separate test databases let two checkouts run their suites side by side.
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_escort_portal")}
 STORAGES = {

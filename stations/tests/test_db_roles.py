@@ -11,7 +11,6 @@ import sys
 import psycopg2
 import pytest
 from django.conf import settings
-from django.db import connection
 from psycopg2 import errors
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +47,6 @@ def _refused(app, statement: str) -> bool:
 
 
 def test_the_app_role_cannot_truncate_rewrite_or_unprotect_the_audit_trail(private_postgres):
-    private_postgres.copy_database(connection.settings_dict)
     private_postgres.query("CREATE ROLE escort_app LOGIN; SELECT 1")
     _manage(private_postgres.url, "grant_app_role", "escort_app")
     app_url = private_postgres.url.replace("postgres@", "escort_app@")
