@@ -73,13 +73,23 @@ def wait_for(condition: Callable[[], bool], *, seconds: float = 60) -> bool:
 MEMORY = "/dev/shm"  # noqa: S108 - mkdtemp makes a folder only we can enter
 
 
+def _room_in(folder: str) -> bool:
+    """Is `folder` there with room for a few clusters? A container's /dev/shm is often 64 MB."""
+    return os.path.isdir(folder) and shutil.disk_usage(folder).free >= MEMORY_NEEDED
+
+
+# A cluster holding the test database takes about 80 MB, and a test has two at a time: this
+# leaves room to spare.
+MEMORY_NEEDED = 1 << 30
+
+
 class PrivatePostgres:
     """A PostgreSQL cluster of a test's own (initdb into a temporary folder, a free port), which
     the test may restart under running processes. Never the shared server."""
 
     def __init__(self, port: int) -> None:
         self.port = port
-        memory = MEMORY if os.path.isdir(MEMORY) else None
+        memory = MEMORY if _room_in(MEMORY) else None
         self.directory = tempfile.mkdtemp(prefix="ep-private-pg-", dir=memory)
         self.data = os.path.join(self.directory, "data")
         self.url = f"postgres://postgres@127.0.0.1:{port}/escort_portal"

@@ -16,7 +16,9 @@ def test_the_two_halves_run_every_test_once(pytestconfig):
     assert all(not argument.startswith("escort_portal") for argument in rest[1])
 
 
-def test_the_halves_share_no_database_redis_or_queue(monkeypatch):
+def test_the_halves_share_no_database_redis_or_queue(monkeypatch, tmp_path):
+    # A checkout of no developer's own: their .env may name the apps' Redis database.
+    monkeypatch.setattr(testsuite, "BASE_DIR", tmp_path)
     monkeypatch.setenv("TEST_DATABASE_NAME", "test_mine")
     monkeypatch.setenv("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
     monkeypatch.setenv("TEST_CELERY_QUEUE", "mine")
