@@ -486,7 +486,7 @@ def roster_copy(turn: Turn) -> Reply:
         if result.source is None:
             return refused(_("There is no earlier roster to copy."), outcome="roster.nothing")
         details = [f"✓ {entry}" for entry in result.added] + [
-            f"✗ {old}: {reason}" for old, reason in result.skipped
+            f"✗ {old}: {sent_error_text(reason)}" for old, reason in result.skipped
         ]
     return Reply(
         "chat_roster_copied",
