@@ -609,6 +609,7 @@ class _ColumnGeneration:
         spent; the days fixed by then always fit together.
         """
         columns, sizes = self.master.columns, self.sizes
+        began = clock.timer()
         while not clock.past(clock.shares.dive):
             for _ in range(DIVE_ROUNDS):
                 if not self.step(clock):
@@ -625,6 +626,15 @@ class _ColumnGeneration:
             # those, a few of the largest.
             sure = [i for i in free if x[i] > 0.5]
             step = max(1, math.ceil(fraction * sizes.sum()))
+            # A step takes about as long as the last one. Where the steps left at this size, and
+            # the one that finds the relaxation whole, would not end within the dive's share (a
+            # slow or busy machine), each fixes more, so that the dive still ends: cut short, it
+            # would leave days for the greedy to fill.
+            spent, began = clock.timer() - began, clock.timer()
+            unfixed = int(sizes.sum()) - len(self.fixed)
+            fits = int(clock.until(clock.shares.dive) / spent) - 1 if spent > 0 else unfixed
+            if math.ceil(unfixed / step) > fits:
+                step = max(step, math.ceil(unfixed / max(1, fits)))
             picks = _compatible(columns, self.fixed + sure + free[:step], sizes)[len(self.fixed) :]
             if not picks:
                 break

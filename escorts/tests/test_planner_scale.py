@@ -390,3 +390,28 @@ def test_the_plan_the_search_starts_from_does_not_depend_on_the_machines_speed(
         clock.step = tick
         optimise(instance, seconds=2.0, seed=1, timer=clock)
     assert started[0].plan == started[1].plan
+
+
+def test_a_dive_on_a_slow_machine_fixes_more_days_a_step_and_still_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    prep = prepare(instance_from_json(generate(400, seed=1003)))
+    cg = optimise_module._ColumnGeneration(prep, build_windows(prep), team_kinds(prep))
+    cg.relax(
+        optimise_module._Clock(60, 0, optimise_module.PART, time.process_time),
+        optimise_module.Work(rounds=20),
+    )
+    # Each solve of the relaxation takes a quarter of a second of a 3 s dive: at a tenth of the
+    # teams a step, the dive would need more steps than fit.
+    now = [0.0]
+    solve = optimise_module._Master.solve
+
+    def slow(master: optimise_module._Master, seconds: float) -> bool:
+        now[0] += 0.25
+        return solve(master, seconds)
+
+    monkeypatch.setattr(optimise_module._Master, "solve", slow)
+    clock = optimise_module._Clock(3.0, 0, optimise_module.WHOLE_BY_WORK, lambda: now[0])
+    days = cg.dive(clock, fraction=0.1)
+    assert not clock.out()
+    assert len(days) == len(prep.instance.teams)
