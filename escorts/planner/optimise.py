@@ -606,7 +606,8 @@ class _ColumnGeneration:
         Each step fixes the days the relaxation takes most of, so the requests those days carry are
         settled and the rest of the relaxation, priced again around them, plans what is left.
         Stops when the relaxation with its fixed days is whole, or when its share of the clock is
-        spent; the days fixed by then always fit together.
+        spent; the days fixed by then always fit together. Each step fixes a `fraction` of the
+        teams' days, or more where the steps left would not end within its share.
         """
         columns, sizes = self.master.columns, self.sizes
         began = clock.timer()
