@@ -206,12 +206,6 @@ def entry_delete(request: BranchRequest, branch_pk: int, entry_pk: int) -> HttpR
     return render(request, "lenders/entry_delete.html", {"branch": branch, "entry": entry})
 
 
-def _entry_text(entry: RosterEntry) -> str:
-    """A trip as a message names it, its times in the page's numerals."""
-    times = native_digits(f"{entry.depart_at:%H:%M}-{entry.return_at:%H:%M}")
-    return f"{entry.agent.name} · {entry.area} · {times}"
-
-
 @branch_permission_required(BranchCap.ROSTER_WRITE)
 @require_POST
 def roster_copy(request: BranchRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
@@ -236,14 +230,13 @@ def roster_copy(request: BranchRequest, branch_pk: int, date: datetime.date) -> 
         if result.added:
             messages.info(
                 request,
-                _("Copied: %(entries)s")
-                % {"entries": "; ".join(_entry_text(e) for e in result.added)},
+                _("Copied: %(entries)s") % {"entries": "; ".join(e.label for e in result.added)},
             )
         for old, reason in result.skipped:
             messages.warning(
                 request,
                 _("Not copied: %(entry)s: %(reason)s")
-                % {"entry": _entry_text(old), "reason": service_error_text(reason)},
+                % {"entry": old.label, "reason": service_error_text(reason)},
             )
     return redirect("lenders:roster_day", branch_pk=branch.pk, date=date)
 
