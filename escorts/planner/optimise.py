@@ -401,6 +401,8 @@ class _ColumnGeneration:
         # Diving: days fixed into the plan, and the requests they carry (priced as worth nothing).
         self.fixed: list[int] = []
         self._taken = np.zeros(len(windows.requests))
+        # Days the fixed ones leave no room for (see `_shut_out`).
+        self._shut: set[int] = set()
 
     def step(self, clock: _Clock) -> int | None:
         """Solve the master, price, add improving days; the number added, or None if out of time."""
@@ -595,7 +597,10 @@ class _ColumnGeneration:
         """Free the days the last dive fixed, for another dive from the same relaxation."""
         for i in self.fixed:
             self.master.variables[i].SetLb(0.0)
+        for i in self._shut:
+            self.master.variables[i].SetUb(self.master.lp.infinity())
         self.fixed = []
+        self._shut = set()
         self._taken[:] = 0.0
 
     def dive(
@@ -611,7 +616,8 @@ class _ColumnGeneration:
         """
         columns, sizes = self.master.columns, self.sizes
         began = clock.timer()
-        while not clock.past(clock.shares.dive):
+        # With every team's day fixed there is nothing left to round.
+        while not clock.past(clock.shares.dive) and len(self.fixed) < sizes.sum():
             for _ in range(DIVE_ROUNDS):
                 if not self.step(clock):
                     break
@@ -643,7 +649,27 @@ class _ColumnGeneration:
                 self.master.variables[i].SetLb(1.0)
                 self._taken[columns[i].request_indices] = 1.0
             self.fixed.extend(int(i) for i in picks)
+            self._shut_out()
         return list(self.fixed)
+
+    def _shut_out(self) -> None:
+        """Bound to nothing the days the fixed ones leave no room for: those sharing a request
+        with a fixed day, and those of a kind whose teams all have fixed days.
+
+        The relaxation is the same either way, as its rows already hold them at nothing, but the
+        simplex no longer has to find that out: at 1,000 entries the solve after a step took 150 to
+        500 ms with them free, 10 to 100 ms with them bounded, and a dive's solves 3.5 s in all
+        against 0.6 s."""
+        columns, variables = self.master.columns, self.master.variables
+        fixed = set(self.fixed)
+        used = np.bincount([columns[i].kind for i in fixed], minlength=len(self.sizes))
+        full = used >= self.sizes
+        for i, column in enumerate(columns):
+            if i in fixed or i in self._shut:
+                continue
+            if full[column.kind] or self._taken[column.request_indices].any():
+                variables[i].SetUb(0.0)
+                self._shut.add(i)
 
 
 def _compatible(columns: list[Column], chosen: list[int], sizes: np.ndarray) -> list[int]:

@@ -415,3 +415,24 @@ def test_a_dive_on_a_slow_machine_fixes_more_days_a_step_and_still_ends(
     days = cg.dive(clock, fraction=0.1)
     assert not clock.out()
     assert len(days) == len(prep.instance.teams)
+
+
+def test_a_dive_holds_at_nothing_the_days_its_fixed_days_leave_no_room_for_until_undone() -> None:
+    prep = prepare(instance_from_json(generate(400, seed=1003)))
+    cg = optimise_module._ColumnGeneration(prep, build_windows(prep), team_kinds(prep))
+    clock = optimise_module._Clock(60, 0, optimise_module.PART, time.process_time)
+    cg.relax(clock, optimise_module.Work(rounds=20))
+    fixed = cg.dive(clock, fraction=0.1)
+    columns, variables = cg.master.columns, cg.master.variables
+    taken = {r for i in fixed for r in columns[i].request_indices}
+    kinds_used = [columns[i].kind for i in fixed]
+    full = {k for k in set(kinds_used) if kinds_used.count(k) >= len(cg.kinds[k].members)}
+    crowded = [
+        i
+        for i, column in enumerate(columns)
+        if i not in fixed and (column.kind in full or taken.intersection(column.request_indices))
+    ]
+    assert crowded
+    assert all(variables[i].ub() == 0.0 for i in crowded)
+    cg.undive()
+    assert all(x.lb() == 0.0 and x.ub() > 1e9 for x in variables)
