@@ -18,7 +18,7 @@ from lenders.tests.factories import (
     EntryFactory,
     MemberFactory,
 )
-from stations.models import StationDayRecount, StationRole
+from stations.models import StationDayRecount, StationRole, User
 from stations.tests.factories import StationRoleFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -67,6 +67,41 @@ def test_a_manager_signs_up_registers_a_branch_and_sees_it_pending(client, debra
         assert branch.status == "pending"
     page = client.get(f"/station/debra/lenders/branch/{branch.pk}/").content.decode()
     assert "waiting for the police station" in page
+
+
+SIGNUP = {
+    "first_name": "Rekha Das",
+    "username": "rekha",
+    "phone": "98300 12345",
+    "email": "rekha@example.org",
+    "password1": "a-Strong-pass-77",
+    "password2": "a-Strong-pass-77",
+}
+
+
+def test_a_manager_who_signs_up_in_bengali_keeps_bengali(client, debra):
+    client.cookies["django_language"] = "bn"
+    response = client.post("/lenders/signup/", SIGNUP, follow=True)
+    assert response.status_code == 200
+    assert User.objects.get(username="rekha").language == "bn"
+    assert "শাখা নথিভুক্ত করুন" in response.content.decode()
+
+
+def test_the_signup_form_speaks_bengali_in_its_help_and_errors(client, debra):
+    client.cookies["django_language"] = "bn"
+    response = client.post("/lenders/signup/", SIGNUP | {"password2": "something-else-9"})
+    page = response.content.decode()
+    assert response.status_code == 200
+    for english in (
+        "150 characters or fewer",
+        "at least 10 characters",
+        "commonly used password",
+        "entirely numeric",
+        "too similar",
+        "password fields didn",
+        "Enter the same password",
+    ):
+        assert english not in page
 
 
 def test_registration_keeps_what_was_typed_when_a_field_is_wrong(client_for, debra):

@@ -41,6 +41,9 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect("lenders_public:register")
     form = forms.SignupForm(request.POST or None)
     if form.is_valid():
+        # The account keeps the language the manager signed up in; the default would turn the
+        # very next page (registering the branch) to English for someone reading Bengali.
+        form.instance.language = request.LANGUAGE_CODE
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, _("Account created. Now register your branch."))
