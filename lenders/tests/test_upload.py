@@ -215,6 +215,16 @@ def test_a_clash_in_a_file_is_shown_in_the_readers_digits(
     assert message in page
 
 
+def test_a_bengali_reader_is_shown_the_example_time_in_bengali_digits(
+    debra, branch, member, agent, area, clock, client_for
+):
+    member.language = "bn"
+    member.save()
+    content = xlsx([row(start="half past ten")])
+    page = post_file(client_for(member), upload_url(debra, branch), content).content.decode()
+    assert "যেমন ০৯:৩০" in page
+
+
 @pytest.mark.parametrize(
     "rule",
     ["return_before_departure", "overlap", "inactive_agent", "proposed_area", "no_band"],
