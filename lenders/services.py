@@ -323,15 +323,17 @@ def _check_can_change(roster: Roster, *, as_officer: bool) -> None:
     if roster.date not in fileable_dates():
         raise ValidationError(_("Rosters can be filed for today and tomorrow only."))
     if roster.status == Roster.Status.LOCKED or timezone.now() >= cutoff_at(roster.date):
+        # The date and time as params: a page writes them in its reader's numerals.
         raise ValidationError(
             _(
                 "The roster for %(date)s locked at the %(time)s cut-off. Ask the station's "
                 "duty officer to add or change entries."
-            )
-            % {
+            ),
+            code="locked",
+            params={
                 "date": date_format(roster.date, "DATE_FORMAT"),
                 "time": schema_station().roster_cutoff.strftime("%H:%M"),
-            }
+            },
         )
 
 

@@ -283,6 +283,16 @@ def test_after_cut_off_the_upload_gets_the_lock_message(
     assert not RosterEntry.objects.filter(roster__branch=branch).exists()
 
 
+def test_a_bengali_reader_is_told_of_the_cut_off_in_bengali_digits(
+    debra, branch, member, agent, area, clock, client_for
+):
+    clock.move_to(MORNING.replace(hour=8, minute=45))
+    member.language = "bn"
+    member.save()
+    response = post_file(client_for(member), upload_url(debra, branch), xlsx([row()]))
+    assert "মঙ্গল ০১ ডিসে. ২০২৬-এর রোস্টার ০৮:৩০-এর" in response.content.decode()
+
+
 def test_agents_and_areas_are_matched_forgivingly(
     debra, branch, member, agent, area, clock, client_for
 ):
