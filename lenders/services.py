@@ -62,6 +62,17 @@ def is_open_for_branches(date: datetime.date) -> bool:
 @transaction.atomic
 def branch_register(*, user: User, **details: object) -> LenderBranch:
     """A lender manager asks to register a branch with the current station; it starts pending."""
+    # The back button brings the sent form back filled in; sending it again must not put the
+    # same branch twice before the duty officer.
+    sent_before = LenderBranch.objects.filter(
+        created_by=user,
+        lender_name__iexact=str(details.get("lender_name", "")).strip(),
+        branch_name__iexact=str(details.get("branch_name", "")).strip(),
+    ).exclude(status=LenderBranch.Status.REJECTED)
+    if sent_before.exists():
+        raise ValidationError(
+            _("You have already registered this branch with this police station.")
+        )
     branch = LenderBranch(created_by=user, status=LenderBranch.Status.PENDING, **details)
     branch.full_clean()
     branch.save()

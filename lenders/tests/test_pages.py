@@ -104,6 +104,23 @@ def test_the_signup_form_speaks_bengali_in_its_help_and_errors(client, debra):
         assert english not in page
 
 
+def test_a_registration_sent_again_with_the_back_button_makes_no_second_branch(client_for, debra):
+    client = client_for(UserFactory(first_name="Rekha Das", phone="+919830012345"))
+    form = {
+        "station": debra.pk,
+        "lender_name": "Arohan",
+        "kind": "mfi",
+        "branch_name": "Debra",
+        "address": "NH 6, Debra",
+    }
+    assert client.post("/lenders/register/", form).status_code == 302
+    again = client.post("/lenders/register/", form | {"lender_name": "AROHAN "})
+    assert again.status_code == 200
+    assert "already registered this branch" in again.content.decode()
+    with tenant_context(debra):
+        assert LenderBranch.objects.filter(lender_name__iexact="arohan").count() == 1
+
+
 def test_registration_keeps_what_was_typed_when_a_field_is_wrong(client_for, debra):
     response = client_for(UserFactory()).post(
         "/lenders/register/",
