@@ -480,3 +480,17 @@ def test_a_roster_day_shows_its_date_in_the_one_portal_format(
     assert "/roster/2026-12-02/" in day
     home = client.get(f"{branch_url}/").content.decode()
     assert shown in home
+
+
+def test_a_long_centre_name_wraps_instead_of_widening_the_phone_page(in_debra, client_for, clock):
+    # Group names typed as one long word ("Golgram-1,Golgram-2,...") have no place to break.
+    entry = EntryFactory(centres="Golgram-1,Golgram-2,Golgram-3,Golgram-4,Golgram-5,Golgram-6")
+    member = MemberFactory(branch=entry.roster.branch)
+    base = f"/station/debra/lenders/branch/{member.branch.pk}/roster/{entry.roster.date}"
+    client = client_for(member.user)
+    for page in (f"{base}/", f"{base}/upload/"):
+        html = client.get(page).content.decode()
+        item = re.search(
+            r'<(?:div|li) class="list-group-item[^"]*">(?:(?!</li>).)*Golgram-6', html, re.S
+        )
+        assert item is not None and "text-break" in item.group(0), page
