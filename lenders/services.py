@@ -185,7 +185,9 @@ def _agent_check_unique(agent: FieldAgent) -> None:
 @transaction.atomic
 def agent_create(*, branch: LenderBranch, **details: object) -> FieldAgent:
     agent = FieldAgent(branch=branch, **details)
-    agent.full_clean(validate_unique=False)
+    # The employee id's constraint is checked by `_agent_check_unique`, in any letter case and
+    # with a message people understand; Django's own would say "... with this Branch and ...".
+    agent.full_clean(validate_unique=False, validate_constraints=False)
     _agent_check_unique(agent)
     agent.save()
     return agent
@@ -195,7 +197,7 @@ def agent_create(*, branch: LenderBranch, **details: object) -> FieldAgent:
 def agent_update(*, agent: FieldAgent, **details: object) -> FieldAgent:
     for name, value in details.items():
         setattr(agent, name, value)
-    agent.full_clean(validate_unique=False)
+    agent.full_clean(validate_unique=False, validate_constraints=False)
     _agent_check_unique(agent)
     agent.save()
     return agent

@@ -494,3 +494,20 @@ def test_a_long_centre_name_wraps_instead_of_widening_the_phone_page(in_debra, c
             r'<(?:div|li) class="list-group-item[^"]*">(?:(?!</li>).)*Golgram-6', html, re.S
         )
         assert item is not None and "text-break" in item.group(0), page
+
+
+@pytest.mark.parametrize("employee_id", ["E-17", "e-17"])
+def test_a_second_agent_with_the_same_employee_id_is_refused_in_plain_words(
+    in_debra, client_for, employee_id
+):
+    agent = AgentFactory(employee_id="E-17")
+    manager = MemberFactory(branch=agent.branch).user
+    response = client_for(manager).post(
+        f"/station/debra/lenders/branch/{agent.branch.pk}/agents/new/",
+        {"name": "Bikash Jana", "employee_id": employee_id, "phone": "98765 43210"},
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "employee_id": ["Another agent of this branch has this employee id."]
+    }
+    assert FieldAgent.objects.filter(branch=agent.branch).count() == 1
