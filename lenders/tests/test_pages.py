@@ -89,7 +89,9 @@ def test_a_manager_who_signs_up_in_bengali_keeps_bengali(client, debra):
 
 def test_the_signup_form_speaks_bengali_in_its_help_and_errors(client, debra):
     client.cookies["django_language"] = "bn"
-    response = client.post("/lenders/signup/", SIGNUP | {"password2": "something-else-9"})
+    response = client.post(
+        "/lenders/signup/", SIGNUP | {"username": "rekha das", "password2": "something-else-9"}
+    )
     page = response.content.decode()
     assert response.status_code == 200
     for english in (
@@ -100,6 +102,7 @@ def test_the_signup_form_speaks_bengali_in_its_help_and_errors(client, debra):
         "too similar",
         "password fields didn",
         "Enter the same password",
+        "Enter a valid username",
     ):
         assert english not in page
 
