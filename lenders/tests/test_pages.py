@@ -514,3 +514,20 @@ def test_a_second_agent_with_the_same_employee_id_is_refused_in_plain_words(
         "employee_id": ["Another agent of this branch has this employee id."]
     }
     assert FieldAgent.objects.filter(branch=agent.branch).count() == 1
+
+
+def test_after_cut_off_the_entry_form_says_the_roster_is_locked_instead_of_asking(
+    in_debra, client_for, clock
+):
+    entry = EntryFactory(roster__date=MORNING.date())
+    member = MemberFactory(branch=entry.roster.branch)
+    base = f"/station/debra/lenders/branch/{member.branch.pk}"
+    client = client_for(member.user)
+    clock.move_to(MORNING.replace(hour=8, minute=45))
+    for url in (f"{base}/roster/{MORNING.date()}/add/", f"{base}/entry/{entry.pk}/"):
+        page = client.get(url).content.decode()
+        assert "can no longer be changed here" in page, url
+        assert 'name="depart_at"' not in page, url
+    # A form sent past the cut-off (filled in before it) comes back with what was typed.
+    sent = client.post(f"{base}/entry/{entry.pk}/", {"centres": "Golgram 2"}).content.decode()
+    assert 'value="Golgram 2"' in sent

@@ -138,6 +138,18 @@ def _entry_form(request: HttpRequest, branch: LenderBranch, initial: dict | None
     )
 
 
+def _entry_form_context(branch: LenderBranch, date: datetime.date, form: forms.RosterEntryForm):
+    # Past the cut-off a fresh form would only be refused after it is filled in; one sent just
+    # before it is still shown, with what was typed and the service's refusal.
+    return {
+        "branch": branch,
+        "date": date,
+        "form": form,
+        "open": form.is_bound or services.is_open_for_branches(date),
+        "cutoff": services.cutoff_at(date),
+    }
+
+
 @branch_permission_required(BranchCap.ROSTER_WRITE)
 @require_http_methods(["GET", "POST"])
 def entry_add(request: BranchRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
@@ -158,9 +170,7 @@ def entry_add(request: BranchRequest, branch_pk: int, date: datetime.date) -> Ht
             if "add_another" in request.POST:
                 return redirect("lenders:entry_add", branch_pk=branch.pk, date=date)
             return redirect("lenders:roster_day", branch_pk=branch.pk, date=date)
-    return render(
-        request, "lenders/entry_form.html", {"branch": branch, "date": date, "form": form}
-    )
+    return render(request, "lenders/entry_form.html", _entry_form_context(branch, date, form))
 
 
 @branch_permission_required(BranchCap.ROSTER_WRITE)
@@ -182,11 +192,8 @@ def entry_edit(request: BranchRequest, branch_pk: int, entry_pk: int) -> HttpRes
         else:
             messages.success(request, _("Entry changed."))
             return redirect("lenders:roster_day", branch_pk=branch.pk, date=entry.roster.date)
-    return render(
-        request,
-        "lenders/entry_form.html",
-        {"branch": branch, "date": entry.roster.date, "form": form, "entry": entry},
-    )
+    context = _entry_form_context(branch, entry.roster.date, form)
+    return render(request, "lenders/entry_form.html", {**context, "entry": entry})
 
 
 @branch_permission_required(BranchCap.ROSTER_WRITE)
