@@ -25,6 +25,14 @@ def _login(client, username: str, password: str):
     return client.post("/accounts/login/", {"username": username, "password": password})
 
 
+def test_a_wrong_password_is_told_in_bengali_on_a_bengali_page(client, debra):
+    user = UserFactory()
+    client.cookies["django_language"] = "bn"
+    page = _login(client, user.username, "wrong").content.decode()
+    assert "সদস্যনাম বা পাসওয়ার্ড ঠিক নয়" in page
+    assert "Please enter a correct" not in page
+
+
 def test_repeated_wrong_passwords_lock_the_account_until_the_oc_unlocks_it(
     client, debra, client_for
 ):
