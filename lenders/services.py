@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -230,6 +231,26 @@ def area_propose(*, branch: LenderBranch, name: str, locality: str = "") -> Coll
     """A branch asks the station to add a missing area; it cannot be used until accepted."""
     if not name.strip():
         raise ValidationError({"name": _("Give the area's name.")})
+    # An area already on the list (by either of its names), or this branch's own proposal
+    # waiting, would only leave the officer a duplicate to merge.
+    same = Q(name__iexact=name.strip()) | Q(name_bn=name.strip())
+    known = (
+        CollectionArea.objects.filter(same)
+        .filter(
+            Q(status=CollectionArea.Status.ACTIVE)
+            | Q(status=CollectionArea.Status.PROPOSED, proposed_by=branch)
+        )
+        .first()
+    )
+    if known is not None and known.status == CollectionArea.Status.ACTIVE:
+        raise ValidationError(
+            {
+                "name": _("The station already has this area: choose “%(area)s” on the roster.")
+                % {"area": known.display_name}
+            }
+        )
+    if known is not None:
+        raise ValidationError({"name": _("You have proposed this area already.")})
     area = CollectionArea(
         name=name.strip(),
         locality=locality.strip(),

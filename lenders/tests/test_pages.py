@@ -308,6 +308,21 @@ def test_an_officer_accepts_a_proposed_area(in_debra, client_for):
     assert area.status == "active"
 
 
+@pytest.mark.parametrize("typed", ["radhamohanpur", "রাধামোহনপুর"])
+def test_proposing_an_area_the_station_has_points_to_it(in_debra, client_for, typed):
+    AreaFactory(name="Radhamohanpur", name_bn="রাধামোহনপুর")
+    member = MemberFactory(branch=BranchFactory())
+    url = f"/station/debra/lenders/branch/{member.branch.pk}/areas/propose/"
+    client = client_for(member.user)
+    response = client.post(url, {"name": typed})
+    assert response.status_code == 200
+    assert "already has this area: choose “Radhamohanpur”" in response.content.decode()
+    assert client.post(url, {"name": "Kalmijol"}).status_code == 302
+    again = client.post(url, {"name": "KALMIJOL"})
+    assert "You have proposed this area already." in again.content.decode()
+    assert CollectionArea.objects.filter(status="proposed").count() == 1
+
+
 def test_an_officer_merges_a_proposed_area_into_an_existing_one(in_debra, client_for):
     existing = AreaFactory(name="Debra Bazar")
     proposed = AreaFactory(name="Debra Market", status="proposed")
