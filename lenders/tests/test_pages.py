@@ -546,3 +546,20 @@ def test_after_cut_off_the_entry_form_says_the_roster_is_locked_instead_of_askin
     # A form sent past the cut-off (filled in before it) comes back with what was typed.
     sent = client.post(f"{base}/entry/{entry.pk}/", {"centres": "Golgram 2"}).content.decode()
     assert 'value="Golgram 2"' in sent
+
+
+def test_deactivating_an_agent_shows_the_trips_they_still_have_on_the_rosters(
+    in_debra, client_for, clock
+):
+    entry = EntryFactory(roster__date=datetime.date(2026, 12, 2), depart_at=datetime.time(9, 15))
+    EntryFactory(
+        roster__branch=entry.roster.branch,
+        agent=entry.agent,
+        roster__date=MORNING.date() - datetime.timedelta(days=1),
+    )
+    member = MemberFactory(branch=entry.roster.branch)
+    url = f"/station/debra/lenders/branch/{member.branch.pk}/agents/{entry.agent.pk}/toggle/"
+    page = client_for(member.user).get(url).content.decode()
+    assert "Deactivating does not take the trips off" in page
+    assert "Wed 02 Dec 2026</a> · 09:15" in page
+    assert "Mon 30 Nov 2026" not in page  # a past roster keeps its entries anyway

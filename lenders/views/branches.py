@@ -313,7 +313,12 @@ def agent_toggle(request: BranchRequest, branch_pk: int, agent_pk: int) -> HttpR
         return render(
             request,
             "lenders/agent_deactivate.html",
-            {"branch": branch, "agent": agent, "back_url": back_url},
+            {
+                "branch": branch,
+                "agent": agent,
+                "back_url": back_url,
+                "trips": selectors.roster_entry_list_ahead_for_agent(agent=agent),
+            },
         )
     # The form says which state it asks for, so a double tap cannot flip the agent back.
     services.agent_set_active(agent=agent, active=request.POST.get("active") == "1")
