@@ -156,6 +156,8 @@ def branch_member_add(
         raise ValidationError({"username": _("This username is taken. Choose another.")})
     if agent is not None and agent.branch_id != branch.pk:
         raise ValidationError({"agent": _("Choose one of this branch's field agents.")})
+    if agent is not None and BranchMember.objects.filter(agent=agent).exists():
+        raise ValidationError({"agent": _("This field agent has a login already.")})
     user = User(username=username, first_name=first_name, phone=phone, email=email)
     # The same rules as a manager's own sign-up: an agent's login opens the branch's routes too.
     try:

@@ -250,3 +250,20 @@ def test_a_login_made_by_the_manager_needs_a_password_as_strong_as_a_sign_up(
     assert "password" in response.context["form"].errors
     assert not StationRole.objects.filter(user__username="rahul-das").exists()
     assert not BranchMember.objects.filter(agent=agent).exists()
+
+
+def test_a_second_login_for_an_agent_is_refused_in_words(branch, manager, agent_login, client_for):
+    member, _own, _colleague = agent_login
+    agent = member.agent
+    response = client_for(manager).post(
+        f"{BASE.format(pk=branch.pk)}/staff/",
+        {
+            "first_name": agent.name,
+            "username": "second-login",
+            "password": "a-Strong-pass-77",
+            "agent": agent.pk,
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"agent": ["This field agent has a login already."]}
+    assert not StationRole.objects.filter(user__username="second-login").exists()
