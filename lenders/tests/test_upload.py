@@ -293,6 +293,23 @@ def test_a_bengali_reader_is_told_of_the_cut_off_in_bengali_digits(
     assert "মঙ্গল ০১ ডিসে. ২০২৬-এর রোস্টার ০৮:৩০-এর" in response.content.decode()
 
 
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("en", "At most 255 characters fit here; this cell has 300."),
+        ("bn", "এখানে বড়জোর ২৫৫টি অক্ষর ধরে; এই ঘরে আছে ৩০০টি।"),
+    ],
+)
+def test_a_cell_too_long_for_its_field_is_refused_in_the_readers_words(
+    debra, branch, member, agent, area, clock, client_for, language, message
+):
+    member.language = language
+    member.save()
+    content = xlsx([[*row()[:2], "x" * 300, *row()[3:]]])
+    page = post_file(client_for(member), upload_url(debra, branch), content).content.decode()
+    assert message in page
+
+
 def test_agents_and_areas_are_matched_forgivingly(
     debra, branch, member, agent, area, clock, client_for
 ):
