@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from escort_portal.formats import native_digits
 from escort_portal.forms import add_service_errors, service_error_text
 from lenders import selectors as lender_selectors
 from lenders.access import BranchRequest, branch_permission_required
@@ -159,7 +160,7 @@ def sos(request: StationRequest, entry_pk: int) -> HttpResponse:
                 sent = _(
                     "SOS sent at %(time)s. The station's duty officers and the SDPO were "
                     "alerted. Stay where people are, keep your phone on."
-                ) % {"time": f"{timezone.localtime(alert.raised_at):%H:%M}"}
+                ) % {"time": native_digits(f"{timezone.localtime(alert.raised_at):%H:%M}")}
                 return JsonResponse({"ok": True, "message": sent, "reference": f"SOS-{alert.pk}"})
             return render(request, "incidents/sos_sent.html", {"entry": entry, "alert": alert})
     station = current_station(request)

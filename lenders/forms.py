@@ -110,7 +110,7 @@ class StaffLoginForm(forms.Form):
     username = forms.CharField(label=_("Username"), max_length=150)
     phone = PhoneNumberField(label=_("Mobile number"), region="IN", required=False)
     email = forms.EmailField(label=_("Email"), required=False)
-    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, min_length=8)
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput)
     agent = forms.ModelChoiceField(
         label=_("This login is for field agent"),
         queryset=FieldAgent.objects.none(),

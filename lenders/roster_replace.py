@@ -25,7 +25,7 @@ class RowInput:
     """One row as read: the entry, with None or blank where a field could not be read, and why."""
 
     data: services.EntryInput
-    errors: dict[str, list[str]] = field(default_factory=dict)
+    errors: dict[str, list[str] | list[ValidationError]] = field(default_factory=dict)
 
 
 class _Undo(Exception):

@@ -96,6 +96,19 @@ def trips_of_agent(*, user: User) -> QuerySet[RosterEntry]:
     )
 
 
+def roster_entry_list_ahead_for_agent(*, agent: FieldAgent) -> QuerySet[RosterEntry]:
+    """The agent's trips on today's and tomorrow's rosters, whether active or not: what
+    deactivating them leaves on the rosters."""
+    today = timezone.localdate()
+    return (
+        RosterEntry.objects.filter(
+            agent=agent, roster__date__in=[today, today + datetime.timedelta(days=1)]
+        )
+        .select_related("area", "roster")
+        .order_by("roster__date", "depart_at", "pk")
+    )
+
+
 def trips_of_agent_today(*, user: User) -> QuerySet[RosterEntry]:
     """The agent's own trips today: the ones an SOS can be sent for."""
     return trips_of_agent(user=user).filter(roster__date=timezone.localdate())

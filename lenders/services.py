@@ -9,8 +9,10 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, fields
 
+from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -61,6 +63,17 @@ def is_open_for_branches(date: datetime.date) -> bool:
 @transaction.atomic
 def branch_register(*, user: User, **details: object) -> LenderBranch:
     """A lender manager asks to register a branch with the current station; it starts pending."""
+    # The back button brings the sent form back filled in; sending it again must not put the
+    # same branch twice before the duty officer.
+    sent_before = LenderBranch.objects.filter(
+        created_by=user,
+        lender_name__iexact=str(details.get("lender_name", "")).strip(),
+        branch_name__iexact=str(details.get("branch_name", "")).strip(),
+    ).exclude(status=LenderBranch.Status.REJECTED)
+    if sent_before.exists():
+        raise ValidationError(
+            _("You have already registered this branch with this police station.")
+        )
     branch = LenderBranch(created_by=user, status=LenderBranch.Status.PENDING, **details)
     branch.full_clean()
     branch.save()
@@ -143,7 +156,14 @@ def branch_member_add(
         raise ValidationError({"username": _("This username is taken. Choose another.")})
     if agent is not None and agent.branch_id != branch.pk:
         raise ValidationError({"agent": _("Choose one of this branch's field agents.")})
+    if agent is not None and BranchMember.objects.filter(agent=agent).exists():
+        raise ValidationError({"agent": _("This field agent has a login already.")})
     user = User(username=username, first_name=first_name, phone=phone, email=email)
+    # The same rules as a manager's own sign-up: an agent's login opens the branch's routes too.
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from exc
     user.set_password(password)
     user.full_clean()
     user.save()
@@ -168,7 +188,9 @@ def _agent_check_unique(agent: FieldAgent) -> None:
 @transaction.atomic
 def agent_create(*, branch: LenderBranch, **details: object) -> FieldAgent:
     agent = FieldAgent(branch=branch, **details)
-    agent.full_clean(validate_unique=False)
+    # The employee id's constraint is checked by `_agent_check_unique`, in any letter case and
+    # with a message people understand; Django's own would say "... with this Branch and ...".
+    agent.full_clean(validate_unique=False, validate_constraints=False)
     _agent_check_unique(agent)
     agent.save()
     return agent
@@ -178,7 +200,7 @@ def agent_create(*, branch: LenderBranch, **details: object) -> FieldAgent:
 def agent_update(*, agent: FieldAgent, **details: object) -> FieldAgent:
     for name, value in details.items():
         setattr(agent, name, value)
-    agent.full_clean(validate_unique=False)
+    agent.full_clean(validate_unique=False, validate_constraints=False)
     _agent_check_unique(agent)
     agent.save()
     return agent
@@ -211,6 +233,26 @@ def area_propose(*, branch: LenderBranch, name: str, locality: str = "") -> Coll
     """A branch asks the station to add a missing area; it cannot be used until accepted."""
     if not name.strip():
         raise ValidationError({"name": _("Give the area's name.")})
+    # An area already on the list (by either of its names), or this branch's own proposal
+    # waiting, would only leave the officer a duplicate to merge.
+    same = Q(name__iexact=name.strip()) | Q(name_bn=name.strip())
+    known = (
+        CollectionArea.objects.filter(same)
+        .filter(
+            Q(status=CollectionArea.Status.ACTIVE)
+            | Q(status=CollectionArea.Status.PROPOSED, proposed_by=branch)
+        )
+        .first()
+    )
+    if known is not None and known.status == CollectionArea.Status.ACTIVE:
+        raise ValidationError(
+            {
+                "name": _("The station already has this area: choose “%(area)s” on the roster.")
+                % {"area": known.display_name}
+            }
+        )
+    if known is not None:
+        raise ValidationError({"name": _("You have proposed this area already.")})
     area = CollectionArea(
         name=name.strip(),
         locality=locality.strip(),
@@ -317,15 +359,17 @@ def _check_can_change(roster: Roster, *, as_officer: bool) -> None:
     if roster.date not in fileable_dates():
         raise ValidationError(_("Rosters can be filed for today and tomorrow only."))
     if roster.status == Roster.Status.LOCKED or timezone.now() >= cutoff_at(roster.date):
+        # The date and time as params: a page writes them in its reader's numerals.
         raise ValidationError(
             _(
                 "The roster for %(date)s locked at the %(time)s cut-off. Ask the station's "
                 "duty officer to add or change entries."
-            )
-            % {
+            ),
+            code="locked",
+            params={
                 "date": date_format(roster.date, "DATE_FORMAT"),
                 "time": schema_station().roster_cutoff.strftime("%H:%M"),
-            }
+            },
         )
 
 

@@ -21,7 +21,6 @@ from xml.etree.ElementTree import ParseError
 
 from defusedxml.ElementTree import iterparse
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxLengthValidator
 from django.db.models import CharField
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -405,7 +404,7 @@ class ParsedFile:
 
 
 def _row(cells: dict[str, object], matcher: _Matcher) -> RowInput:
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[str] | list[ValidationError]] = {}
     values: dict[str, Any] = {}
     for name, reader in (("agent", matcher.agent), ("area", matcher.area)):
         try:
@@ -427,10 +426,17 @@ def _row(cells: dict[str, object], matcher: _Matcher) -> RowInput:
         text = cell_text(cells.get(name))
         if name == "vehicle_registration":
             text = text.upper()
-        try:
-            MaxLengthValidator(cast(CharField, RosterEntry._meta.get_field(name)).max_length)(text)
-        except ValidationError as exc:
-            errors[name] = exc.messages
+        limit = cast(CharField, RosterEntry._meta.get_field(name)).max_length or 0
+        if len(text) > limit:
+            # Our own words, with the numbers as params so a page writes them in its reader's
+            # numerals; Django's own message has no Bengali.
+            errors[name] = [
+                ValidationError(
+                    _("At most %(limit)s characters fit here; this cell has %(count)s."),
+                    code="max_length",
+                    params={"limit": limit, "count": len(text)},
+                )
+            ]
             text = ""
         values[name] = text
     return RowInput(data=services.EntryInput(**values), errors=errors)

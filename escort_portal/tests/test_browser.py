@@ -562,6 +562,11 @@ def test_an_agent_reaches_sos_in_one_tap_and_the_sdpos_bell_shows_it(tab, langua
     agent.fits_width()
     page.locator("#sos-form button[type=submit]").click()
     page.locator("#sos-done").wait_for()
+    # Sent: the page no longer asks "Send SOS?" nor offers "Cancel", and says it once.
+    assert not page.locator("main h1").is_visible()
+    buttons = page.locator("main a.btn:visible").all_inner_texts()
+    assert buttons == [translated(language, "Back to my trips")]
+    assert page.locator("#outbox-sent .alert").count() == 0
     agent.fits_width()
     agent.shot(f"walk-agent-sos-{language}")
     agent.assert_clean()

@@ -143,6 +143,16 @@ def test_an_agent_sends_sos_with_the_phones_location(trip, client_for):
     assert alert.incident.agent == entry.agent
 
 
+def test_the_sos_answer_to_the_pages_script_gives_the_time_in_the_readers_digits(trip, client_for):
+    entry, agent_user = trip
+    agent_user.language = "bn"
+    agent_user.save()
+    response = client_for(agent_user).post(
+        f"/station/debra/lenders/my-trips/{entry.pk}/sos/", HTTP_ACCEPT="application/json"
+    )
+    assert "১২:০০" in response.json()["message"]  # noqa: RUF001
+
+
 def test_an_agent_signing_in_lands_on_their_own_trips_one_tap_from_sos(trip, client_for):
     entry, agent_user = trip
     client = client_for(agent_user)

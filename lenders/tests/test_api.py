@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import uuid
 
 import pytest
 import time_machine
@@ -110,7 +111,7 @@ def service_errors(branch, by, data: services.EntryInput) -> dict:
 def test_a_manager_makes_a_key_shown_once_and_stored_hashed(debra, branch, manager, client_for):
     client = client_for(manager)
     url = station_reverse(debra, "lenders:api_keys", branch_pk=branch.pk)
-    response = client.post(url, {"name": "Core banking"})
+    response = client.post(url, {"name": "Core banking"}, follow=True)
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
     record = BranchApiKey.objects.get(branch=branch)
@@ -124,6 +125,17 @@ def test_a_manager_makes_a_key_shown_once_and_stored_hashed(debra, branch, manag
     assert key not in page
     assert record.prefix in page
     assert Api(key).get("/areas/").status_code == 200
+
+
+def test_a_key_form_sent_again_makes_no_second_key(debra, branch, manager, client_for):
+    # A reload of the page that showed the key, or the back button, sends the form again.
+    client = client_for(manager)
+    url = station_reverse(debra, "lenders:api_keys", branch_pk=branch.pk)
+    form = {"name": "Core banking", "submission_token": str(uuid.uuid4())}
+    first = client.post(url, form)
+    again = client.post(url, form)
+    assert again.status_code == 302 and again["Location"] == first["Location"]
+    assert BranchApiKey.objects.filter(branch=branch).count() == 1
 
 
 def test_only_the_branchs_manager_manages_keys(debra, branch, client_for):

@@ -230,3 +230,40 @@ def test_office_staff_file_rosters_but_see_no_people(branch, client_for, clock):
     assert client.get(f"{base}/roster/{TODAY.isoformat()}/upload/").status_code == 200
     assert client.get(f"{base}/agents/").status_code == 403
     assert "/agents/" not in client.get(f"{base}/").content.decode()
+
+
+@pytest.mark.parametrize("password", ["12345678", "password1", "rahul-das"])
+def test_a_login_made_by_the_manager_needs_a_password_as_strong_as_a_sign_up(
+    branch, manager, client_for, password
+):
+    agent = AgentFactory(branch=branch, name="Rahul Das")
+    response = client_for(manager).post(
+        f"{BASE.format(pk=branch.pk)}/staff/",
+        {
+            "first_name": "Rahul Das",
+            "username": "rahul-das",
+            "password": password,
+            "agent": agent.pk,
+        },
+    )
+    assert response.status_code == 200
+    assert "password" in response.context["form"].errors
+    assert not StationRole.objects.filter(user__username="rahul-das").exists()
+    assert not BranchMember.objects.filter(agent=agent).exists()
+
+
+def test_a_second_login_for_an_agent_is_refused_in_words(branch, manager, agent_login, client_for):
+    member, _own, _colleague = agent_login
+    agent = member.agent
+    response = client_for(manager).post(
+        f"{BASE.format(pk=branch.pk)}/staff/",
+        {
+            "first_name": agent.name,
+            "username": "second-login",
+            "password": "a-Strong-pass-77",
+            "agent": agent.pk,
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"agent": ["This field agent has a login already."]}
+    assert not StationRole.objects.filter(user__username="second-login").exists()

@@ -18,7 +18,7 @@ from lenders.tests.factories import (
     EntryFactory,
     MemberFactory,
 )
-from stations.models import StationDayRecount, StationRole
+from stations.models import StationDayRecount, StationRole, User
 from stations.tests.factories import StationRoleFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -67,6 +67,61 @@ def test_a_manager_signs_up_registers_a_branch_and_sees_it_pending(client, debra
         assert branch.status == "pending"
     page = client.get(f"/station/debra/lenders/branch/{branch.pk}/").content.decode()
     assert "waiting for the police station" in page
+
+
+SIGNUP = {
+    "first_name": "Rekha Das",
+    "username": "rekha",
+    "phone": "98300 12345",
+    "email": "rekha@example.org",
+    "password1": "a-Strong-pass-77",
+    "password2": "a-Strong-pass-77",
+}
+
+
+def test_a_manager_who_signs_up_in_bengali_keeps_bengali(client, debra):
+    client.cookies["django_language"] = "bn"
+    response = client.post("/lenders/signup/", SIGNUP, follow=True)
+    assert response.status_code == 200
+    assert User.objects.get(username="rekha").language == "bn"
+    assert "শাখা নথিভুক্ত করুন" in response.content.decode()
+
+
+def test_the_signup_form_speaks_bengali_in_its_help_and_errors(client, debra):
+    client.cookies["django_language"] = "bn"
+    response = client.post(
+        "/lenders/signup/", SIGNUP | {"username": "rekha das", "password2": "something-else-9"}
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    for english in (
+        "150 characters or fewer",
+        "at least 10 characters",
+        "commonly used password",
+        "entirely numeric",
+        "too similar",
+        "password fields didn",
+        "Enter the same password",
+        "Enter a valid username",
+    ):
+        assert english not in page
+
+
+def test_a_registration_sent_again_with_the_back_button_makes_no_second_branch(client_for, debra):
+    client = client_for(UserFactory(first_name="Rekha Das", phone="+919830012345"))
+    form = {
+        "station": debra.pk,
+        "lender_name": "Arohan",
+        "kind": "mfi",
+        "branch_name": "Debra",
+        "address": "NH 6, Debra",
+    }
+    assert client.post("/lenders/register/", form).status_code == 302
+    again = client.post("/lenders/register/", form | {"lender_name": "AROHAN "})
+    assert again.status_code == 200
+    assert "already registered this branch" in again.content.decode()
+    with tenant_context(debra):
+        assert LenderBranch.objects.filter(lender_name__iexact="arohan").count() == 1
 
 
 def test_registration_keeps_what_was_typed_when_a_field_is_wrong(client_for, debra):
@@ -253,6 +308,21 @@ def test_an_officer_accepts_a_proposed_area(in_debra, client_for):
     assert area.status == "active"
 
 
+@pytest.mark.parametrize("typed", ["radhamohanpur", "রাধামোহনপুর"])
+def test_proposing_an_area_the_station_has_points_to_it(in_debra, client_for, typed):
+    AreaFactory(name="Radhamohanpur", name_bn="রাধামোহনপুর")
+    member = MemberFactory(branch=BranchFactory())
+    url = f"/station/debra/lenders/branch/{member.branch.pk}/areas/propose/"
+    client = client_for(member.user)
+    response = client.post(url, {"name": typed})
+    assert response.status_code == 200
+    assert "already has this area: choose “Radhamohanpur”" in response.content.decode()
+    assert client.post(url, {"name": "Kalmijol"}).status_code == 302
+    again = client.post(url, {"name": "KALMIJOL"})
+    assert "You have proposed this area already." in again.content.decode()
+    assert CollectionArea.objects.filter(status="proposed").count() == 1
+
+
 def test_an_officer_merges_a_proposed_area_into_an_existing_one(in_debra, client_for):
     existing = AreaFactory(name="Debra Bazar")
     proposed = AreaFactory(name="Debra Market", status="proposed")
@@ -428,3 +498,68 @@ def test_a_roster_day_shows_its_date_in_the_one_portal_format(
     assert "/roster/2026-12-02/" in day
     home = client.get(f"{branch_url}/").content.decode()
     assert shown in home
+
+
+def test_a_long_centre_name_wraps_instead_of_widening_the_phone_page(in_debra, client_for, clock):
+    # Group names typed as one long word ("Golgram-1,Golgram-2,...") have no place to break.
+    entry = EntryFactory(centres="Golgram-1,Golgram-2,Golgram-3,Golgram-4,Golgram-5,Golgram-6")
+    member = MemberFactory(branch=entry.roster.branch)
+    base = f"/station/debra/lenders/branch/{member.branch.pk}/roster/{entry.roster.date}"
+    client = client_for(member.user)
+    for page in (f"{base}/", f"{base}/upload/"):
+        html = client.get(page).content.decode()
+        item = re.search(
+            r'<(?:div|li) class="list-group-item[^"]*">(?:(?!</li>).)*Golgram-6', html, re.S
+        )
+        assert item is not None and "text-break" in item.group(0), page
+
+
+@pytest.mark.parametrize("employee_id", ["E-17", "e-17"])
+def test_a_second_agent_with_the_same_employee_id_is_refused_in_plain_words(
+    in_debra, client_for, employee_id
+):
+    agent = AgentFactory(employee_id="E-17")
+    manager = MemberFactory(branch=agent.branch).user
+    response = client_for(manager).post(
+        f"/station/debra/lenders/branch/{agent.branch.pk}/agents/new/",
+        {"name": "Bikash Jana", "employee_id": employee_id, "phone": "98765 43210"},
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "employee_id": ["Another agent of this branch has this employee id."]
+    }
+    assert FieldAgent.objects.filter(branch=agent.branch).count() == 1
+
+
+def test_after_cut_off_the_entry_form_says_the_roster_is_locked_instead_of_asking(
+    in_debra, client_for, clock
+):
+    entry = EntryFactory(roster__date=MORNING.date())
+    member = MemberFactory(branch=entry.roster.branch)
+    base = f"/station/debra/lenders/branch/{member.branch.pk}"
+    client = client_for(member.user)
+    clock.move_to(MORNING.replace(hour=8, minute=45))
+    for url in (f"{base}/roster/{MORNING.date()}/add/", f"{base}/entry/{entry.pk}/"):
+        page = client.get(url).content.decode()
+        assert "can no longer be changed here" in page, url
+        assert 'name="depart_at"' not in page, url
+    # A form sent past the cut-off (filled in before it) comes back with what was typed.
+    sent = client.post(f"{base}/entry/{entry.pk}/", {"centres": "Golgram 2"}).content.decode()
+    assert 'value="Golgram 2"' in sent
+
+
+def test_deactivating_an_agent_shows_the_trips_they_still_have_on_the_rosters(
+    in_debra, client_for, clock
+):
+    entry = EntryFactory(roster__date=datetime.date(2026, 12, 2), depart_at=datetime.time(9, 15))
+    EntryFactory(
+        roster__branch=entry.roster.branch,
+        agent=entry.agent,
+        roster__date=MORNING.date() - datetime.timedelta(days=1),
+    )
+    member = MemberFactory(branch=entry.roster.branch)
+    url = f"/station/debra/lenders/branch/{member.branch.pk}/agents/{entry.agent.pk}/toggle/"
+    page = client_for(member.user).get(url).content.decode()
+    assert "Deactivating does not take the trips off" in page
+    assert "Wed 02 Dec 2026</a> · 09:15" in page
+    assert "Mon 30 Nov 2026" not in page  # a past roster keeps its entries anyway

@@ -215,6 +215,16 @@ def test_a_clash_in_a_file_is_shown_in_the_readers_digits(
     assert message in page
 
 
+def test_a_bengali_reader_is_shown_the_example_time_in_bengali_digits(
+    debra, branch, member, agent, area, clock, client_for
+):
+    member.language = "bn"
+    member.save()
+    content = xlsx([row(start="half past ten")])
+    page = post_file(client_for(member), upload_url(debra, branch), content).content.decode()
+    assert "যেমন ০৯:৩০" in page
+
+
 @pytest.mark.parametrize(
     "rule",
     ["return_before_departure", "overlap", "inactive_agent", "proposed_area", "no_band"],
@@ -271,6 +281,33 @@ def test_after_cut_off_the_upload_gets_the_lock_message(
     response = post_file(client, upload_url(debra, branch), xlsx([row()]))
     assert "locked at the 08:30 cut-off" in response.content.decode()
     assert not RosterEntry.objects.filter(roster__branch=branch).exists()
+
+
+def test_a_bengali_reader_is_told_of_the_cut_off_in_bengali_digits(
+    debra, branch, member, agent, area, clock, client_for
+):
+    clock.move_to(MORNING.replace(hour=8, minute=45))
+    member.language = "bn"
+    member.save()
+    response = post_file(client_for(member), upload_url(debra, branch), xlsx([row()]))
+    assert "মঙ্গল ০১ ডিসে. ২০২৬-এর রোস্টার ০৮:৩০-এর" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("en", "At most 255 characters fit here; this cell has 300."),
+        ("bn", "এখানে বড়জোর ২৫৫টি অক্ষর ধরে; এই ঘরে আছে ৩০০টি।"),
+    ],
+)
+def test_a_cell_too_long_for_its_field_is_refused_in_the_readers_words(
+    debra, branch, member, agent, area, clock, client_for, language, message
+):
+    member.language = language
+    member.save()
+    content = xlsx([[*row()[:2], "x" * 300, *row()[3:]]])
+    page = post_file(client_for(member), upload_url(debra, branch), content).content.decode()
+    assert message in page
 
 
 def test_agents_and_areas_are_matched_forgivingly(

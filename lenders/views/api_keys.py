@@ -18,6 +18,8 @@ from stations.permissions import BranchCap
 from .. import api_keys
 from ..access import BranchRequest, branch_permission_required
 
+_NEW_KEY = "lenders.new_api_key"
+
 
 class ApiKeyForm(forms.Form):
     name = forms.CharField(
@@ -33,17 +35,25 @@ class ApiKeyForm(forms.Form):
 def api_key_list(request: BranchRequest, branch_pk: int) -> HttpResponse:
     branch = request.branch
     form = ApiKeyForm(request.POST or None)
-    new_key = None
     if form.is_valid():
         try:
-            new_key = api_keys.api_key_create(
+            created = api_keys.api_key_create(
                 branch=branch, name=form.cleaned_data["name"], by=request.user
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            # Rendered, not redirected: the key exists only in this response.
-            form = ApiKeyForm()
+            # Redirected, so a reload or the back button lands on the list instead of sending
+            # the form again for a second key. The key waits in the session for that one page.
+            request.session[_NEW_KEY] = {"pk": created.record.pk, "key": created.key}
+            return redirect("lenders:api_keys", branch_pk=branch.pk)
+    new_key = None
+    waiting = request.session.get(_NEW_KEY)
+    if request.method == "GET" and waiting:
+        record = branch.api_keys.filter(pk=waiting["pk"]).first()
+        if record is not None:
+            del request.session[_NEW_KEY]
+            new_key = api_keys.NewApiKey(record=record, key=waiting["key"])
     context = {
         "branch": branch,
         "form": form,

@@ -41,6 +41,9 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect("lenders_public:register")
     form = forms.SignupForm(request.POST or None)
     if form.is_valid():
+        # The account keeps the language the manager signed up in; the default would turn the
+        # very next page (registering the branch) to English for someone reading Bengali.
+        form.instance.language = request.LANGUAGE_CODE
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, _("Account created. Now register your branch."))
@@ -135,6 +138,18 @@ def _entry_form(request: HttpRequest, branch: LenderBranch, initial: dict | None
     )
 
 
+def _entry_form_context(branch: LenderBranch, date: datetime.date, form: forms.RosterEntryForm):
+    # Past the cut-off a fresh form would only be refused after it is filled in; one sent just
+    # before it is still shown, with what was typed and the service's refusal.
+    return {
+        "branch": branch,
+        "date": date,
+        "form": form,
+        "open": form.is_bound or services.is_open_for_branches(date),
+        "cutoff": services.cutoff_at(date),
+    }
+
+
 @branch_permission_required(BranchCap.ROSTER_WRITE)
 @require_http_methods(["GET", "POST"])
 def entry_add(request: BranchRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
@@ -155,9 +170,7 @@ def entry_add(request: BranchRequest, branch_pk: int, date: datetime.date) -> Ht
             if "add_another" in request.POST:
                 return redirect("lenders:entry_add", branch_pk=branch.pk, date=date)
             return redirect("lenders:roster_day", branch_pk=branch.pk, date=date)
-    return render(
-        request, "lenders/entry_form.html", {"branch": branch, "date": date, "form": form}
-    )
+    return render(request, "lenders/entry_form.html", _entry_form_context(branch, date, form))
 
 
 @branch_permission_required(BranchCap.ROSTER_WRITE)
@@ -179,11 +192,8 @@ def entry_edit(request: BranchRequest, branch_pk: int, entry_pk: int) -> HttpRes
         else:
             messages.success(request, _("Entry changed."))
             return redirect("lenders:roster_day", branch_pk=branch.pk, date=entry.roster.date)
-    return render(
-        request,
-        "lenders/entry_form.html",
-        {"branch": branch, "date": entry.roster.date, "form": form, "entry": entry},
-    )
+    context = _entry_form_context(branch, entry.roster.date, form)
+    return render(request, "lenders/entry_form.html", {**context, "entry": entry})
 
 
 @branch_permission_required(BranchCap.ROSTER_WRITE)
@@ -303,7 +313,12 @@ def agent_toggle(request: BranchRequest, branch_pk: int, agent_pk: int) -> HttpR
         return render(
             request,
             "lenders/agent_deactivate.html",
-            {"branch": branch, "agent": agent, "back_url": back_url},
+            {
+                "branch": branch,
+                "agent": agent,
+                "back_url": back_url,
+                "trips": selectors.roster_entry_list_ahead_for_agent(agent=agent),
+            },
         )
     # The form says which state it asks for, so a double tap cannot flip the agent back.
     services.agent_set_active(agent=agent, active=request.POST.get("active") == "1")

@@ -88,11 +88,18 @@
     }
   }
 
+  // On the SOS page itself the answer replaces the question: no "Send SOS?" and no "Cancel"
+  // once it is sent, and the answer shown once. False elsewhere, where the note shows it.
   function sosSent(data) {
     var form = document.getElementById("sos-form");
     var done = document.getElementById("sos-done");
-    if (form) { form.classList.add("d-none"); }
-    if (done) { done.textContent = data.message || ""; done.classList.remove("d-none"); }
+    if (!form || !done) { return false; }
+    form.classList.add("d-none");
+    done.textContent = data.message || "";
+    done.classList.remove("d-none");
+    document.querySelectorAll("[data-sos-ask]").forEach(function (ask) { ask.classList.add("d-none"); });
+    document.querySelectorAll("[data-sos-after]").forEach(function (after) { after.classList.remove("d-none"); });
+    return true;
   }
 
   // Sends the queue in order; stops at the first action that cannot be sent now, leaving it
@@ -147,8 +154,11 @@
         }
         return response.json().catch(function () { return {}; }).then(function (data) {
           drop(item.key);
-          notes.push({ ok: response.ok && data.ok !== false, label: item.label, message: data.message || "" });
-          if (item.sos && response.ok) { sosSent(data); } else { reload = true; }
+          var sos = item.sos && response.ok;
+          if (!(sos && sosSent(data))) {
+            notes.push({ ok: response.ok && data.ok !== false, label: item.label, message: data.message || "" });
+          }
+          if (!sos) { reload = true; }
           next();
         });
       }).catch(function () { finish("offline"); });

@@ -9,11 +9,14 @@ import sys
 import pytest
 import time_machine
 from django.conf import settings
+from django.contrib.auth import password_validation
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from stations.models import StationRole
 from stations.tests.factories import StationRoleFactory, UserFactory
@@ -23,6 +26,24 @@ pytestmark = pytest.mark.django_db
 
 def _login(client, username: str, password: str):
     return client.post("/accounts/login/", {"username": username, "password": password})
+
+
+def test_a_wrong_password_is_told_in_bengali_on_a_bengali_page(client, debra):
+    user = UserFactory()
+    client.cookies["django_language"] = "bn"
+    page = _login(client, user.username, "wrong").content.decode()
+    assert "সদস্যনাম বা পাসওয়ার্ড ঠিক নয়" in page
+    assert "Please enter a correct" not in page
+
+
+def test_the_password_length_rule_is_written_in_the_readers_digits():
+    with translation.override("bn"):
+        assert "১০টি" in password_validation.password_validators_help_text_html()
+        with pytest.raises(ValidationError) as refused:
+            password_validation.validate_password("a-Strong")
+    assert "১০টি" in refused.value.messages[0]
+    with translation.override("en"):
+        assert "at least 10 characters" in password_validation.password_validators_help_text_html()
 
 
 def test_repeated_wrong_passwords_lock_the_account_until_the_oc_unlocks_it(
