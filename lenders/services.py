@@ -20,7 +20,7 @@ from django_tenants.utils import tenant_context
 
 from stations import due, stats
 from stations import services as station_services
-from stations.models import Station, StationRole, User
+from stations.models import Station, StationRole, SubdivisionRole, User
 from stations.tenancy import schema_station
 
 from . import notify
@@ -170,6 +170,30 @@ def branch_member_add(
     member = BranchMember.objects.create(branch=branch, user=user, role=role, agent=agent)
     _grant_lender_role(user)
     return member
+
+
+@transaction.atomic
+def branch_member_remove(*, member: BranchMember, by: User) -> None:
+    """A manager takes a login off the branch (a colleague who left, a lost phone): it is signed
+    out everywhere and keeps no power here. An account with no other role anywhere is closed, so
+    it cannot sign in to register a branch of its own; the login's history stays."""
+    if member.user_id == by.pk:
+        raise ValidationError(_("You cannot remove your own login."))
+    if member.role == BranchMember.Role.MANAGER:
+        raise ValidationError(_("A manager's login cannot be removed."))
+    user = member.user
+    member.delete()
+    if not BranchMember.objects.filter(user=user).exists():
+        StationRole.objects.filter(
+            user=user, station=schema_station(), role=StationRole.Role.LENDER
+        ).delete()
+    if not (
+        StationRole.objects.filter(user=user).exists()
+        or SubdivisionRole.objects.filter(user=user).exists()
+    ):
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+    station_services.user_sessions_end(user=user)
 
 
 # --- Field agents ---

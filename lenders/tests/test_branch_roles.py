@@ -267,3 +267,58 @@ def test_a_second_login_for_an_agent_is_refused_in_words(branch, manager, agent_
     assert response.status_code == 200
     assert response.context["form"].errors == {"agent": ["This field agent has a login already."]}
     assert not StationRole.objects.filter(user__username="second-login").exists()
+
+
+def test_a_manager_removes_a_colleagues_login_which_is_signed_out_and_closed(
+    branch, manager, client_for
+):
+    colleague = MemberFactory(branch=branch, role=BranchMember.Role.STAFF).user
+    phone = client_for(colleague)
+    roster_page = f"{BASE.format(pk=branch.pk)}/"
+    assert phone.get(roster_page).status_code == 200
+    member = BranchMember.objects.get(user=colleague)
+    remove = f"{BASE.format(pk=branch.pk)}/staff/{member.pk}/remove/"
+    page = client_for(manager).get(remove)
+    assert page.status_code == 200 and colleague.username in page.content.decode()
+    response = client_for(manager).post(remove, follow=True)
+    assert f"{colleague.username} can no longer sign in to this branch." in [
+        str(m) for m in response.context["messages"]
+    ]
+    assert not BranchMember.objects.filter(user=colleague).exists()
+    assert not StationRole.objects.filter(user=colleague).exists()
+    colleague.refresh_from_db()
+    assert not colleague.is_active
+    answer = phone.get(roster_page)
+    assert answer.status_code == 302 and "/accounts/login/" in answer["Location"]
+    # A second tap finds nothing to remove.
+    assert client_for(manager).post(remove).status_code == 404
+
+
+def test_removing_an_agents_login_keeps_the_agent_and_an_account_with_other_roles(
+    branch, manager, agent_login, client_for, pingla
+):
+    member, own, _colleague = agent_login
+    StationRole.objects.create(user=member.user, station=pingla, role=StationRole.Role.LENDER)
+    remove = f"{BASE.format(pk=branch.pk)}/staff/{member.pk}/remove/"
+    assert client_for(manager).post(remove).status_code == 302
+    own.agent.refresh_from_db()
+    assert own.agent.active
+    member.user.refresh_from_db()
+    assert member.user.is_active
+    assert list(StationRole.objects.filter(user=member.user).values_list("station", flat=True)) == [
+        pingla.pk
+    ]
+
+
+@pytest.mark.parametrize("who", ["self", "another manager"])
+def test_a_managers_login_is_not_removed(branch, manager, client_for, who):
+    target = manager if who == "self" else MemberFactory(branch=branch).user
+    member = BranchMember.objects.get(user=target, branch=branch)
+    manager.language = "bn"
+    manager.save()
+    client = client_for(manager)
+    response = client.post(f"{BASE.format(pk=branch.pk)}/staff/{member.pk}/remove/", follow=True)
+    assert BranchMember.objects.filter(pk=member.pk).exists()
+    refusal = {"self": "নিজের লগইন নিজে সরানো যায় না।", "another manager": "ম্যানেজারের লগইন সরানো যায় না।"}
+    assert refusal[who] in [str(m) for m in response.context["messages"]]
+    assert "/remove/" not in client.get(f"{BASE.format(pk=branch.pk)}/staff/").content.decode()

@@ -33,6 +33,11 @@ urlpatterns = [
         name="agent_toggle",
     ),
     path("branch/<int:branch_pk>/staff/", branches.staff, name="staff"),
+    path(
+        "branch/<int:branch_pk>/staff/<int:member_pk>/remove/",
+        branches.staff_remove,
+        name="staff_remove",
+    ),
     path("branch/<int:branch_pk>/areas/propose/", branches.area_propose, name="area_propose"),
     path("registrations/", branches.branch_admin_list, name="branch_admin_list"),
     path(

@@ -363,6 +363,26 @@ def staff(request: BranchRequest, branch_pk: int) -> HttpResponse:
     )
 
 
+@branch_permission_required(BranchCap.PEOPLE)
+@require_http_methods(["GET", "POST"])
+def staff_remove(request: BranchRequest, branch_pk: int, member_pk: int) -> HttpResponse:
+    branch = request.branch
+    member = get_object_or_404(branch.members.select_related("user", "agent"), pk=member_pk)
+    if request.method == "POST":
+        try:
+            services.branch_member_remove(member=member, by=request.user)
+        except ValidationError as exc:
+            messages.error(request, service_error_text(exc))
+        else:
+            messages.success(
+                request,
+                _("%(username)s can no longer sign in to this branch.")
+                % {"username": member.user.username},
+            )
+        return redirect("lenders:staff", branch_pk=branch.pk)
+    return render(request, "lenders/staff_remove.html", {"branch": branch, "member": member})
+
+
 @branch_permission_required(BranchCap.AREA_PROPOSE)
 @require_http_methods(["GET", "POST"])
 def area_propose(request: BranchRequest, branch_pk: int) -> HttpResponse:

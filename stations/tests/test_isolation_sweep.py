@@ -74,6 +74,7 @@ def pingla_objects(pingla):
             "branch_pk": branch.pk,
             "entry_pk": entry.pk,
             "agent_pk": AgentFactory(branch=branch).pk,
+            "member_pk": MemberFactory(branch=branch, role="staff").pk,
             "area_pk": AreaFactory().pk,
             "pk": entry.pk,
         }

@@ -107,13 +107,21 @@ def test_every_branch_url_answers_each_role_and_state_as_the_table_says(
     agent.save()
     branch.status = status
     branch.save()
+    colleague = MemberFactory(branch=branch, role=BranchMember.Role.STAFF)
     other = BranchFactory()
     other_entry = EntryFactory(roster__branch=other)
-    own = {"branch_pk": branch.pk, "entry_pk": entry.pk, "agent_pk": agent.pk, "pk": entry.pk}
+    own = {
+        "branch_pk": branch.pk,
+        "entry_pk": entry.pk,
+        "agent_pk": agent.pk,
+        "member_pk": colleague.pk,
+        "pk": entry.pk,
+    }
     theirs = {
         "branch_pk": other.pk,
         "entry_pk": other_entry.pk,
         "agent_pk": other_entry.agent_id,
+        "member_pk": MemberFactory(branch=other, role=BranchMember.Role.STAFF).pk,
         "pk": other_entry.pk,
     }
     caps = branch_capabilities(role=role, branch_status=status, agent_active=agent_active)
