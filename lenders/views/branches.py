@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from escort_portal.formats import native_digits, page_date
-from escort_portal.forms import add_service_errors, service_error_text
+from escort_portal.forms import add_service_errors, field_text, service_error_text
 from escort_portal.ratelimits import rate_limit
 from stations.access import Perm, SignedInRequest, StationRequest, station_permission_required
 from stations.permissions import BranchCap
@@ -374,7 +374,7 @@ def branch_admin_list(request: StationRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status not in LenderBranch.Status.values:
         status = ""
-    search = request.GET.get("q", "").strip()
+    search = field_text(request.GET, "q")
     branches = selectors.branch_list_for_station(status=status or None, search=search)
     page = Paginator(branches, 25).get_page(request.GET.get("page"))
     return render(
@@ -422,7 +422,7 @@ def branch_admin_detail(request: StationRequest, branch_pk: int) -> HttpResponse
 
 @station_permission_required(Perm.OPERATE)
 def area_list(request: StationRequest) -> HttpResponse:
-    search = request.GET.get("q", "").strip()
+    search = field_text(request.GET, "q")
     areas = CollectionArea.objects.exclude(status=CollectionArea.Status.MERGED)
     if search:
         areas = areas.filter(name__icontains=search) | areas.filter(name_bn__icontains=search)

@@ -120,3 +120,21 @@ def test_production_settings_pass_the_deploy_check():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "path", ["/lenders/registrations/", "/lenders/areas/", "/lenders/incidents/"]
+)
+def test_a_nul_character_in_a_search_box_finds_nothing_instead_of_failing(debra, client_for, path):
+    duty = client_for(StationRoleFactory(station=debra, role=StationRole.Role.DUTY_OFFICER).user)
+    assert duty.get(f"/station/debra{path}", {"q": "a\x00b"}).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/people/lockouts/", "/people/second-factor/"])
+def test_a_nul_character_in_a_username_is_answered_as_nobody_of_the_station(
+    debra, client_for, path
+):
+    oc = client_for(StationRoleFactory(station=debra, role=StationRole.Role.OFFICER_IN_CHARGE).user)
+    response = oc.post(f"/station/debra{path}", {"username": "a\x00b"}, follow=True)
+    assert response.status_code == 200
+    assert "your station" in response.content.decode()
