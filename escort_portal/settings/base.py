@@ -175,6 +175,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_USERNAME_CALLABLE = "escort_portal.lockouts.attempted_username"
 # The client's address for lockouts and rate limits: X-Forwarded-For believed only as far as
 # these reverse proxies (addresses or networks); none listed means REMOTE_ADDR.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])

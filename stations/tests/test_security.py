@@ -138,3 +138,10 @@ def test_a_nul_character_in_a_username_is_answered_as_nobody_of_the_station(
     response = oc.post(f"/station/debra{path}", {"username": "a\x00b"}, follow=True)
     assert response.status_code == 200
     assert "your station" in response.content.decode()
+
+
+@pytest.mark.parametrize("path", ["/accounts/login/", "/admin/login/"])
+def test_a_username_longer_than_any_account_is_a_wrong_sign_in_not_an_error(client, path):
+    response = client.post(path, {"username": "x" * 300, "password": "wrong"})
+    assert response.status_code == 200
+    assert "correct username and password" in response.content.decode()
