@@ -214,13 +214,16 @@ def _rows_from_xlsx(file: IO[bytes]) -> Iterator[tuple[int, list[object]]]:
 
 def _rows_from_csv(file: IO[bytes]) -> Iterator[tuple[int, list[object]]]:
     raw = file.read()
+    not_utf8 = _("The CSV file is not in UTF-8. In Excel, save it as “CSV UTF-8”.")
     try:
         # Excel's "CSV UTF-8" starts with a byte-order mark.
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise UploadError(
-            _("The CSV file is not in UTF-8. In Excel, save it as “CSV UTF-8”.")
-        ) from exc
+        raise UploadError(not_utf8) from exc
+    if "\x00" in text:
+        # Text with NUL characters is UTF-16 ("Unicode Text") read as UTF-8; no field may hold
+        # one either (PostgreSQL refuses them).
+        raise UploadError(not_utf8)
     try:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
             text[:4096], delimiters=",;\t"
