@@ -366,7 +366,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["lenders.api_auth.BranchApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["lenders.api_auth.HasBranchApiKey"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["lenders.api_parsers.BoundedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["lenders.api_auth.BranchKeyThrottle"],
     "DEFAULT_THROTTLE_RATES": {"branch_key": env("RATE_LIMIT_API", default="120/m")},
