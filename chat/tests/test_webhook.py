@@ -70,6 +70,15 @@ def test_a_post_without_the_app_secrets_signature_is_refused_and_does_nothing(
         assert EscortRun.objects.get(pk=morning.run.pk).status == EscortRun.Status.PLANNED
 
 
+def test_a_signature_with_non_ascii_characters_is_refused(client):
+    body = payload("text", wa_id="919733000099", name="x", id="wamid.1", timestamp="1", text="hi")
+    response = client.post(
+        WEBHOOK, body, content_type="application/json", headers={"X-Hub-Signature-256": "sha256=é"}
+    )
+    assert response.status_code == 403
+    assert not InboundMessage.objects.exists()
+
+
 @override_settings(WHATSAPP_APP_SECRET="")
 def test_without_an_app_secret_the_webhook_refuses_everything(client):
     body = payload("text", wa_id="919733000099", name="x", id="wamid.1", timestamp="1", text="hi")
