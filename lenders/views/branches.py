@@ -22,7 +22,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from escort_portal.formats import native_digits, page_date
 from escort_portal.forms import add_service_errors, field_text, service_error_text
 from escort_portal.ratelimits import rate_limit
-from stations.access import Perm, SignedInRequest, StationRequest, station_permission_required
+from stations.access import (
+    Perm,
+    SignedInRequest,
+    StationRequest,
+    second_factor_required,
+    station_permission_required,
+)
 from stations.permissions import BranchCap
 from stations.routing import public_reverse
 from stations.selectors import station_list_live
@@ -49,6 +55,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@second_factor_required
 @require_http_methods(["GET", "POST"])
 def register(request: SignedInRequest) -> HttpResponse:
     form = forms.BranchRegistrationForm(

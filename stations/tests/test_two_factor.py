@@ -11,6 +11,7 @@ from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_tenants.utils import tenant_context
 
 from lenders.tests.factories import BranchFactory, MemberFactory
 from stations import services
@@ -221,3 +222,21 @@ def test_the_second_factor_page_never_sends_people_off_the_site(debra, client_fo
         "/accounts/two-factor/", {"token": _code(device), "next": "https://evil.example/"}
     )
     assert response["Location"] == "/"
+
+
+def test_a_police_password_alone_neither_registers_a_branch_nor_enters_one_elsewhere(
+    debra, pingla, settings
+):
+    settings.OTP_REQUIRED = True
+    officer = StationRoleFactory(station=debra, role=StationRole.Role.DUTY_OFFICER).user
+    password_only = _password_only(officer)
+    register = password_only.get("/lenders/register/")
+    assert register.status_code == 302
+    assert register["Location"].startswith("/accounts/two-factor/")
+
+    # An officer who is also a branch's manager at another station (registered there before).
+    with tenant_context(pingla):
+        member = MemberFactory(branch=BranchFactory(), user=officer)
+    response = password_only.get(f"/station/pingla/lenders/branch/{member.branch.pk}/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/two-factor/")
