@@ -64,6 +64,18 @@ def test_sign_in_is_rate_limited_per_address(client):
     assert codes[3] == 429
 
 
+def test_the_admins_sign_in_is_rate_limited_per_address_too(client):
+    cache.clear()
+    with override_settings(
+        RATELIMIT_ENABLE=True, RATE_LIMITS={**settings.RATE_LIMITS, "login": "3/m"}
+    ):
+        codes = [
+            client.post("/admin/login/", {"username": f"nobody{n}", "password": "x"}).status_code
+            for n in range(4)
+        ]
+    assert codes == [200, 200, 200, 429]
+
+
 def test_pages_carry_a_strict_content_security_policy_and_no_inline_script(debra, client_for):
     client = client_for(
         StationRoleFactory(station=debra, role=StationRole.Role.OFFICER_IN_CHARGE).user
