@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, fields
 
+from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -144,6 +145,11 @@ def branch_member_add(
     if agent is not None and agent.branch_id != branch.pk:
         raise ValidationError({"agent": _("Choose one of this branch's field agents.")})
     user = User(username=username, first_name=first_name, phone=phone, email=email)
+    # The checks of the sign-up page: a branch login opens the agents' trips and the SOS.
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.error_list}) from exc
     user.set_password(password)
     user.full_clean()
     user.save()

@@ -154,6 +154,18 @@ def test_a_manager_adds_an_agent_and_a_bad_phone_is_explained(in_debra, client_f
     assert FieldAgent.objects.get(employee_id="A1").phone.as_e164 == "+919830012345"
 
 
+def test_a_branch_login_gets_the_password_checks_of_the_sign_up_page(in_debra, client_for):
+    member = MemberFactory(branch=BranchFactory())
+    url = f"/station/debra/lenders/branch/{member.branch.pk}/staff/"
+    fields = {"username": "rina", "first_name": "Rina", "phone": "", "email": "", "agent": ""}
+    weak = client_for(member.user).post(url, {**fields, "password": "12345678"})
+    assert weak.status_code == 200
+    assert "entirely numeric" in weak.content.decode()
+    assert not BranchMember.objects.filter(user__username="rina").exists()
+    good = client_for(member.user).post(url, {**fields, "password": "kharagpur-rain-42"})
+    assert good.status_code == 302
+
+
 def test_deactivating_an_agent_keeps_their_history(in_debra, client_for):
     member = MemberFactory(branch=BranchFactory())
     entry = EntryFactory(roster__branch=member.branch)
