@@ -124,6 +124,10 @@ class IdempotencyKeyMiddleware:
             return self.get_response(request)  # nobody to keep it for; the view refuses it
         if len(key) > 255:
             return JsonResponse({"detail": _("The Idempotency-Key is too long.")}, status=400)
+        if "\x00" in key:
+            # PostgreSQL cannot store it: refused before anything is kept.
+            message = _("The Idempotency-Key cannot contain NUL characters.")
+            return JsonResponse({"detail": message}, status=400)
         scope = f"{connection.schema_name}:{caller}"
         try:
             body = request.body
