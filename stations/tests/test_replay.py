@@ -112,6 +112,16 @@ def test_an_idempotency_key_with_a_nul_character_is_refused_with_400(filing):
     assert not RosterEntry.objects.exists()
 
 
+def test_an_api_call_refused_for_its_key_keeps_nothing(in_debra):
+    from stations.models import IdempotentRequest
+
+    response = Client(HTTP_AUTHORIZATION="Api-Key made-up").post(
+        ENTRIES, "{}", content_type="application/json", headers={"Idempotency-Key": "k1"}
+    )
+    assert response.status_code == 401
+    assert not IdempotentRequest.objects.exists()
+
+
 def test_a_repeated_delete_with_its_key_answers_as_the_first(filing):
     api = _api(filing)
     with time_machine.travel(MORNING, tick=False):
