@@ -150,6 +150,25 @@ def test_an_officer_in_charge_gets_codes_only_for_their_own_officers(
     assert duty.get("/station/debra/people/second-factor/").status_code == 404
 
 
+def test_an_officer_in_charge_cannot_reset_a_second_factor_that_guards_more_than_their_station(
+    debra, pingla, client_for
+):
+    oc = StationRoleFactory(station=debra, role=StationRole.Role.OFFICER_IN_CHARGE).user
+    pingla_oc = StationRoleFactory(station=pingla, role=StationRole.Role.OFFICER_IN_CHARGE).user
+    StationRoleFactory(station=debra, user=pingla_oc)
+    sdpo = SubdivisionRoleFactory(subdivision=debra.subdivision).user
+    StationRoleFactory(station=debra, user=sdpo)
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    StationRoleFactory(station=debra, user=admin)
+    client = client_for(oc)
+    for user in (pingla_oc, sdpo, admin):
+        answer = client.post(
+            "/station/debra/people/second-factor/", {"username": user.username}, follow=True
+        )
+        assert "officers of your station" in answer.content.decode()
+    assert not EnrolmentCode.objects.exists()
+
+
 def test_the_management_command_gives_the_first_admin_an_enrolment_code(db, settings):
     settings.OTP_REQUIRED = True
     admin = UserFactory(is_staff=True, is_superuser=True)
