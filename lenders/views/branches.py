@@ -278,6 +278,7 @@ def agent_list(request: BranchRequest, branch_pk: int) -> HttpResponse:
 
 
 @branch_permission_required(BranchCap.PEOPLE)
+@rate_limit("upload", key="user")
 @require_http_methods(["GET", "POST"])
 def agent_edit(request: BranchRequest, branch_pk: int, agent_pk: int | None = None) -> HttpResponse:
     branch = request.branch
