@@ -383,7 +383,7 @@ class _Matcher:
         if not key:
             return None
         named = self.area_names.get(key, [])
-        if not named and key.isdigit():
+        if not named and key.isdecimal():
             named = [self.areas[int(key)]] if int(key) in self.areas else []
         # A proposed area that the station merged into another stands for that one.
         named = [area.merged_into if area.merged_into else area for area in named]
