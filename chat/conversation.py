@@ -273,7 +273,7 @@ def _choose_run(turn: Turn, runs: list[RunAt], action: str) -> Reply:
 def _chosen_run(turn: Turn, runs: list[RunAt], action: str) -> RunAt | Reply:
     intent = turn.intent
     wanted: int | None = intent.number
-    if intent.ref.startswith("run:") and intent.ref[4:].isdigit():
+    if intent.ref.startswith("run:") and intent.ref[4:].isdecimal():
         wanted = int(intent.ref[4:])
     if wanted is not None:
         matches = [at for at in runs if at.run.pk == wanted]
@@ -431,7 +431,7 @@ def _roster_target(turn: Turn) -> tuple[BranchAt, datetime.date] | Reply:
     pk: int | None = None
     date: datetime.date | None = None
     parts = intent.ref.split(":")
-    if len(parts) == 3 and parts[0] == "roster" and parts[1].isdigit():
+    if len(parts) == 3 and parts[0] == "roster" and parts[1].isdecimal():
         pk = int(parts[1])
         try:
             date = datetime.date.fromisoformat(parts[2])

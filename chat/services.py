@@ -319,7 +319,7 @@ def status_apply(*, report: StatusReport) -> bool:
     if kind == "m":
         schema, _, pk = rest.partition(":")
         station = Station.objects.live().filter(schema_name=schema).first()
-        if station is None or not pk.isdigit():
+        if station is None or not pk.isdecimal():
             return False
         with tenant_context(station):
             return notification_services.message_status_update(
@@ -330,7 +330,7 @@ def status_apply(*, report: StatusReport) -> bool:
                 error=report.error,
             )
     replies = InboundMessage.objects.filter(reply_provider_id=report.provider_id)
-    if kind == "i" and rest.isdigit():
+    if kind == "i" and rest.isdecimal():
         replies = replies.filter(pk=int(rest))
     if report.status == "failed":
         changed = replies.filter(reply_status__in=selectors.REPLY_SENT).update(

@@ -56,7 +56,7 @@ def whatsapp_webhook(request: HttpRequest) -> HttpResponse:
         return _forbidden()
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python follows
         return JsonResponse({"ok": False}, status=400)
     received_at = timezone.now().isoformat()
     found, statuses = whatsapp_events(data, phone_number_id=settings.WHATSAPP_PHONE_NUMBER_ID)
@@ -75,7 +75,7 @@ def sms_inbound(request: HttpRequest) -> HttpResponse:
     if request.content_type == "application/json":
         try:
             fields = json.loads(request.body)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than Python follows
             fields = None
     else:
         fields = request.POST

@@ -125,7 +125,7 @@ def trail(
             found = Q()
             for name in _text_fields(event_model):
                 found |= Q(**{f"{name}__icontains": search})
-            if search.isdigit():
+            if search.isdecimal():
                 found |= Q(pgh_obj_id=int(search))
             events = events.filter(found) if found else events.none()
         if since:

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.http import QueryDict
 
 from escort_portal.formats import native_digits
+
+
+def field_text(data: QueryDict, name: str) -> str:
+    """A field a view reads without a form (a search box, a username): trimmed, and without NUL
+    characters, which no stored text holds and which PostgreSQL refuses in a query (a form's
+    CharField refuses them the same way)."""
+    return data.get(name, "").replace("\x00", "").strip()
 
 
 def add_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:

@@ -719,7 +719,7 @@ def my_run_action(request: StationRequest, run_pk: int, action: str) -> HttpResp
         raise Http404
     run = _own_run(request, run_pk)
     status, done = _ACTIONS[action]
-    reached = [int(pk) for pk in request.POST.getlist("reached") if pk.isdigit()]
+    reached = [int(pk) for pk in request.POST.getlist("reached") if pk.isdecimal()]
     if action == "complete" and request.POST.get("confirmed") != "yes":
         # Completing ends the escort for every agent on the run: ask first, agent by agent.
         links = selectors.run_list(sheet=run.sheet).get(pk=run.pk).run_entries.all()

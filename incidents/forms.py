@@ -83,6 +83,10 @@ class BranchIncidentForm(forms.ModelForm):
         self.helper = _helper(_("Send to the station"))
 
 
+# The largest accuracy kept for a position, in metres (as escorts.services keeps it).
+MAX_ACCURACY_M = 1_000_000
+
+
 class SosForm(forms.Form):
     """Filled by the phone's location when the browser gives it; empty is fine."""
 
@@ -96,10 +100,19 @@ class SosForm(forms.Form):
     # The position's own time, in milliseconds since 1970 as the browser gives it.
     located_ms = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 
+    def clean_accuracy_m(self) -> int | None:
+        value = self.cleaned_data["accuracy_m"]
+        # Held to what the escorts' positions keep (and the column holds): a figure beyond it
+        # says only "far off", and must not cost the SOS.
+        return None if value is None else min(value, MAX_ACCURACY_M)
+
     def clean_located_ms(self) -> datetime.datetime | None:
         value = self.cleaned_data["located_ms"]
         if value is None:
             return None
-        located = datetime.datetime.fromtimestamp(value / 1000, tz=datetime.UTC)
+        try:
+            located = datetime.datetime.fromtimestamp(value / 1000, tz=datetime.UTC)
+        except (OverflowError, OSError, ValueError):  # beyond any calendar
+            return None
         # A phone clock far off is no time at all; the SOS goes without it.
         return located if abs(timezone.now() - located) < datetime.timedelta(hours=1) else None

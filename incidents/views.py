@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from escort_portal.formats import native_digits
-from escort_portal.forms import add_service_errors, service_error_text
+from escort_portal.forms import add_service_errors, field_text, service_error_text
 from lenders import selectors as lender_selectors
 from lenders.access import BranchRequest, branch_permission_required
 from stations.access import Perm, StationRequest, current_station, station_permission_required
@@ -30,7 +30,7 @@ from .models import Incident, SosAlert
 def incident_list(request: StationRequest) -> HttpResponse:
     kind = request.GET.get("kind", "")
     status = request.GET.get("status", "")
-    search = request.GET.get("q", "").strip()
+    search = field_text(request.GET, "q")
     incidents = selectors.incident_list(
         kind=kind if kind in Incident.Kind.values else "",
         status=status if status in Incident.Status.values else "",

@@ -6,9 +6,11 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
+from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
+from escort_portal.formats import native_digits
 from stations.models import Station, User
 
 from .models import CashBand, CollectionArea, FieldAgent, LenderBranch
@@ -87,6 +89,11 @@ class DecisionForm(forms.Form):
     )
 
 
+# A phone camera's photo fits well within this; a larger file is no photo of a face, only disk
+# filled (an image's header followed by anything passes Pillow's check).
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+
+
 class FieldAgentForm(forms.ModelForm):
     class Meta:
         model = FieldAgent
@@ -96,6 +103,16 @@ class FieldAgentForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.helper = _helper(_("Save agent"))
+
+    def clean_photo(self):
+        photo = self.cleaned_data.get("photo")
+        # Only a new upload: the photo already kept was checked when it came.
+        if isinstance(photo, UploadedFile) and (photo.size or 0) > MAX_PHOTO_BYTES:
+            raise forms.ValidationError(
+                _("The photo is larger than %(size)s.")
+                % {"size": native_digits(f"{MAX_PHOTO_BYTES // (1024 * 1024)} MB")}
+            )
+        return photo
 
     def clean_phone(self):
         phone = self.cleaned_data["phone"]

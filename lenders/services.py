@@ -159,11 +159,11 @@ def branch_member_add(
     if agent is not None and BranchMember.objects.filter(agent=agent).exists():
         raise ValidationError({"agent": _("This field agent has a login already.")})
     user = User(username=username, first_name=first_name, phone=phone, email=email)
-    # The same rules as a manager's own sign-up: an agent's login opens the branch's routes too.
+    # The checks of the sign-up page: a branch login opens the agents' trips and the SOS.
     try:
         password_validation.validate_password(password, user)
     except ValidationError as exc:
-        raise ValidationError({"password": exc.messages}) from exc
+        raise ValidationError({"password": exc.error_list}) from exc
     user.set_password(password)
     user.full_clean()
     user.save()

@@ -213,13 +213,16 @@ def _rows_from_xlsx(file: IO[bytes]) -> Iterator[tuple[int, list[object]]]:
 
 def _rows_from_csv(file: IO[bytes]) -> Iterator[tuple[int, list[object]]]:
     raw = file.read()
+    not_utf8 = _("The CSV file is not in UTF-8. In Excel, save it as “CSV UTF-8”.")
     try:
         # Excel's "CSV UTF-8" starts with a byte-order mark.
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise UploadError(
-            _("The CSV file is not in UTF-8. In Excel, save it as “CSV UTF-8”.")
-        ) from exc
+        raise UploadError(not_utf8) from exc
+    if "\x00" in text:
+        # Text with NUL characters is UTF-16 ("Unicode Text") read as UTF-8; no field may hold
+        # one either (PostgreSQL refuses them).
+        raise UploadError(not_utf8)
     try:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
             text[:4096], delimiters=",;\t"
@@ -379,7 +382,7 @@ class _Matcher:
         if not key:
             return None
         named = self.area_names.get(key, [])
-        if not named and key.isdigit():
+        if not named and key.isdecimal():
             named = [self.areas[int(key)]] if int(key) in self.areas else []
         # A proposed area that the station merged into another stands for that one.
         named = [area.merged_into if area.merged_into else area for area in named]

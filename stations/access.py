@@ -97,6 +97,7 @@ class _Standing:
     role: str | None
     oversees: bool
     in_any_subdivision: bool
+    police_anywhere: bool
 
     @property
     def perms(self) -> frozenset[Perm]:
@@ -105,18 +106,23 @@ class _Standing:
 
     @property
     def police(self) -> bool:
-        """Holds a police role here or a post in any subdivision: a second factor is due."""
-        return (self.role not in (None, StationRole.Role.LENDER)) or self.in_any_subdivision
+        """Holds a police role in any station or a post in any subdivision: a second factor is
+        due, also where their role is a lender's (a police password alone could otherwise
+        register a branch at any station and enter it)."""
+        return self.police_anywhere or self.in_any_subdivision
 
 
 def _standing(user: User, station: Station) -> _Standing:
     if not user.is_authenticated or not user.is_active:
-        return _Standing(role=None, oversees=False, in_any_subdivision=False)
+        return _Standing(role=None, oversees=False, in_any_subdivision=False, police_anywhere=False)
     posts = SubdivisionRole.objects.filter(user=OuterRef("pk"))
+    police_roles = StationRole.objects.filter(user=OuterRef("pk")).exclude(
+        role=StationRole.Role.LENDER
+    )
     # A station outside any subdivision is overseen by no one.
     subdivision = station.subdivision_id
     here = Exists(posts.filter(subdivision_id=subdivision)) if subdivision else Value(False)
-    role, oversees, anywhere = (
+    role, oversees, anywhere, police_anywhere = (
         User.objects.filter(pk=user.pk)
         .values_list(
             Subquery(
@@ -126,10 +132,16 @@ def _standing(user: User, station: Station) -> _Standing:
             ),
             here,
             Exists(posts),
+            Exists(police_roles),
         )
         .get()
     )
-    return _Standing(role=role, oversees=oversees, in_any_subdivision=anywhere)
+    return _Standing(
+        role=role,
+        oversees=oversees,
+        in_any_subdivision=anywhere,
+        police_anywhere=police_anywhere,
+    )
 
 
 def permissions(user: User, station: Station) -> frozenset[Perm]:

@@ -3,9 +3,11 @@ from typing import cast
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
+
+from escort_portal.ratelimits import rate_limit
 
 from . import services
 from .models import (
@@ -32,6 +34,11 @@ class SecondFactorAdminSite(OTPAdminSite):
     @property
     def login_form(self) -> type[OTPAdminAuthenticationForm] | None:
         return OTPAdminAuthenticationForm if settings.OTP_REQUIRED else None
+
+    def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        # A sign-in page like /accounts/login/, with its limit per address: without it, guesses
+        # sent here would get round that page's limit.
+        return rate_limit("login")(super().login)(request, extra_context)
 
 
 # django-otp's way of putting its check on the default site that every app registers with.

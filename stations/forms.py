@@ -32,7 +32,7 @@ class AuditFilterForm(forms.Form):
     def page_number(self) -> int:
         """The page asked for, up to the trail's deepest; 1 for anything else."""
         page = str(self.data.get("page", ""))
-        return min(int(page), AUDIT_MAX_PAGES) if page.isdigit() and int(page) > 0 else 1
+        return min(int(page), AUDIT_MAX_PAGES) if page.isdecimal() and int(page) > 0 else 1
 
 
 class TokenForm(forms.Form):

@@ -157,6 +157,9 @@ class StationSubfolderMiddleware(TenantSubfolderMiddleware):
             # which every search path ends with: the lookup needs no SET to public first, only
             # the station found sets one (a query less per station request).
             try:
+                if "\x00" in subfolder:
+                    # No station's name holds one, and PostgreSQL refuses it in the lookup.
+                    raise domain_model.DoesNotExist
                 tenant = self.get_tenant(domain_model=domain_model, hostname=subfolder)
             except domain_model.DoesNotExist:
                 # Not a 404 here: the answer would differ from a real station's (no sign-in

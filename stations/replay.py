@@ -9,8 +9,8 @@ when it saves (a redirect), the redirect's target is kept, and a second POST of 
 The API: a POST, PUT, PATCH or DELETE with an `Idempotency-Key` header is answered once; the
 same key with the same method, path and body gets the first answer again (with
 `Idempotent-Replayed: true`); the same key with another request gets 422. A second request
-arriving while the first is still running waits for its answer. Server errors and throttled
-calls are not kept, so they may be retried with the same key.
+arriving while the first is still running waits for its answer. Server errors, throttled calls
+and calls refused for their key (401) are not kept, so they may be retried with the same key.
 
 The phone pages' offline queue (static/field/queue.js) sends each action (acknowledge, start,
 check in, complete, SOS) the same way, with a key of its own, signed in by the session: the
@@ -124,6 +124,10 @@ class IdempotencyKeyMiddleware:
             return self.get_response(request)  # nobody to keep it for; the view refuses it
         if len(key) > 255:
             return JsonResponse({"detail": _("The Idempotency-Key is too long.")}, status=400)
+        if "\x00" in key:
+            # PostgreSQL cannot store it: refused before anything is kept.
+            message = _("The Idempotency-Key cannot contain NUL characters.")
+            return JsonResponse({"detail": message}, status=400)
         scope = f"{connection.schema_name}:{caller}"
         try:
             body = request.body
@@ -140,8 +144,10 @@ class IdempotencyKeyMiddleware:
         response = self.get_response(request)
         kept = IdempotentRequest.objects.filter(scope=scope, key=key)
         # A page's action refused for its sign-in or its CSRF token did nothing: sent again
-        # once the person is signed in with a fresh page, it must be tried, not replayed.
-        unkept = (401, 403) if not api else ()
+        # once the person is signed in with a fresh page, it must be tried, not replayed. An
+        # API call refused for its key did nothing either, and keeping it would let anyone with
+        # a made-up key fill the table.
+        unkept = (401, 403) if not api else (401,)
         if (
             response.status_code >= 500
             or response.status_code in (429, *unkept)

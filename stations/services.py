@@ -236,10 +236,22 @@ def recovery_code_verify(*, user: User, token: str) -> StaticDevice | None:
 def officer_second_factor_reset(*, station: Station, username: str, by: User) -> str:
     """The officer-in-charge gives an officer of their station an enrolment code: for a first
     set-up, or for a lost phone (which ends the officer's sessions and old codes). An
-    officer-in-charge gets theirs from the platform admin."""
+    officer-in-charge gets theirs from the platform admin, and so does anyone whose second
+    factor also guards a police role at another station, a subdivision post or the admin: one
+    station's officer-in-charge must not take over that."""
     role = StationRole.objects.filter(
         station=station, user__username=username, user__is_active=True
     ).first()
-    if role is None or role.role in (StationRole.Role.LENDER, StationRole.Role.OFFICER_IN_CHARGE):
+    if (
+        role is None
+        or role.role in (StationRole.Role.LENDER, StationRole.Role.OFFICER_IN_CHARGE)
+        or role.user.is_staff
+        or role.user.is_superuser
+        or SubdivisionRole.objects.filter(user=role.user).exists()
+        or StationRole.objects.filter(user=role.user)
+        .exclude(station=station)
+        .exclude(role=StationRole.Role.LENDER)
+        .exists()
+    ):
         raise ValidationError(_("You can give enrolment codes to the officers of your station."))
     return second_factor_reset(user=role.user, by=by)

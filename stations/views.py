@@ -26,7 +26,7 @@ from django.views.i18n import set_language as django_set_language
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from escort_portal.forms import service_error_text
+from escort_portal.forms import field_text, service_error_text
 from escort_portal.ratelimits import rate_limit
 
 from . import dashboard, health, selectors, services
@@ -181,6 +181,8 @@ def sdpo_dashboard(request: SignedInRequest) -> HttpResponse:
         date = datetime.date.fromisoformat(request.GET.get("date", ""))
     except ValueError:
         date = timezone.localdate()
+    # The trends reach TREND_DAYS back from the day, which Python's dates must hold.
+    date = max(date, datetime.date.min + datetime.timedelta(days=dashboard.TREND_DAYS))
     board = dashboard.build(user=request.user, date=date)
     # A state has hundreds of stations: the worst come first, a page at a time.
     page = Paginator(board.rows, dashboard.ROWS_PER_PAGE).get_page(request.GET.get("page"))
@@ -205,7 +207,7 @@ def second_factors(request: StationRequest) -> HttpResponse:
     station = current_station(request)
     code = None
     if request.method == "POST":
-        username = request.POST.get("username", "")
+        username = field_text(request.POST, "username")
         try:
             code = services.officer_second_factor_reset(
                 station=station, username=username, by=request.user
@@ -241,7 +243,7 @@ def lockouts(request: StationRequest) -> HttpResponse:
     station = current_station(request)
     if request.method == "POST":
         try:
-            services.user_unlock(station=station, username=request.POST.get("username", ""))
+            services.user_unlock(station=station, username=field_text(request.POST, "username"))
         except ValidationError as exc:
             messages.error(request, service_error_text(exc))
         else:

@@ -5,6 +5,7 @@ callbacks reach the outbox row they are about."""
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.test import override_settings
 from django_tenants.utils import tenant_context
 
@@ -68,6 +69,27 @@ def test_a_post_without_the_app_secrets_signature_is_refused_and_does_nothing(
     assert graph.whatsapp() == []
     with tenant_context(morning.station):
         assert EscortRun.objects.get(pk=morning.run.pk).status == EscortRun.Status.PLANNED
+
+
+def test_a_signature_with_non_ascii_characters_is_refused(client):
+    body = payload("text", wa_id="919733000099", name="x", id="wamid.1", timestamp="1", text="hi")
+    response = client.post(
+        WEBHOOK, body, content_type="application/json", headers={"X-Hub-Signature-256": "sha256=é"}
+    )
+    assert response.status_code == 403
+    assert not InboundMessage.objects.exists()
+
+
+def test_json_nested_too_deeply_is_answered_400_by_both_webhooks(client):
+    nested = b"[" * 100_000 + b"]" * 100_000
+    assert post_signed(client, nested).status_code == 400
+    response = client.post(
+        SMS_INBOUND,
+        nested,
+        content_type="application/json",
+        headers={"X-Inbound-Secret": settings.SMS_INBOUND_SECRET},
+    )
+    assert response.status_code == 400
 
 
 @override_settings(WHATSAPP_APP_SECRET="")

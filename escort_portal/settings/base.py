@@ -175,6 +175,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_USERNAME_CALLABLE = "escort_portal.lockouts.attempted_username"
 # The client's address for lockouts and rate limits: X-Forwarded-For believed only as far as
 # these reverse proxies (addresses or networks); none listed means REMOTE_ADDR.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
@@ -365,7 +366,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["lenders.api_auth.BranchApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["lenders.api_auth.HasBranchApiKey"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["lenders.api_parsers.BoundedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["lenders.api_auth.BranchKeyThrottle"],
     "DEFAULT_THROTTLE_RATES": {"branch_key": env("RATE_LIMIT_API", default="120/m")},

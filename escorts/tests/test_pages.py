@@ -187,6 +187,19 @@ def test_the_build_progress_is_reported(station, clock, duty, client_for):
     assert data["status"] == "running" and 5 <= data["percent"] < 100
 
 
+def test_a_superscript_digit_among_the_agents_reached_is_no_agent(day, duty, client_for):
+    _publish(day, duty)
+    leader = client_for(day["alpha_leader"].user)
+    mine = EscortRun.objects.get(sheet__status="published", team=day["alpha"])
+    leader.post(url("escorts:my_run_action", mine.pk, "start"))
+    response = leader.post(
+        url("escorts:my_run_action", mine.pk, "complete"), {"confirmed": "yes", "reached": ["²"]}
+    )
+    assert response.status_code == 302
+    mine.refresh_from_db()
+    assert mine.status == EscortRun.Status.STARTED  # no agent ticked: not complete
+
+
 def test_the_escort_sees_only_their_own_teams_runs_and_moves_them_on(day, duty, client_for):
     _publish(day, duty)
     alpha_client = client_for(day["alpha_leader"].user)

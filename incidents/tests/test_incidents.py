@@ -153,6 +153,23 @@ def test_the_sos_answer_to_the_pages_script_gives_the_time_in_the_readers_digits
     assert "১২:০০" in response.json()["message"]  # noqa: RUF001
 
 
+def test_an_sos_with_an_absurd_accuracy_or_fix_time_still_goes_with_its_position(trip, client_for):
+    entry, agent_user = trip
+    response = client_for(agent_user).post(
+        f"/station/debra/lenders/my-trips/{entry.pk}/sos/",
+        {
+            "latitude": "22.371234",
+            "longitude": "87.551234",
+            "accuracy_m": "99999999999999999999",
+            "located_ms": "99999999999999999999",
+        },
+    )
+    assert "SOS sent" in response.content.decode()
+    alert = SosAlert.objects.get()
+    assert str(alert.latitude) == "22.371234"
+    assert (alert.accuracy_m, alert.located_at) == (1_000_000, None)
+
+
 def test_an_agent_signing_in_lands_on_their_own_trips_one_tap_from_sos(trip, client_for):
     entry, agent_user = trip
     client = client_for(agent_user)

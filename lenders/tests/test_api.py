@@ -439,3 +439,12 @@ def test_a_body_too_large_for_the_api_answers_json_413(branch, key, settings):
     assert response.status_code == 413
     assert response["Content-Type"] == "application/json"
     assert "larger than 1 MB" in response.json()["detail"]
+
+
+def test_json_nested_too_deeply_answers_400(branch, key):
+    nested = "[" * 100_000 + "]" * 100_000
+    response = Api(key).client.post(
+        API.format(station="debra") + entries_path(), nested, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {"detail": "The JSON is nested too deeply."}

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime
+import io
 import re
 
 import pytest
 import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django_tenants.utils import tenant_context
+from PIL import Image
 
+from lenders.forms import MAX_PHOTO_BYTES
 from lenders.models import BranchMember, CollectionArea, FieldAgent, LenderBranch, RosterEntry
 from lenders.tests.factories import (
     AgentFactory,
@@ -207,6 +211,40 @@ def test_a_manager_adds_an_agent_and_a_bad_phone_is_explained(in_debra, client_f
     good = client.post(url, {"name": "Tapas Jana", "employee_id": "A1", "phone": "9830012345"})
     assert good.status_code == 302
     assert FieldAgent.objects.get(employee_id="A1").phone.as_e164 == "+919830012345"
+
+
+def test_a_branch_login_gets_the_password_checks_of_the_sign_up_page(in_debra, client_for):
+    member = MemberFactory(branch=BranchFactory())
+    url = f"/station/debra/lenders/branch/{member.branch.pk}/staff/"
+    fields = {"username": "rina", "first_name": "Rina", "phone": "", "email": "", "agent": ""}
+    weak = client_for(member.user).post(url, {**fields, "password": "12345678"})
+    assert weak.status_code == 200
+    assert "entirely numeric" in weak.content.decode()
+    assert not BranchMember.objects.filter(user__username="rina").exists()
+    good = client_for(member.user).post(url, {**fields, "password": "kharagpur-rain-42"})
+    assert good.status_code == 302
+
+
+def test_an_agents_photo_larger_than_a_phones_is_refused(in_debra, client_for, tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path
+    member = MemberFactory(branch=BranchFactory())
+    url = f"/station/debra/lenders/branch/{member.branch.pk}/agents/new/"
+    image = io.BytesIO()
+    Image.new("RGB", (10, 10)).save(image, "PNG")
+    # A real image's header, then anything: Pillow's check passes it.
+    padded = image.getvalue() + b"\0" * MAX_PHOTO_BYTES
+    fields = {"name": "Tapas Jana", "employee_id": "A1", "phone": "9830012345"}
+    big = client_for(member.user).post(
+        url, {**fields, "photo": SimpleUploadedFile("a.png", padded, "image/png")}
+    )
+    assert big.status_code == 200
+    assert "The photo is larger than 5 MB." in big.content.decode()
+    assert not FieldAgent.objects.filter(employee_id="A1").exists()
+    assert not list(tmp_path.rglob("*.png"))
+    small = client_for(member.user).post(
+        url, {**fields, "photo": SimpleUploadedFile("a.png", image.getvalue(), "image/png")}
+    )
+    assert small.status_code == 302
 
 
 def test_deactivating_an_agent_keeps_their_history(in_debra, client_for):

@@ -532,3 +532,22 @@ def test_a_cell_longer_than_any_field_is_refused(
     response = post_file(client_for(member), upload_url(debra, branch), content, f"r.{kind}")
     assert "longer than 1000 characters" in response.content.decode()
     assert not RosterEntry.objects.filter(roster__branch=branch).exists()
+
+
+def test_a_csv_with_nul_characters_is_refused_as_not_utf8(
+    debra, branch, member, agent, area, clock, client_for
+):
+    content = csv_bytes([[*row()[:-1], "a\x00b"]])
+    response = post_file(client_for(member), upload_url(debra, branch), content, "r.csv")
+    assert response.status_code == 200
+    assert "not in UTF-8" in response.content.decode()
+    assert not RosterEntry.objects.filter(roster__branch=branch).exists()
+
+
+def test_an_area_written_as_a_superscript_digit_is_no_area_number(
+    debra, branch, member, agent, area, clock, client_for
+):
+    content = csv_bytes([row(area="²")])
+    response = post_file(client_for(member), upload_url(debra, branch), content, "r.csv")
+    assert response.status_code == 200
+    assert not RosterEntry.objects.filter(roster__branch=branch).exists()

@@ -20,9 +20,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from escort_portal.formats import native_digits, page_date
-from escort_portal.forms import add_service_errors, service_error_text
+from escort_portal.forms import add_service_errors, field_text, service_error_text
 from escort_portal.ratelimits import rate_limit
-from stations.access import Perm, SignedInRequest, StationRequest, station_permission_required
+from stations.access import (
+    Perm,
+    SignedInRequest,
+    StationRequest,
+    second_factor_required,
+    station_permission_required,
+)
 from stations.permissions import BranchCap
 from stations.routing import public_reverse
 from stations.selectors import station_list_live
@@ -52,6 +58,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@second_factor_required
 @require_http_methods(["GET", "POST"])
 def register(request: SignedInRequest) -> HttpResponse:
     form = forms.BranchRegistrationForm(
@@ -281,6 +288,7 @@ def agent_list(request: BranchRequest, branch_pk: int) -> HttpResponse:
 
 
 @branch_permission_required(BranchCap.PEOPLE)
+@rate_limit("upload", key="user")
 @require_http_methods(["GET", "POST"])
 def agent_edit(request: BranchRequest, branch_pk: int, agent_pk: int | None = None) -> HttpResponse:
     branch = request.branch
@@ -409,7 +417,7 @@ def branch_admin_list(request: StationRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status not in LenderBranch.Status.values:
         status = ""
-    search = request.GET.get("q", "").strip()
+    search = field_text(request.GET, "q")
     branches = selectors.branch_list_for_station(status=status or None, search=search)
     page = Paginator(branches, 25).get_page(request.GET.get("page"))
     return render(
@@ -457,7 +465,7 @@ def branch_admin_detail(request: StationRequest, branch_pk: int) -> HttpResponse
 
 @station_permission_required(Perm.OPERATE)
 def area_list(request: StationRequest) -> HttpResponse:
-    search = request.GET.get("q", "").strip()
+    search = field_text(request.GET, "q")
     areas = CollectionArea.objects.exclude(status=CollectionArea.Status.MERGED)
     if search:
         areas = areas.filter(name__icontains=search) | areas.filter(name_bn__icontains=search)

@@ -97,6 +97,11 @@ def test_a_new_station_records_its_own_changes(db, debra):
         assert not FieldAgent.pgh_event_model.objects.filter(name="Rina Das").exists()
 
 
+@pytest.mark.parametrize("field", ["page", "search"])
+def test_a_superscript_digit_in_the_page_or_the_search_is_no_number(in_debra, oc, field):
+    assert oc.get("/station/debra/audit/", {field: "²"}).status_code == 200
+
+
 def test_only_the_officer_in_charge_sees_the_trail(debra, client_for, oc):
     assert oc.get("/station/debra/audit/").status_code == 200
     duty = client_for(StationRoleFactory(station=debra).user)

@@ -152,6 +152,12 @@ def test_the_dashboard_answers_404_to_everyone_but_the_sdpo(debra, client_for, k
     assert client_for(user).get("/sdpo/").status_code == 404
 
 
+def test_a_day_too_early_for_its_trends_shows_the_earliest_day_that_has_them(debra, client_for):
+    sdpo = SubdivisionRoleFactory(subdivision=debra.subdivision).user
+    response = client_for(sdpo).get("/sdpo/", {"date": "0001-01-01"})
+    assert response.status_code == 200
+
+
 def test_the_dashboard_reads_in_the_same_number_of_queries_for_more_stations(
     debra, client_for, clock
 ):

@@ -56,6 +56,13 @@ def test_stations_that_do_not_exist_share_one_urlconf(client_for, debra):
     assert not any(subfolder in ("nowhere", "elsewhere") for _, subfolder in _station_urlconfs)
 
 
+def test_a_station_name_with_a_nul_character_is_answered_as_one_that_does_not_exist(client):
+    made_up = client.get("/station/nowhere/lenders/areas/")
+    with_nul = client.get("/station/deb%00ra/lenders/areas/")
+    assert with_nul.status_code == made_up.status_code == 302
+    assert with_nul.wsgi_request.urlconf is made_up.wsgi_request.urlconf
+
+
 def test_a_process_keeps_the_urlconfs_of_the_stations_served_last_and_lets_the_others_go(
     debra, pingla, client_for, settings
 ):

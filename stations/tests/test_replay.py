@@ -100,6 +100,28 @@ def test_the_api_answers_a_repeated_idempotency_key_with_the_first_answer(filing
     assert RosterEntry.objects.filter(agent=filing["agent"]).count() == 1
 
 
+def test_an_idempotency_key_with_a_nul_character_is_refused_with_400(filing):
+    response = _api(filing).post(
+        ENTRIES,
+        _entry(filing),
+        content_type="application/json",
+        headers={"Idempotency-Key": "a\x00b"},
+    )
+    assert response.status_code == 400
+    assert "NUL" in response.json()["detail"]
+    assert not RosterEntry.objects.exists()
+
+
+def test_an_api_call_refused_for_its_key_keeps_nothing(in_debra):
+    from stations.models import IdempotentRequest
+
+    response = Client(HTTP_AUTHORIZATION="Api-Key made-up").post(
+        ENTRIES, "{}", content_type="application/json", headers={"Idempotency-Key": "k1"}
+    )
+    assert response.status_code == 401
+    assert not IdempotentRequest.objects.exists()
+
+
 def test_a_repeated_delete_with_its_key_answers_as_the_first(filing):
     api = _api(filing)
     with time_machine.travel(MORNING, tick=False):

@@ -85,6 +85,18 @@ def test_sign_in_is_rate_limited_per_address(client):
     assert codes[3] == 429
 
 
+def test_the_admins_sign_in_is_rate_limited_per_address_too(client):
+    cache.clear()
+    with override_settings(
+        RATELIMIT_ENABLE=True, RATE_LIMITS={**settings.RATE_LIMITS, "login": "3/m"}
+    ):
+        codes = [
+            client.post("/admin/login/", {"username": f"nobody{n}", "password": "x"}).status_code
+            for n in range(4)
+        ]
+    assert codes == [200, 200, 200, 429]
+
+
 def test_pages_carry_a_strict_content_security_policy_and_no_inline_script(debra, client_for):
     client = client_for(
         StationRoleFactory(station=debra, role=StationRole.Role.OFFICER_IN_CHARGE).user
@@ -141,3 +153,28 @@ def test_production_settings_pass_the_deploy_check():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "path", ["/lenders/registrations/", "/lenders/areas/", "/lenders/incidents/"]
+)
+def test_a_nul_character_in_a_search_box_finds_nothing_instead_of_failing(debra, client_for, path):
+    duty = client_for(StationRoleFactory(station=debra, role=StationRole.Role.DUTY_OFFICER).user)
+    assert duty.get(f"/station/debra{path}", {"q": "a\x00b"}).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/people/lockouts/", "/people/second-factor/"])
+def test_a_nul_character_in_a_username_is_answered_as_nobody_of_the_station(
+    debra, client_for, path
+):
+    oc = client_for(StationRoleFactory(station=debra, role=StationRole.Role.OFFICER_IN_CHARGE).user)
+    response = oc.post(f"/station/debra{path}", {"username": "a\x00b"}, follow=True)
+    assert response.status_code == 200
+    assert "your station" in response.content.decode()
+
+
+@pytest.mark.parametrize("path", ["/accounts/login/", "/admin/login/"])
+def test_a_username_longer_than_any_account_is_a_wrong_sign_in_not_an_error(client, path):
+    response = client.post(path, {"username": "x" * 300, "password": "wrong"})
+    assert response.status_code == 200
+    assert "correct username and password" in response.content.decode()

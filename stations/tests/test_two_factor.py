@@ -11,6 +11,7 @@ from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_tenants.utils import tenant_context
 
 from lenders.tests.factories import BranchFactory, MemberFactory
 from stations import services
@@ -149,6 +150,25 @@ def test_an_officer_in_charge_gets_codes_only_for_their_own_officers(
     assert duty.get("/station/debra/people/second-factor/").status_code == 404
 
 
+def test_an_officer_in_charge_cannot_reset_a_second_factor_that_guards_more_than_their_station(
+    debra, pingla, client_for
+):
+    oc = StationRoleFactory(station=debra, role=StationRole.Role.OFFICER_IN_CHARGE).user
+    pingla_oc = StationRoleFactory(station=pingla, role=StationRole.Role.OFFICER_IN_CHARGE).user
+    StationRoleFactory(station=debra, user=pingla_oc)
+    sdpo = SubdivisionRoleFactory(subdivision=debra.subdivision).user
+    StationRoleFactory(station=debra, user=sdpo)
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    StationRoleFactory(station=debra, user=admin)
+    client = client_for(oc)
+    for user in (pingla_oc, sdpo, admin):
+        answer = client.post(
+            "/station/debra/people/second-factor/", {"username": user.username}, follow=True
+        )
+        assert "officers of your station" in answer.content.decode()
+    assert not EnrolmentCode.objects.exists()
+
+
 def test_the_management_command_gives_the_first_admin_an_enrolment_code(db, settings):
     settings.OTP_REQUIRED = True
     admin = UserFactory(is_staff=True, is_superuser=True)
@@ -221,3 +241,21 @@ def test_the_second_factor_page_never_sends_people_off_the_site(debra, client_fo
         "/accounts/two-factor/", {"token": _code(device), "next": "https://evil.example/"}
     )
     assert response["Location"] == "/"
+
+
+def test_a_police_password_alone_neither_registers_a_branch_nor_enters_one_elsewhere(
+    debra, pingla, settings
+):
+    settings.OTP_REQUIRED = True
+    officer = StationRoleFactory(station=debra, role=StationRole.Role.DUTY_OFFICER).user
+    password_only = _password_only(officer)
+    register = password_only.get("/lenders/register/")
+    assert register.status_code == 302
+    assert register["Location"].startswith("/accounts/two-factor/")
+
+    # An officer who is also a branch's manager at another station (registered there before).
+    with tenant_context(pingla):
+        member = MemberFactory(branch=BranchFactory(), user=officer)
+    response = password_only.get(f"/station/pingla/lenders/branch/{member.branch.pk}/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/two-factor/")
