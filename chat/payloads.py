@@ -117,10 +117,15 @@ def secret_valid(*, given: str, secret: str) -> bool:
 
 def _when(timestamp: object) -> datetime.datetime | None:
     try:
-        seconds = int(str(timestamp))
-    except (TypeError, ValueError):
+        return datetime.datetime.fromtimestamp(int(str(timestamp)), tz=datetime.UTC)
+    except (TypeError, ValueError, OverflowError, OSError):  # not a time, or past any calendar
         return None
-    return datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC)
+
+
+def _text(value: object) -> str:
+    """A text field of a message, cut to TEXT_MAX and without NUL characters: any phone can send
+    one, and PostgreSQL refuses to store it, so the message would go unanswered."""
+    return str(value).replace("\x00", "")[:TEXT_MAX]
 
 
 def _number(value: object) -> float | None:
@@ -132,19 +137,19 @@ def _number(value: object) -> float | None:
 
 def _whatsapp_message(raw: Mapping) -> Incoming | None:
     phone = e164(f"+{raw.get('from', '')}")
-    provider_id = str(raw.get("id", ""))[:200]
+    provider_id = _text(raw.get("id", ""))[:200]
     if not phone or not provider_id:
         return None
     kind = raw.get("type")
     fields: dict = {}
     if kind == "text":
-        fields = {"kind": TEXT, "text": str((raw.get("text") or {}).get("body", ""))[:TEXT_MAX]}
+        fields = {"kind": TEXT, "text": _text((raw.get("text") or {}).get("body", ""))}
     elif kind == "button":  # a template's quick-reply button
         button = raw.get("button") or {}
         fields = {
             "kind": BUTTON,
-            "action": str(button.get("payload", ""))[:TEXT_MAX],
-            "text": str(button.get("text", ""))[:TEXT_MAX],
+            "action": _text(button.get("payload", "")),
+            "text": _text(button.get("text", "")),
         }
     elif kind == "interactive":
         interactive = raw.get("interactive") or {}
@@ -152,8 +157,8 @@ def _whatsapp_message(raw: Mapping) -> Incoming | None:
         reply = interactive.get(reply_type) or {} if reply_type else {}
         fields = {
             "kind": LIST if reply_type == "list_reply" else BUTTON,
-            "action": str(reply.get("id", ""))[:TEXT_MAX],
-            "text": str(reply.get("title", ""))[:TEXT_MAX],
+            "action": _text(reply.get("id", "")),
+            "text": _text(reply.get("title", "")),
         }
     elif kind == "location":
         location = raw.get("location") or {}
@@ -237,16 +242,24 @@ def sms_incoming(fields: Mapping) -> Incoming | None:
     """The message of an SMS gateway's inbound POST, or None when it lacks an id or sender."""
     # Indian gateways send 919876543210, 9876543210 or +919876543210: all read as +91...
     phone = e164(_first(fields, SMS_FROM))
-    provider_id = _first(fields, SMS_ID)[:200]
+    provider_id = _text(_first(fields, SMS_ID))[:200]
     if not phone or not provider_id:
         return None
-    when = _first(fields, SMS_TIME)
-    sent_at = parse_datetime(when) if when and not when.isdigit() else _when(when)
     return Incoming(
         channel="sms",
         provider_id=provider_id,
         phone=phone,
         kind=TEXT,
-        text=_first(fields, SMS_TEXT)[:TEXT_MAX],
-        sent_at=sent_at,
+        text=_text(_first(fields, SMS_TEXT)),
+        sent_at=_sms_time(_first(fields, SMS_TIME)),
     )
+
+
+def _sms_time(when: str) -> datetime.datetime | None:
+    """Seconds since 1970 or an ISO time; None for anything else (a 13th month, say)."""
+    if when.isdecimal():
+        return _when(when)
+    try:
+        return parse_datetime(when) if when else None
+    except ValueError:
+        return None

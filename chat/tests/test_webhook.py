@@ -250,3 +250,35 @@ def test_messages_to_another_number_of_the_business_account_are_not_ours(morning
     assert not InboundMessage.objects.exists()
     with tenant_context(morning.station):
         assert not SosAlert.objects.exists()
+
+
+def test_a_text_with_nul_characters_is_answered_like_the_same_text_without(morning, client, graph):
+    agent = Phone(client, Morning.AGENT)
+    assert agent.text("STATUS").status_code == 200
+    plain = InboundMessage.objects.get(provider_id=agent.last_id)
+    assert agent.text("STA\x00TUS").status_code == 200
+    stored = InboundMessage.objects.get(provider_id=agent.last_id)
+    assert (stored.status, stored.outcome) == (plain.status, plain.outcome)
+    first, second = graph.whatsapp(Morning.AGENT)
+    assert text_of(first) == text_of(second)
+
+
+@pytest.mark.parametrize("when", ["99999999999999999999", "2026-13-45T10:00:00+05:30"])
+def test_a_message_with_an_impossible_time_is_still_taken_without_it(morning, client, graph, when):
+    body = payload(
+        "text",
+        wa_id=Morning.AGENT.lstrip("+"),
+        name="A",
+        id="wamid.late",
+        timestamp=when,
+        text="STATUS",
+    )
+    assert post_signed(client, body).status_code == 200
+    response = client.post(
+        SMS_INBOUND,
+        {"id": "gw-late", "from": Morning.AGENT.lstrip("+"), "text": "STATUS", "received_at": when},
+        headers={"X-Inbound-Secret": "test-sms-inbound-secret"},
+    )
+    assert response.status_code == 200
+    for provider_id in ("wamid.late", "gw-late"):
+        assert InboundMessage.objects.get(provider_id=provider_id).sent_at is None
