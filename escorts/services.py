@@ -265,11 +265,13 @@ def duty_sheet_build_run(*, sheet_pk: int) -> DutySheet:
         data = planning.plan_input(sheet.date)
         _set_stage(sheet, "planning")
         # A duty officer's rebuild mends the sheet it replaces rather than starting afresh, and
-        # keeps the runs the officer shaped by hand exactly as they are.
+        # keeps the runs the officer shaped by hand exactly as they are, and the entries they
+        # took off, off.
         previous = None
         if sheet.origin == DutySheet.Origin.REBUILD:
             previous = planning.previous_plan(sheet.previous)
             data = planning.with_pinned_runs(data, sheet.previous)
+            data = planning.with_taken_off_kept_off(data, sheet.previous)
         plan = planning.solve(
             data.instance,
             seconds=sheet.build_seconds,
