@@ -279,15 +279,14 @@ def sheet(request: SheetRequest, date: datetime.date, version: int | None = None
     try:
         found = _readable_sheet(request, date, version)
     except Http404:
-        if version is not None or not request.operates:
+        if version is not None:
             raise
-        context = {
-            "sheet": None,
-            "date": date,
-            "operates": True,
-            "cutoff": lender_services.cutoff_at(date),
-            "late": selectors.sheet_build_late(date=date),
-        }
+        # The SDPO's office reaches a date with nothing published from the station's menu and
+        # the date box: it is told so (a draft is not mentioned), rather than "page not found".
+        context = {"sheet": None, "date": date, "operates": request.operates}
+        if request.operates:
+            context["cutoff"] = lender_services.cutoff_at(date)
+            context["late"] = selectors.sheet_build_late(date=date)
         return render(request, "escorts/sheet.html", context)
     page = _sheet_context(request, found)
     uncovered: list[UncoveredEntry] = page["uncovered"]

@@ -97,12 +97,30 @@ def test_the_sdpo_sees_published_versions_only_and_cannot_change_them(day, duty,
         subdivision=debra.subdivision, role=SubdivisionRole.Role.SDPO
     ).user
     client = client_for(sdpo)
-    assert client.get(url("escorts:sheet", TODAY)).status_code == 404
+    assert client.get(url("escorts:sheet_version", TODAY, 1)).status_code == 404
     _publish(day, duty)
     page = client.get(url("escorts:sheet", TODAY)).content.decode()
     assert "Malancha" in page and "/publish/" not in page and "/rebuild/" not in page
     assert client.post(url("escorts:sheet_rebuild", TODAY)).status_code == 404
     assert client.get(url("escorts:sheet_pdf", TODAY, 1)).status_code == 200
+
+
+def test_the_sdpo_is_told_when_nothing_is_published_for_a_date(day, client_for, debra):
+    sdpo = SubdivisionRoleFactory(
+        subdivision=debra.subdivision, role=SubdivisionRole.Role.SDPO
+    ).user
+    client = client_for(sdpo)
+    for date in (TODAY, TODAY + datetime.timedelta(days=1), TODAY - datetime.timedelta(days=30)):
+        response = client.get(url("escorts:sheet", date))
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert "No duty sheet has been published for this date." in page
+        # The draft the station is working on stays out of sight, and nothing offers to build.
+        assert "Malancha" not in page and "/rebuild/" not in page
+    sdpo.language = "bn"
+    sdpo.save()
+    page = client_for(sdpo).get(url("escorts:sheet", TODAY)).content.decode()
+    assert "এই তারিখের কোনো ডিউটি তালিকা এখনও প্রকাশিত হয়নি।" in page
 
 
 def _reviewed_revision(page: str) -> str:
