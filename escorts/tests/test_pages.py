@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from pypdf import PdfReader
 
+from escort_portal.formats import native_digits
 from escorts import services
 from escorts import stats as escort_stats
 from escorts.models import DutySheet, EscortRun, RunEscalation, build_grace
@@ -79,6 +80,23 @@ def test_the_duty_officer_sees_the_draft_grouped_by_team(day, duty, client_for):
     assert "Malancha" in page and "Radhamohanpur" in page
     assert "Bandhan, Debra" in page
     assert "Publish" in page
+
+
+def test_a_bengali_officer_reads_counts_versions_and_run_times_in_bengali_digits(
+    day, duty, client_for
+):
+    duty.language = "bn"
+    duty.save()
+    client = client_for(duty)
+    teams = client.get(url("escorts:team_list")).content.decode()
+    assert "<td>২</td>" in teams and "<td>2</td>" not in teams  # the teams' capacity
+    versions = client.get(url("escorts:sheet_versions", TODAY)).content.decode()
+    assert ">v১</a>" in versions
+    assert '<div class="table-responsive">' in versions  # the table scrolls on a phone
+    run = EscortRun.objects.filter(sheet=day["sheet"]).order_by("start").first()
+    edit = client.get(url("escorts:run_edit", TODAY, run.pk)).content.decode()
+    assert f"{run.start:%H:%M}" not in edit
+    assert native_digits(f"{run.start:%H:%M}-{run.end:%H:%M}") in edit
 
 
 def test_the_sheet_page_answers_404_to_everyone_else(day, client_for, pingla):

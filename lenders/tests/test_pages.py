@@ -95,6 +95,17 @@ def test_a_duty_officer_approves_a_pending_branch(in_debra, client_for):
     assert branch.decided_by == officer
 
 
+def test_a_bengali_officer_reads_each_branchs_agent_count_in_bengali_digits(in_debra, client_for):
+    branch = BranchFactory(status=LenderBranch.Status.PENDING)
+    for _ in range(3):
+        AgentFactory(branch=branch)
+    officer = StationRoleFactory(station=in_debra, role="duty").user
+    officer.language = "bn"
+    officer.save()
+    page = client_for(officer).get("/station/debra/lenders/registrations/").content.decode()
+    assert "<td>৩</td>" in page and "<td>3</td>" not in page
+
+
 def test_rejecting_without_a_reason_is_refused_with_a_message(in_debra, client_for):
     branch = BranchFactory(status=LenderBranch.Status.PENDING)
     client = client_for(StationRoleFactory(station=in_debra, role="duty").user)
