@@ -99,6 +99,30 @@ def test_a_bengali_officer_reads_counts_versions_and_run_times_in_bengali_digits
     assert native_digits(f"{run.start:%H:%M}-{run.end:%H:%M}") in edit
 
 
+def test_the_sheet_says_when_it_was_built_and_published_in_the_portals_one_format(
+    day, duty, client_for
+):
+    _publish(day, duty)
+    sheet = DutySheet.objects.get(date=TODAY)
+    page = client_for(duty).get(url("escorts:sheet", TODAY)).content.decode()
+    built = timezone.localtime(sheet.built_at)
+    published = timezone.localtime(sheet.published_at)
+    assert f"built {built:%a %d %b %Y %H:%M}" in page
+    assert f"{published:%a %d %b %Y %H:%M}" in page
+    assert f"{built:%d-%m-%Y}" not in page
+
+
+def test_the_station_page_says_when_the_jobs_last_ran_in_the_portals_one_format(
+    station, duty, client_for
+):
+    seen = datetime.datetime(2026, 12, 1, 10, 15, tzinfo=IST)
+    WorkerHeartbeat.objects.update_or_create(
+        schema_name=station.schema_name, defaults={"seen_at": seen}
+    )
+    page = client_for(duty).get(f"/station/{station.slug}/").content.decode()
+    assert "Tue 01 Dec 2026 10:15" in page
+
+
 def test_the_sheet_page_answers_404_to_everyone_else(day, client_for, pingla):
     escort = day["alpha_leader"].user
     lender = MemberFactory(branch=day["ours"]).user

@@ -73,6 +73,22 @@ def test_an_officer_records_an_incident_and_the_dashboard_counts_it(
     assert _today(in_debra).incidents == 1
 
 
+def test_the_register_dates_an_incident_in_the_portals_one_format(in_debra, client_for, clock):
+    officer = StationRoleFactory(station=in_debra, role="duty").user
+    incident = services.incident_record(
+        occurred_at=datetime.datetime(2026, 12, 1, 10, 15, tzinfo=IST),
+        kind="snatching",
+        place="Debra bazar",
+        by=officer,
+    )
+    client = client_for(officer)
+    for page in (
+        "/station/debra/lenders/incidents/",
+        f"/station/debra/lenders/incidents/{incident.pk}/",
+    ):
+        assert "Tue 01 Dec 2026 10:15" in client.get(page).content.decode()
+
+
 def test_an_incident_in_the_future_is_refused_and_the_form_keeps_the_input(
     in_debra, client_for, clock
 ):
