@@ -354,7 +354,10 @@ def sheet_rebuild(request: StationRequest, date: datetime.date) -> HttpResponse:
 def sheet_publish(request: StationRequest, date: datetime.date) -> HttpResponse:
     draft = selectors.sheet_list_for_date(date=date).filter(status=DutySheet.Status.DRAFT).first()
     if draft is None:
-        raise Http404
+        # Back to this page after publishing, or a second tab's confirm: nothing is sent twice,
+        # and the officer lands on the sheet rather than on "page not found".
+        messages.info(request, _("There is no draft to publish: the latest version is in force."))
+        return redirect("escorts:sheet", date=date)
     changed_since = None
     if request.method == "POST":
         try:

@@ -27,6 +27,7 @@ from escorts.tests.factories import OfficerFactory, TeamFactory
 from lenders import services as lender_services
 from lenders.models import CashBand
 from lenders.tests.factories import AgentFactory, AreaFactory, BranchFactory, MemberFactory
+from notifications.models import Message
 from stations.models import Station, StationRole, SubdivisionRole, WorkerHeartbeat
 from stations.routing import station_reverse
 from stations.tests.factories import StationRoleFactory, SubdivisionRoleFactory, UserFactory
@@ -185,6 +186,23 @@ def test_publish_through_the_page_asks_first(day, duty, client_for):
     assert response.redirect_chain[0][1] == 302
     assert "Version 1 published." in response.content.decode()
     assert DutySheet.objects.get(date=TODAY).status == DutySheet.Status.PUBLISHED
+
+
+def test_publishing_again_from_the_back_button_sends_nothing_twice_and_says_why(
+    day, duty, client_for
+):
+    client = client_for(duty)
+    page = client.get(url("escorts:sheet_publish", TODAY)).content.decode()
+    _confirm_publish(client, page)
+    sent = Message.objects.count()
+    for again in (client.get, client.post):
+        response = again(url("escorts:sheet_publish", TODAY), follow=True)
+        assert response.redirect_chain[-1][0] == url("escorts:sheet", TODAY)
+        assert "There is no draft to publish: the latest version is in force." in (
+            response.content.decode()
+        )
+    assert Message.objects.count() == sent
+    assert DutySheet.objects.filter(date=TODAY).count() == 1
 
 
 def test_publish_refuses_a_draft_changed_since_it_was_reviewed_and_shows_the_new_diff(
