@@ -303,6 +303,10 @@ def test_an_escort_cannot_start_a_run_long_before_it_and_is_asked_before_complet
     assert "It can be started from 09:00, in 8 h 36 min." in response.content.decode()
     mine.refresh_from_db()
     assert mine.status == EscortRun.Status.PLANNED
+    # The phone's page got the station's answer: it says the start was not done (and why),
+    # not that it was never sent, which would have the leader look for a signal.
+    page = client.get(url("escorts:my_day")).content.decode()
+    assert 'data-not-sent="Not done: %(action)s. %(reason)s"' in page
     clock.move_to(datetime.datetime(2026, 12, 1, 9, 30, tzinfo=IST))
     client = client_for(day["alpha_leader"].user)  # a fresh sign-in after the idle hours
     client.post(url("escorts:my_run_action", mine.pk, "start"))
