@@ -140,6 +140,16 @@ def test_the_sdpo_sees_every_station_of_the_subdivision_and_nothing_of_another(
     assert "Tamluk" not in page
 
 
+def test_a_date_typed_far_in_the_past_or_future_shows_a_dashboard_not_an_error(
+    debra, client_for, clock
+):
+    client = client_for(SubdivisionRoleFactory(subdivision=debra.subdivision).user)
+    for typed in ("0001-01-01", "0001-01-29", "0001-01-30", "1900-01-01", "9999-12-31"):
+        response = client.get(f"/sdpo/?date={typed}")
+        assert response.status_code == 200, typed
+        assert "Debra" in response.content.decode()
+
+
 @pytest.mark.parametrize("kind", ["lender", "duty", "oc", "nobody"])
 def test_the_dashboard_answers_404_to_everyone_but_the_sdpo(debra, client_for, kind):
     if kind == "lender":
