@@ -106,6 +106,16 @@ def test_a_bengali_officer_reads_each_branchs_agent_count_in_bengali_digits(in_d
     assert "<td>৩</td>" in page and "<td>3</td>" not in page
 
 
+def test_branches_waiting_for_approval_come_first_on_the_registrations_list(in_debra, client_for):
+    for n in range(26):
+        BranchFactory(lender_name=f"Approved Lender {n:02}", status=LenderBranch.Status.APPROVED)
+    waiting = BranchFactory(lender_name="Zeta Finance", status=LenderBranch.Status.PENDING)
+    officer = StationRoleFactory(station=in_debra, role="duty").user
+    page = client_for(officer).get("/station/debra/lenders/registrations/").content.decode()
+    assert waiting.lender_name in page
+    assert page.index(waiting.lender_name) < page.index("Approved Lender 00")
+
+
 def test_rejecting_without_a_reason_is_refused_with_a_message(in_debra, client_for):
     branch = BranchFactory(status=LenderBranch.Status.PENDING)
     client = client_for(StationRoleFactory(station=in_debra, role="duty").user)
