@@ -8,6 +8,7 @@ import re
 import pytest
 import time_machine
 from django.db import connection
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from lenders.models import BranchMember, CollectionArea, FieldAgent, LenderBranch, RosterEntry
@@ -93,6 +94,9 @@ def test_a_duty_officer_approves_a_pending_branch(in_debra, client_for):
     branch.refresh_from_db()
     assert branch.status == "approved"
     assert branch.decided_by == officer
+    decided = timezone.localtime(branch.decided_at)
+    page = client.get(f"/station/debra/lenders/registrations/{branch.pk}/").content.decode()
+    assert f"{decided:%a %d %b %Y %H:%M}" in page  # the portal's one date format
 
 
 def test_a_bengali_officer_reads_each_branchs_agent_count_in_bengali_digits(in_debra, client_for):
