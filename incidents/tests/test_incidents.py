@@ -203,6 +203,11 @@ def test_the_sos_carries_a_map_link_with_accuracy_and_time_to_the_station(trip, 
     body = catalogue.render("sos", "en", message.context).body
     assert osm.replace("&amp;", "&") in body and "geo:22.371234,87.551234" in body
     assert "within 20 m" in body
+    # A Bengali officer reads the accuracy, like the time beside it, in Bengali digits.
+    officer.language = "bn"
+    officer.save()
+    page = client_for(officer).get("/station/debra/lenders/sos/").content.decode()
+    assert "২০ মিটারের মধ্যে" in page
 
 
 def test_pressing_sos_twice_raises_one_alert(trip, client_for):
