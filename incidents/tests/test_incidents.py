@@ -89,6 +89,28 @@ def test_the_register_dates_an_incident_in_the_portals_one_format(in_debra, clie
         assert "Tue 01 Dec 2026 10:15" in client.get(page).content.decode()
 
 
+def test_a_bengali_officer_reads_an_open_incident_as_open_not_as_the_verb(
+    in_debra, client_for, clock
+):
+    officer = StationRoleFactory(station=in_debra, role="duty").user
+    officer.language = "bn"
+    officer.save()
+    incident = services.incident_record(
+        occurred_at=datetime.datetime(2026, 12, 1, 10, 15, tzinfo=IST),
+        kind="snatching",
+        place="Debra bazar",
+        by=officer,
+    )
+    client = client_for(officer)
+    for page in (
+        "/station/debra/lenders/incidents/",
+        f"/station/debra/lenders/incidents/{incident.pk}/",
+    ):
+        text = client.get(page).content.decode()
+        assert ">খোলা</span>" in text
+        assert "খুলুন" not in text  # "open it!", the date box's button
+
+
 def test_an_incident_in_the_future_is_refused_and_the_form_keeps_the_input(
     in_debra, client_for, clock
 ):
