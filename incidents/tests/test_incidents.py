@@ -111,6 +111,30 @@ def test_a_bengali_officer_reads_an_open_incident_as_open_not_as_the_verb(
         assert "খুলুন" not in text  # "open it!", the date box's button
 
 
+def test_the_registers_pages_keep_the_kind_chosen_and_count_in_the_readers_digits(
+    in_debra, client_for, clock
+):
+    officer = StationRoleFactory(station=in_debra, role="duty").user
+    for n in range(26):
+        services.incident_record(
+            occurred_at=NOON - datetime.timedelta(hours=n),
+            kind="snatching",
+            place=f"Snatching place {n}",
+            by=officer,
+        )
+    services.incident_record(occurred_at=NOON, kind="attempt", place="Attempt place", by=officer)
+    client = client_for(officer)
+    page = client.get("/station/debra/lenders/incidents/?kind=snatching").content.decode()
+    assert "Attempt place" not in page
+    assert 'href="?kind=snatching&amp;page=2"' in page
+    second = client.get("/station/debra/lenders/incidents/?kind=snatching&page=2").content
+    assert "Attempt place" not in second.decode()
+    officer.language = "bn"
+    officer.save()
+    page = client_for(officer).get("/station/debra/lenders/incidents/?kind=snatching")
+    assert "পাতা ১ / ২" in page.content.decode()
+
+
 def test_an_incident_in_the_future_is_refused_and_the_form_keeps_the_input(
     in_debra, client_for, clock
 ):

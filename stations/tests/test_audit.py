@@ -167,6 +167,17 @@ def test_the_trail_pages_fifty_at_a_time(in_debra, oc):
     assert "search=Pager+agent" in second  # the filter stays on as the pages turn
 
 
+def test_a_bengali_officer_in_charge_reads_the_trails_page_number_in_bengali_digits(
+    in_debra, client_for
+):
+    oc = StationRoleFactory(station=in_debra, role=StationRole.Role.OFFICER_IN_CHARGE).user
+    oc.language = "bn"
+    oc.save()
+    AgentFactory(name="Rina Das")
+    page = client_for(oc).get("/station/debra/audit/?search=Rina&page=2").content.decode()
+    assert "পৃষ্ঠা ২" in page
+
+
 def test_a_page_number_out_of_range_is_harmless_and_keeps_the_filters(in_debra, oc):
     AgentFactory(name="Rina Das")
     AgentFactory(name="Mampi Bag")
