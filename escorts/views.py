@@ -415,7 +415,15 @@ def entry_move(request: StationRequest, date: datetime.date, entry_pk: int) -> H
     if latest is None:
         raise Http404
     form = forms.MoveEntryForm(request.POST or None, sheet=latest, entry=entry)
-    options = services.entry_cover_options(date=date, entries=[entry])[entry.pk]
+    on_run = (
+        RunEntry.objects.filter(sheet=latest, entry=entry).values_list("run", flat=True).first()
+    )
+    # The run the entry is on is no option: "cannot take it" would read as if it had no escort.
+    options = [
+        option
+        for option in services.entry_cover_options(date=date, entries=[entry])[entry.pk]
+        if option.run is None or option.run.pk != on_run
+    ]
     if form.is_valid():
         try:
             services.run_move_entry(
@@ -436,6 +444,7 @@ def entry_move(request: StationRequest, date: datetime.date, entry_pk: int) -> H
             "form": form,
             "title": _("Move %(entry)s") % {"entry": entry.label},
             "date": date,
+            "on_run": on_run is not None,
             "refusing_runs": [o for o in options if o.run is not None and o.problem],
             "no_run_fits": not any(o.run is not None and o.problem is None for o in options),
             "free_teams": [o.team for o in options if o.run is None and o.problem is None],

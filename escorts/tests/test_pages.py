@@ -621,6 +621,18 @@ def test_a_late_entry_lists_only_the_chosen_branchs_agents(day, duty, client_for
     assert day["ours"].rosters.get(date=TODAY).entries.filter(agent=mine).exists()
 
 
+def test_the_move_page_of_an_escorted_entry_does_not_read_as_if_it_had_no_escort(
+    day, duty, client_for
+):
+    run = EscortRun.objects.get(sheet=day["sheet"], area__name="Malancha")
+    move = client_for(duty).get(url("escorts:entry_move", TODAY, day["a"].pk)).content.decode()
+    assert "The entry is already on that run." not in move
+    assert "No run can take this entry." not in move
+    assert "No other run can take this entry." in move
+    assert "No team is free then either: the entry stays on its run." in move
+    assert f'<option value="{run.pk}">' in move  # still named in the list, as the sheet does
+
+
 def test_the_sheet_and_the_move_page_say_what_would_cover_an_uncovered_entry(day, duty, client_for):
     late = services.late_entry_add(
         date=TODAY,
