@@ -430,6 +430,8 @@ def test_the_printed_sheet_has_the_station_date_version_and_teams(day, duty, cli
     assert "Alpha" in text and "Bravo" in text
     assert "Prepared by" in text and "Approved by" in text
     assert "Page 1 /" in text
+    published = timezone.localtime(DutySheet.objects.get(date=TODAY).published_at)
+    assert f"published {published:%a %d %b %Y %H:%M}" in text  # the portal's one format
     # The duty officer who published signs as such; the OC's line is left to sign.
     publisher = duty.get_full_name() or duty.username
     assert text.index(publisher) < text.index("Approved by (officer-in-charge)")
