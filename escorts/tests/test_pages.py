@@ -513,6 +513,22 @@ def test_teams_and_officers_are_kept_on_pages_with_confirmation(station, duty, c
     assert not EscortTeam.objects.filter(pk=team.pk).exists()
 
 
+def test_a_team_of_capacity_zero_is_refused_in_words_and_keeps_what_was_typed(
+    station, duty, client_for
+):
+    officer = OfficerFactory()
+    form = {"name": "Mobile 9", "leader": officer.pk, "shift_start": "08:00",
+            "shift_end": "16:00", "capacity": 0, "active": "on"}  # fmt: skip
+    page = client_for(duty).post(url("escorts:team_add"), form).content.decode()
+    assert "A team escorts at least one agent at a time." in page
+    assert "Constraint" not in page
+    assert 'value="Mobile 9"' in page
+    duty.language = "bn"
+    duty.save()
+    page = client_for(duty).post(url("escorts:team_add"), form).content.decode()
+    assert "একটি দল একসঙ্গে অন্তত একজন এজেন্টকে এসকর্ট করে।" in page
+
+
 # The settings form's watch fields, as the page shows them for a new station.
 WATCH_SETTINGS = {
     "check_in_minutes": 20,
