@@ -513,6 +513,28 @@ def test_teams_and_officers_are_kept_on_pages_with_confirmation(station, duty, c
     assert not EscortTeam.objects.filter(pk=team.pk).exists()
 
 
+def test_an_officers_badge_number_or_login_taken_by_another_is_refused_in_words(
+    station, duty, client_for
+):
+    leader = StationRoleFactory(station=station, role=StationRole.Role.ESCORT_OFFICER).user
+    OfficerFactory(badge_no="DEB/SI/7", user=leader)
+    client = client_for(duty)
+    form = {"name": "Second officer", "rank": "constable", "badge_no": "DEB/SI/7",
+            "phone": "+919876543210", "active": "on"}  # fmt: skip
+    page = client.post(url("escorts:officer_add"), form).content.decode()
+    assert "Another officer of the station has this badge number." in page
+    assert "Constraint" not in page and 'value="Second officer"' in page
+    form.update(badge_no="DEB/C/8", username=leader.username)
+    page = client.post(url("escorts:officer_add"), form).content.decode()
+    assert "That login is already another officer&#x27;s." in page
+    assert "Constraint" not in page
+    duty.language = "bn"
+    duty.save()
+    form.update(badge_no="DEB/SI/7", username="")
+    page = client_for(duty).post(url("escorts:officer_add"), form).content.decode()
+    assert "থানার আরেকজন অফিসারের এই ব্যাজ নম্বর আছে।" in page
+
+
 def test_a_team_of_capacity_zero_is_refused_in_words_and_keeps_what_was_typed(
     station, duty, client_for
 ):
