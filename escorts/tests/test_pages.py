@@ -124,6 +124,15 @@ def test_the_station_page_says_when_the_jobs_last_ran_in_the_portals_one_format(
     assert "Tue 01 Dec 2026 10:15" in page
 
 
+def test_a_runs_time_and_pin_button_sit_at_the_top_of_its_row_not_halfway_down(
+    day, duty, client_for
+):
+    # On a phone a run of four agents is a screen tall; its time and Pin were in the middle.
+    page = client_for(duty).get(url("escorts:sheet", TODAY)).content.decode()
+    assert '<table class="table table-sm mb-0 align-top">' in page
+    assert "table-sm mb-0 align-middle" not in page
+
+
 def test_the_sheet_page_answers_404_to_everyone_else(day, client_for, pingla):
     escort = day["alpha_leader"].user
     lender = MemberFactory(branch=day["ours"]).user
