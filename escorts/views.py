@@ -287,6 +287,7 @@ def sheet(request: SheetRequest, date: datetime.date, version: int | None = None
         if request.operates:
             context["cutoff"] = lender_services.cutoff_at(date)
             context["late"] = selectors.sheet_build_late(date=date)
+            context["past"] = date < _today()
         return render(request, "escorts/sheet.html", context)
     page = _sheet_context(request, found)
     uncovered: list[UncoveredEntry] = page["uncovered"]

@@ -930,6 +930,20 @@ def test_a_cut_off_after_the_morning_is_refused_and_the_page_says_why(station, c
     assert station.roster_cutoff.strftime("%H:%M") == "08:30"
 
 
+def test_a_day_gone_by_without_a_sheet_is_not_called_late_nor_offered_a_build(
+    station, clock, duty, client_for
+):
+    PeriodicTask.objects.update(enabled=False)  # no scheduler seen: today's sheet is late
+    client = client_for(duty)
+    for past in (TODAY - datetime.timedelta(days=1), TODAY - datetime.timedelta(days=30)):
+        page = client.get(url("escorts:sheet", past)).content.decode()
+        assert "duty sheet is late" not in page and "Reload in a minute" not in page
+        assert "No duty sheet was made for this day." in page
+        assert "/rebuild/" not in page
+    today = client.get(url("escorts:sheet", TODAY)).content.decode()
+    assert "duty sheet is late: the 08:30 cut-off has passed" in today
+
+
 def test_the_station_page_tells_the_duty_officer_the_sheet_is_late(
     station, clock, duty, client_for
 ):
