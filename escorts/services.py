@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TypedDict, cast
+from typing import NotRequired, TypedDict, cast
 
 from celery import current_app
 from django.core.exceptions import ValidationError
@@ -841,6 +841,7 @@ class RunPlacement(TypedDict):
 
     team: str
     area: str
+    area_bn: NotRequired[str]  # versions published before it was kept have none
     start: str
     end: str
     meeting_point: str
@@ -867,6 +868,7 @@ def _placements(sheet: DutySheet) -> dict[int, RunPlacement | UncoveredPlacement
         placed[link.entry_id] = {
             "team": run.team.name,
             "area": run.area.name,
+            "area_bn": run.area.name_bn,
             "start": f"{run.start:%H:%M}",
             "end": f"{run.end:%H:%M}",
             "meeting_point": run.meeting_point,

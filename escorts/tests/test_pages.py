@@ -243,6 +243,26 @@ def test_publish_refuses_a_draft_changed_since_it_was_reviewed_and_shows_the_new
     assert len(DutySheet.objects.get(date=TODAY, version=2).changes) == 3
 
 
+def test_a_bengali_officer_reads_the_changes_to_publish_with_the_areas_bengali_names(
+    day, duty, client_for
+):
+    _publish(day, duty)
+    malancha = EscortRun.objects.get(sheet=day["sheet"], area__name="Malancha")
+    malancha.area.name_bn = "মালঞ্চ"
+    malancha.area.save()
+    services.run_set_meeting_point(date=TODAY, run=malancha, meeting_point="Hat tala", by=duty)
+    duty.language = "bn"
+    duty.save()
+    client = client_for(duty)
+    page = client.get(url("escorts:sheet_publish", TODAY)).content.decode()
+    changes = re.search(r"<tbody>(.*?)</tbody>", page, re.S)[1]
+    assert "Alpha · মালঞ্চ · " in changes and "Malancha" not in changes
+    _confirm_publish(client, page)
+    # The published version keeps its list of changes, and shows it the same way.
+    page = client.get(url("escorts:sheet", TODAY)).content.decode()
+    assert "Alpha · মালঞ্চ · " in page
+
+
 def test_an_edit_rule_broken_on_the_page_shows_the_message(day, duty, client_for):
     small = TeamFactory(name="Tiny", capacity=1)
     run = EscortRun.objects.get(sheet=day["sheet"], area__name="Malancha")
