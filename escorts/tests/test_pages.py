@@ -122,6 +122,10 @@ def test_the_station_page_says_when_the_jobs_last_ran_in_the_portals_one_format(
     )
     page = client_for(duty).get(f"/station/{station.slug}/").content.decode()
     assert "Tue 01 Dec 2026 10:15" in page
+    duty.language = "bn"
+    duty.save()
+    page = client_for(duty).get(f"/station/{station.slug}/").content.decode()
+    assert "নির্ধারিত কাজ শেষবার চলেছে" in page  # "last ran", not "end has run"
 
 
 def test_a_runs_time_and_pin_button_sit_at_the_top_of_its_row_not_halfway_down(
