@@ -137,6 +137,17 @@ def test_a_runs_time_and_pin_button_sit_at_the_top_of_its_row_not_halfway_down(
     assert "table-sm mb-0 align-middle" not in page
 
 
+def test_a_bengali_officer_tells_move_from_take_off_on_the_sheet(day, duty, client_for):
+    duty.language = "bn"
+    duty.save()
+    page = client_for(duty).get(url("escorts:sheet", TODAY)).content.decode()
+    move = re.search(r'href="[^"]*/move/">([^<]+)</a>', page)[1]
+    take_off = re.search(r'href="[^"]*/remove/">([^<]+)</a>', page)[1]
+    # Both were সরান/সরিয়ে দিন ("remove"): one sends the agent to another run, one drops the
+    # escort.
+    assert move == "অন্য রানে নিন" and take_off == "রান থেকে বাদ দিন"
+
+
 def test_the_sheet_page_answers_404_to_everyone_else(day, client_for, pingla):
     escort = day["alpha_leader"].user
     lender = MemberFactory(branch=day["ours"]).user
