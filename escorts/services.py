@@ -950,14 +950,21 @@ def duty_sheet_publish(*, date: datetime.date, by: User, revision: str | None = 
 _PROGRESS_FIELDS = ["status", "acknowledged_at", "started_at", "completed_at", "status_changed_by"]
 
 
+def _source_in(run: EscortRun, old: DutySheet) -> EscortRun | None:
+    """The run of `old` that `run` descends from, through the drafts and rebuilds between
+    them (each keeps the run it copied or kept), or None if it is a new run."""
+    source = run.copied_from
+    while source is not None and source.sheet_id != old.pk:
+        source = source.copied_from
+    return source
+
+
 def _carry_progress(sheet: DutySheet, old: DutySheet) -> None:
-    """What escorts did on the version in force while this one was a draft carries over."""
-    for run in EscortRun.objects.filter(sheet=sheet, copied_from__sheet=old).select_related(
-        "copied_from"
-    ):
-        source = run.copied_from
-        assert source is not None  # the filter names it
-        if run.team_id != source.team_id:
+    """What escorts did on the version in force while this one was a draft carries over, also
+    when more versions were made between the two (a change, then a rebuild keeping the run)."""
+    for run in EscortRun.objects.filter(sheet=sheet, copied_from__isnull=False):
+        source = _source_in(run, old)
+        if source is None or run.team_id != source.team_id:
             continue
         for name in _PROGRESS_FIELDS:
             setattr(run, name, getattr(source, name))
