@@ -287,23 +287,46 @@ def duty_sheet_build_run(*, sheet_pk: int) -> DutySheet:
         raise
 
 
+def _runs_by_shape(sheet: DutySheet | None) -> dict[tuple, EscortRun]:
+    """The runs of `sheet` by team, area, window and entries."""
+    if sheet is None:
+        return {}
+    return {
+        (
+            run.team_id,
+            run.area_id,
+            run.start,
+            run.end,
+            frozenset(link.entry_id for link in links),
+        ): run
+        for run in sheet.runs.prefetch_related("run_entries")
+        if (links := run.run_entries.all())
+    }
+
+
 @transaction.atomic
 def _build_store(*, sheet_pk: int, data: planning.PlanInput, plan) -> DutySheet:
     sheet = DutySheet.objects.select_for_update().get(pk=sheet_pk)
     if sheet.build_status != DutySheet.Build.RUNNING or sheet.status != DutySheet.Status.DRAFT:
         return sheet  # replaced by a rebuild while the planner ran
+    # A rebuild that plans a run again exactly as it was continues it (its leader's
+    # acknowledgement carries over on publish), pinned or not.
+    before = _runs_by_shape(sheet.previous if sheet.origin == DutySheet.Origin.REBUILD else None)
     for planned in plan.runs:
         # A pinned run comes back from the planner unchanged; the rest of it is carried here.
         kept = data.pinned.pop(planned, None)
+        team, area = data.teams[planned.team], data.areas[planned.area]
+        start, end = planning.clock(planned.start), planning.clock(planned.end)
+        entries = frozenset(data.entries[rid].pk for rid in planned.requests)
         run = EscortRun.objects.create(
             sheet=sheet,
-            team=data.teams[planned.team],
-            area=data.areas[planned.area],
-            start=planning.clock(planned.start),
-            end=planning.clock(planned.end),
+            team=team,
+            area=area,
+            start=start,
+            end=end,
             meeting_point=kept.meeting_point if kept else "",
             pinned=kept is not None,
-            copied_from=kept,
+            copied_from=kept or before.get((team.pk, area.pk, start, end, entries)),
             created_by=kept.created_by if kept else None,
         )
         RunEntry.objects.bulk_create(
