@@ -791,7 +791,15 @@ def my_run_position(request: StationRequest, run_pk: int) -> JsonResponse:
         )
     except ValidationError as exc:
         return JsonResponse({"ok": False, "message": service_error_text(exc)}, status=422)
-    return JsonResponse({"ok": True, "created": result.created})
+    answer: dict[str, object] = {"ok": True, "created": result.created}
+    sign = result.sign
+    if sign.accuracy_m is not None:
+        # Written here, not by the phone: the station's time and the page's numerals.
+        answer["message"] = _("Position sent at %(time)s, within %(metres)s m.") % {
+            "time": native_digits(f"{timezone.localtime(sign.at):%H:%M}"),
+            "metres": native_digits(sign.accuracy_m),
+        }
+    return JsonResponse(answer)
 
 
 # --- The duty officer's live board ---
