@@ -150,6 +150,16 @@ def test_a_date_typed_far_in_the_past_or_future_shows_a_dashboard_not_an_error(
         assert "Debra" in response.content.decode()
 
 
+def test_a_published_sheet_on_the_dashboard_opens_that_days_sheet_of_the_station(
+    debra, client_for, clock
+):
+    day = TODAY - datetime.timedelta(days=3)
+    StationDay.objects.create(station=debra, date=day, sheet_published=True)
+    client = client_for(SubdivisionRoleFactory(subdivision=debra.subdivision).user)
+    page = client.get(f"/sdpo/?date={day}").content.decode()
+    assert f'href="/station/debra/escorts/sheet/{day}/">published</a>' in page
+
+
 @pytest.mark.parametrize("kind", ["lender", "duty", "oc", "nobody"])
 def test_the_dashboard_answers_404_to_everyone_but_the_sdpo(debra, client_for, kind):
     if kind == "lender":
