@@ -27,6 +27,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from .formats import native_digits
 from .stamps import STAMP_FIELDS
 
 
@@ -195,7 +196,7 @@ def _shown(model_field: models.Field, event: models.Model, labels: dict) -> str:
     if value is None or value == "":
         return ""
     if isinstance(value, datetime.datetime):
-        return date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
+        return native_digits(date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT"))
     if model_field.is_relation:
         return labels.get((model_field.related_model, value), f"#{value}")
     if model_field.choices:

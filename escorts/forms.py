@@ -96,6 +96,13 @@ class TeamForm(forms.ModelForm):
         self.fields["base_latitude"].help_text = _("Blank: the station's location.")
         self.helper = _helper(_("Save"))
 
+    def clean_capacity(self) -> int:
+        # Said here in words; the table's own check would otherwise answer with its name.
+        capacity = self.cleaned_data["capacity"]
+        if capacity < 1:
+            raise forms.ValidationError(_("A team escorts at least one agent at a time."))
+        return capacity
+
     def clean(self) -> dict:
         data = cast("dict[str, Any]", super().clean())
         start, end = data.get("shift_start"), data.get("shift_end")

@@ -76,10 +76,16 @@ class Officer(UpdatedStamp):
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["badge_no"], condition=~Q(badge_no=""), name="officer_badge_no_unique"
+                fields=["badge_no"],
+                condition=~Q(badge_no=""),
+                name="officer_badge_no_unique",
+                violation_error_message=_("Another officer of the station has this badge number."),
             ),
             models.UniqueConstraint(
-                fields=["user"], condition=Q(user__isnull=False), name="officer_one_per_login"
+                fields=["user"],
+                condition=Q(user__isnull=False),
+                name="officer_one_per_login",
+                violation_error_message=_("That login is already another officer's."),
             ),
         ]
         verbose_name = _("officer")

@@ -305,6 +305,31 @@ def with_pinned_runs(data: PlanInput, sheet: DutySheet | None) -> PlanInput:
     return replace(data, instance=instance, pinned=pinned)
 
 
+def with_taken_off_kept_off(data: PlanInput, sheet: DutySheet | None) -> PlanInput:
+    """`data` without the entries the duty officer took off a run of `sheet` (the version a
+    rebuild replaces): taking one off is a decision, so they stay off, listed as taken off,
+    until the officer puts them on a run again."""
+    if sheet is None:
+        return data
+    taken_off = set(
+        UncoveredEntry.objects.filter(
+            sheet=sheet, reason=UncoveredEntry.Reason.REMOVED
+        ).values_list("entry_id", flat=True)
+    )
+    kept_off = {key for key, entry in data.entries.items() if entry.pk in taken_off}
+    if not kept_off:
+        return data
+    entries = {key: entry for key, entry in data.entries.items() if key not in kept_off}
+    set_aside = dict(data.set_aside)
+    for key in kept_off:
+        set_aside[data.entries[key].pk] = (UncoveredEntry.Reason.REMOVED, "")
+    instance = replace(
+        data.instance,
+        requests=tuple(request for request in data.instance.requests if request.id in entries),
+    )
+    return replace(data, instance=instance, entries=entries, set_aside=set_aside)
+
+
 def solve(instance: Instance, *, seconds: int, seed: int, previous: Plan | None = None) -> Plan:
     """Run the planner; if its plan breaks a rule, fall back to the plain greedy one.
 

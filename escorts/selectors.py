@@ -200,11 +200,14 @@ class LateBuild:
 def sheet_build_late(
     *, date: datetime.date, now: datetime.datetime | None = None
 ) -> LateBuild | None:
-    """Whether the date's cut-off has passed without a sheet, and what is missing."""
+    """Whether the date's cut-off has passed without a sheet, and what is missing. Only today's
+    sheet can be late: the cut-off job builds today's, and a day gone by is not built again."""
     from lenders import services as lender_services
     from stations import health
 
     now = now or timezone.now()
+    if date != timezone.localdate(now):
+        return None
     cutoff = lender_services.cutoff_at(date)
     if now < cutoff + BUILD_LATE_AFTER or DutySheet.objects.filter(date=date).exists():
         return None

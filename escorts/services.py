@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TypedDict, cast
+from typing import NotRequired, TypedDict, cast
 
 from celery import current_app
 from django.core.exceptions import ValidationError
@@ -265,11 +265,13 @@ def duty_sheet_build_run(*, sheet_pk: int) -> DutySheet:
         data = planning.plan_input(sheet.date)
         _set_stage(sheet, "planning")
         # A duty officer's rebuild mends the sheet it replaces rather than starting afresh, and
-        # keeps the runs the officer shaped by hand exactly as they are.
+        # keeps the runs the officer shaped by hand exactly as they are, and the entries they
+        # took off, off.
         previous = None
         if sheet.origin == DutySheet.Origin.REBUILD:
             previous = planning.previous_plan(sheet.previous)
             data = planning.with_pinned_runs(data, sheet.previous)
+            data = planning.with_taken_off_kept_off(data, sheet.previous)
         plan = planning.solve(
             data.instance,
             seconds=sheet.build_seconds,
@@ -285,23 +287,46 @@ def duty_sheet_build_run(*, sheet_pk: int) -> DutySheet:
         raise
 
 
+def _runs_by_shape(sheet: DutySheet | None) -> dict[tuple, EscortRun]:
+    """The runs of `sheet` by team, area, window and entries."""
+    if sheet is None:
+        return {}
+    return {
+        (
+            run.team_id,
+            run.area_id,
+            run.start,
+            run.end,
+            frozenset(link.entry_id for link in links),
+        ): run
+        for run in sheet.runs.prefetch_related("run_entries")
+        if (links := run.run_entries.all())
+    }
+
+
 @transaction.atomic
 def _build_store(*, sheet_pk: int, data: planning.PlanInput, plan) -> DutySheet:
     sheet = DutySheet.objects.select_for_update().get(pk=sheet_pk)
     if sheet.build_status != DutySheet.Build.RUNNING or sheet.status != DutySheet.Status.DRAFT:
         return sheet  # replaced by a rebuild while the planner ran
+    # A rebuild that plans a run again exactly as it was continues it (its leader's
+    # acknowledgement carries over on publish), pinned or not.
+    before = _runs_by_shape(sheet.previous if sheet.origin == DutySheet.Origin.REBUILD else None)
     for planned in plan.runs:
         # A pinned run comes back from the planner unchanged; the rest of it is carried here.
         kept = data.pinned.pop(planned, None)
+        team, area = data.teams[planned.team], data.areas[planned.area]
+        start, end = planning.clock(planned.start), planning.clock(planned.end)
+        entries = frozenset(data.entries[rid].pk for rid in planned.requests)
         run = EscortRun.objects.create(
             sheet=sheet,
-            team=data.teams[planned.team],
-            area=data.areas[planned.area],
-            start=planning.clock(planned.start),
-            end=planning.clock(planned.end),
+            team=team,
+            area=area,
+            start=start,
+            end=end,
             meeting_point=kept.meeting_point if kept else "",
             pinned=kept is not None,
-            copied_from=kept,
+            copied_from=kept or before.get((team.pk, area.pk, start, end, entries)),
             created_by=kept.created_by if kept else None,
         )
         RunEntry.objects.bulk_create(
@@ -839,6 +864,7 @@ class RunPlacement(TypedDict):
 
     team: str
     area: str
+    area_bn: NotRequired[str]  # versions published before it was kept have none
     start: str
     end: str
     meeting_point: str
@@ -865,6 +891,7 @@ def _placements(sheet: DutySheet) -> dict[int, RunPlacement | UncoveredPlacement
         placed[link.entry_id] = {
             "team": run.team.name,
             "area": run.area.name,
+            "area_bn": run.area.name_bn,
             "start": f"{run.start:%H:%M}",
             "end": f"{run.end:%H:%M}",
             "meeting_point": run.meeting_point,
@@ -946,14 +973,21 @@ def duty_sheet_publish(*, date: datetime.date, by: User, revision: str | None = 
 _PROGRESS_FIELDS = ["status", "acknowledged_at", "started_at", "completed_at", "status_changed_by"]
 
 
+def _source_in(run: EscortRun, old: DutySheet) -> EscortRun | None:
+    """The run of `old` that `run` descends from, through the drafts and rebuilds between
+    them (each keeps the run it copied or kept), or None if it is a new run."""
+    source = run.copied_from
+    while source is not None and source.sheet_id != old.pk:
+        source = source.copied_from
+    return source
+
+
 def _carry_progress(sheet: DutySheet, old: DutySheet) -> None:
-    """What escorts did on the version in force while this one was a draft carries over."""
-    for run in EscortRun.objects.filter(sheet=sheet, copied_from__sheet=old).select_related(
-        "copied_from"
-    ):
-        source = run.copied_from
-        assert source is not None  # the filter names it
-        if run.team_id != source.team_id:
+    """What escorts did on the version in force while this one was a draft carries over, also
+    when more versions were made between the two (a change, then a rebuild keeping the run)."""
+    for run in EscortRun.objects.filter(sheet=sheet, copied_from__isnull=False):
+        source = _source_in(run, old)
+        if source is None or run.team_id != source.team_id:
             continue
         for name in _PROGRESS_FIELDS:
             setattr(run, name, getattr(source, name))

@@ -32,7 +32,7 @@ from stations.access import Perm, StationRequest, current_station, station_permi
 from stations.permissions import BranchCap
 
 from . import board as board_text
-from . import forms, maps, notify, selectors, services, watch
+from . import forms, maps, notify, planning, selectors, services, watch
 from .models import DutySheet, EscortRun, EscortTeam, Officer, RunEntry, UncoveredEntry
 
 # --- Access ---
@@ -279,15 +279,15 @@ def sheet(request: SheetRequest, date: datetime.date, version: int | None = None
     try:
         found = _readable_sheet(request, date, version)
     except Http404:
-        if version is not None or not request.operates:
+        if version is not None:
             raise
-        context = {
-            "sheet": None,
-            "date": date,
-            "operates": True,
-            "cutoff": lender_services.cutoff_at(date),
-            "late": selectors.sheet_build_late(date=date),
-        }
+        # The SDPO's office reaches a date with nothing published from the station's menu and
+        # the date box: it is told so (a draft is not mentioned), rather than "page not found".
+        context = {"sheet": None, "date": date, "operates": request.operates}
+        if request.operates:
+            context["cutoff"] = lender_services.cutoff_at(date)
+            context["late"] = selectors.sheet_build_late(date=date)
+            context["past"] = date < _today()
         return render(request, "escorts/sheet.html", context)
     page = _sheet_context(request, found)
     uncovered: list[UncoveredEntry] = page["uncovered"]
@@ -355,7 +355,10 @@ def sheet_rebuild(request: StationRequest, date: datetime.date) -> HttpResponse:
 def sheet_publish(request: StationRequest, date: datetime.date) -> HttpResponse:
     draft = selectors.sheet_list_for_date(date=date).filter(status=DutySheet.Status.DRAFT).first()
     if draft is None:
-        raise Http404
+        # Back to this page after publishing, or a second tab's confirm: nothing is sent twice,
+        # and the officer lands on the sheet rather than on "page not found".
+        messages.info(request, _("There is no draft to publish: the latest version is in force."))
+        return redirect("escorts:sheet", date=date)
     changed_since = None
     if request.method == "POST":
         try:
@@ -413,7 +416,15 @@ def entry_move(request: StationRequest, date: datetime.date, entry_pk: int) -> H
     if latest is None:
         raise Http404
     form = forms.MoveEntryForm(request.POST or None, sheet=latest, entry=entry)
-    options = services.entry_cover_options(date=date, entries=[entry])[entry.pk]
+    on_run = (
+        RunEntry.objects.filter(sheet=latest, entry=entry).values_list("run", flat=True).first()
+    )
+    # The run the entry is on is no option: "cannot take it" would read as if it had no escort.
+    options = [
+        option
+        for option in services.entry_cover_options(date=date, entries=[entry])[entry.pk]
+        if option.run is None or option.run.pk != on_run
+    ]
     if form.is_valid():
         try:
             services.run_move_entry(
@@ -434,6 +445,7 @@ def entry_move(request: StationRequest, date: datetime.date, entry_pk: int) -> H
             "form": form,
             "title": _("Move %(entry)s") % {"entry": entry.label},
             "date": date,
+            "on_run": on_run is not None,
             "refusing_runs": [o for o in options if o.run is not None and o.problem],
             "no_run_fits": not any(o.run is not None and o.problem is None for o in options),
             "free_teams": [o.team for o in options if o.run is None and o.problem is None],
@@ -524,7 +536,7 @@ def run_edit(request: StationRequest, date: datetime.date, run_pk: int) -> HttpR
     return render(
         request,
         "escorts/form.html",
-        {"form": form, "title": _("Run %(run)s") % {"run": run}, "date": date},
+        {"form": form, "title": _("Run %(run)s") % {"run": planning.run_label(run)}, "date": date},
     )
 
 
@@ -779,7 +791,15 @@ def my_run_position(request: StationRequest, run_pk: int) -> JsonResponse:
         )
     except ValidationError as exc:
         return JsonResponse({"ok": False, "message": service_error_text(exc)}, status=422)
-    return JsonResponse({"ok": True, "created": result.created})
+    answer: dict[str, object] = {"ok": True, "created": result.created}
+    sign = result.sign
+    if sign.accuracy_m is not None:
+        # Written here, not by the phone: the station's time and the page's numerals.
+        answer["message"] = _("Position sent at %(time)s, within %(metres)s m.") % {
+            "time": native_digits(f"{timezone.localtime(sign.at):%H:%M}"),
+            "metres": native_digits(sign.accuracy_m),
+        }
+    return JsonResponse(answer)
 
 
 # --- The duty officer's live board ---

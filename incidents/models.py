@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from escort_portal import audit
 from lenders.models import CashBand, CollectionArea, FieldAgent, LenderBranch, RosterEntry
@@ -27,7 +28,8 @@ class Incident(models.Model):
 
     class Status(models.TextChoices):
         REPORTED = "reported", _("Reported by a branch, to be confirmed")
-        OPEN = "open", _("Open")
+        # A state, not the sheet page's "Open" button: Bengali tells the two apart.
+        OPEN = "open", pgettext_lazy("incident status", "Open")
         CLOSED = "closed", _("Closed")
 
     occurred_at = models.DateTimeField(_("when"))

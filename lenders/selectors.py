@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Case, Count, Prefetch, Q, QuerySet, When
 from django.utils import timezone
 
 from stations.models import User
@@ -51,7 +51,10 @@ def branch_list_for_station(*, status: str | None = None, search: str = "") -> Q
             | Q(manager_name__icontains=search)
             | Q(registration_number__icontains=search)
         )
-    return branches.order_by("status", "lender_name", "branch_name")
+    # Registrations waiting for a decision first: they are what an officer opens the list for,
+    # and the approved branches of a busy station would push them onto a later page.
+    waiting_first = Case(When(status=LenderBranch.Status.PENDING, then=0), default=1)
+    return branches.order_by(waiting_first, "status", "lender_name", "branch_name")
 
 
 def agent_list(*, branch: LenderBranch, active_only: bool = False) -> QuerySet[FieldAgent]:

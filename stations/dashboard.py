@@ -25,6 +25,9 @@ from .models import Station, StationDay, Subdivision, SubdivisionRole, User, sta
 from .routing import station_reverse
 
 TREND_DAYS = 30
+# The first day whose trend (the days up to it) the calendar holds: an earlier one is no day
+# the dashboard can show.
+FIRST_DAY = datetime.date.min + datetime.timedelta(days=TREND_DAYS - 1)
 ROWS_PER_PAGE = 50
 
 FIGURES = [

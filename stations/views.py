@@ -181,8 +181,8 @@ def sdpo_dashboard(request: SignedInRequest) -> HttpResponse:
         date = datetime.date.fromisoformat(request.GET.get("date", ""))
     except ValueError:
         date = timezone.localdate()
-    # The trends reach TREND_DAYS back from the day, which Python's dates must hold.
-    date = max(date, datetime.date.min + datetime.timedelta(days=dashboard.TREND_DAYS))
+    if date < dashboard.FIRST_DAY:
+        date = timezone.localdate()
     board = dashboard.build(user=request.user, date=date)
     # A state has hundreds of stations: the worst come first, a page at a time.
     page = Paginator(board.rows, dashboard.ROWS_PER_PAGE).get_page(request.GET.get("page"))

@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from pypdf import PdfReader
 
+from escort_portal.formats import native_digits
 from escorts import services
 from escorts import stats as escort_stats
 from escorts.models import DutySheet, EscortRun, RunEscalation, build_grace
@@ -26,6 +27,7 @@ from escorts.tests.factories import OfficerFactory, TeamFactory
 from lenders import services as lender_services
 from lenders.models import CashBand
 from lenders.tests.factories import AgentFactory, AreaFactory, BranchFactory, MemberFactory
+from notifications.models import Message
 from stations.models import Station, StationRole, SubdivisionRole, WorkerHeartbeat
 from stations.routing import station_reverse
 from stations.tests.factories import StationRoleFactory, SubdivisionRoleFactory, UserFactory
@@ -81,6 +83,71 @@ def test_the_duty_officer_sees_the_draft_grouped_by_team(day, duty, client_for):
     assert "Publish" in page
 
 
+def test_a_bengali_officer_reads_counts_versions_and_run_times_in_bengali_digits(
+    day, duty, client_for
+):
+    duty.language = "bn"
+    duty.save()
+    client = client_for(duty)
+    teams = client.get(url("escorts:team_list")).content.decode()
+    assert "<td>২</td>" in teams and "<td>2</td>" not in teams  # the teams' capacity
+    versions = client.get(url("escorts:sheet_versions", TODAY)).content.decode()
+    assert ">v১</a>" in versions
+    assert '<div class="table-responsive">' in versions  # the table scrolls on a phone
+    run = EscortRun.objects.filter(sheet=day["sheet"]).order_by("start").first()
+    edit = client.get(url("escorts:run_edit", TODAY, run.pk)).content.decode()
+    assert f"{run.start:%H:%M}" not in edit
+    assert native_digits(f"{run.start:%H:%M}-{run.end:%H:%M}") in edit
+
+
+def test_the_sheet_says_when_it_was_built_and_published_in_the_portals_one_format(
+    day, duty, client_for
+):
+    _publish(day, duty)
+    sheet = DutySheet.objects.get(date=TODAY)
+    page = client_for(duty).get(url("escorts:sheet", TODAY)).content.decode()
+    built = timezone.localtime(sheet.built_at)
+    published = timezone.localtime(sheet.published_at)
+    assert f"built {built:%a %d %b %Y %H:%M}" in page
+    assert f"{published:%a %d %b %Y %H:%M}" in page
+    assert f"{built:%d-%m-%Y}" not in page
+
+
+def test_the_station_page_says_when_the_jobs_last_ran_in_the_portals_one_format(
+    station, duty, client_for
+):
+    seen = datetime.datetime(2026, 12, 1, 10, 15, tzinfo=IST)
+    WorkerHeartbeat.objects.update_or_create(
+        schema_name=station.schema_name, defaults={"seen_at": seen}
+    )
+    page = client_for(duty).get(f"/station/{station.slug}/").content.decode()
+    assert "Tue 01 Dec 2026 10:15" in page
+    duty.language = "bn"
+    duty.save()
+    page = client_for(duty).get(f"/station/{station.slug}/").content.decode()
+    assert "নির্ধারিত কাজ শেষবার চলেছে" in page  # "last ran", not "end has run"
+
+
+def test_a_runs_time_and_pin_button_sit_at_the_top_of_its_row_not_halfway_down(
+    day, duty, client_for
+):
+    # On a phone a run of four agents is a screen tall; its time and Pin were in the middle.
+    page = client_for(duty).get(url("escorts:sheet", TODAY)).content.decode()
+    assert '<table class="table table-sm mb-0 align-top">' in page
+    assert "table-sm mb-0 align-middle" not in page
+
+
+def test_a_bengali_officer_tells_move_from_take_off_on_the_sheet(day, duty, client_for):
+    duty.language = "bn"
+    duty.save()
+    page = client_for(duty).get(url("escorts:sheet", TODAY)).content.decode()
+    move = re.search(r'href="[^"]*/move/">([^<]+)</a>', page)[1]
+    take_off = re.search(r'href="[^"]*/remove/">([^<]+)</a>', page)[1]
+    # Both were সরান/সরিয়ে দিন ("remove"): one sends the agent to another run, one drops the
+    # escort.
+    assert move == "অন্য রানে নিন" and take_off == "রান থেকে বাদ দিন"
+
+
 def test_the_sheet_page_answers_404_to_everyone_else(day, client_for, pingla):
     escort = day["alpha_leader"].user
     lender = MemberFactory(branch=day["ours"]).user
@@ -97,12 +164,30 @@ def test_the_sdpo_sees_published_versions_only_and_cannot_change_them(day, duty,
         subdivision=debra.subdivision, role=SubdivisionRole.Role.SDPO
     ).user
     client = client_for(sdpo)
-    assert client.get(url("escorts:sheet", TODAY)).status_code == 404
+    assert client.get(url("escorts:sheet_version", TODAY, 1)).status_code == 404
     _publish(day, duty)
     page = client.get(url("escorts:sheet", TODAY)).content.decode()
     assert "Malancha" in page and "/publish/" not in page and "/rebuild/" not in page
     assert client.post(url("escorts:sheet_rebuild", TODAY)).status_code == 404
     assert client.get(url("escorts:sheet_pdf", TODAY, 1)).status_code == 200
+
+
+def test_the_sdpo_is_told_when_nothing_is_published_for_a_date(day, client_for, debra):
+    sdpo = SubdivisionRoleFactory(
+        subdivision=debra.subdivision, role=SubdivisionRole.Role.SDPO
+    ).user
+    client = client_for(sdpo)
+    for date in (TODAY, TODAY + datetime.timedelta(days=1), TODAY - datetime.timedelta(days=30)):
+        response = client.get(url("escorts:sheet", date))
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert "No duty sheet has been published for this date." in page
+        # The draft the station is working on stays out of sight, and nothing offers to build.
+        assert "Malancha" not in page and "/rebuild/" not in page
+    sdpo.language = "bn"
+    sdpo.save()
+    page = client_for(sdpo).get(url("escorts:sheet", TODAY)).content.decode()
+    assert "এই তারিখের কোনো ডিউটি তালিকা এখনও প্রকাশিত হয়নি।" in page
 
 
 def _reviewed_revision(page: str) -> str:
@@ -125,6 +210,23 @@ def test_publish_through_the_page_asks_first(day, duty, client_for):
     assert response.redirect_chain[0][1] == 302
     assert "Version 1 published." in response.content.decode()
     assert DutySheet.objects.get(date=TODAY).status == DutySheet.Status.PUBLISHED
+
+
+def test_publishing_again_from_the_back_button_sends_nothing_twice_and_says_why(
+    day, duty, client_for
+):
+    client = client_for(duty)
+    page = client.get(url("escorts:sheet_publish", TODAY)).content.decode()
+    _confirm_publish(client, page)
+    sent = Message.objects.count()
+    for again in (client.get, client.post):
+        response = again(url("escorts:sheet_publish", TODAY), follow=True)
+        assert response.redirect_chain[-1][0] == url("escorts:sheet", TODAY)
+        assert "There is no draft to publish: the latest version is in force." in (
+            response.content.decode()
+        )
+    assert Message.objects.count() == sent
+    assert DutySheet.objects.filter(date=TODAY).count() == 1
 
 
 def test_publish_refuses_a_draft_changed_since_it_was_reviewed_and_shows_the_new_diff(
@@ -154,6 +256,26 @@ def test_publish_refuses_a_draft_changed_since_it_was_reviewed_and_shows_the_new
     assert response.redirect_chain[0][1] == 302
     assert "Version 2 published; 3 entries changed." in response.content.decode()
     assert len(DutySheet.objects.get(date=TODAY, version=2).changes) == 3
+
+
+def test_a_bengali_officer_reads_the_changes_to_publish_with_the_areas_bengali_names(
+    day, duty, client_for
+):
+    _publish(day, duty)
+    malancha = EscortRun.objects.get(sheet=day["sheet"], area__name="Malancha")
+    malancha.area.name_bn = "মালঞ্চ"
+    malancha.area.save()
+    services.run_set_meeting_point(date=TODAY, run=malancha, meeting_point="Hat tala", by=duty)
+    duty.language = "bn"
+    duty.save()
+    client = client_for(duty)
+    page = client.get(url("escorts:sheet_publish", TODAY)).content.decode()
+    changes = re.search(r"<tbody>(.*?)</tbody>", page, re.S)[1]
+    assert "Alpha · মালঞ্চ · " in changes and "Malancha" not in changes
+    _confirm_publish(client, page)
+    # The published version keeps its list of changes, and shows it the same way.
+    page = client.get(url("escorts:sheet", TODAY)).content.decode()
+    assert "Alpha · মালঞ্চ · " in page
 
 
 def test_an_edit_rule_broken_on_the_page_shows_the_message(day, duty, client_for):
@@ -238,6 +360,10 @@ def test_an_escort_cannot_start_a_run_long_before_it_and_is_asked_before_complet
     assert "It can be started from 09:00, in 8 h 36 min." in response.content.decode()
     mine.refresh_from_db()
     assert mine.status == EscortRun.Status.PLANNED
+    # The phone's page got the station's answer: it says the start was not done (and why),
+    # not that it was never sent, which would have the leader look for a signal.
+    page = client.get(url("escorts:my_day")).content.decode()
+    assert 'data-not-sent="Not done: %(action)s. %(reason)s"' in page
     clock.move_to(datetime.datetime(2026, 12, 1, 9, 30, tzinfo=IST))
     client = client_for(day["alpha_leader"].user)  # a fresh sign-in after the idle hours
     client.post(url("escorts:my_run_action", mine.pk, "start"))
@@ -361,6 +487,8 @@ def test_the_printed_sheet_has_the_station_date_version_and_teams(day, duty, cli
     assert "Alpha" in text and "Bravo" in text
     assert "Prepared by" in text and "Approved by" in text
     assert "Page 1 /" in text
+    published = timezone.localtime(DutySheet.objects.get(date=TODAY).published_at)
+    assert f"published {published:%a %d %b %Y %H:%M}" in text  # the portal's one format
     # The duty officer who published signs as such; the OC's line is left to sign.
     publisher = duty.get_full_name() or duty.username
     assert text.index(publisher) < text.index("Approved by (officer-in-charge)")
@@ -440,6 +568,44 @@ def test_teams_and_officers_are_kept_on_pages_with_confirmation(station, duty, c
     assert Officer.objects.filter(pk=officer.pk).exists()  # leads a team: refused
     client.post(url("escorts:team_delete", team.pk))
     assert not EscortTeam.objects.filter(pk=team.pk).exists()
+
+
+def test_an_officers_badge_number_or_login_taken_by_another_is_refused_in_words(
+    station, duty, client_for
+):
+    leader = StationRoleFactory(station=station, role=StationRole.Role.ESCORT_OFFICER).user
+    OfficerFactory(badge_no="DEB/SI/7", user=leader)
+    client = client_for(duty)
+    form = {"name": "Second officer", "rank": "constable", "badge_no": "DEB/SI/7",
+            "phone": "+919876543210", "active": "on"}  # fmt: skip
+    page = client.post(url("escorts:officer_add"), form).content.decode()
+    assert "Another officer of the station has this badge number." in page
+    assert "Constraint" not in page and 'value="Second officer"' in page
+    form.update(badge_no="DEB/C/8", username=leader.username)
+    page = client.post(url("escorts:officer_add"), form).content.decode()
+    assert "That login is already another officer&#x27;s." in page
+    assert "Constraint" not in page
+    duty.language = "bn"
+    duty.save()
+    form.update(badge_no="DEB/SI/7", username="")
+    page = client_for(duty).post(url("escorts:officer_add"), form).content.decode()
+    assert "থানার আরেকজন অফিসারের এই ব্যাজ নম্বর আছে।" in page
+
+
+def test_a_team_of_capacity_zero_is_refused_in_words_and_keeps_what_was_typed(
+    station, duty, client_for
+):
+    officer = OfficerFactory()
+    form = {"name": "Mobile 9", "leader": officer.pk, "shift_start": "08:00",
+            "shift_end": "16:00", "capacity": 0, "active": "on"}  # fmt: skip
+    page = client_for(duty).post(url("escorts:team_add"), form).content.decode()
+    assert "A team escorts at least one agent at a time." in page
+    assert "Constraint" not in page
+    assert 'value="Mobile 9"' in page
+    duty.language = "bn"
+    duty.save()
+    page = client_for(duty).post(url("escorts:team_add"), form).content.decode()
+    assert "একটি দল একসঙ্গে অন্তত একজন এজেন্টকে এসকর্ট করে।" in page
 
 
 # The settings form's watch fields, as the page shows them for a new station.
@@ -550,6 +716,18 @@ def test_a_late_entry_lists_only_the_chosen_branchs_agents(day, duty, client_for
     assert "Select a valid choice" in refused.content.decode()
     assert client.post(chosen, {**form, "agent": mine.pk}).status_code == 302
     assert day["ours"].rosters.get(date=TODAY).entries.filter(agent=mine).exists()
+
+
+def test_the_move_page_of_an_escorted_entry_does_not_read_as_if_it_had_no_escort(
+    day, duty, client_for
+):
+    run = EscortRun.objects.get(sheet=day["sheet"], area__name="Malancha")
+    move = client_for(duty).get(url("escorts:entry_move", TODAY, day["a"].pk)).content.decode()
+    assert "The entry is already on that run." not in move
+    assert "No run can take this entry." not in move
+    assert "No other run can take this entry." in move
+    assert "No team is free then either: the entry stays on its run." in move
+    assert f'<option value="{run.pk}">' in move  # still named in the list, as the sheet does
 
 
 def test_the_sheet_and_the_move_page_say_what_would_cover_an_uncovered_entry(day, duty, client_for):
@@ -798,6 +976,20 @@ def test_a_cut_off_after_the_morning_is_refused_and_the_page_says_why(station, c
     assert "The cut-off must be in the morning, by 10:00" in response.content.decode()
     station.refresh_from_db()
     assert station.roster_cutoff.strftime("%H:%M") == "08:30"
+
+
+def test_a_day_gone_by_without_a_sheet_is_not_called_late_nor_offered_a_build(
+    station, clock, duty, client_for
+):
+    PeriodicTask.objects.update(enabled=False)  # no scheduler seen: today's sheet is late
+    client = client_for(duty)
+    for past in (TODAY - datetime.timedelta(days=1), TODAY - datetime.timedelta(days=30)):
+        page = client.get(url("escorts:sheet", past)).content.decode()
+        assert "duty sheet is late" not in page and "Reload in a minute" not in page
+        assert "No duty sheet was made for this day." in page
+        assert "/rebuild/" not in page
+    today = client.get(url("escorts:sheet", TODAY)).content.decode()
+    assert "duty sheet is late: the 08:30 cut-off has passed" in today
 
 
 def test_the_station_page_tells_the_duty_officer_the_sheet_is_late(

@@ -76,6 +76,45 @@ def test_what_escorts_did_on_the_published_version_carries_over(built):
     assert RunEntry.objects.filter(run=current, entry=first).exists()
 
 
+def test_what_escorts_did_carries_over_through_a_change_and_a_rebuild_before_the_publish(
+    built,
+):
+    sheet, _, (first, _) = built
+    officer = UserFactory()
+    services.duty_sheet_publish(date=TODAY, by=officer)
+    run = EscortRun.objects.get(sheet=sheet)
+    services.run_set_status(run=run, status=EscortRun.Status.ACKNOWLEDGED, by=officer)
+    # A meeting point makes a draft (and pins the run); a rebuild then makes another version
+    # that keeps the pinned run, before the officer publishes.
+    services.run_set_meeting_point(date=TODAY, run=run, meeting_point="School gate", by=officer)
+    rebuilt = services.duty_sheet_rebuild(date=TODAY, by=officer)
+    services.duty_sheet_build_run(sheet_pk=rebuilt.pk)
+    published = services.duty_sheet_publish(date=TODAY, by=officer)
+    assert published.version == 3
+    current = EscortRun.objects.get(sheet=published, run_entries__entry=first)
+    assert current.status == EscortRun.Status.ACKNOWLEDGED
+    assert current.meeting_point == "School gate"
+
+
+def test_a_leaders_acknowledgement_survives_a_rebuild_that_plans_the_run_again_unchanged(
+    built,
+):
+    sheet, _, (first, _) = built
+    officer = UserFactory()
+    services.duty_sheet_publish(date=TODAY, by=officer)
+    run = EscortRun.objects.get(sheet=sheet)
+    assert not run.pinned
+    services.run_set_status(run=run, status=EscortRun.Status.ACKNOWLEDGED, by=officer)
+    rebuilt = services.duty_sheet_rebuild(date=TODAY, by=officer)
+    services.duty_sheet_build_run(sheet_pk=rebuilt.pk)
+    again = EscortRun.objects.get(sheet=rebuilt)
+    assert (again.team_id, again.start, again.end) == (run.team_id, run.start, run.end)
+    published = services.duty_sheet_publish(date=TODAY, by=officer)
+    current = EscortRun.objects.get(sheet=published, run_entries__entry=first)
+    assert current.status == EscortRun.Status.ACKNOWLEDGED
+    assert not current.pinned  # continued, not pinned: a later rebuild may still re-plan it
+
+
 def test_a_draft_still_building_cannot_be_published_or_changed(station, clock):
     services._build_claim(date=TODAY, origin=DutySheet.Origin.CUTOFF, by=None)
     with pytest.raises(ValidationError, match="not built yet"):

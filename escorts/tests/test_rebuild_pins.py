@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from escorts import planning, services
-from escorts.models import DutySheet, EscortRun, RunEntry, TeamOffDuty
+from escorts.models import DutySheet, EscortRun, RunEntry, TeamOffDuty, UncoveredEntry
 from escorts.tests.building import build_due
 from escorts.tests.conftest import TODAY, entry
 from escorts.tests.factories import TeamFactory
@@ -145,6 +145,20 @@ def test_a_pinned_run_whose_team_went_off_duty_is_replanned(day):
     second = _rebuild(officer)
     replanned = _run_of(second, day["b"])
     assert replanned.team_id != team.pk and not replanned.pinned
+
+
+def test_an_entry_taken_off_by_hand_stays_off_after_a_rebuild(day, instances):
+    officer = UserFactory()
+    services.run_remove_entry(date=TODAY, entry=day["c"], by=officer)
+    second = _rebuild(officer)
+    assert not RunEntry.objects.filter(sheet=second, entry=day["c"]).exists()
+    item = UncoveredEntry.objects.get(sheet=second, entry=day["c"])
+    assert item.reason == UncoveredEntry.Reason.REMOVED
+    assert f"e{day['c'].pk}" not in {request.id for request in instances[-1].requests}
+    # Put on a run again, it is planned like any other entry at the next rebuild.
+    services.run_move_entry(date=TODAY, entry=day["c"], to_team=_free_team(day), by=officer)
+    third = _rebuild(officer)
+    assert RunEntry.objects.filter(sheet=third, entry=day["c"]).exists()
 
 
 def test_an_unpinned_run_is_replanned_and_pinning_twice_changes_nothing(day, instances):

@@ -469,9 +469,26 @@ def test_the_position_ping_is_a_few_queries_and_refuses_other_teams(
     # Eleven in production; the test's transaction adds a savepoint and its release.
     with django_assert_max_num_queries(13):
         answer = client.post(url("escorts:my_run_position", run.pk), ping)
-    assert answer.json() == {"ok": True, "created": True}
+    assert answer.json() == {
+        "ok": True,
+        "created": True,
+        "message": f"Position sent at {timezone.localtime():%H:%M}, within 9 m.",
+    }
     assert client.post(url("escorts:my_run_position", other.pk), ping).status_code == 404
     assert RunWatch.objects.get(run=run).accuracy_m == 9
+
+
+def test_the_leader_reads_when_the_position_went_in_the_stations_time_and_own_digits(
+    run_at, people, client_for, clock
+):
+    run = run_at(status=EscortRun.Status.STARTED, started_at=at("09:00"))
+    leader = people["leader"].user
+    leader.language = "bn"
+    leader.save()
+    ping = {"key": "p-bn", "latitude": "22.31", "longitude": "87.51", "accuracy_m": "25"}
+    answer = client_for(leader).post(url("escorts:my_run_position", run.pk), ping).json()
+    shown = f"{timezone.localtime():%H:%M}".translate(str.maketrans("0123456789", "০১২৩৪৫৬৭৮৯"))
+    assert answer["message"] == f"অবস্থান পাঠানো হয়েছে {shown}-এ, ২৫ মিটারের মধ্যে।"
 
 
 def test_the_live_board_and_its_map_for_the_duty_officer_and_the_sdpo_only(

@@ -73,6 +73,68 @@ def test_an_officer_records_an_incident_and_the_dashboard_counts_it(
     assert _today(in_debra).incidents == 1
 
 
+def test_the_register_dates_an_incident_in_the_portals_one_format(in_debra, client_for, clock):
+    officer = StationRoleFactory(station=in_debra, role="duty").user
+    incident = services.incident_record(
+        occurred_at=datetime.datetime(2026, 12, 1, 10, 15, tzinfo=IST),
+        kind="snatching",
+        place="Debra bazar",
+        by=officer,
+    )
+    client = client_for(officer)
+    for page in (
+        "/station/debra/lenders/incidents/",
+        f"/station/debra/lenders/incidents/{incident.pk}/",
+    ):
+        assert "Tue 01 Dec 2026 10:15" in client.get(page).content.decode()
+
+
+def test_a_bengali_officer_reads_an_open_incident_as_open_not_as_the_verb(
+    in_debra, client_for, clock
+):
+    officer = StationRoleFactory(station=in_debra, role="duty").user
+    officer.language = "bn"
+    officer.save()
+    incident = services.incident_record(
+        occurred_at=datetime.datetime(2026, 12, 1, 10, 15, tzinfo=IST),
+        kind="snatching",
+        place="Debra bazar",
+        by=officer,
+    )
+    client = client_for(officer)
+    for page in (
+        "/station/debra/lenders/incidents/",
+        f"/station/debra/lenders/incidents/{incident.pk}/",
+    ):
+        text = client.get(page).content.decode()
+        assert ">খোলা</span>" in text
+        assert "খুলুন" not in text  # "open it!", the date box's button
+
+
+def test_the_registers_pages_keep_the_kind_chosen_and_count_in_the_readers_digits(
+    in_debra, client_for, clock
+):
+    officer = StationRoleFactory(station=in_debra, role="duty").user
+    for n in range(26):
+        services.incident_record(
+            occurred_at=NOON - datetime.timedelta(hours=n),
+            kind="snatching",
+            place=f"Snatching place {n}",
+            by=officer,
+        )
+    services.incident_record(occurred_at=NOON, kind="attempt", place="Attempt place", by=officer)
+    client = client_for(officer)
+    page = client.get("/station/debra/lenders/incidents/?kind=snatching").content.decode()
+    assert "Attempt place" not in page
+    assert 'href="?kind=snatching&amp;page=2"' in page
+    second = client.get("/station/debra/lenders/incidents/?kind=snatching&page=2").content
+    assert "Attempt place" not in second.decode()
+    officer.language = "bn"
+    officer.save()
+    page = client_for(officer).get("/station/debra/lenders/incidents/?kind=snatching")
+    assert "পাতা ১ / ২" in page.content.decode()
+
+
 def test_an_incident_in_the_future_is_refused_and_the_form_keeps_the_input(
     in_debra, client_for, clock
 ):
@@ -214,6 +276,11 @@ def test_the_sos_carries_a_map_link_with_accuracy_and_time_to_the_station(trip, 
     body = catalogue.render("sos", "en", message.context).body
     assert osm.replace("&amp;", "&") in body and "geo:22.371234,87.551234" in body
     assert "within 20 m" in body
+    # A Bengali officer reads the accuracy, like the time beside it, in Bengali digits.
+    officer.language = "bn"
+    officer.save()
+    page = client_for(officer).get("/station/debra/lenders/sos/").content.decode()
+    assert "২০ মিটারের মধ্যে" in page
 
 
 def test_pressing_sos_twice_raises_one_alert(trip, client_for):

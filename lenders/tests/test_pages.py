@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 from PIL import Image
 
@@ -152,6 +153,30 @@ def test_a_duty_officer_approves_a_pending_branch(in_debra, client_for):
     branch.refresh_from_db()
     assert branch.status == "approved"
     assert branch.decided_by == officer
+    decided = timezone.localtime(branch.decided_at)
+    page = client.get(f"/station/debra/lenders/registrations/{branch.pk}/").content.decode()
+    assert f"{decided:%a %d %b %Y %H:%M}" in page  # the portal's one date format
+
+
+def test_a_bengali_officer_reads_each_branchs_agent_count_in_bengali_digits(in_debra, client_for):
+    branch = BranchFactory(status=LenderBranch.Status.PENDING)
+    for _ in range(3):
+        AgentFactory(branch=branch)
+    officer = StationRoleFactory(station=in_debra, role="duty").user
+    officer.language = "bn"
+    officer.save()
+    page = client_for(officer).get("/station/debra/lenders/registrations/").content.decode()
+    assert "<td>৩</td>" in page and "<td>3</td>" not in page
+
+
+def test_branches_waiting_for_approval_come_first_on_the_registrations_list(in_debra, client_for):
+    for n in range(26):
+        BranchFactory(lender_name=f"Approved Lender {n:02}", status=LenderBranch.Status.APPROVED)
+    waiting = BranchFactory(lender_name="Zeta Finance", status=LenderBranch.Status.PENDING)
+    officer = StationRoleFactory(station=in_debra, role="duty").user
+    page = client_for(officer).get("/station/debra/lenders/registrations/").content.decode()
+    assert waiting.lender_name in page
+    assert page.index(waiting.lender_name) < page.index("Approved Lender 00")
 
 
 def test_rejecting_without_a_reason_is_refused_with_a_message(in_debra, client_for):

@@ -49,6 +49,26 @@ def test_the_bell_shows_the_unread_count_on_station_pages(debra, lender, client_
     assert 'data-unread="2"' in page
 
 
+def test_the_bell_counts_in_bengali_digits_on_a_bengali_page(debra, person, client_for):
+    reader = StationRoleFactory(
+        station=debra, role=StationRole.Role.LENDER, user=person(language="bn")
+    ).user
+    _notify(debra, [reader], event="e:1")
+    _notify(debra, [reader], event="e:2")
+    page = client_for(reader).get("/station/debra/").content.decode()
+    assert 'data-unread="2">২<span' in page
+
+
+def test_the_inbox_counts_its_pages_in_bengali_digits_on_a_bengali_page(debra, person, client_for):
+    reader = StationRoleFactory(
+        station=debra, role=StationRole.Role.LENDER, user=person(language="bn")
+    ).user
+    for n in range(26):
+        _notify(debra, [reader], event=f"e:{n}")
+    page = client_for(reader).get(INBOX).content.decode()
+    assert "পাতা ১ / ২" in page
+
+
 def test_the_bell_is_not_on_public_pages(debra, lender, client_for):
     _notify(debra, [lender])
     page = client_for(lender).get("/").content.decode()

@@ -38,10 +38,13 @@
         if (!response.ok) { return; }
         var at = new Date(latest.timestamp);
         var time = ("0" + at.getHours()).slice(-2) + ":" + ("0" + at.getMinutes()).slice(-2);
-        target.textContent = target.getAttribute("data-sent")
-          .replace("%(time)s", time)
-          .replace("%(metres)s", String(Math.round(latest.accuracy)));
         target.setAttribute("data-position-sent", time);
+        // The station writes the line: its time zone and the page's numerals, not the phone's.
+        return response.json().then(function (data) {
+          target.textContent = data.message || target.getAttribute("data-sent")
+            .replace("%(time)s", time)
+            .replace("%(metres)s", String(Math.round(latest.accuracy)));
+        });
       }).catch(function () {});
     });
   }

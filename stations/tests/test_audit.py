@@ -172,6 +172,31 @@ def test_the_trail_pages_fifty_at_a_time(in_debra, oc):
     assert "search=Pager+agent" in second  # the filter stays on as the pages turn
 
 
+def test_a_bengali_officer_in_charge_reads_a_recorded_time_all_in_bengali_digits(
+    in_debra, client_for
+):
+    oc = StationRoleFactory(station=in_debra, role=StationRole.Role.OFFICER_IN_CHARGE).user
+    oc.language = "bn"
+    oc.save()
+    branch = BranchFactory(status="pending")
+    with time_machine.travel(datetime.datetime(2026, 12, 1, 10, 15, tzinfo=IST), tick=False):
+        lender_services.branch_approve(branch=branch, by=oc)
+    page = client_for(oc).get("/station/debra/audit/").content.decode()
+    assert "মঙ্গল ০১ ডিসে. ২০২৬ ১০:১৫" in page  # the branch's decided_at, as it changed
+    assert "ডিসে. 2026" not in page
+
+
+def test_a_bengali_officer_in_charge_reads_the_trails_page_number_in_bengali_digits(
+    in_debra, client_for
+):
+    oc = StationRoleFactory(station=in_debra, role=StationRole.Role.OFFICER_IN_CHARGE).user
+    oc.language = "bn"
+    oc.save()
+    AgentFactory(name="Rina Das")
+    page = client_for(oc).get("/station/debra/audit/?search=Rina&page=2").content.decode()
+    assert "পৃষ্ঠা ২" in page
+
+
 def test_a_page_number_out_of_range_is_harmless_and_keeps_the_filters(in_debra, oc):
     AgentFactory(name="Rina Das")
     AgentFactory(name="Mampi Bag")
