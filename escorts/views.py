@@ -283,7 +283,7 @@ def sheet(request: SheetRequest, date: datetime.date, version: int | None = None
             raise
         # The SDPO's office reaches a date with nothing published from the station's menu and
         # the date box: it is told so (a draft is not mentioned), rather than "page not found".
-        context = {"sheet": None, "date": date, "operates": request.operates}
+        context: dict[str, object] = {"sheet": None, "date": date, "operates": request.operates}
         if request.operates:
             context["cutoff"] = lender_services.cutoff_at(date)
             context["late"] = selectors.sheet_build_late(date=date)
