@@ -24,6 +24,7 @@ import sys
 import time
 import zipfile
 from html.parser import HTMLParser
+from zoneinfo import ZoneInfo
 
 import requests
 
@@ -137,19 +138,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:8103")
     parser.add_argument("--password", default="escort-demo")
+    # The station's day, not this machine's: from 18:30 UTC they differ.
+    parser.add_argument("--time-zone", default="Asia/Kolkata", help="the portal's TIME_ZONE")
     args = parser.parse_args()
     url, password = args.url.rstrip("/"), args.password
-    today = datetime.date.today().isoformat()
+    today = datetime.datetime.now(ZoneInfo(args.time_zone)).date().isoformat()
     s = f"/station/{STATION}"
 
     manager = Person(url, f"{STATION}-lender1", password)
     branch = re.search(r"/branch/(\d+)/", manager.get(f"{s}/lenders/branches/").headers["Location"])
     base = f"{s}/lenders/branch/{branch.group(1)}"
     roster_page = manager.get(f"{base}/roster/{today}/").text
-    entry = re.search(r"/entry/(\d+)/", roster_page).group(1)
-
     # 1. A field agent's login has the branch's powers.
     agent = Person(url, f"{STATION}-agent1", password)
+    # A trip of the branch to try to change: the roster links its entries until the cut-off, the
+    # agent's own page their trips all day.
+    linked = re.search(r"/entry/(\d+)/", roster_page) or re.search(
+        r"/my-trips/(\d+)/sos/", agent.get(f"{s}/lenders/my-trips/").text
+    )
+    if linked is None:
+        sys.exit(f"{STATION}-lender1's branch has no trip on {today}: seed the demo data again")
+    entry = linked.group(1)
     tries = {
         path: agent.get(path).status_code
         for path in (
