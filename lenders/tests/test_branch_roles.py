@@ -7,10 +7,11 @@ import json
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 from django.test import Client
 
 from incidents.models import SosAlert
-from lenders import api_keys
+from lenders import api_keys, services
 from lenders.models import BranchMember, LenderBranch, RosterEntry
 from lenders.tests.factories import AgentFactory, BranchFactory, EntryFactory, MemberFactory
 from stations.models import StationRole
@@ -252,9 +253,14 @@ def test_a_login_made_by_the_manager_needs_a_password_as_strong_as_a_sign_up(
     assert not BranchMember.objects.filter(agent=agent).exists()
 
 
-def test_a_second_login_for_an_agent_is_refused_in_words(branch, manager, agent_login, client_for):
+def test_an_agent_with_a_login_is_not_offered_a_second_and_is_refused_one_in_words(
+    branch, manager, agent_login, client_for
+):
     member, _own, _colleague = agent_login
     agent = member.agent
+    page = client_for(manager).get(f"{BASE.format(pk=branch.pk)}/staff/")
+    offered = page.context["form"].fields["agent"].queryset
+    assert agent not in offered
     response = client_for(manager).post(
         f"{BASE.format(pk=branch.pk)}/staff/",
         {
@@ -265,8 +271,19 @@ def test_a_second_login_for_an_agent_is_refused_in_words(branch, manager, agent_
         },
     )
     assert response.status_code == 200
-    assert response.context["form"].errors == {"agent": ["This field agent has a login already."]}
+    assert list(response.context["form"].errors) == ["agent"]
     assert not StationRole.objects.filter(user__username="second-login").exists()
+    # The rule itself holds for every way in, not only this form.
+    with pytest.raises(ValidationError) as refused:
+        services.branch_member_add(
+            branch=branch,
+            username="second-login",
+            first_name=agent.name,
+            password="a-Strong-pass-77",
+            role=BranchMember.Role.AGENT,
+            agent=agent,
+        )
+    assert refused.value.message_dict == {"agent": ["This field agent has a login already."]}
 
 
 def test_a_manager_removes_a_colleagues_login_which_is_signed_out_and_closed(

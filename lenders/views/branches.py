@@ -344,8 +344,10 @@ def agent_toggle(request: BranchRequest, branch_pk: int, agent_pk: int) -> HttpR
 @require_http_methods(["GET", "POST"])
 def staff(request: BranchRequest, branch_pk: int) -> HttpResponse:
     branch = request.branch
+    # Agents who have a login already are not offered a second one.
     form = forms.StaffLoginForm(
-        request.POST or None, agents=selectors.agent_list(branch=branch, active_only=True)
+        request.POST or None,
+        agents=selectors.agent_list(branch=branch, active_only=True).filter(login__isnull=True),
     )
     if form.is_valid():
         data = form.cleaned_data
