@@ -147,9 +147,13 @@ def test_a_duty_officer_approves_a_pending_branch(in_debra, client_for):
     listing = client.get("/station/debra/lenders/registrations/?status=pending")
     assert branch.lender_name in listing.content.decode()
     response = client.post(
-        f"/station/debra/lenders/registrations/{branch.pk}/", {"action": "approve"}
+        f"/station/debra/lenders/registrations/{branch.pk}/", {"action": "approve"}, follow=True
     )
-    assert response.status_code == 302
+    # Back on the list, where the next registration waiting comes first, told what happened.
+    assert response.redirect_chain == [("/station/debra/lenders/registrations/", 302)]
+    assert [str(m) for m in response.context["messages"]] == [
+        f"{branch} is approved and can file rosters; its manager is told."
+    ]
     branch.refresh_from_db()
     assert branch.status == "approved"
     assert branch.decided_by == officer
@@ -177,6 +181,24 @@ def test_branches_waiting_for_approval_come_first_on_the_registrations_list(in_d
     page = client_for(officer).get("/station/debra/lenders/registrations/").content.decode()
     assert waiting.lender_name in page
     assert page.index(waiting.lender_name) < page.index("Approved Lender 00")
+
+
+def test_a_suspension_is_told_in_words_on_the_branchs_page_in_the_officers_language(
+    in_debra, client_for
+):
+    branch = BranchFactory(status=LenderBranch.Status.APPROVED)
+    officer = StationRoleFactory(station=in_debra, role="duty").user
+    officer.language = "bn"
+    officer.save()
+    response = client_for(officer).post(
+        f"/station/debra/lenders/registrations/{branch.pk}/",
+        {"action": "suspend", "reason": "Roster left blank for a week"},
+        follow=True,
+    )
+    assert response.redirect_chain == [(f"/station/debra/lenders/registrations/{branch.pk}/", 302)]
+    assert [str(m) for m in response.context["messages"]] == [
+        f"{branch} স্থগিত হল: শাখাটি শুধু নিজের পুরনো তথ্য দেখতে পারবে, আর কিছু নয়।"
+    ]
 
 
 def test_rejecting_without_a_reason_is_refused_with_a_message(in_debra, client_for):

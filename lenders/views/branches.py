@@ -437,6 +437,16 @@ _DECISIONS: dict[str, tuple[Callable[..., LenderBranch], bool]] = {
 }
 
 
+def _decided_text(action: str, branch: LenderBranch) -> str:
+    texts = {
+        "approve": _("%(branch)s is approved and can file rosters; its manager is told."),
+        "reject": _("%(branch)s is rejected; its manager is told why."),
+        "suspend": _("%(branch)s is suspended: it can read its own history and nothing else."),
+        "reinstate": _("%(branch)s is reinstated and can file rosters again."),
+    }
+    return texts[action] % {"branch": branch}
+
+
 @station_permission_required(Perm.OPERATE)
 @require_http_methods(["GET", "POST"])
 def branch_admin_detail(request: StationRequest, branch_pk: int) -> HttpResponse:
@@ -454,7 +464,11 @@ def branch_admin_detail(request: StationRequest, branch_pk: int) -> HttpResponse
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
-                messages.success(request, _("Decision recorded."))
+                messages.success(request, _decided_text(action, branch))
+                # A registration decided, the next one waiting is on the list (they come first);
+                # a suspension or reinstatement is looked at on the branch's own page.
+                if action in ("approve", "reject"):
+                    return redirect("lenders:branch_admin_list")
                 return redirect("lenders:branch_admin_detail", branch_pk=branch.pk)
     context = {
         "branch": branch,
