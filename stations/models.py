@@ -18,6 +18,7 @@ from django_tenants.postgresql_backend.base import _check_schema_name
 from django_tenants.utils import get_public_schema_name, schema_exists
 
 from escort_portal import audit
+from stations.usernames import UsernameValidator
 
 
 class Subdivision(models.Model):
@@ -290,6 +291,17 @@ class User(AbstractUser):
     class Language(models.TextChoices):
         ENGLISH = "en", _("English")
         BENGALI = "bn", _("Bengali")
+
+    # Django's own field, with letters of one alphabet only (`stations.usernames`).
+    username_validator = UsernameValidator()
+    username = models.CharField(
+        _("username"),
+        max_length=150,
+        unique=True,
+        help_text=_("Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only."),
+        validators=[username_validator],
+        error_messages={"unique": _("A user with that username already exists.")},
+    )
 
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     language = models.CharField(

@@ -648,3 +648,22 @@ def test_deactivating_an_agent_shows_the_trips_they_still_have_on_the_rosters(
     assert "Deactivating does not take the trips off" in page
     assert "Wed 02 Dec 2026</a> · 09:15" in page
     assert "Mon 30 Nov 2026" not in page  # a past roster keeps its entries anyway
+
+
+@pytest.mark.parametrize(
+    ("username", "refused"),
+    [
+        # A Cyrillic small o (U+043E): looks exactly like the officer's debra-oc.
+        ("debra-\u043ec", True),
+        ("r\u0435kha", True),  # a Cyrillic small ie for the e
+        ("rekha-77", False),
+        ("\u0995\u09ae\u09b2", False),  # a name in Bengali letters
+        ("\u0995\u09ae\u09b2-\u09ed\u09ed", False),  # with Bengali digits
+    ],
+)
+def test_a_username_may_not_mix_alphabets_that_pass_for_another(client, debra, username, refused):
+    client.cookies["django_language"] = "bn"
+    response = client.post("/lenders/signup/", SIGNUP | {"username": username})
+    assert User.objects.filter(username=username).exists() is not refused
+    if refused:
+        assert "একটিই বর্ণমালার অক্ষর ব্যবহার করুন" in response.content.decode()
