@@ -7,8 +7,10 @@ import json
 
 import pytest
 import time_machine
+from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.test import Client
+from django.test import Client, override_settings
 
 from incidents.models import SosAlert
 from lenders import api_keys, services
@@ -339,3 +341,21 @@ def test_a_managers_login_is_not_removed(branch, manager, client_for, who):
     refusal = {"self": "নিজের লগইন নিজে সরানো যায় না।", "another manager": "ম্যানেজারের লগইন সরানো যায় না।"}
     assert refusal[who] in [str(m) for m in response.context["messages"]]
     assert "/remove/" not in client.get(f"{BASE.format(pk=branch.pk)}/staff/").content.decode()
+
+
+def test_making_logins_has_the_sign_ups_limit_so_names_cannot_be_tried_one_by_one(
+    branch, manager, client_for
+):
+    cache.clear()
+    client = client_for(manager)
+    with override_settings(
+        RATELIMIT_ENABLE=True, RATE_LIMITS={**settings.RATE_LIMITS, "signup": "3/m"}
+    ):
+        codes = [
+            client.post(
+                f"{BASE.format(pk=branch.pk)}/staff/", {"username": f"probe{n}"}
+            ).status_code
+            for n in range(4)
+        ]
+        assert client.get(f"{BASE.format(pk=branch.pk)}/staff/").status_code == 200
+    assert codes == [200, 200, 200, 429]

@@ -341,6 +341,9 @@ def agent_toggle(request: BranchRequest, branch_pk: int, agent_pk: int) -> HttpR
 
 
 @branch_permission_required(BranchCap.PEOPLE)
+# Making a login is a sign-up for someone else, and its "username taken" would otherwise let a
+# manager's login try every name there is: the sign-up's limit, per user.
+@rate_limit("signup", key="user")
 @require_http_methods(["GET", "POST"])
 def staff(request: BranchRequest, branch_pk: int) -> HttpResponse:
     branch = request.branch
