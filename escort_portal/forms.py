@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django import forms
+from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import QueryDict
+from django.http import HttpRequest, QueryDict
+from django.utils.translation import gettext as _
 
 from escort_portal.formats import native_digits
 
@@ -14,6 +18,23 @@ def field_text(data: QueryDict, name: str) -> str:
     characters, which no stored text holds and which PostgreSQL refuses in a query (a form's
     CharField refuses them the same way)."""
     return data.get(name, "").replace("\x00", "").strip()
+
+
+def date_from_query(request: HttpRequest, default: datetime.date) -> datetime.date:
+    """The date in the address's `?date=`, or `default` when there is none; a date that is not
+    one of the calendar (2026-02-30, abc) shows `default` with a warning that says so, so that
+    its figures are not read as those of the day asked for."""
+    typed = field_text(request.GET, "date")
+    if not typed:
+        return default
+    try:
+        return datetime.date.fromisoformat(typed)
+    except ValueError:
+        messages.warning(
+            request,
+            _("“%(typed)s” is not a date of the calendar: today is shown.") % {"typed": typed[:40]},
+        )
+        return default
 
 
 def add_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:

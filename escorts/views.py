@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from escort_portal.exports import spreadsheet_row
 from escort_portal.formats import native_digits
-from escort_portal.forms import add_service_errors, service_error_text
+from escort_portal.forms import add_service_errors, date_from_query, service_error_text
 from lenders import services as lender_services
 from lenders.access import BranchRequest, branch_permission_required
 from lenders.models import RosterEntry
@@ -84,12 +84,7 @@ def _today() -> datetime.date:
 def index(request: StationRequest) -> HttpResponse:
     perms = request.station_perms
     if Perm.OPERATE in perms or Perm.OVERSEE in perms:
-        raw = request.GET.get("date", "")
-        try:
-            date = datetime.date.fromisoformat(raw) if raw else _today()
-        except ValueError:
-            date = _today()
-        return redirect("escorts:sheet", date=date)
+        return redirect("escorts:sheet", date=date_from_query(request, _today()))
     if selectors.officer_for_user(user=request.user) is not None:
         return redirect("escorts:my_day")
     raise Http404

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import datetime
 import functools
 import hashlib
 from base64 import b32encode
@@ -26,7 +25,7 @@ from django.views.i18n import set_language as django_set_language
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from escort_portal.forms import field_text, service_error_text
+from escort_portal.forms import date_from_query, field_text, service_error_text
 from escort_portal.ratelimits import rate_limit
 
 from . import dashboard, health, selectors, services
@@ -177,10 +176,7 @@ def sdpo_dashboard(request: SignedInRequest) -> HttpResponse:
         raise Http404
     if needs_second_factor(request.user):
         return second_factor_redirect(request)
-    try:
-        date = datetime.date.fromisoformat(request.GET.get("date", ""))
-    except ValueError:
-        date = timezone.localdate()
+    date = date_from_query(request, timezone.localdate())
     if date < dashboard.FIRST_DAY:
         date = timezone.localdate()
     board = dashboard.build(user=request.user, date=date)

@@ -1001,3 +1001,11 @@ def test_the_station_page_tells_the_duty_officer_the_sheet_is_late(
     build_due()
     page = client_for(duty).get(f"/station/{station.slug}/").content.decode()
     assert "duty sheet is late" not in page
+
+
+def test_a_date_not_of_the_calendar_opens_todays_sheet_and_says_so(day, duty, client_for):
+    response = client_for(duty).get("/station/debra/escorts/?date=2026-13-01", follow=True)
+    assert response.redirect_chain[-1][0] == url("escorts:sheet", TODAY)
+    assert [str(m) for m in response.context["messages"]] == [
+        "“2026-13-01” is not a date of the calendar: today is shown."
+    ]

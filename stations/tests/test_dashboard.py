@@ -435,3 +435,12 @@ def test_an_english_dashboard_keeps_its_times_and_counts_in_ascii_digits(client_
     assert '<div class="fs-4">75%</div>' in shown and '<div class="fs-4">12</div>' in shown
     assert f'data-watch="{station.slug}"><span class="badge text-bg-danger">1</span> / 0' in shown
     assert not re.findall("[০-৯]", shown)  # noqa: RUF001
+
+
+def test_a_date_not_of_the_calendar_shows_today_and_says_so(debra, client_for, clock):
+    sdpo = SubdivisionRoleFactory(subdivision=debra.subdivision).user
+    sdpo.language = "bn"
+    sdpo.save()
+    page = client_for(sdpo).get("/sdpo/?date=2026-02-30").content.decode()
+    assert "“2026-02-30” ক্যালেন্ডারের কোনো তারিখ নয়: আজকের তথ্য দেখানো হচ্ছে।" in page
+    assert "ক্যালেন্ডারের" not in client_for(sdpo).get("/sdpo/").content.decode()
