@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from escort_portal import audit
 from lenders.models import CashBand, CollectionArea, FieldAgent, LenderBranch, RosterEntry
+
+# What an SOS's incident says until an officer writes more. Kept in English, whoever pressed it,
+# and shown in each reader's language (`Incident.narrative_shown`).
+SOS_NARRATIVE = gettext_noop("SOS pressed by the field agent.")
 
 
 @audit.track(event_table="lenders_incidentevent")
@@ -78,6 +82,10 @@ class Incident(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.occurred_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def narrative_shown(self) -> str:
+        return gettext(SOS_NARRATIVE) if self.narrative == SOS_NARRATIVE else self.narrative
 
 
 @audit.track(event_table="lenders_sosalertevent")

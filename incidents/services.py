@@ -17,7 +17,7 @@ from stations import stats
 from stations.models import User
 
 from . import notify
-from .models import Incident, SosAlert
+from .models import SOS_NARRATIVE, Incident, SosAlert
 
 
 def _incident_save(incident: Incident) -> Incident:
@@ -120,7 +120,7 @@ def sos_raise(
         agent=entry.agent,
         status=Incident.Status.OPEN,
         reported_by=by,
-        narrative=_("SOS pressed by the field agent."),
+        narrative=SOS_NARRATIVE,
     )
     alert = SosAlert.objects.create(
         entry=entry,

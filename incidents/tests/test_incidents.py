@@ -353,3 +353,21 @@ def test_a_full_fir_reference_is_kept_whole(in_debra, clock):
     )
     incident.refresh_from_db()
     assert incident.fir_number == reference
+
+
+def test_an_sos_from_a_bengali_phone_reads_in_each_officers_own_language(
+    in_debra, trip, client_for
+):
+    entry, agent_user = trip
+    agent_user.language = "bn"
+    agent_user.save()
+    client_for(agent_user).post(f"/station/debra/lenders/my-trips/{entry.pk}/sos/")
+    incident = SosAlert.objects.get().incident
+    assert incident.narrative == "SOS pressed by the field agent."
+    page = f"/station/debra/lenders/incidents/{incident.pk}/"
+    english = StationRoleFactory(station=in_debra, role="duty").user
+    assert "SOS pressed by the field agent." in client_for(english).get(page).content.decode()
+    bengali = StationRoleFactory(station=in_debra, role="duty").user
+    bengali.language = "bn"
+    bengali.save()
+    assert "ফিল্ড এজেন্ট এসওএস টিপেছেন।" in client_for(bengali).get(page).content.decode()
