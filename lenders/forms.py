@@ -128,6 +128,9 @@ class StaffLoginForm(forms.Form):
     phone = PhoneNumberField(label=_("Mobile number"), region="IN", required=False)
     email = forms.EmailField(label=_("Email"), required=False)
     password = forms.CharField(label=_("Password"), widget=forms.PasswordInput)
+    language = forms.ChoiceField(
+        label=_("Pages in"), choices=User.Language.choices, initial=User.Language.ENGLISH
+    )
     agent = forms.ModelChoiceField(
         label=_("This login is for field agent"),
         queryset=FieldAgent.objects.none(),

@@ -150,6 +150,7 @@ def branch_member_add(
     email: str = "",
     role: str = BranchMember.Role.STAFF,
     agent: FieldAgent | None = None,
+    language: str = User.Language.ENGLISH,
 ) -> BranchMember:
     """A manager gives a colleague (or one of the branch's field agents) a login of the branch."""
     if User.objects.filter(username__iexact=username).exists():
@@ -158,7 +159,9 @@ def branch_member_add(
         raise ValidationError({"agent": _("Choose one of this branch's field agents.")})
     if agent is not None and BranchMember.objects.filter(agent=agent).exists():
         raise ValidationError({"agent": _("This field agent has a login already.")})
-    user = User(username=username, first_name=first_name, phone=phone, email=email)
+    user = User(
+        username=username, first_name=first_name, phone=phone, email=email, language=language
+    )
     # The checks of the sign-up page: a branch login opens the agents' trips and the SOS.
     try:
         password_validation.validate_password(password, user)

@@ -246,6 +246,7 @@ def test_a_login_made_by_the_manager_needs_a_password_as_strong_as_a_sign_up(
             "first_name": "Rahul Das",
             "username": "rahul-das",
             "password": password,
+            "language": "en",
             "agent": agent.pk,
         },
     )
@@ -269,6 +270,7 @@ def test_an_agent_with_a_login_is_not_offered_a_second_and_is_refused_one_in_wor
             "first_name": agent.name,
             "username": "second-login",
             "password": "a-Strong-pass-77",
+            "language": "en",
             "agent": agent.pk,
         },
     )
@@ -359,3 +361,25 @@ def test_making_logins_has_the_sign_ups_limit_so_names_cannot_be_tried_one_by_on
         ]
         assert client.get(f"{BASE.format(pk=branch.pk)}/staff/").status_code == 200
     assert codes == [200, 200, 200, 429]
+
+
+def test_a_login_made_by_a_bengali_manager_reads_bengali_unless_told_otherwise(
+    branch, manager, client_for
+):
+    manager.language = "bn"
+    manager.save()
+    client = client_for(manager)
+    page = client.get(f"{BASE.format(pk=branch.pk)}/staff/")
+    assert page.context["form"]["language"].value() == "bn"
+    for username, language in (("rekha-office", "bn"), ("amit-office", "en")):
+        response = client.post(
+            f"{BASE.format(pk=branch.pk)}/staff/",
+            {
+                "first_name": username,
+                "username": username,
+                "password": "a-Strong-pass-77",
+                "language": language,
+            },
+        )
+        assert response.status_code == 302
+        assert StationRole.objects.get(user__username=username).user.language == language

@@ -263,7 +263,7 @@ def test_a_manager_adds_an_agent_and_a_bad_phone_is_explained(in_debra, client_f
 def test_a_branch_login_gets_the_password_checks_of_the_sign_up_page(in_debra, client_for):
     member = MemberFactory(branch=BranchFactory())
     url = f"/station/debra/lenders/branch/{member.branch.pk}/staff/"
-    fields = {"username": "rina", "first_name": "Rina", "phone": "", "email": "", "agent": ""}
+    fields = {"username": "rina", "first_name": "Rina", "language": "en", "agent": ""}
     weak = client_for(member.user).post(url, {**fields, "password": "12345678"})
     assert weak.status_code == 200
     assert "entirely numeric" in weak.content.decode()

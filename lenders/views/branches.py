@@ -348,8 +348,10 @@ def agent_toggle(request: BranchRequest, branch_pk: int, agent_pk: int) -> HttpR
 def staff(request: BranchRequest, branch_pk: int) -> HttpResponse:
     branch = request.branch
     # Agents who have a login already are not offered a second one.
+    # A new login reads its pages in the manager's language unless told otherwise.
     form = forms.StaffLoginForm(
         request.POST or None,
+        initial={"language": request.user.language},
         agents=selectors.agent_list(branch=branch, active_only=True).filter(login__isnull=True),
     )
     if form.is_valid():
@@ -364,6 +366,7 @@ def staff(request: BranchRequest, branch_pk: int) -> HttpResponse:
                 email=data["email"],
                 role="agent" if data["agent"] else "staff",
                 agent=data["agent"],
+                language=data["language"],
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
