@@ -32,7 +32,7 @@ def test_a_wrong_password_is_told_in_bengali_on_a_bengali_page(client, debra):
     user = UserFactory()
     client.cookies["django_language"] = "bn"
     page = _login(client, user.username, "wrong").content.decode()
-    assert "সদস্যনাম বা পাসওয়ার্ড ঠিক নয়" in page
+    assert "ইউজারনেম বা পাসওয়ার্ড ঠিক নয়" in page
     assert "Please enter a correct" not in page
 
 
