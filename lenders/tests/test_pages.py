@@ -38,18 +38,18 @@ def clock():
         yield traveller
 
 
+SIGNUP = {
+    "first_name": "Rekha Das",
+    "username": "rekha",
+    "phone": "98300 12345",
+    "email": "rekha@example.org",
+    "password1": "a-Strong-pass-77",
+    "password2": "a-Strong-pass-77",
+}
+
+
 def test_a_manager_signs_up_registers_a_branch_and_sees_it_pending(client, debra):
-    response = client.post(
-        "/lenders/signup/",
-        {
-            "first_name": "Rekha Das",
-            "username": "rekha",
-            "phone": "98300 12345",
-            "email": "rekha@example.org",
-            "password1": "a-Strong-pass-77",
-            "password2": "a-Strong-pass-77",
-        },
-    )
+    response = client.post("/lenders/signup/", SIGNUP)
     assert response.status_code == 302
     station_id = debra.pk
     response = client.post(
@@ -72,16 +72,6 @@ def test_a_manager_signs_up_registers_a_branch_and_sees_it_pending(client, debra
         assert branch.status == "pending"
     page = client.get(f"/station/debra/lenders/branch/{branch.pk}/").content.decode()
     assert "waiting for the police station" in page
-
-
-SIGNUP = {
-    "first_name": "Rekha Das",
-    "username": "rekha",
-    "phone": "98300 12345",
-    "email": "rekha@example.org",
-    "password1": "a-Strong-pass-77",
-    "password2": "a-Strong-pass-77",
-}
 
 
 def test_a_manager_who_signs_up_in_bengali_keeps_bengali(client, debra):
