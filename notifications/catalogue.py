@@ -26,6 +26,7 @@ from django.template import Context, Engine
 from django.utils.translation import gettext_lazy as _
 
 from escort_portal.exports import message_text
+from escort_portal.formats import native_digits
 
 from .models import Kind
 
@@ -35,6 +36,25 @@ SMS_VARIABLE_MAX = 30
 # The longest a person's or branch's name may run in a subject line.
 SUBJECT_VARIABLE_MAX = 60
 UNBOUNDED_VARIABLES = frozenset({"link"})
+# Counts, dates and times a person reads: the inbox and email write them in the reader's numerals.
+# SMS and WhatsApp keep ASCII digits, as DLT's registered slots and the replies read back need;
+# references, phone numbers and coordinates stay as typed and dialled everywhere.
+NUMBER_VARIABLES = frozenset(
+    {
+        "date",
+        "time",
+        "cutoff",
+        "minutes",
+        "since",
+        "runs",
+        "uncovered",
+        "stations",
+        "rosters",
+        "incidents",
+        "accuracy_m",
+        "located_at",
+    }
+)
 
 # Text that would put money into a message. Cash bands and amounts stay behind the login.
 CASH_PATTERN = re.compile(
@@ -187,6 +207,14 @@ def render(kind: str, language: str, context: dict) -> Rendered:
         else message_text(value, limit=SUBJECT_VARIABLE_MAX)
         for name, value in values.items()
     }
+    read_values = {
+        name: native_digits(value, language) if name in NUMBER_VARIABLES else value
+        for name, value in values.items()
+    }
+    read_line_values = {
+        name: native_digits(value, language) if name in NUMBER_VARIABLES else value
+        for name, value in line_values.items()
+    }
     sms_values = {
         name: value if name in UNBOUNDED_VARIABLES else value[:SMS_VARIABLE_MAX]
         for name, value in line_values.items()
@@ -198,8 +226,8 @@ def render(kind: str, language: str, context: dict) -> Rendered:
         return template.render(Context(data, autoescape=False)).strip()
 
     return Rendered(
-        subject=" ".join(text("subject", line_values).split()),
-        body=text("body", values),
+        subject=" ".join(text("subject", read_line_values).split()),
+        body=text("body", read_values),
         sms=text("sms", sms_values),
         parameters=tuple(sms_values[name] for name in sms_variable_order(kind, language)),
         whatsapp_parameters=tuple(line_values[name] for name in sms_variable_order(kind, language)),

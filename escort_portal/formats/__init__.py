@@ -11,11 +11,11 @@ from django.utils.translation import get_language
 _DIGITS = {"bn": str.maketrans("0123456789", "০১২৩৪৫৬৭৮৯")}
 
 
-def native_digits(value: object) -> str:
-    """`value` as text, its digits in the current language's own numerals (Bengali's for "bn"):
-    a count as much as a text written before the page."""
+def native_digits(value: object, language: str | None = None) -> str:
+    """`value` as text, its digits in the numerals of `language` (by default the current one;
+    Bengali's for "bn"): a count as much as a text written before the page."""
     text = str(value)
-    table = _DIGITS.get((get_language() or "").split("-")[0])
+    table = _DIGITS.get((language or get_language() or "").split("-")[0])
     return text.translate(table) if table else text
 
 

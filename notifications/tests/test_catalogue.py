@@ -7,8 +7,9 @@ import re
 import pytest
 from django.conf import settings
 
+from escort_portal.formats import native_digits
 from notifications import catalogue
-from notifications.catalogue import CASH_PATTERN, KINDS, MESSAGES_DIR
+from notifications.catalogue import CASH_PATTERN, KINDS, MESSAGES_DIR, NUMBER_VARIABLES
 from notifications.models import Kind
 
 from .samples import SAMPLES
@@ -42,8 +43,10 @@ def test_it_renders_every_kind_with_its_details_and_no_cash(kind, language):
     assert rendered.sms.endswith(rendered.parameters[-1])
     for name in KINDS[kind].variables:
         if name != "link":
-            assert str(SAMPLES[kind][name]) in rendered.body
-            assert str(SAMPLES[kind][name])[:30] in rendered.sms
+            value = str(SAMPLES[kind][name])
+            read = native_digits(value, language) if name in NUMBER_VARIABLES else value
+            assert read in rendered.body
+            assert value[:30] in rendered.sms
     if language == "bn":
         assert BENGALI.search(rendered.body) and BENGALI.search(rendered.sms)
     else:
@@ -106,3 +109,29 @@ def test_the_optional_reason_shows_in_the_body_only():
 def test_it_refuses_a_context_that_breaks_the_rules(kind, context, error):
     with pytest.raises(ValueError, match=error):
         catalogue.context_check(kind, context)
+
+
+def test_a_bengali_reader_reads_times_and_counts_in_bengali_digits_but_sms_keeps_ascii():
+    context = {
+        **SAMPLES["sos"],
+        "latitude": "22.4301",
+        "longitude": "87.3210",
+        "accuracy_m": "35",
+        "located_at": "11:01",
+    }
+    rendered = catalogue.render("sos", "bn", context)
+    assert "১১:০২-এ এসওএস" in rendered.body
+    assert "১১:০১-এ, ৩৫ মিটারের মধ্যে" in rendered.body
+    # What is dialled, linked or quoted back stays as typed.
+    assert "+919800000002" in rendered.body and "SOS-17" in rendered.body
+    assert "mlat=22.4301&mlon=87.3210" in rendered.body
+    assert "/station/debra/escorts/sos/17/" in rendered.body
+    assert "11:02" in rendered.sms and "11:02" in rendered.whatsapp_parameters
+    summary = catalogue.render("sdpo_daily_summary", "bn", SAMPLES["sdpo_daily_summary"])
+    assert "৫টি থানা" in summary.body and "রোস্টার: ৪১" in summary.body
+
+
+def test_an_english_reader_reads_ascii_digits():
+    rendered = catalogue.render("sos", "en", SAMPLES["sos"])
+    assert "SOS raised at 11:02." in rendered.body
+    assert not re.findall("[০-৯]", rendered.subject + rendered.body)  # noqa: RUF001

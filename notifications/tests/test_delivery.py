@@ -141,7 +141,7 @@ def test_it_emails_in_the_recipients_language(in_debra, person):
     assert len(mail.outbox) == 1
     email = mail.outbox[0]
     assert email.to == ["manager@example.org"]
-    assert email.subject == "এসকর্ট DB-0112-03, 01 Dec: 10:15, Debra bus stand"
+    assert email.subject == "এসকর্ট DB-0112-03, ০১ Dec: ১০:১৫, Debra bus stand"
     assert "মিলনস্থল: Debra bus stand" in email.body
     message.refresh_from_db()
     assert message.status == Status.SENT
