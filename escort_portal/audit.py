@@ -24,6 +24,7 @@ from django.db import models
 from django.db.models import Q, Value
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -277,7 +278,7 @@ def _row(tracked, snapshot, previous, shown_fields, labels) -> TrailRow:
         at=snapshot.pgh_created_at,
         label=snapshot.pgh_label,
         kind=tracked._meta.label_lower,
-        kind_name=str(tracked._meta.verbose_name).capitalize(),
+        kind_name=capfirst(str(tracked._meta.verbose_name)),
         object_id=snapshot.pgh_obj_id,
         object_label=labels.get((tracked, snapshot.pgh_obj_id), f"#{snapshot.pgh_obj_id}"),
         user_id=context.get("user"),

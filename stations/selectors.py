@@ -9,6 +9,7 @@ from axes.models import AccessAttempt
 from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.text import capfirst
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from escort_portal import audit
@@ -152,7 +153,7 @@ def audit_page(
 def audit_models(*, station: Station) -> list[tuple[str, str]]:
     """(value, label) for every kind of record in a station's trail, for the filter."""
     return sorted(
-        (audit.kind_of(table), str(table.pgh_tracked_model._meta.verbose_name).capitalize())
+        (audit.kind_of(table), capfirst(str(table.pgh_tracked_model._meta.verbose_name)))
         for table in _station_tables(station)
     )
 

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import datetime
+import re
 
 import pytest
 import time_machine
 from django.db import DatabaseError, transaction
+from django.utils import translation
 from django_tenants.utils import tenant_context
 
 from escorts.tasks import station_tick
@@ -18,7 +20,7 @@ from lenders.tests.factories import (
     MemberFactory,
     RosterFactory,
 )
-from stations import services
+from stations import selectors, services
 from stations.models import StationRole
 from stations.tests.factories import StationRoleFactory, UserFactory
 
@@ -206,3 +208,14 @@ def test_a_page_number_out_of_range_is_harmless_and_keeps_the_filters(in_debra, 
     deep = oc.get("/station/debra/audit/?search=Rina&page=99999")
     assert deep.status_code == 200
     assert "Page 100" in deep.content.decode()
+
+
+def test_a_bengali_officer_in_charge_reads_every_kind_of_record_in_bengali(in_debra):
+    with translation.override("bn"):
+        labels = dict(selectors.audit_models(station=in_debra))
+    assert labels["lenders.branchmember"] == "শাখার লগইন"
+    assert labels["incidents.sosalert"] == "এসওএস সতর্কবার্তা"
+    assert labels["escorts.runentry"] == "রানের এন্ট্রি"
+    # An abbreviation keeps its capitals.
+    assert labels["lenders.branchapikey"] == "API কী"
+    assert not [label for label in labels.values() if re.search("[a-z]{3}", label)]
