@@ -29,6 +29,9 @@ class BranchRequest(StationRequest):
 
     branch: LenderBranch
     branch_caps: frozenset[BranchCap]
+    # The login's role there: what a branch's state takes away (a rejected branch's powers) does
+    # not change who may register it again.
+    branch_role: str
 
 
 def membership_capabilities(membership: BranchMember) -> frozenset[BranchCap]:
@@ -78,6 +81,7 @@ def member_branch(request: StationRequest, branch_pk: int, cap: BranchCap) -> Le
             _("Your role in this branch, or the branch's state, does not allow this.")
         )
     cast(BranchRequest, request).branch_caps = caps
+    cast(BranchRequest, request).branch_role = membership.role
     return membership.branch
 
 

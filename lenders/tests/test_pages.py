@@ -657,3 +657,16 @@ def test_a_username_may_not_mix_alphabets_that_pass_for_another(client, debra, u
     assert User.objects.filter(username=username).exists() is not refused
     if refused:
         assert "একটিই বর্ণমালার অক্ষর ব্যবহার করুন" in response.content.decode()
+
+
+def test_a_rejected_branchs_manager_is_offered_to_register_again_and_its_staff_is_not(
+    in_debra, client_for
+):
+    branch = BranchFactory(status=LenderBranch.Status.REJECTED, decision_reason="Wrong RBI number")
+    manager = MemberFactory(branch=branch).user
+    office = MemberFactory(branch=branch, role=BranchMember.Role.STAFF).user
+    url = f"/station/debra/lenders/branch/{branch.pk}/"
+    shown = client_for(manager).get(url).content.decode()
+    assert "Wrong RBI number" in shown
+    assert 'href="/lenders/register/">Correct the details and register again.</a>' in shown
+    assert "register again" not in client_for(office).get(url).content.decode()
