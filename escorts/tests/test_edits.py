@@ -10,12 +10,13 @@ from django.core.exceptions import ValidationError
 from django.utils import translation
 
 from escorts import services
+from escorts.forms import RunCreateForm
 from escorts.models import DutySheet, EscortRun, RunEntry, TeamOffDuty, UncoveredEntry
 from escorts.tests.building import build_due
 from escorts.tests.conftest import TODAY, entry
 from escorts.tests.factories import TeamFactory
 from lenders import services as lender_services
-from lenders.models import CashBand
+from lenders.models import CashBand, RosterEntry
 from lenders.tests.factories import AgentFactory, AreaFactory, BranchFactory
 from stations.tests.factories import UserFactory
 
@@ -63,6 +64,16 @@ def test_a_bengali_reader_sees_the_runs_area_by_its_bengali_name(day, officer):
     with translation.override("bn"), pytest.raises(ValidationError) as exc:
         services.run_move_entry(date=TODAY, entry=extra, to_run=day["run"], by=officer)
     assert "কাছে " + "10:00-".translate(str.maketrans("0123456789", "০১২৩৪৫৬৭৮৯")) in _messages(exc)
+
+
+def test_a_bengali_officer_picks_a_new_runs_entries_by_their_areas_bengali_names(day):
+    day["near"].name_bn = "কাছে"
+    day["near"].save()
+    extra = entry(area=day["near"], start="10:00", end="11:00")
+    with translation.override("bn"):
+        form = RunCreateForm(entries=RosterEntry.objects.filter(pk=extra.pk))
+        label = form.fields["entries"].label_from_instance(extra)
+    assert " · কাছে · ১০:০০-১১:০০" in label  # noqa: RUF001
 
 
 def test_the_run_must_be_in_the_entrys_area(day, officer):

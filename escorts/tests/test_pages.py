@@ -544,6 +544,18 @@ def test_the_csv_writes_names_that_look_like_formulas_as_text(day, duty, client_
     assert all(phone.startswith("+91") for phone in phones)  # plain numbers stay as they are
 
 
+def test_a_bengali_csv_names_the_areas_as_the_bengali_pages_do(day, duty, client_for):
+    _publish(day, duty)
+    for area, bengali in ((day["a"].area, "মালঞ্চ"), (day["c"].area, "রাধামোহনপুর")):
+        area.name_bn = bengali
+        area.save()
+    duty.language = "bn"
+    duty.save()
+    response = client_for(duty).get(url("escorts:sheet_csv", TODAY, 1))
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert {row[7] for row in rows[1:]} == {"মালঞ্চ", "রাধামোহনপুর"}
+
+
 def test_teams_and_officers_are_kept_on_pages_with_confirmation(station, duty, client_for):
     client = client_for(duty)
     response = client.post(

@@ -186,6 +186,15 @@ def test_a_snatching_raises_its_areas_risk_for_the_set_number_of_days(in_debra, 
     assert quiet.pk not in selectors.area_ids_at_raised_risk(on=TODAY)
 
 
+def test_the_register_finds_an_incident_by_its_areas_bengali_name_too(in_debra, clock):
+    area = AreaFactory(name="Malancha", name_bn="মালঞ্চ")
+    services.incident_record(
+        by=UserFactory(), occurred_at=timezone.now(), kind="snatching", area=area
+    )
+    assert selectors.incident_list(search="মালঞ্চ").count() == 1
+    assert selectors.incident_list(search="Malancha").count() == 1
+
+
 def test_an_agent_sends_sos_with_the_phones_location(trip, client_for):
     entry, agent_user = trip
     client = client_for(agent_user)
