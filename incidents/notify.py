@@ -31,6 +31,7 @@ def sos_raised(alert: SosAlert) -> None:
             "reference": f"SOS-{alert.pk}",
             "time": timezone.localtime(alert.raised_at).strftime("%H:%M"),
             "place": entry.area.name,
+            "place_bn": entry.area.name_bn,
             "name": entry.agent.name,
             "phone": str(entry.agent.phone),
             "path": station_reverse(station, "incidents:sos_list"),
@@ -57,6 +58,7 @@ def _sos_location(alert: SosAlert) -> dict:
 def incident_recorded(incident: Incident) -> None:
     station = schema_station()
     place = incident.area.name if incident.area else incident.place or station.name
+    place_bn = incident.area.name_bn if incident.area else ""
     message_queue(
         event=f"incident:{incident.pk}",
         kind="incident_recorded",
@@ -65,6 +67,7 @@ def incident_recorded(incident: Incident) -> None:
             "reference": f"INC-{incident.pk}",
             "time": timezone.localtime(incident.occurred_at).strftime("%d-%m %H:%M"),
             "place": place,
+            "place_bn": place_bn,
             "path": station_reverse(station, "incidents:incident_detail", incident.pk),
         },
     )

@@ -120,9 +120,11 @@ KINDS: dict[str, KindSpec] = {
     Kind.TRIP_UNESCORTED: KindSpec(("agents", "date", "time", "reason", "phone", "link")),
     Kind.SOS: KindSpec(
         ("reference", "time", "place", "name", "phone", "link"),
-        optional=("latitude", "longitude", "accuracy_m", "located_at"),
+        optional=("place_bn", "latitude", "longitude", "accuracy_m", "located_at"),
     ),
-    Kind.INCIDENT_RECORDED: KindSpec(("reference", "time", "place", "link")),
+    Kind.INCIDENT_RECORDED: KindSpec(
+        ("reference", "time", "place", "link"), optional=("place_bn",)
+    ),
     Kind.SDPO_DAILY_SUMMARY: KindSpec(
         ("date", "stations", "rosters", "runs", "uncovered", "incidents", "link")
     ),
@@ -195,8 +197,12 @@ def render(kind: str, language: str, context: dict) -> Rendered:
     spec = KINDS[kind]
     if language not in languages():
         language = settings.LANGUAGE_CODE
+    # A name the context also has in the reader's language ("place_bn" beside "place") is
+    # written in it.
     values = {
-        name: str(value) for name, value in context.items() if name not in ("path", "chat_ref")
+        name: str(context.get(f"{name}_{language}") or value)
+        for name, value in context.items()
+        if name not in ("path", "chat_ref")
     }
     values["link"] = link_for(context.get("path", ""))
     # Names typed by people (a branch, an agent) reach a subject line and an SMS as one line of
@@ -207,14 +213,14 @@ def render(kind: str, language: str, context: dict) -> Rendered:
         else message_text(value, limit=SUBJECT_VARIABLE_MAX)
         for name, value in values.items()
     }
-    read_values = {
-        name: native_digits(value, language) if name in NUMBER_VARIABLES else value
-        for name, value in values.items()
-    }
-    read_line_values = {
-        name: native_digits(value, language) if name in NUMBER_VARIABLES else value
-        for name, value in line_values.items()
-    }
+    # The inbox and email write counts, dates and times in the reader's numerals.
+    read_values, read_line_values = (
+        {
+            name: native_digits(value, language) if name in NUMBER_VARIABLES else value
+            for name, value in source.items()
+        }
+        for source in (values, line_values)
+    )
     sms_values = {
         name: value if name in UNBOUNDED_VARIABLES else value[:SMS_VARIABLE_MAX]
         for name, value in line_values.items()

@@ -380,3 +380,27 @@ def test_an_sos_from_a_bengali_phone_reads_in_each_officers_own_language(
     bengali.language = "bn"
     bengali.save()
     assert "ফিল্ড এজেন্ট এসওএস টিপেছেন।" in client_for(bengali).get(page).content.decode()
+
+
+def test_an_sos_and_an_incident_reach_a_bengali_inbox_with_the_areas_bengali_name(
+    in_debra, trip, client_for
+):
+    entry, agent_user = trip
+    entry.area.name, entry.area.name_bn = "Malancha", "মালঞ্চ"
+    entry.area.save()
+    officer = StationRoleFactory(station=in_debra, role="duty").user
+    client_for(agent_user).post(f"/station/debra/lenders/my-trips/{entry.pk}/sos/")
+    services.incident_record(
+        by=officer, occurred_at=timezone.now(), kind="snatching", area=entry.area
+    )
+    for kind in ("sos", "incident_recorded"):
+        message = Message.objects.get(recipient=officer, channel="in_app", kind=kind)
+        bengali = catalogue.render(kind, "bn", message.context)
+        assert "মালঞ্চ" in bengali.body and "Malancha" not in bengali.body
+        english = catalogue.render(kind, "en", message.context)
+        assert "Malancha" in english.body and "মালঞ্চ" not in english.body
+        assert "মালঞ্চ" in bengali.sms and "Malancha" in english.sms
+    officer.language = "bn"
+    officer.save()
+    inbox = client_for(officer).get("/station/debra/notifications/").content.decode()
+    assert "মালঞ্চ" in inbox and "Malancha" not in inbox
