@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, fields
+from typing import cast
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Field, Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -225,11 +226,19 @@ def agent_create(*, branch: LenderBranch, **details: object) -> FieldAgent:
 
 @transaction.atomic
 def agent_update(*, agent: FieldAgent, **details: object) -> FieldAgent:
+    # The stored row's: a form has already put its own values on `agent`.
+    kept_photo = FieldAgent.objects.filter(pk=agent.pk).values_list("photo", flat=True).get()
     for name, value in details.items():
-        setattr(agent, name, value)
+        # As a form would: a cleared photo (False) is stored as none.
+        cast(Field, FieldAgent._meta.get_field(name)).save_form_data(agent, value)
     agent.full_clean(validate_unique=False, validate_constraints=False)
     _agent_check_unique(agent)
     agent.save()
+    if kept_photo and kept_photo != agent.photo.name:
+        # A replaced or cleared photo is a person's face the portal no longer needs: it leaves the
+        # disk once the change is kept.
+        storage = agent.photo.storage
+        transaction.on_commit(lambda: storage.delete(kept_photo))
     return agent
 
 

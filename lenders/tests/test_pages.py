@@ -284,6 +284,38 @@ def test_an_agents_photo_larger_than_a_phones_is_refused(in_debra, client_for, t
     assert small.status_code == 302
 
 
+def test_a_replaced_or_cleared_agents_photo_leaves_the_disk(
+    in_debra, client_for, tmp_path, settings, django_capture_on_commit_callbacks
+):
+    settings.MEDIA_ROOT = tmp_path
+    member = MemberFactory(branch=BranchFactory())
+    client = client_for(member.user)
+    agents = f"/station/debra/lenders/branch/{member.branch.pk}/agents/"
+    image = io.BytesIO()
+    Image.new("RGB", (10, 10)).save(image, "PNG")
+    fields = {"name": "Tapas Jana", "employee_id": "A1", "phone": "9830012345"}
+
+    def photo(name: str) -> SimpleUploadedFile:
+        return SimpleUploadedFile(name, image.getvalue(), "image/png")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(agents + "new/", {**fields, "photo": photo("first.png")})
+    agent = FieldAgent.objects.get(employee_id="A1")
+    edit = f"{agents}{agent.pk}/"
+    assert [path.name for path in tmp_path.rglob("*.png")] == ["first.png"]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(edit, {**fields, "photo": photo("second.png")}).status_code == 302
+    assert [path.name for path in tmp_path.rglob("*.png")] == ["second.png"]
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(edit, {**fields, "name": "Tapas K. Jana"})  # no new photo: it stays
+    assert [path.name for path in tmp_path.rglob("*.png")] == ["second.png"]
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(edit, {**fields, "photo-clear": "on"})
+    assert not list(tmp_path.rglob("*.png"))
+    agent.refresh_from_db()
+    assert not agent.photo
+
+
 def test_deactivating_an_agent_keeps_their_history(in_debra, client_for):
     member = MemberFactory(branch=BranchFactory())
     entry = EntryFactory(roster__branch=member.branch)
