@@ -434,7 +434,9 @@ def _entry_errors(
     if data.cash_band not in CashBand.values:
         add(
             "cash_band",
-            _("Choose the cash band, one of: %(codes)s.") % {"codes": ", ".join(CashBand.values)},
+            # A file's cell takes the code or the label, so both are named.
+            _("Choose the cash band, one of: %(codes)s.")
+            % {"codes": ", ".join(f"{band.value} ({band.label})" for band in CashBand)},
         )
     if (
         "agent" not in errors

@@ -311,7 +311,8 @@ def test_each_rule_answers_400_with_the_services_message(
     assert response.json() == expected
     if rule == "unknown_band":
         assert response.json()["cash_band"] == [
-            "Choose the cash band, one of: lt50k, 50k-1l, 1l-2l, gt2l."
+            "Choose the cash band, one of: lt50k (Under Rs 50,000), 50k-1l (Rs 50,000 to 1 lakh), "
+            "1l-2l (Rs 1 to 2 lakh), gt2l (Over Rs 2 lakh)."
         ]
 
 

@@ -181,13 +181,17 @@ def test_every_bad_row_is_reported_with_its_line_and_nothing_is_saved(
     )
     assert escape("“half past ten” is not a time.") in page
     assert "Rahul Das is already out 09:00-10:00 in another entry." in page
-    assert "Choose the cash band, one of: lt50k, 50k-1l, 1l-2l, gt2l." in page
+    assert (
+        "Choose the cash band, one of: lt50k (Under Rs 50,000), 50k-1l (Rs 50,000 to 1 lakh), "
+        "1l-2l (Rs 1 to 2 lakh), gt2l (Over Rs 2 lakh)."
+    ) in page
     assert list(RosterEntry.objects.filter(roster__branch=branch)) == [old]
     # A Bengali reader counts the rows in Bengali digits.
     member.language = "bn"
     member.save()
     page = post_file(client_for(member), upload_url(debra, branch), content).content.decode()
     assert "৬ সারির মধ্যে ৫ সারিতে সমস্যা আছে" in page
+    assert "lt50k (৫০,০০০ টাকার কম)" in page  # noqa: RUF001 - as a Bengali reader writes it
     # ...and finds each problem by its line, in Bengali digits too, as the form's limits.
     lines = re.findall(r'<div class="fw-bold">লাইন ([^<]*)</div>', page)
     assert lines == ["৩", "৪", "৬", "৭", "৮"]  # noqa: RUF001
