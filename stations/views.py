@@ -70,6 +70,13 @@ def home(request: SignedInRequest) -> HttpResponse:
     return render(request, "stations/home.html", context)
 
 
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form refused for its token (CSRF_FAILURE_VIEW): a page left open while its person
+    signed in again, or past a sign-out. Said on the portal's own page, in the reader's
+    language and at the phone's width, rather than Django's English page for developers."""
+    return render(request, "403.html", {"stale_form": True}, status=403)
+
+
 @require_POST
 def set_language(request: HttpRequest) -> HttpResponse:
     """Django's language switch, also saved on the account of a signed-in user."""
