@@ -452,6 +452,39 @@ def test_an_sos_without_a_connection_offers_an_sms_with_the_coordinates(
     field.clean()
 
 
+@pytest.mark.parametrize(("language", "agent"), [("en", "agent1"), ("bn", "agent2")])
+def test_an_sos_the_station_did_not_take_offers_the_sms_and_the_call_at_once(
+    tab, watched, language, agent
+):
+    field = Field(tab, language=language, username=f"{STATION}-{agent}")
+    page, t = field.page, field.tab.t
+    field.tab.go(f"/station/{STATION}/lenders/my-trips/")
+    field.tab.click_and_wait(page.locator("a[data-cache-page]").first)
+
+    def trip_given_to_another(route) -> None:
+        # The branch gave the trip to another agent while this page was open: the server
+        # answers the SOS with its 404 page, which has no words for the page's script.
+        if route.request.method == "POST":
+            route.fulfill(status=404, content_type="text/html", body="<!doctype html><p>404</p>")
+        else:
+            route.continue_()
+
+    page.route("**/sos/", trip_given_to_another)
+    page.locator("#sos-form button[type=submit]").click()
+    panel = page.locator("#sos-offline")
+    panel.wait_for()
+    assert t("The station did not get this SOS. Send it by SMS or call now:") in panel.inner_text()
+    assert page.locator("#sos-sms").get_attribute("href").startswith(f"sms:{SMS_NUMBER}?body=")
+    assert panel.locator("a[href^='tel:']").count() == 1
+    said = page.locator("#outbox-sent").inner_text()
+    assert t("It is no longer yours: the duty sheet or the roster changed.") in said
+    assert _outbox_waiting(page) == 0
+    field.tab.fits_width()
+    field.tab.shot(f"watch-sos-refused-{language}")
+    field.tab.problems = [p for p in field.tab.problems if "404" not in p]
+    field.clean()
+
+
 def test_the_duty_officers_live_board_refreshes_itself_on_a_phone(tab, watched):
     officer = tab(width=360, height=740)
     officer.sign_in(f"{STATION}-duty", "en")

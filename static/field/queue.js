@@ -88,6 +88,16 @@
     }
   }
 
+  // An SOS the server answered but did not take (the trip is no longer the agent's, or a
+  // rule said no): the station has not heard, so the SMS and the call are offered at once.
+  function sosRefused() {
+    var panel = document.getElementById("sos-offline");
+    if (!panel) { return; }
+    var why = panel.querySelector("[data-sos-why]");
+    if (why) { why.textContent = panel.getAttribute("data-refused"); }
+    panel.classList.remove("d-none");
+  }
+
   // On the SOS page itself the answer replaces the question: no "Send SOS?" and no "Cancel"
   // once it is sent, and the answer shown once. False elsewhere, where the note shows it.
   function sosSent(data) {
@@ -155,8 +165,11 @@
         return response.json().catch(function () { return {}; }).then(function (data) {
           drop(item.key);
           var sos = item.sos && response.ok;
+          // A 404 is an answer without words: the run or trip is not this person's any more.
+          var message = data.message || (response.status === 404 && box ? box.getAttribute("data-gone") : "");
+          if (item.sos && !response.ok) { sosRefused(); }
           if (!(sos && sosSent(data))) {
-            notes.push({ ok: response.ok && data.ok !== false, label: item.label, message: data.message || "" });
+            notes.push({ ok: response.ok && data.ok !== false, label: item.label, message: message });
           }
           if (!sos) { reload = true; }
           next();
