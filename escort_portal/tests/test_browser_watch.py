@@ -92,6 +92,7 @@ with tenant_context(station), transaction.atomic():
     for name, start, status, started in [
         ("ack_en", "10:00", "planned", None), ("check_en", "10:30", "started", now),
         ("ack_bn", "10:00", "planned", None), ("check_bn", "10:30", "started", now),
+        ("stale_en", "11:00", "planned", None), ("stale_bn", "11:00", "planned", None),
         ("silent", "10:00", "started", datetime.datetime.combine(
             today, datetime.time(10, 0), tzinfo=timezone.get_current_timezone())),
     ]:
@@ -317,6 +318,36 @@ def test_an_escort_acknowledges_and_checks_in_offline_and_each_reaches_the_serve
         "SELECT latitude, longitude, accuracy_m FROM escorts_runwatch WHERE run_id = %s", check
     )[0]
     assert (float(position[0]), float(position[1]), position[2]) == (LATITUDE, LONGITUDE, 25)
+    leader.clean()
+
+
+@pytest.mark.parametrize("language", ["en", "bn"])
+def test_an_action_from_a_page_opened_before_signing_in_again_is_sent_not_sent_to_sign_in(
+    tab, watched, language
+):
+    stale = watched["runs"][f"stale_{language}"]
+    leader = Field(tab, language=language, username="watch-leader")
+    page, t = leader.page, leader.tab.t
+    leader.tab.go(f"/station/{STATION}/escorts/my-day/")
+    # The session ends while the page stays open; the leader signs in again in another tab,
+    # which gives the phone a new form token: the open page's one is stale.
+    leader.tab.context.clear_cookies(name="sessionid")
+    other = leader.tab.context.new_page()
+    other.goto(page.url.split("/station/")[0] + "/accounts/login/")
+    other.fill("#id_username", "watch-leader")
+    other.fill("#id_password", PASSWORD)
+    with other.expect_navigation():
+        other.locator("main button[type=submit]").click()
+    other.close()
+
+    with page.expect_navigation():
+        page.locator(f"[data-run='{stale}'] form[action$='/acknowledge/'] button").click()
+    page.locator("#outbox-sent .alert-success").first.wait_for()
+    assert t("Run acknowledged.") in page.locator("#outbox-sent").inner_text()
+    assert _outbox_waiting(page) == 0
+    status = _query("SELECT status FROM escorts_escortrun WHERE id = %s", stale)[0][0]
+    assert status == "acknowledged"
+    leader.tab.problems = [p for p in leader.tab.problems if "403" not in p]
     leader.clean()
 
 

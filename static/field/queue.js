@@ -48,6 +48,27 @@
     return input ? input.value : "";
   }
 
+  // The form token of a page opened before its person signed in again (after their session
+  // ended) is stale, though they are signed in: a fresh copy of the page carries the current
+  // one. "" when the page cannot be had (no connection, or no sign-in: a redirect).
+  function freshToken() {
+    return window.fetch(window.location.href, {
+      credentials: "same-origin",
+      redirect: "manual",
+      headers: { "Accept": "text/html" }
+    }).then(function (response) {
+      if (!response.ok) { return ""; }
+      return response.text().then(function (html) {
+        var found = /name="csrfmiddlewaretoken" value="([^"]+)"/.exec(html);
+        if (!found) { return ""; }
+        document.querySelectorAll("input[name=csrfmiddlewaretoken]").forEach(function (input) {
+          input.value = found[1];
+        });
+        return found[1];
+      });
+    }).catch(function () { return ""; });
+  }
+
   function render(problem) {
     if (!box) { return; }
     var items = load();
@@ -120,6 +141,7 @@
     flushing = true;
     var notes = [];
     var reload = false;
+    var tokenRenewed = false;
 
     function finish(problem) {
       flushing = false;
@@ -140,13 +162,14 @@
       var items = load();
       if (!items.length) { finish(); return; }
       var item = items[0];
+      var token = csrfToken();
       window.fetch(item.url, {
         method: "POST",
         credentials: "same-origin",
         redirect: "manual",
         headers: {
           "Idempotency-Key": item.key,
-          "X-CSRFToken": csrfToken(),
+          "X-CSRFToken": token,
           "Accept": "application/json",
           "Content-Type": "application/x-www-form-urlencoded"
         },
@@ -154,6 +177,13 @@
       }).then(function (response) {
         // A redirect (to the sign-in page) or a refusal of the sign-in or the form's token:
         // nothing was done; it is sent again from a fresh page once the person signs in.
+        if (response.status === 403 && !tokenRenewed) {
+          // Refused for its token, maybe only a stale one: once per send, with a fresh one.
+          tokenRenewed = true;
+          return freshToken().then(function (fresh) {
+            if (fresh && fresh !== token) { next(); } else { finish("signin"); }
+          });
+        }
         if (response.type === "opaqueredirect" || response.status === 401 || response.status === 403) {
           finish("signin");
           return;
