@@ -351,6 +351,39 @@ def test_an_action_from_a_page_opened_before_signing_in_again_is_sent_not_sent_t
     leader.clean()
 
 
+def test_the_position_from_a_page_opened_before_signing_in_again_still_reaches_the_station(
+    tab, watched
+):
+    check = watched["runs"]["check_en"]
+    leader = Field(tab, language="en", username="watch-leader")
+    page = leader.page
+    leader.tab.go(f"/station/{STATION}/escorts/my-day/")
+
+    def positions() -> int:
+        return _query(
+            "SELECT count(*) FROM escorts_runsign WHERE run_id = %s AND kind = 'position'", check
+        )[0][0]
+
+    _wait_for(positions, lambda count: count >= 1)
+    before = positions()
+    leader.tab.context.clear_cookies(name="sessionid")
+    other = leader.tab.context.new_page()
+    other.goto(page.url.split("/station/")[0] + "/accounts/login/")
+    other.fill("#id_username", "watch-leader")
+    other.fill("#id_password", PASSWORD)
+    with other.expect_navigation():
+        other.locator("main button[type=submit]").click()
+    other.close()
+    # The page's next minutes (its "online" handler sends at once): the first is refused for
+    # the stale token, the ones after go with the current one.
+    for _ in range(3):
+        page.evaluate("window.dispatchEvent(new Event('online'))")
+        time.sleep(1)
+    assert _wait_for(positions, lambda count: count > before) > before
+    leader.tab.problems = [p for p in leader.tab.problems if "403" not in p]
+    leader.clean()
+
+
 @pytest.fixture
 def watch_worker(server) -> Iterator[subprocess.Popen]:
     """A real Celery worker on the browser suite's database, reading this file's queue."""

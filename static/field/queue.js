@@ -69,6 +69,9 @@
     }).catch(function () { return ""; });
   }
 
+  // The leader's page sends the phone's position with the same token (escorts/position.js).
+  window.escortPortalFreshToken = freshToken;
+
   function render(problem) {
     if (!box) { return; }
     var items = load();
