@@ -579,7 +579,9 @@ def _raise_sos(turn: Turn, *, latitude: float | None, longitude: float | None) -
             except ValidationError as exc:
                 return refused(exc, outcome="sos.refused")
         return Reply(
-            "chat_sos",
+            # Once the alert has a position, asking for one would leave the agent unsure it
+            # arrived.
+            "chat_sos_located" if alert.has_location else "chat_sos",
             {
                 "reference": f"SOS-{alert.pk}",
                 "time": f"{timezone.localtime(alert.raised_at):%H:%M}",

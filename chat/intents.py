@@ -23,6 +23,7 @@ whether the sender may act on it is decided afresh by the handlers.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from .payloads import BUTTON, LIST, LOCATION, TEXT, Incoming
@@ -82,8 +83,17 @@ _WORDS = {
 _SOS = re.compile(r"^(SOS|বিপদ)(?:\W|$)")
 
 
+def _ascii_digits(text: str) -> str:
+    """The digits of a keyboard's own numerals (a Bengali keyboard writes its own) as ASCII: the
+    code and the run's number are the same whichever the phone typed."""
+    return "".join(
+        str(unicodedata.decimal(char)) if char.isdecimal() and not char.isascii() else char
+        for char in text
+    )
+
+
 def _typed(text: str) -> Intent:
-    words = " ".join(text.upper().replace("।", " ").split()).strip(" .!")
+    words = " ".join(_ascii_digits(text).upper().replace("।", " ").split()).strip(" .!")
     if words in _WORDS:
         return Intent(_WORDS[words], typed=True)
     if _SOS.match(words):

@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import hmac
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
@@ -129,10 +130,23 @@ def _text(value: object) -> str:
 
 
 def _number(value: object) -> float | None:
+    """A coordinate, or None; "NaN" and "Infinity" read as floats but are no place (and
+    PostgreSQL's JSON refuses them, so the message would go unanswered)."""
     try:
-        return float(str(value))
+        number = float(str(value))
     except (TypeError, ValueError):
         return None
+    return number if math.isfinite(number) else None
+
+
+def _dict(value: object) -> Mapping:
+    """A part of the provider's JSON that should be an object; anything else reads as empty:
+    what cannot be read is left, and the rest of the delivery still taken."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: object) -> list:
+    return value if isinstance(value, list) else []
 
 
 def _whatsapp_message(raw: Mapping) -> Incoming | None:
@@ -143,25 +157,25 @@ def _whatsapp_message(raw: Mapping) -> Incoming | None:
     kind = raw.get("type")
     fields: dict = {}
     if kind == "text":
-        fields = {"kind": TEXT, "text": _text((raw.get("text") or {}).get("body", ""))}
+        fields = {"kind": TEXT, "text": _text(_dict(raw.get("text")).get("body", ""))}
     elif kind == "button":  # a template's quick-reply button
-        button = raw.get("button") or {}
+        button = _dict(raw.get("button"))
         fields = {
             "kind": BUTTON,
             "action": _text(button.get("payload", "")),
             "text": _text(button.get("text", "")),
         }
     elif kind == "interactive":
-        interactive = raw.get("interactive") or {}
+        interactive = _dict(raw.get("interactive"))
         reply_type = interactive.get("type")
-        reply = interactive.get(reply_type) or {} if reply_type else {}
+        reply = _dict(interactive.get(reply_type)) if isinstance(reply_type, str) else {}
         fields = {
             "kind": LIST if reply_type == "list_reply" else BUTTON,
             "action": _text(reply.get("id", "")),
             "text": _text(reply.get("title", "")),
         }
     elif kind == "location":
-        location = raw.get("location") or {}
+        location = _dict(raw.get("location"))
         latitude, longitude = _number(location.get("latitude")), _number(location.get("longitude"))
         if latitude is None or longitude is None:
             fields = {"kind": OTHER}
@@ -180,8 +194,9 @@ def _whatsapp_message(raw: Mapping) -> Incoming | None:
 
 def _error_text(raw: Mapping) -> str:
     parts = []
-    for error in raw.get("errors") or []:
-        details = (error.get("error_data") or {}).get("details", "")
+    for error in _list(raw.get("errors")):
+        error = _dict(error)
+        details = _dict(error.get("error_data")).get("details", "")
         parts.append(
             " ".join(str(p) for p in (error.get("code", ""), error.get("title", ""), details) if p)
         )
@@ -198,18 +213,18 @@ def whatsapp_events(
     statuses: list[StatusReport] = []
     if not isinstance(data, dict):
         return messages, statuses
-    for entry in data.get("entry") or []:
-        for change in (entry or {}).get("changes") or []:
-            value = (change or {}).get("value") or {}
-            number = str((value.get("metadata") or {}).get("phone_number_id", ""))
+    for entry in _list(data.get("entry")):
+        for change in _list(_dict(entry).get("changes")):
+            value = _dict(_dict(change).get("value"))
+            number = str(_dict(value.get("metadata")).get("phone_number_id", ""))
             if phone_number_id and number and number != phone_number_id:
                 continue
-            for raw in value.get("messages") or []:
-                message = _whatsapp_message(raw or {})
+            for raw in _list(value.get("messages")):
+                message = _whatsapp_message(_dict(raw))
                 if message is not None:
                     messages.append(message)
-            for raw in value.get("statuses") or []:
-                raw = raw or {}
+            for raw in _list(value.get("statuses")):
+                raw = _dict(raw)
                 if not raw.get("id") or not raw.get("status"):
                     continue
                 statuses.append(

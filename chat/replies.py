@@ -59,13 +59,17 @@ KINDS: dict[str, tuple[str, ...]] = {
     "chat_nothing": (),
     "chat_station": ("station", "date", "state", "runs", "acknowledged", "sos", "link"),
     "chat_sos": ("reference", "time", "phone"),
+    "chat_sos_located": ("reference", "time", "phone"),
     "chat_sos_no_trip": ("phone",),
     "chat_refused": ("reason",),
     "chat_roster_copied": ("branch", "date", "copied", "skipped", "link"),
     "chat_roster_none": ("branch", "date", "cutoff", "link"),
 }
 # Sent only on WhatsApp (they ask for a tap); no SMS template is registered for them.
-WHATSAPP_ONLY = frozenset({"chat_run_confirm", "chat_choose_run", "chat_choose_branch"})
+# A location comes only through WhatsApp, so the SOS that has it is answered only there.
+WHATSAPP_ONLY = frozenset(
+    {"chat_run_confirm", "chat_choose_run", "chat_choose_branch", "chat_sos_located"}
+)
 UNBOUNDED = frozenset({"link"})
 # WhatsApp's own limits.
 BODY_MAX = 1024

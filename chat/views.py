@@ -12,7 +12,6 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -20,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from stations.access import SignedInRequest, second_factor_required
+from stations.access import SignedInRequest, second_factor_required, signed_in_required
 from stations.models import ChatContact
 
 from . import services, tasks
@@ -100,7 +99,7 @@ def _whatsapp_link(code: str) -> str:
     return f"https://wa.me/{number}?text={quote(text)}"
 
 
-@login_required
+@signed_in_required
 @second_factor_required
 @require_http_methods(["GET"])
 def phone(request: SignedInRequest) -> HttpResponse:
@@ -119,7 +118,7 @@ def _page(contact: ChatContact | None, code: str = "") -> dict:
     }
 
 
-@login_required
+@signed_in_required
 @second_factor_required
 @require_POST
 def phone_code(request: SignedInRequest) -> HttpResponse:
@@ -129,7 +128,7 @@ def phone_code(request: SignedInRequest) -> HttpResponse:
     return render(request, "chat/phone.html", _page(contact, f"{code[:4]} {code[4:]}"))
 
 
-@login_required
+@signed_in_required
 @second_factor_required
 @require_POST
 def phone_unlink(request: SignedInRequest) -> HttpResponse:
@@ -138,7 +137,7 @@ def phone_unlink(request: SignedInRequest) -> HttpResponse:
     return redirect("chat:phone")
 
 
-@login_required
+@signed_in_required
 @second_factor_required
 @require_POST
 def phone_whatsapp_off(request: SignedInRequest) -> HttpResponse:

@@ -1097,6 +1097,10 @@ def run_set_status(
     point, every one of them. A status change is a sign of life for the run's watch."""
     run = EscortRun.objects.select_for_update().select_related("sheet").get(pk=run.pk)
     _refuse_unless_today(run)
+    if run.status == status:
+        # Asked again (from a second phone, or on the page after the chat): it is done, and
+        # doing it again would move its time.
+        return run
     allowed, stamp = _NEXT[status]
     if run.status not in allowed:
         raise ValidationError(

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, NamedTuple, TypeVar, cast, overload
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
@@ -19,6 +19,7 @@ from django.db.models import Exists, OuterRef, Subquery, Value
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
 from django_tenants.utils import get_public_schema_name
 
 from .db import connection
@@ -178,7 +179,7 @@ def station_permission_required(*required: Perm) -> Callable[[_View], _View]:
             if station is None or connection.schema_name != station.schema_name:
                 raise Http404
             if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
+                return sign_in_redirect(request)
             standing = _standing(request.user, station)
             perms = standing.perms
             if perms.isdisjoint(required):
@@ -220,6 +221,37 @@ def enrolment_needs_code(user: User) -> bool:
     )
 
 
+def way_back(request: HttpRequest) -> str:
+    """Where to come back to once signed in: the page asked for; for a form sent after the
+    session ended, the page the form was on (the form's own address answers POST alone, so
+    coming back to it would be an empty "method not allowed"), when that page is ours."""
+    if request.method in ("GET", "HEAD"):
+        return request.get_full_path()
+    referer = request.headers.get("Referer", "")
+    if url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        page = urlsplit(referer)
+        return f"{page.path}?{page.query}" if page.query else page.path
+    return "/"
+
+
+def sign_in_redirect(request: HttpRequest) -> HttpResponse:
+    return redirect_to_login(way_back(request))
+
+
+def signed_in_required(view: _View) -> _View:
+    """Django's `login_required`, coming back after the sign-in as `way_back` says."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not request.user.is_authenticated:
+            return sign_in_redirect(request)
+        return view(request, *args, **kwargs)
+
+    return cast(_View, wrapped)
+
+
 def second_factor_required(view: _View) -> _View:
     """For pages outside a station that police accounts reach only with the second factor."""
 
@@ -241,4 +273,4 @@ def _second_factor_due(user: User) -> bool:
 
 
 def second_factor_redirect(request: HttpRequest) -> HttpResponse:
-    return redirect(f"{settings.OTP_VERIFY_URL}?{urlencode({'next': request.get_full_path()})}")
+    return redirect(f"{settings.OTP_VERIFY_URL}?{urlencode({'next': way_back(request)})}")

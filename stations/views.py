@@ -3,7 +3,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from base64 import b32encode
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import segno
 from django.conf import settings
@@ -68,6 +68,13 @@ def home(request: SignedInRequest) -> HttpResponse:
         and all(entry.role == StationRole.Role.LENDER for entry in entries),
     }
     return render(request, "stations/home.html", context)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form refused for its token (CSRF_FAILURE_VIEW): a page left open while its person
+    signed in again, or past a sign-out. Said on the portal's own page, in the reader's
+    language and at the phone's width, rather than Django's English page for developers."""
+    return render(request, "403.html", {"stale_form": True}, status=403)
 
 
 @require_POST
@@ -220,7 +227,20 @@ def second_factors(request: StationRequest) -> HttpResponse:
     return render(request, "stations/second_factors.html", {"officers": officers, "code": code})
 
 
-login = rate_limit("login")(LoginView.as_view())
+class SignInView(LoginView):
+    """Django's sign-in page. A signed-in person who comes back to it (the phone's back button
+    after signing in) goes on to the page asked for, rather than a form that looks as if they
+    were signed out."""
+
+    redirect_authenticated_user = True
+
+    def get_redirect_url(self) -> str:
+        url = super().get_redirect_url()
+        # Back to the sign-in page itself would be a loop (Django raises): go home instead.
+        return "" if urlsplit(url).path == self.request.path else url
+
+
+login = rate_limit("login")(SignInView.as_view())
 
 
 @station_permission_required(Perm.ADMINISTER)

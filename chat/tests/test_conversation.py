@@ -371,6 +371,21 @@ def test_a_location_alone_raises_an_sos_with_the_position(day, client, graph):
     assert message.context["latitude"] == "22.389100"
 
 
+def test_an_agent_who_shares_a_location_is_told_the_sos_has_it_not_asked_for_it(day, client, graph):
+    Phone(client, Morning.AGENT).text("SOS")
+    assert "Share your location" in text_of(graph.last(Morning.AGENT))
+    Phone(client, Morning.AGENT).location(22.3891, 87.3312)
+    with tenant_context(day.station):
+        alert = SosAlert.objects.get()
+    answer = text_of(graph.last(Morning.AGENT))
+    assert f"SOS SOS-{alert.pk}, raised at" in answer and "has your location" in answer
+    assert "Share your location" not in answer
+    day.agent_user.language = "bn"
+    day.agent_user.save()
+    Phone(client, Morning.AGENT).location(22.3892, 87.3313)
+    assert "আপনার লোকেশন" in text_of(graph.last(Morning.AGENT))
+
+
 def test_the_bengali_word_for_danger_raises_an_sos_and_the_reply_is_in_bengali(day, client, graph):
     day.agent_user.language = "bn"
     day.agent_user.save()

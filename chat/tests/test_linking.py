@@ -157,3 +157,23 @@ def test_the_platform_admin_sees_linked_numbers_and_received_messages(debra, cli
     page = client.get("/admin/stations/chatcontact/")
     assert page.status_code == 200 and NEW in page.content.decode()
     assert client.get("/admin/chat/inboundmessage/").status_code == 200
+
+
+def test_a_code_typed_in_bengali_digits_links_the_number(debra, client_for, client, graph, eager):
+    # A Bengali keyboard's number row writes Bengali digits: the code is the same code.
+    user = StationRoleFactory(station=debra, role=StationRole.Role.LENDER).user
+    code = _code_from(client_for(user).post(f"{PAGE}code/").content.decode())
+    bengali = code.translate(str.maketrans("0123456789", "০১২৩৪৫৬৭৮৯"))
+    sms(client, NEW, f"{bengali[:4]} {bengali[4:]}")
+    assert ChatContact.objects.get(user=user).phone == NEW
+
+
+def test_a_bengali_page_says_how_long_the_code_works_in_bengali_digits(debra, client_for, settings):
+    settings.CHAT_LINK_CODE_MINUTES = 15
+    user = StationRoleFactory(station=debra, role=StationRole.Role.LENDER).user
+    user.language = "bn"
+    user.save(update_fields=["language"])
+    page = client_for(user).post(f"{PAGE}code/", HTTP_ACCEPT_LANGUAGE="bn").content.decode()
+    assert "১৫ মিনিটের" in page and "15 মিনিটের" not in page
+    # The code itself is typed into a message: it stays in ASCII digits.
+    assert re.search(r"data-link-code>\d{4} \d{4}<", page)

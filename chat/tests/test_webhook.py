@@ -4,6 +4,8 @@ callbacks reach the outbox row they are about."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.conf import settings
 from django.test import override_settings
@@ -282,3 +284,89 @@ def test_a_message_with_an_impossible_time_is_still_taken_without_it(morning, cl
     assert response.status_code == 200
     for provider_id in ("wamid.late", "gw-late"):
         assert InboundMessage.objects.get(provider_id=provider_id).sent_at is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"entry": "x"},
+        {"entry": ["x"]},
+        {"entry": [{"changes": ["x"]}]},
+        {"entry": [{"changes": [{"value": "x"}]}]},
+        {"entry": [{"changes": [{"value": {"metadata": "x", "messages": "abc"}}]}]},
+        {"entry": [{"changes": [{"value": {"messages": ["abc"]}}]}]},
+        {
+            "entry": [
+                {
+                    "changes": [
+                        {
+                            "value": {
+                                "statuses": [
+                                    "abc",
+                                    {
+                                        "id": "w",
+                                        "status": "failed",
+                                        "errors": ["e", {"error_data": "d"}],
+                                    },
+                                ]
+                            }
+                        }
+                    ]
+                }
+            ]
+        },
+        {
+            "entry": [
+                {
+                    "changes": [
+                        {
+                            "value": {
+                                "messages": [
+                                    {
+                                        "from": "919733000099",
+                                        "id": "w1",
+                                        "type": "text",
+                                        "text": "hi",
+                                    },
+                                    {
+                                        "from": "919733000099",
+                                        "id": "w2",
+                                        "type": "button",
+                                        "button": "b",
+                                    },
+                                    {
+                                        "from": "919733000099",
+                                        "id": "w3",
+                                        "type": "interactive",
+                                        "interactive": {"type": [1]},
+                                    },
+                                    {
+                                        "from": "919733000099",
+                                        "id": "w4",
+                                        "type": "location",
+                                        "location": "here",
+                                    },
+                                ]
+                            }
+                        }
+                    ]
+                }
+            ]
+        },
+    ],
+)
+def test_a_signed_post_of_an_unexpected_shape_is_taken_without_an_error(client, body):
+    # Meta delivers again whatever is not answered 200, for days: what cannot be read is left.
+    assert post_signed(client, json.dumps(body).encode()).status_code == 200
+
+
+@pytest.mark.parametrize(("latitude", "longitude"), [("NaN", "87.33"), (22.38, "Infinity")])
+def test_a_location_that_is_no_place_is_answered_with_help_and_raises_nothing(
+    morning, client, graph, latitude, longitude
+):
+    agent = Phone(client, Morning.AGENT)
+    assert agent.send("location", latitude=latitude, longitude=longitude).status_code == 200
+    stored = InboundMessage.objects.get(provider_id=agent.last_id)
+    assert stored.outcome == "help"
+    with tenant_context(morning.station):
+        assert not SosAlert.objects.exists()

@@ -92,6 +92,7 @@ with tenant_context(station), transaction.atomic():
     for name, start, status, started in [
         ("ack_en", "10:00", "planned", None), ("check_en", "10:30", "started", now),
         ("ack_bn", "10:00", "planned", None), ("check_bn", "10:30", "started", now),
+        ("stale_en", "11:00", "planned", None), ("stale_bn", "11:00", "planned", None),
         ("silent", "10:00", "started", datetime.datetime.combine(
             today, datetime.time(10, 0), tzinfo=timezone.get_current_timezone())),
     ]:
@@ -320,6 +321,69 @@ def test_an_escort_acknowledges_and_checks_in_offline_and_each_reaches_the_serve
     leader.clean()
 
 
+@pytest.mark.parametrize("language", ["en", "bn"])
+def test_an_action_from_a_page_opened_before_signing_in_again_is_sent_not_sent_to_sign_in(
+    tab, watched, language
+):
+    stale = watched["runs"][f"stale_{language}"]
+    leader = Field(tab, language=language, username="watch-leader")
+    page, t = leader.page, leader.tab.t
+    leader.tab.go(f"/station/{STATION}/escorts/my-day/")
+    # The session ends while the page stays open; the leader signs in again in another tab,
+    # which gives the phone a new form token: the open page's one is stale.
+    leader.tab.context.clear_cookies(name="sessionid")
+    other = leader.tab.context.new_page()
+    other.goto(page.url.split("/station/")[0] + "/accounts/login/")
+    other.fill("#id_username", "watch-leader")
+    other.fill("#id_password", PASSWORD)
+    with other.expect_navigation():
+        other.locator("main button[type=submit]").click()
+    other.close()
+
+    with page.expect_navigation():
+        page.locator(f"[data-run='{stale}'] form[action$='/acknowledge/'] button").click()
+    page.locator("#outbox-sent .alert-success").first.wait_for()
+    assert t("Run acknowledged.") in page.locator("#outbox-sent").inner_text()
+    assert _outbox_waiting(page) == 0
+    status = _query("SELECT status FROM escorts_escortrun WHERE id = %s", stale)[0][0]
+    assert status == "acknowledged"
+    leader.tab.problems = [p for p in leader.tab.problems if "403" not in p]
+    leader.clean()
+
+
+def test_the_position_from_a_page_opened_before_signing_in_again_still_reaches_the_station(
+    tab, watched
+):
+    check = watched["runs"]["check_en"]
+    leader = Field(tab, language="en", username="watch-leader")
+    page = leader.page
+    leader.tab.go(f"/station/{STATION}/escorts/my-day/")
+
+    def positions() -> int:
+        return _query(
+            "SELECT count(*) FROM escorts_runsign WHERE run_id = %s AND kind = 'position'", check
+        )[0][0]
+
+    _wait_for(positions, lambda count: count >= 1)
+    before = positions()
+    leader.tab.context.clear_cookies(name="sessionid")
+    other = leader.tab.context.new_page()
+    other.goto(page.url.split("/station/")[0] + "/accounts/login/")
+    other.fill("#id_username", "watch-leader")
+    other.fill("#id_password", PASSWORD)
+    with other.expect_navigation():
+        other.locator("main button[type=submit]").click()
+    other.close()
+    # The page's next minutes (its "online" handler sends at once): the first is refused for
+    # the stale token, the ones after go with the current one.
+    for _ in range(3):
+        page.evaluate("window.dispatchEvent(new Event('online'))")
+        time.sleep(1)
+    assert _wait_for(positions, lambda count: count > before) > before
+    leader.tab.problems = [p for p in leader.tab.problems if "403" not in p]
+    leader.clean()
+
+
 @pytest.fixture
 def watch_worker(server) -> Iterator[subprocess.Popen]:
     """A real Celery worker on the browser suite's database, reading this file's queue."""
@@ -449,6 +513,39 @@ def test_an_sos_without_a_connection_offers_an_sms_with_the_coordinates(
         (LATITUDE, LONGITUDE, 25)
     ]
     field.tab.shot(f"watch-sos-sent-{language}")
+    field.clean()
+
+
+@pytest.mark.parametrize(("language", "agent"), [("en", "agent1"), ("bn", "agent2")])
+def test_an_sos_the_station_did_not_take_offers_the_sms_and_the_call_at_once(
+    tab, watched, language, agent
+):
+    field = Field(tab, language=language, username=f"{STATION}-{agent}")
+    page, t = field.page, field.tab.t
+    field.tab.go(f"/station/{STATION}/lenders/my-trips/")
+    field.tab.click_and_wait(page.locator("a[data-cache-page]").first)
+
+    def trip_given_to_another(route) -> None:
+        # The branch gave the trip to another agent while this page was open: the server
+        # answers the SOS with its 404 page, which has no words for the page's script.
+        if route.request.method == "POST":
+            route.fulfill(status=404, content_type="text/html", body="<!doctype html><p>404</p>")
+        else:
+            route.continue_()
+
+    page.route("**/sos/", trip_given_to_another)
+    page.locator("#sos-form button[type=submit]").click()
+    panel = page.locator("#sos-offline")
+    panel.wait_for()
+    assert t("The station did not get this SOS. Send it by SMS or call now:") in panel.inner_text()
+    assert page.locator("#sos-sms").get_attribute("href").startswith(f"sms:{SMS_NUMBER}?body=")
+    assert panel.locator("a[href^='tel:']").count() == 1
+    said = page.locator("#outbox-sent").inner_text()
+    assert t("It is no longer yours: the duty sheet or the roster changed.") in said
+    assert _outbox_waiting(page) == 0
+    field.tab.fits_width()
+    field.tab.shot(f"watch-sos-refused-{language}")
+    field.tab.problems = [p for p in field.tab.problems if "404" not in p]
     field.clean()
 
 

@@ -349,6 +349,29 @@ def test_the_escort_sees_only_their_own_teams_runs_and_moves_them_on(day, duty, 
     assert theirs.status == EscortRun.Status.PLANNED
 
 
+def test_an_acknowledgement_sent_again_from_a_second_phone_is_answered_as_done(
+    day, duty, client_for
+):
+    # The leader acknowledged on one phone (or on WhatsApp); the page still open on another
+    # phone offers Acknowledge, and a tap there must not read "Not done".
+    _publish(day, duty)
+    mine = EscortRun.objects.get(sheet__status="published", team=day["alpha"])
+    action = url("escorts:my_run_action", mine.pk, "acknowledge")
+    first, second = (client_for(day["alpha_leader"].user) for _ in range(2))
+    assert first.post(action, HTTP_ACCEPT="application/json").json()["ok"]
+    mine.refresh_from_db()
+    acknowledged_at = mine.acknowledged_at
+    again = second.post(action, HTTP_ACCEPT="application/json")
+    assert again.status_code == 200
+    assert again.json() == {
+        "ok": True,
+        "message": "Run acknowledged.",
+        "status_now": "acknowledged",
+    }
+    mine.refresh_from_db()
+    assert (mine.status, mine.acknowledged_at) == ("acknowledged", acknowledged_at)
+
+
 def test_an_escort_cannot_start_a_run_long_before_it_and_is_asked_before_completing(
     day, duty, client_for, clock
 ):

@@ -69,6 +69,27 @@ def test_the_inbox_counts_its_pages_in_bengali_digits_on_a_bengali_page(debra, p
     assert "পাতা ১ / ২" in page
 
 
+def test_a_bengali_inbox_writes_a_messages_date_and_time_in_bengali_digits_not_its_phone(
+    debra, person, client_for
+):
+    reader = StationRoleFactory(
+        station=debra, role=StationRole.Role.ESCORT_OFFICER, user=person(language="bn")
+    ).user
+    with tenant_context(debra):
+        services.message_queue(
+            event="e:1",
+            kind="sheet_published",
+            recipients=[reader],
+            context={**SAMPLES["sheet_published"], "date": "08-12-2026", "time": "08:15-11:00"},
+        )
+    page = client_for(reader).get(INBOX).content.decode()
+    with translation.override("bn"):
+        assert native_digits("08-12-2026") in page and native_digits("08:15-11:00") in page
+    assert "08:15" not in page
+    # What is dialled or typed keeps its ASCII digits.
+    assert "+919800000001" in page and "DB-0112-03" in page
+
+
 def test_the_bell_is_not_on_public_pages(debra, lender, client_for):
     _notify(debra, [lender])
     page = client_for(lender).get("/").content.decode()

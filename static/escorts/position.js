@@ -35,6 +35,12 @@
         headers: { "X-CSRFToken": csrfToken(), "Accept": "application/json" },
         body: body
       }).then(function (response) {
+        if (response.status === 403 && window.escortPortalFreshToken) {
+          // A stale form token (signed in again since the page opened): the next position
+          // goes with the current one (static/field/queue.js).
+          window.escortPortalFreshToken();
+          return;
+        }
         if (!response.ok) { return; }
         var at = new Date(latest.timestamp);
         var time = ("0" + at.getHours()).slice(-2) + ":" + ("0" + at.getMinutes()).slice(-2);

@@ -48,6 +48,30 @@
     return input ? input.value : "";
   }
 
+  // The form token of a page opened before its person signed in again (after their session
+  // ended) is stale, though they are signed in: a fresh copy of the page carries the current
+  // one. "" when the page cannot be had (no connection, or no sign-in: a redirect).
+  function freshToken() {
+    return window.fetch(window.location.href, {
+      credentials: "same-origin",
+      redirect: "manual",
+      headers: { "Accept": "text/html" }
+    }).then(function (response) {
+      if (!response.ok) { return ""; }
+      return response.text().then(function (html) {
+        var found = /name="csrfmiddlewaretoken" value="([^"]+)"/.exec(html);
+        if (!found) { return ""; }
+        document.querySelectorAll("input[name=csrfmiddlewaretoken]").forEach(function (input) {
+          input.value = found[1];
+        });
+        return found[1];
+      });
+    }).catch(function () { return ""; });
+  }
+
+  // The leader's page sends the phone's position with the same token (escorts/position.js).
+  window.escortPortalFreshToken = freshToken;
+
   function render(problem) {
     if (!box) { return; }
     var items = load();
@@ -88,6 +112,16 @@
     }
   }
 
+  // An SOS the server answered but did not take (the trip is no longer the agent's, or a
+  // rule said no): the station has not heard, so the SMS and the call are offered at once.
+  function sosRefused() {
+    var panel = document.getElementById("sos-offline");
+    if (!panel) { return; }
+    var why = panel.querySelector("[data-sos-why]");
+    if (why) { why.textContent = panel.getAttribute("data-refused"); }
+    panel.classList.remove("d-none");
+  }
+
   // On the SOS page itself the answer replaces the question: no "Send SOS?" and no "Cancel"
   // once it is sent, and the answer shown once. False elsewhere, where the note shows it.
   function sosSent(data) {
@@ -110,6 +144,7 @@
     flushing = true;
     var notes = [];
     var reload = false;
+    var tokenRenewed = false;
 
     function finish(problem) {
       flushing = false;
@@ -130,13 +165,14 @@
       var items = load();
       if (!items.length) { finish(); return; }
       var item = items[0];
+      var token = csrfToken();
       window.fetch(item.url, {
         method: "POST",
         credentials: "same-origin",
         redirect: "manual",
         headers: {
           "Idempotency-Key": item.key,
-          "X-CSRFToken": csrfToken(),
+          "X-CSRFToken": token,
           "Accept": "application/json",
           "Content-Type": "application/x-www-form-urlencoded"
         },
@@ -144,6 +180,13 @@
       }).then(function (response) {
         // A redirect (to the sign-in page) or a refusal of the sign-in or the form's token:
         // nothing was done; it is sent again from a fresh page once the person signs in.
+        if (response.status === 403 && !tokenRenewed) {
+          // Refused for its token, maybe only a stale one: once per send, with a fresh one.
+          tokenRenewed = true;
+          return freshToken().then(function (fresh) {
+            if (fresh && fresh !== token) { next(); } else { finish("signin"); }
+          });
+        }
         if (response.type === "opaqueredirect" || response.status === 401 || response.status === 403) {
           finish("signin");
           return;
@@ -155,8 +198,11 @@
         return response.json().catch(function () { return {}; }).then(function (data) {
           drop(item.key);
           var sos = item.sos && response.ok;
+          // A 404 is an answer without words: the run or trip is not this person's any more.
+          var message = data.message || (response.status === 404 && box ? box.getAttribute("data-gone") : "");
+          if (item.sos && !response.ok) { sosRefused(); }
           if (!(sos && sosSent(data))) {
-            notes.push({ ok: response.ok && data.ok !== false, label: item.label, message: data.message || "" });
+            notes.push({ ok: response.ok && data.ok !== false, label: item.label, message: message });
           }
           if (!sos) { reload = true; }
           next();

@@ -17,6 +17,20 @@ def test_a_user_signs_in_with_username_and_password(client):
     assert response["Location"] == "/"
 
 
+def test_the_back_button_to_the_sign_in_page_of_a_signed_in_person_leads_on_to_their_page(
+    debra, client_for
+):
+    # Signed in from the sign-in page, the phone's back button asks for that page again: it
+    # must not look as if the person were signed out (signing in again would make every
+    # other open page's form token stale).
+    client = client_for(StationRoleFactory(station=debra).user)
+    trips = "/station/debra/lenders/my-trips/"
+    response = client.get(f"/accounts/login/?next={trips}")
+    assert response.status_code == 302 and response["Location"] == trips
+    assert client.get("/accounts/login/")["Location"] == "/"
+    assert client.get("/accounts/login/?next=/accounts/login/%3Fx%3D1")["Location"] == "/"
+
+
 def test_a_wrong_password_keeps_the_username_and_says_why(client):
     UserFactory(username="debra-duty")
     response = client.post("/accounts/login/", {"username": "debra-duty", "password": "nope"})

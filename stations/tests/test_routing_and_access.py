@@ -120,3 +120,24 @@ def test_station_listings_leave_out_the_public_and_template_schemas(debra):
     assert {"debra", "pingla", "tamluk"} <= schemas
     assert "public" not in schemas
     assert "station_template" not in schemas
+
+
+def test_a_form_sent_after_the_session_ended_comes_back_to_its_page_after_signing_in(client, debra):
+    # The action's own address answers POST alone: after signing in, a GET of it would be an
+    # empty "method not allowed", so the sign-in leads back to the page the form was on.
+    day = "/station/debra/escorts/my-day/"
+    response = client.post(
+        "/station/debra/escorts/my-day/run/1/acknowledge/", HTTP_REFERER=f"http://testserver{day}"
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"/accounts/login/?next={day}"
+    response = client.post("/chat/phone/code/", HTTP_REFERER="http://testserver/chat/phone/")
+    assert response["Location"] == "/accounts/login/?next=/chat/phone/"
+    # A page of another site is no way back.
+    response = client.post("/chat/phone/code/", HTTP_REFERER="https://elsewhere.example/x/")
+    assert response["Location"] == "/accounts/login/?next=/"
+
+
+def test_a_page_asked_for_before_signing_in_is_the_way_back(client, debra):
+    response = client.get("/chat/phone/")
+    assert response["Location"] == "/accounts/login/?next=/chat/phone/"

@@ -178,3 +178,22 @@ def test_a_username_longer_than_any_account_is_a_wrong_sign_in_not_an_error(clie
     response = client.post(path, {"username": "x" * 300, "password": "wrong"})
     assert response.status_code == 200
     assert "correct username and password" in response.content.decode()
+
+
+def test_a_form_refused_for_its_old_token_says_so_in_the_readers_language_on_a_phone_page(debra):
+    # A page left open while the person signed in again elsewhere: its token is stale.
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    user = StationRoleFactory(station=debra, role=StationRole.Role.LENDER).user
+    user.language = "bn"
+    user.save(update_fields=["language"])
+    client.force_login(user)
+    client.cookies["django_language"] = "bn"
+    client.get("/chat/phone/")
+    response = client.post("/chat/phone/code/", {"csrfmiddlewaretoken": "x" * 64})
+    page = response.content.decode()
+    assert response.status_code == 403
+    assert 'name="viewport"' in page
+    assert "কিছুই করা হয়নি" in page
+    assert "CSRF" not in page and "Forbidden" not in page
