@@ -11,10 +11,8 @@ from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import QuerySet, Sum
-from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from escort_portal.formats import native_digits
 from stations.models import InboxCount, Station, User
 from stations.routing import station_reverse
 
@@ -104,23 +102,6 @@ class InboxItem:
     body: str
 
 
-# A message's values a page writes in its reader's numerals (dates, times, counts); a reference,
-# a phone number and coordinates keep the ASCII digits they are dialled and typed with.
-PAGE_NUMERALS = frozenset(
-    {"date", "time", "minutes", "cutoff", "since", "located_at"}
-    | {"runs", "rosters", "uncovered", "incidents", "stations"}
-)
-
-
-def on_page(context: dict, language: str) -> dict:
-    """A message's values as a page in `language` shows them (the SMS keeps ASCII digits)."""
-    with translation.override(language):
-        return {
-            name: native_digits(value) if name in PAGE_NUMERALS else value
-            for name, value in context.items()
-        }
-
-
 def inbox_page(
     *, user: User, page_number: str | int | None, language: str, per_page: int = 25
 ) -> Page:
@@ -128,7 +109,7 @@ def inbox_page(
     page = Paginator(message_list_inbox(user=user), per_page).get_page(page_number)
     items = []
     for message in page.object_list:
-        rendered = catalogue.render(message.kind, language, on_page(message.context, language))
+        rendered = catalogue.render(message.kind, language, message.context)
         items.append(InboxItem(message, rendered.subject, rendered.body))
     # The page carries the rendered messages in place of the rows it was cut from.
     page.object_list = items  # type: ignore[assignment]
@@ -221,7 +202,7 @@ def subdivision_inbox(
     for station_id, pk, kind, context, created_at, unread in rows:
         if isinstance(context, str):
             context = json.loads(context)
-        rendered = catalogue.render(kind, language, on_page(context, language))
+        rendered = catalogue.render(kind, language, context)
         items.append(
             SubdivisionItem(
                 by_id[station_id], pk, rendered.subject, rendered.body, created_at, unread
