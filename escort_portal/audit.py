@@ -17,6 +17,7 @@ import datetime
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import pghistory
 from django.apps import apps
@@ -257,7 +258,21 @@ def _labels(tracked, shown_fields, history, object_ids) -> dict:
                 wanted.setdefault(model_field.related_model, set()).add(value)
     labels = {}
     for model, pks in wanted.items():
-        related = [f.name for f in model._meta.fields if f.many_to_one]
+        # Two steps out: an entry on a run is named by the run's team and area, an SOS by its
+        # entry's agent; one step would read those a row at a time.
+        related = [
+            path
+            for first in model._meta.fields
+            if first.many_to_one
+            for path in [
+                first.name,
+                *(
+                    f"{first.name}__{second.name}"
+                    for second in cast(type[models.Model], first.related_model)._meta.fields
+                    if second.many_to_one
+                ),
+            ]
+        ]
         for pk, obj in model._default_manager.select_related(*related).in_bulk(pks).items():
             labels[model, pk] = str(obj)
     return labels

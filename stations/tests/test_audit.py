@@ -206,3 +206,42 @@ def test_a_page_number_out_of_range_is_harmless_and_keeps_the_filters(in_debra, 
     deep = oc.get("/station/debra/audit/?search=Rina&page=99999")
     assert deep.status_code == 200
     assert "Page 100" in deep.content.decode()
+
+
+def _runs_with_entries(count: int) -> None:
+    from escorts.models import DutySheet, EscortRun, RunEntry
+    from escorts.tests.factories import TeamFactory
+
+    sheet, _ = DutySheet.objects.get_or_create(
+        date=datetime.date(2026, 12, 2),
+        version=1,
+        defaults={"origin": DutySheet.Origin.CUTOFF, "build_status": DutySheet.Build.DONE},
+    )
+    for _n in range(count):
+        entry = EntryFactory()
+        run = EscortRun.objects.create(
+            sheet=sheet,
+            team=TeamFactory(),
+            area=entry.area,
+            start=datetime.time(10, 0),
+            end=datetime.time(12, 0),
+        )
+        RunEntry.objects.create(sheet=sheet, run=run, entry=entry)
+
+
+def test_the_trails_queries_do_not_grow_with_the_entries_on_runs_it_shows(in_debra, oc):
+    """A busy morning's sheet puts hundreds of entries on runs: each row of the trail names its
+    run by team and area, read with the page's other labels, not one row at a time."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = "/station/debra/audit/?model=escorts.runentry"
+    _runs_with_entries(2)
+    oc.get(url)  # the first request of a session reads a few things once
+    with CaptureQueriesContext(connection) as few:
+        assert oc.get(url).status_code == 200
+    _runs_with_entries(10)
+    with CaptureQueriesContext(connection) as many:
+        page = oc.get(url).content.decode()
+    assert page.count("<tr>") - 1 == 12
+    assert len(many) == len(few)
