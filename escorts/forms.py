@@ -161,7 +161,7 @@ class RunCreateForm(forms.Form):
         cast(forms.ModelChoiceField, self.fields["entries"]).queryset = entries
         # The label of this form's own copy of the field, set on the instance.
         self.fields["entries"].label_from_instance = lambda e: (  # type: ignore[attr-defined]
-            f"{e.agent.name} · {e.roster.branch} · {e.area.name} · "
+            f"{e.agent.name} · {e.roster.branch} · {e.area.display_name} · "
             + native_digits(f"{e.depart_at:%H:%M}-{e.return_at:%H:%M}")
         )
         self.helper = _helper(_("Create run"))

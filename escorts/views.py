@@ -623,8 +623,9 @@ def sheet_csv(request: SheetRequest, date: datetime.date, version: int) -> HttpR
                 spreadsheet_row([
                     date, found.version, run.team.name, run.team.leader.name,
                     run.team.leader.phone, f"{run.start:%H:%M}", f"{run.end:%H:%M}",
-                    run.area.name, run.meeting_point, run.get_status_display(), entry.agent.name,
-                    entry.agent.phone, entry.roster.branch, entry.get_cash_band_display(), "",
+                    run.area.display_name, run.meeting_point, run.get_status_display(),
+                    entry.agent.name, entry.agent.phone, entry.roster.branch,
+                    entry.get_cash_band_display(), "",
                 ])
             )  # fmt: skip
     for item in selectors.uncovered_list(sheet=found):
@@ -632,7 +633,7 @@ def sheet_csv(request: SheetRequest, date: datetime.date, version: int) -> HttpR
         writer.writerow(
             spreadsheet_row([
                 date, found.version, "", "", "", f"{entry.depart_at:%H:%M}",
-                f"{entry.return_at:%H:%M}", entry.area.name, "", "", entry.agent.name,
+                f"{entry.return_at:%H:%M}", entry.area.display_name, "", "", entry.agent.name,
                 entry.agent.phone, entry.roster.branch, entry.get_cash_band_display(),
                 item.get_reason_display(),
             ])
