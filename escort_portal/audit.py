@@ -28,7 +28,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .formats import native_digits
+from .formats import native_digits, page_date
 from .stamps import STAMP_FIELDS
 
 
@@ -204,6 +204,14 @@ def _shown(model_field: models.Field, event: models.Model, labels: dict) -> str:
         return str(dict(model_field.flatchoices).get(value, value))
     if isinstance(value, bool):
         return _("yes") if value else _("no")
+    # Dates, times and counts as the page writes them; text (phones, vehicle numbers) and
+    # coordinates stay as they were typed.
+    if isinstance(value, datetime.date):
+        return page_date(value)
+    if isinstance(value, datetime.time):
+        return native_digits(f"{value:%H:%M}")
+    if isinstance(value, int):
+        return native_digits(value)
     return str(value)
 
 

@@ -374,6 +374,8 @@ class RunEntry(models.Model):
     )
 
     class Meta:
+        verbose_name = _("entry on a run")
+        verbose_name_plural = _("entries on runs")
         constraints = [
             models.UniqueConstraint(fields=["sheet", "entry"], name="entry_once_per_sheet")
         ]

@@ -131,6 +131,8 @@ class SosAlert(models.Model):
     class Meta:
         db_table = "lenders_sosalert"
         ordering = ["-raised_at"]
+        verbose_name = _("SOS alert")
+        verbose_name_plural = _("SOS alerts")
 
     def __str__(self) -> str:
         return f"SOS {self.entry.agent.name} · {self.raised_at:%H:%M}"

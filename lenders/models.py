@@ -96,6 +96,8 @@ class BranchMember(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("branch login")
+        verbose_name_plural = _("branch logins")
         constraints = [
             models.UniqueConstraint(fields=["branch", "user"], name="one_membership_per_branch")
         ]

@@ -245,3 +245,39 @@ def test_the_trails_queries_do_not_grow_with_the_entries_on_runs_it_shows(in_deb
         page = oc.get(url).content.decode()
     assert page.count("<tr>") - 1 == 12
     assert len(many) == len(few)
+
+
+def test_a_bengali_officer_in_charge_reads_every_kind_of_record_in_bengali(in_debra):
+    from django.utils import translation
+
+    from stations.selectors import audit_models
+
+    with translation.override("bn"):
+        labels = [label for _value, label in audit_models(station=in_debra)]
+    assert labels
+    assert [label for label in labels if label.isascii()] == []
+
+
+def test_a_bengali_trail_writes_recorded_dates_times_and_numbers_in_bengali_digits(
+    in_debra, client_for
+):
+    from escorts.models import DutySheet
+    from escorts.tests.factories import TeamFactory
+
+    oc = StationRoleFactory(station=in_debra, role=StationRole.Role.OFFICER_IN_CHARGE).user
+    oc.language = "bn"
+    oc.save()
+    DutySheet.objects.create(
+        date=datetime.date(2026, 12, 2),
+        version=3,
+        origin=DutySheet.Origin.CUTOFF,
+        build_status=DutySheet.Build.DONE,
+    )
+    TeamFactory(capacity=4, shift_start=datetime.time(7, 30))
+    client = client_for(oc)
+    sheet = client.get("/station/debra/audit/?model=escorts.dutysheet").content.decode()
+    assert "→ বুধ ০২ ডিসে. ২০২৬" in sheet and "→ ৩" in sheet
+    assert "→ 2026-12-02" not in sheet and "→ 3<" not in sheet
+    team = client.get("/station/debra/audit/?model=escorts.escortteam").content.decode()
+    assert "→ ০৭:৩০" in team and "→ ৪" in team  # noqa: RUF001
+    assert "→ 07:30" not in team
