@@ -710,6 +710,20 @@ def test_a_team_is_marked_off_duty_for_a_date(station, duty, client_for):
     assert not team.days_off.exists()
 
 
+def test_an_off_duty_reason_too_long_is_said_not_dropped_in_silence(station, duty, client_for):
+    team = TeamFactory()
+    client = client_for(duty)
+    page = client.get(url("escorts:availability", TODAY)).content.decode()
+    assert 'name="reason" maxlength="200"' in page
+    answer = client.post(
+        url("escorts:availability", TODAY),
+        {"team": team.pk, "off": "on", "reason": "x" * 201},
+        follow=True,
+    )
+    assert not team.days_off.exists()
+    assert 'class="alert alert-danger"' in answer.content.decode()
+
+
 def test_the_edit_forms_and_history_open(day, duty, client_for):
     client = client_for(duty)
     run = EscortRun.objects.filter(sheet=day["sheet"]).first()
