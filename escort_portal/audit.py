@@ -17,6 +17,7 @@ import datetime
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import pghistory
 from django.apps import apps
@@ -28,7 +29,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .formats import native_digits
+from .formats import native_digits, page_date
 from .stamps import STAMP_FIELDS
 
 
@@ -204,6 +205,14 @@ def _shown(model_field: models.Field, event: models.Model, labels: dict) -> str:
         return str(dict(model_field.flatchoices).get(value, value))
     if isinstance(value, bool):
         return _("yes") if value else _("no")
+    # Dates, times and counts as the page writes them; text (phones, vehicle numbers) and
+    # coordinates stay as they were typed.
+    if isinstance(value, datetime.date):
+        return page_date(value)
+    if isinstance(value, datetime.time):
+        return native_digits(f"{value:%H:%M}")
+    if isinstance(value, int):
+        return native_digits(value)
     return str(value)
 
 
@@ -258,7 +267,21 @@ def _labels(tracked, shown_fields, history, object_ids) -> dict:
                 wanted.setdefault(model_field.related_model, set()).add(value)
     labels = {}
     for model, pks in wanted.items():
-        related = [f.name for f in model._meta.fields if f.many_to_one]
+        # Two steps out: an entry on a run is named by the run's team and area, an SOS by its
+        # entry's agent; one step would read those a row at a time.
+        related = [
+            path
+            for first in model._meta.fields
+            if first.many_to_one
+            for path in [
+                first.name,
+                *(
+                    f"{first.name}__{second.name}"
+                    for second in cast(type[models.Model], first.related_model)._meta.fields
+                    if second.many_to_one
+                ),
+            ]
+        ]
         for pk, obj in model._default_manager.select_related(*related).in_bulk(pks).items():
             labels[model, pk] = str(obj)
     return labels

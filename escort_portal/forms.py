@@ -56,12 +56,18 @@ def service_error_text(exc: ValidationError) -> str:
         if hasattr(exc, "error_dict")
         else exc.error_list
     )
-    return " ".join(
-        str(error.message % {key: native_digits(value) for key, value in error.params.items()})
-        if error.params
-        else str(error.message)
-        for error in errors
-    )
+    return " ".join(_in_page_numerals(error) for error in errors)
+
+
+def _in_page_numerals(error: ValidationError) -> str:
+    if not error.params:
+        return str(error.message)
+    try:
+        return str(error.message % {key: native_digits(v) for key, v in error.params.items()})
+    except TypeError:
+        # A plural (Django's own length checks among them) picks its form by the number itself,
+        # and a `%d` wants one: the message is made with the numbers, then written in numerals.
+        return native_digits(str(error.message % error.params))
 
 
 def sent_error_text(exc: ValidationError) -> str:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import urlsplit
 
+from django.utils.translation import gettext as _
+
 TILE = 256
 MAX_ZOOM = 16
 # Space kept around the outermost points, in pixels.
@@ -156,7 +158,11 @@ def draw(places: list[Place], *, tile_url: str = "", width: int = 640, height: i
                     )
                     drawn.tiles.append(Tile(_n(tx * TILE - left), _n(ty * TILE - top), href))
     metres = _nice(per_pixel * width / 4)
-    drawn.scale_text = f"{metres // 1000} km" if metres >= 1000 else f"{metres} m"
+    drawn.scale_text = (
+        _("%(km)s km") % {"km": metres // 1000}
+        if metres >= 1000
+        else _("%(metres)s m") % {"metres": metres}
+    )
     drawn.scale_x = _n(10 + metres / per_pixel)
     drawn.scale_y = _n(height - 12)
     drawn.scale_text_y = _n(height - 16)

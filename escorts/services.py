@@ -555,9 +555,11 @@ def _take_off(sheet: DutySheet, entry: RosterEntry) -> None:
     if not rest:
         run.delete()
         return
-    run.start = min(e.depart_at for e in rest)
-    run.end = max(e.return_at for e in rest)
-    run.save(update_fields=["start", "end", "updated_at"])
+    window = (min(e.depart_at for e in rest), max(e.return_at for e in rest))
+    if window != (run.start, run.end):
+        # Saved only when the hours change: the trail would list an empty "Changed" otherwise.
+        run.start, run.end = window
+        run.save(update_fields=["start", "end", "updated_at"])
 
 
 @transaction.atomic

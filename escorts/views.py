@@ -203,6 +203,8 @@ def availability(request: StationRequest, date: datetime.date) -> HttpResponse:
                 by=request.user,
             )
             messages.success(request, _("Availability saved. It applies to the next build."))
+        else:
+            messages.error(request, service_error_text(ValidationError(form.errors.as_data())))
         return redirect("escorts:availability", date=date)
     off = {item.team_id: item for item in selectors.team_list_off_duty(date=date)}
     teams = [(team, off.get(team.pk)) for team in selectors.team_list().filter(active=True)]

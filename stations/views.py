@@ -209,8 +209,13 @@ def second_factors(request: StationRequest) -> HttpResponse:
     """The officer-in-charge hands out enrolment codes: to a new officer, or for a lost phone."""
     station = current_station(request)
     code = None
+    officers = selectors.officers_second_factor(station=station)
     if request.method == "POST":
         username = field_text(request.POST, "username")
+        set_up = any(role.user.username == username and on for role, on in officers)
+        if set_up and request.POST.get("confirmed") != "yes":
+            # A reset signs the officer out everywhere and stops their app: asked first.
+            return render(request, "stations/second_factor_reset.html", {"username": username})
         try:
             code = services.officer_second_factor_reset(
                 station=station, username=username, by=request.user
@@ -223,7 +228,7 @@ def second_factors(request: StationRequest) -> HttpResponse:
             _("Enrolment code for %(username)s. Give it to them in person; it is shown only now.")
             % {"username": username},
         )
-    officers = selectors.officers_second_factor(station=station)
+        officers = selectors.officers_second_factor(station=station)
     return render(request, "stations/second_factors.html", {"officers": officers, "code": code})
 
 

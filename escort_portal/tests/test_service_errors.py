@@ -102,3 +102,18 @@ def test_no_view_shows_a_service_error_another_way():
     ]
     assert views
     assert [str(p) for p in views if OTHER_WAYS.search(p.read_text())] == []
+
+
+def test_a_plural_error_of_django_s_own_is_written_whole_in_the_pages_numerals():
+    """Django's length checks choose their plural by the number: giving them the number as
+    text made the page fail instead of saying what was wrong."""
+    try:
+        forms.CharField(max_length=200).clean("x" * 201)
+    except ValidationError as exc:
+        error = exc
+    assert service_error_text(error) == (
+        "Ensure this value has at most 200 characters (it has 201)."
+    )
+    with translation.override("bn"):
+        text = service_error_text(error)
+    assert "২০০" in text and "২০১" in text and not re.search(r"[0-9]", text)

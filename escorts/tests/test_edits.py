@@ -210,6 +210,22 @@ def test_taking_an_entry_off_lists_it_uncovered(day, officer):
     assert not EscortRun.objects.filter(sheet=day["sheet"]).exists()  # empty runs go
 
 
+def test_taking_off_an_entry_inside_the_runs_hours_records_no_empty_change_of_the_run(
+    day, officer, clock
+):
+    """The audit trail listed "Changed · Escort run" with nothing changed whenever an entry
+    came off a run whose hours stayed the same."""
+    run = day["run"]
+    events = run.events.count()
+    clock.shift(datetime.timedelta(minutes=5))  # the officer's edit comes after the build
+    services.run_remove_entry(date=TODAY, entry=day["b"], by=officer)  # 10:30-11:30 of 10-12
+    run.refresh_from_db()
+    assert (run.start, run.end) == (datetime.time(10), datetime.time(12))
+    assert run.events.count() == events
+    services.run_remove_entry(date=TODAY, entry=day["a"], by=officer)
+    assert not EscortRun.objects.filter(pk=run.pk).exists()
+
+
 def test_changing_the_team_checks_the_new_teams_capacity(day, officer):
     small = TeamFactory(name="Small", capacity=1)
     with pytest.raises(ValidationError, match="Small escorts at most 1"):

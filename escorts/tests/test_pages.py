@@ -543,6 +543,37 @@ def test_a_bengali_printed_sheet_writes_its_dates_times_counts_and_pages_in_beng
     assert PdfReader(io.BytesIO(response.content)).trailer["/Root"]["/Lang"] == "en"
 
 
+def test_a_bengali_printed_sheet_keeps_its_english_heading_line_and_names_the_station_in_bengali(
+    day, duty, client_for, station
+):
+    """The header carries the station's name in both languages whatever the reader's: the
+    English line stays English beside the Bengali one, and the footer reads as the page does."""
+    Station.objects.filter(pk=station.pk).update(name_bn="ডেবরা")
+    _publish(day, duty)
+    duty.language = "bn"
+    duty.save()
+    response = client_for(duty).get(url("escorts:sheet_pdf", TODAY, 1))
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    assert "Debra Police Station · Escort duty sheet" in text
+    assert "Debra থানা" not in text
+    assert "Debra · ০১-১২-২০২৬" not in text  # the footer names the station as the page does
+
+
+def test_a_bengali_csv_and_new_run_form_name_areas_as_the_sheet_does(day, duty, client_for):
+    area = day["a"].area
+    area.name_bn = "মালঞ্চ"
+    area.save()
+    duty.language = "bn"
+    duty.save()
+    client = client_for(duty)
+    response = client.get(url("escorts:sheet_csv", TODAY, 1))
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    areas = {row[7] for row in rows[1:]}
+    assert "মালঞ্চ" in areas and "Malancha" not in areas
+    form = client.get(url("escorts:run_new", TODAY)).content.decode()
+    assert " · মালঞ্চ · " in form and " · Malancha · " not in form
+
+
 def test_a_draft_is_not_printed_but_can_be_exported(day, duty, client_for):
     client = client_for(duty)
     assert client.get(url("escorts:sheet_pdf", TODAY, 1)).status_code == 404
@@ -712,6 +743,20 @@ def test_a_team_is_marked_off_duty_for_a_date(station, duty, client_for):
     assert team.days_off.get().reason == "VIP duty"
     client.post(url("escorts:availability", TODAY), {"team": team.pk})
     assert not team.days_off.exists()
+
+
+def test_an_off_duty_reason_too_long_is_said_not_dropped_in_silence(station, duty, client_for):
+    team = TeamFactory()
+    client = client_for(duty)
+    page = client.get(url("escorts:availability", TODAY)).content.decode()
+    assert 'name="reason" maxlength="200"' in page
+    answer = client.post(
+        url("escorts:availability", TODAY),
+        {"team": team.pk, "off": "on", "reason": "x" * 201},
+        follow=True,
+    )
+    assert not team.days_off.exists()
+    assert 'class="alert alert-danger"' in answer.content.decode()
 
 
 def test_the_edit_forms_and_history_open(day, duty, client_for):

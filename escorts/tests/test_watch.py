@@ -552,6 +552,19 @@ def test_a_bengali_live_board_writes_its_times_and_counts_in_bengali_digits_but_
     assert "1 run finished today." in board
 
 
+def test_a_bengali_live_boards_map_scale_is_in_bengali(run_at, people, client_for, clock):
+    run = run_at(status=EscortRun.Status.STARTED, started_at=at("08:50"))
+    services.run_position_record(
+        run=run, by=None, key="p", latitude="22.3301", longitude="87.5123", accuracy_m=20
+    )
+    duty = people["duty"]
+    duty.language = "bn"
+    duty.save()
+    board = client_for(duty).get(url("escorts:live") + "?fragment=1").content.decode()
+    scale = re.search(r'<g class="map-scale">.*?<text[^>]*>([^<]*)</text>', board).group(1)
+    assert re.fullmatch(r"[০-৯]+ (কিমি|মিটার)", scale), scale  # noqa: RUF001
+
+
 def test_the_agents_trip_page_says_where_the_escort_is_in_words(run_at, people, client_for, clock):
     from lenders.tests.factories import MemberFactory
 

@@ -89,6 +89,23 @@ def test_the_register_dates_an_incident_in_the_portals_one_format(in_debra, clie
         assert "Tue 01 Dec 2026 10:15" in client.get(page).content.decode()
 
 
+def test_the_register_finds_an_incident_by_its_areas_name_as_the_page_shows_it(
+    in_debra, client_for, clock
+):
+    officer = StationRoleFactory(station=in_debra, role="duty").user
+    area = AreaFactory(name="Golbazar", name_bn="গোলবাজার")
+    services.incident_record(
+        occurred_at=datetime.datetime(2026, 12, 1, 10, 15, tzinfo=IST),
+        kind="snatching",
+        area=area,
+        by=officer,
+    )
+    client = client_for(officer)
+    for search in ("Golbazar", "গোলবাজার"):
+        page = client.get("/station/debra/lenders/incidents/", {"q": search}).content.decode()
+        assert "10:15" in page or "১০:১৫" in page, search
+
+
 def test_a_bengali_officer_reads_an_open_incident_as_open_not_as_the_verb(
     in_debra, client_for, clock
 ):

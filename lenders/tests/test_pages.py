@@ -444,6 +444,26 @@ def test_an_officer_merges_a_proposed_area_into_an_existing_one(in_debra, client
     assert connection.schema_name == "debra"
 
 
+def test_a_merge_names_no_area_until_the_officer_chooses_one(in_debra, client_for):
+    """Merging cannot be undone: the list's first area must not be the target of a tap on
+    Merge made without choosing."""
+    AreaFactory(name="Debra Bazar")
+    proposed = AreaFactory(name="Debra Market", status="proposed")
+    officer = client_for(StationRoleFactory(station=in_debra, role="duty").user)
+    page = officer.get("/station/debra/lenders/areas/").content.decode()
+    select = re.search(r'<select[^>]*name="into"[^>]*>(.*?)</select>', page, re.S)
+    assert select and "required" in select.group(0)
+    assert re.match(r'<option value="" selected>', select.group(1))
+    answer = officer.post(
+        f"/station/debra/lenders/areas/{proposed.pk}/decide/",
+        {"action": "merge", "into": ""},
+        follow=True,
+    )
+    assert "Choose an active area to merge into." in answer.content.decode()
+    proposed.refresh_from_db()
+    assert proposed.status == "proposed"
+
+
 def test_filing_an_entry_leaves_the_dashboards_recount_to_the_minute_job(
     in_debra,
     client_for,

@@ -5,11 +5,14 @@ import re
 
 import pytest
 import time_machine
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 from django_tenants.utils import tenant_context
 
+from escorts.models import DutySheet, EscortRun, RunEntry
 from escorts.tasks import station_tick
+from escorts.tests.factories import TeamFactory
 from lenders import services as lender_services
 from lenders.models import CollectionArea, FieldAgent, Roster
 from lenders.tests.factories import (
@@ -219,3 +222,58 @@ def test_a_bengali_officer_in_charge_reads_every_kind_of_record_in_bengali(in_de
     # An abbreviation keeps its capitals.
     assert labels["lenders.branchapikey"] == "API কী"
     assert not [label for label in labels.values() if re.search("[a-z]{3}", label)]
+
+
+def _runs_with_entries(count: int) -> None:
+    sheet, _ = DutySheet.objects.get_or_create(
+        date=datetime.date(2026, 12, 2),
+        version=1,
+        defaults={"origin": DutySheet.Origin.CUTOFF, "build_status": DutySheet.Build.DONE},
+    )
+    for _n in range(count):
+        entry = EntryFactory()
+        run = EscortRun.objects.create(
+            sheet=sheet,
+            team=TeamFactory(),
+            area=entry.area,
+            start=datetime.time(10, 0),
+            end=datetime.time(12, 0),
+        )
+        RunEntry.objects.create(sheet=sheet, run=run, entry=entry)
+
+
+def test_the_trails_queries_do_not_grow_with_the_entries_on_runs_it_shows(in_debra, oc):
+    """A busy morning's sheet puts hundreds of entries on runs: each row of the trail names its
+    run by team and area, read with the page's other labels, not one row at a time."""
+    url = "/station/debra/audit/?model=escorts.runentry"
+    _runs_with_entries(2)
+    oc.get(url)  # the first request of a session reads a few things once
+    with CaptureQueriesContext(connection) as few:
+        assert oc.get(url).status_code == 200
+    _runs_with_entries(10)
+    with CaptureQueriesContext(connection) as many:
+        page = oc.get(url).content.decode()
+    assert page.count("<tr>") - 1 == 12
+    assert len(many) == len(few)
+
+
+def test_a_bengali_trail_writes_recorded_dates_times_and_numbers_in_bengali_digits(
+    in_debra, client_for
+):
+    oc = StationRoleFactory(station=in_debra, role=StationRole.Role.OFFICER_IN_CHARGE).user
+    oc.language = "bn"
+    oc.save()
+    DutySheet.objects.create(
+        date=datetime.date(2026, 12, 2),
+        version=3,
+        origin=DutySheet.Origin.CUTOFF,
+        build_status=DutySheet.Build.DONE,
+    )
+    TeamFactory(capacity=4, shift_start=datetime.time(7, 30))
+    client = client_for(oc)
+    sheet = client.get("/station/debra/audit/?model=escorts.dutysheet").content.decode()
+    assert "→ বুধ ০২ ডিসে. ২০২৬" in sheet and "→ ৩" in sheet
+    assert "→ 2026-12-02" not in sheet and "→ 3<" not in sheet
+    team = client.get("/station/debra/audit/?model=escorts.escortteam").content.decode()
+    assert "→ ০৭:৩০" in team and "→ ৪" in team  # noqa: RUF001
+    assert "→ 07:30" not in team

@@ -125,7 +125,8 @@ def test_the_officer_in_charge_resets_a_lost_phone(debra, client_for, settings):
     assert officer_client.get("/station/debra/").status_code == 200
 
     page = client_for(oc).post(
-        "/station/debra/people/second-factor/", {"username": officer.username}
+        "/station/debra/people/second-factor/",
+        {"username": officer.username, "confirmed": "yes"},
     )
     code = re.search(r'id="enrolment-code">([a-z0-9-]+)<', page.content.decode()).group(1)
     assert not TOTPDevice.objects.filter(user=officer).exists()
@@ -133,6 +134,30 @@ def test_the_officer_in_charge_resets_a_lost_phone(debra, client_for, settings):
     # The phone that was lost, still signed in, is signed out.
     assert officer_client.get("/station/debra/").status_code == 302
     assert _enrol(_password_only(officer), code).status_code == 302
+
+
+def test_resetting_a_lost_phone_asks_first_and_a_stray_tap_changes_nothing(
+    debra, client_for, settings
+):
+    """A reset signs the officer out everywhere and stops their app: one tap on a phone's list
+    of officers must not do it; a first code for an officer without the app needs no asking."""
+    settings.OTP_REQUIRED = True
+    oc = client_for(StationRoleFactory(station=debra, role=StationRole.Role.OFFICER_IN_CHARGE).user)
+    officer = StationRoleFactory(station=debra).user
+    officer_client = client_for(officer)
+
+    page = oc.post("/station/debra/people/second-factor/", {"username": officer.username})
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "enrolment-code" not in text and f'value="{officer.username}"' in text
+    assert 'name="confirmed" value="yes"' in text
+    assert TOTPDevice.objects.filter(user=officer, confirmed=True).exists()
+    assert not EnrolmentCode.objects.exists()
+    assert officer_client.get("/station/debra/").status_code == 200
+
+    newcomer = StationRoleFactory(station=debra).user
+    page = oc.post("/station/debra/people/second-factor/", {"username": newcomer.username})
+    assert 'id="enrolment-code"' in page.content.decode()
 
 
 def test_an_officer_in_charge_gets_codes_only_for_their_own_officers(
