@@ -40,6 +40,7 @@ def incident_list(*, kind: str = "", status: str = "", search: str = "") -> Quer
             | Q(area__name__icontains=search)
             | Q(area__name_bn__icontains=search)
             | Q(branch__lender_name__icontains=search)
+            | Q(branch__branch_name__icontains=search)
         )
     return incidents
 

@@ -89,7 +89,7 @@ def test_the_register_dates_an_incident_in_the_portals_one_format(in_debra, clie
         assert "Tue 01 Dec 2026 10:15" in client.get(page).content.decode()
 
 
-def test_the_register_finds_an_incident_by_its_areas_name_as_the_page_shows_it(
+def test_the_register_finds_an_incident_by_its_area_and_branch_as_the_page_shows_them(
     in_debra, client_for, clock
 ):
     officer = StationRoleFactory(station=in_debra, role="duty").user
@@ -98,10 +98,11 @@ def test_the_register_finds_an_incident_by_its_areas_name_as_the_page_shows_it(
         occurred_at=datetime.datetime(2026, 12, 1, 10, 15, tzinfo=IST),
         kind="snatching",
         area=area,
+        branch=BranchFactory(lender_name="Bandhan Bank", branch_name="Kharagpur 34"),
         by=officer,
     )
     client = client_for(officer)
-    for search in ("Golbazar", "গোলবাজার"):
+    for search in ("Golbazar", "গোলবাজার", "Kharagpur 34"):
         page = client.get("/station/debra/lenders/incidents/", {"q": search}).content.decode()
         assert "10:15" in page or "১০:১৫" in page, search
 
