@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone, translation
 
-from lenders.models import BranchMember, LenderBranch, RosterEntry
+from lenders.models import BranchMember, CollectionArea, LenderBranch, RosterEntry
 from lenders.notify import branch_people
 from notifications.models import Channel, Kind
 from notifications.services import message_queue
@@ -45,6 +45,15 @@ def officer_contact(officer: Officer) -> str:
     return f"{rank} {officer.name}"
 
 
+def _meeting_place(meeting_point: str, area: CollectionArea) -> dict:
+    """Where to meet, for a message: the run's own meeting point as the officer wrote it, or else
+    the area, by its English name and, when the station keeps one, its Bengali name, which a
+    Bengali reader's copy shows (`notifications.catalogue.render`)."""
+    if meeting_point:
+        return {"meeting_point": meeting_point}
+    return {"meeting_point": area.name, "meeting_point_bn": area.name_bn}
+
+
 def _escort_context(run: EscortRun, date_text: str, path: str) -> dict:
     """The leader's view of a run. Values are whole: the inbox shows them in full and only the
     SMS text is cut to its slots' length."""
@@ -54,7 +63,7 @@ def _escort_context(run: EscortRun, date_text: str, path: str) -> dict:
         "agents": ", ".join(entry.agent.name for entry in run.entries.all()) or "-",
         "date": date_text,
         "time": f"{run.start:%H:%M}-{run.end:%H:%M}",
-        "meeting_point": run.meeting_point or run.area.display_name,
+        **_meeting_place(run.meeting_point, run.area),
         "contact": officer_contact(leader),
         "phone": str(leader.phone),
         "path": path,
@@ -108,7 +117,7 @@ def _announce_runs(sheet: DutySheet, runs: list[EscortRun], *, kind: str, only: 
         )
         for entry in by_run.get(run.pk, []):
             branch = entry.roster.branch
-            meet_at, place = agent_meeting(run=run, entry=entry)
+            meet_at = agent_meeting(run=run, entry=entry)[0]
             message_queue(
                 event=f"{kind}:{sheet.pk}:run:{run.pk}:entry:{entry.pk}",
                 kind=kind,
@@ -117,7 +126,7 @@ def _announce_runs(sheet: DutySheet, runs: list[EscortRun], *, kind: str, only: 
                     **context,
                     "agents": entry.agent.name,
                     "time": f"{meet_at:%H:%M}-{min(run.end, entry.return_at):%H:%M}",
-                    "meeting_point": place,
+                    **_meeting_place(run.meeting_point, entry.area),
                     "path": station_reverse(
                         station, "escorts:branch_escorts", branch.pk, sheet.date
                     ),
@@ -242,7 +251,7 @@ def run_escalated(run: EscortRun, *, state: RunState, rung: str, now: datetime.d
         context = {
             **common,
             "time": f"{run.start:%H:%M}",
-            "meeting_point": run.meeting_point or run.area.display_name,
+            **_meeting_place(run.meeting_point, run.area),
         }
     messages = message_queue(
         event=f"watch:{run.pk}:{state.spell}:{rung}",

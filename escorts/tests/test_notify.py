@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 
 from escorts import services
 from escorts.tests.building import build_due
@@ -127,3 +128,23 @@ def test_the_reason_for_no_escort_is_in_the_readers_language(station, clock):
     services.duty_sheet_publish(date=TODAY, by=UserFactory())
     (message,) = _inbox(manager)
     assert message.context["reason"] != "no escort team on duty"
+
+
+def test_each_reader_is_told_where_to_meet_by_the_areas_name_in_their_own_language(station, clock):
+    leader_user = UserFactory(language="bn")
+    TeamFactory(leader=OfficerFactory(user=leader_user), capacity=4)
+    area = AreaFactory(name="Malancha", name_bn="মালঞ্চ")
+    branch = BranchFactory()
+    manager = MemberFactory(branch=branch).user
+    entry(branch=branch, area=area)
+    build_due()
+    # A Bengali officer publishes: what the messages say does not follow the publisher's page.
+    with translation.override("bn"):
+        services.duty_sheet_publish(date=TODAY, by=UserFactory(language="bn"))
+    for reader, shown, not_shown in (
+        (leader_user, "মালঞ্চ", "Malancha"),
+        (manager, "Malancha", "মালঞ্চ"),
+    ):
+        [message] = _inbox(reader)
+        body = catalogue.render(message.kind, reader.language or "en", message.context).body
+        assert shown in body and not_shown not in body
