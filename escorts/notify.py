@@ -45,6 +45,16 @@ def officer_contact(officer: Officer) -> str:
     return f"{rank} {officer.name}"
 
 
+def _contact(officer: Officer) -> dict:
+    """The officer to call in the portal's language, and in Bengali for a Bengali reader's copy
+    (as `_meeting_place`): one message is made for readers of both, whoever's page or job
+    made it."""
+    with translation.override(settings.LANGUAGE_CODE):
+        contact = officer_contact(officer)
+    with translation.override("bn"):
+        return {"contact": contact, "contact_bn": officer_contact(officer)}
+
+
 def _meeting_place(meeting_point: str, area: CollectionArea) -> dict:
     """Where to meet, for a message: the run's own meeting point as the officer wrote it, or else
     the area, by its English name and, when the station keeps one, its Bengali name, which a
@@ -64,7 +74,7 @@ def _escort_context(run: EscortRun, date_text: str, path: str) -> dict:
         "date": date_text,
         "time": f"{run.start:%H:%M}-{run.end:%H:%M}",
         **_meeting_place(run.meeting_point, run.area),
-        "contact": officer_contact(leader),
+        **_contact(leader),
         "phone": str(leader.phone),
         "path": path,
     }
@@ -230,7 +240,7 @@ def run_escalated(run: EscortRun, *, state: RunState, rung: str, now: datetime.d
     path = station_reverse(station, "escorts:my_day" if rung in leader_rungs else "escorts:live")
     common = {
         "reference": run_reference(run),
-        "contact": f"{leader.get_rank_display()} {leader.name}",
+        **_contact(leader),
         "phone": str(leader.phone),
         "path": path,
     }

@@ -109,20 +109,22 @@ KINDS: dict[str, KindSpec] = {
     Kind.SHEET_DRAFT_READY: KindSpec(("date", "runs", "uncovered", "link")),
     # A team leader's copy carries Acknowledge; a branch's copy has no chat_ref and no button.
     Kind.SHEET_PUBLISHED: KindSpec(
-        _ESCORT, optional=("chat_ref", "meeting_point_bn"), buttons=("ack",)
+        _ESCORT, optional=("chat_ref", "meeting_point_bn", "contact_bn"), buttons=("ack",)
     ),
     Kind.SHEET_CHANGED: KindSpec(
-        _ESCORT, optional=("chat_ref", "meeting_point_bn"), buttons=("ack",)
+        _ESCORT, optional=("chat_ref", "meeting_point_bn", "contact_bn"), buttons=("ack",)
     ),
     Kind.RUN_OVERDUE: KindSpec(
         ("reference", "time", "meeting_point", "link"),
-        optional=("contact", "phone", "meeting_point_bn"),
+        optional=("contact", "phone", "meeting_point_bn", "contact_bn"),
     ),
     Kind.RUN_NOT_ACKNOWLEDGED: KindSpec(
         ("reference", "time", "meeting_point", "contact", "phone", "link"),
-        optional=("meeting_point_bn",),
+        optional=("meeting_point_bn", "contact_bn"),
     ),
-    Kind.RUN_SILENT: KindSpec(("reference", "minutes", "since", "contact", "phone", "link")),
+    Kind.RUN_SILENT: KindSpec(
+        ("reference", "minutes", "since", "contact", "phone", "link"), optional=("contact_bn",)
+    ),
     Kind.TRIP_UNESCORTED: KindSpec(("agents", "date", "time", "reason", "phone", "link")),
     Kind.SOS: KindSpec(
         ("reference", "time", "place", "name", "phone", "link"),
