@@ -31,6 +31,8 @@ def branch_decided(branch: LenderBranch) -> None:
     context = {
         "branch": str(branch),
         "station": station.name,
+        # A Bengali reader's copy names the station in Bengali (notifications.catalogue.render).
+        "station_bn": station.name_bn,
         "path": station_reverse(station, "lenders:branch", branch.pk),
     }
     if not approved:
@@ -55,6 +57,7 @@ def roster_reminder(branch: LenderBranch, date: datetime.date) -> None:
             "date": date.strftime("%d-%m-%Y"),
             "cutoff": station.roster_cutoff.strftime("%H:%M"),
             "station": station.name,
+            "station_bn": station.name_bn,
             "path": station_reverse(station, "lenders:roster_day", branch.pk, date),
             # On WhatsApp: "Same as last time", "No collection" and a link to the form.
             "chat_ref": f"roster:{branch.pk}:{date.isoformat()}",

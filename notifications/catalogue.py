@@ -98,11 +98,13 @@ TEMPLATE_BUTTONS = {
 BUTTON_TITLE_MAX = 20
 
 KINDS: dict[str, KindSpec] = {
-    Kind.BRANCH_APPROVED: KindSpec(("branch", "station", "link")),
-    Kind.BRANCH_REJECTED: KindSpec(("branch", "station", "link"), optional=("reason",)),
+    Kind.BRANCH_APPROVED: KindSpec(("branch", "station", "link"), optional=("station_bn",)),
+    Kind.BRANCH_REJECTED: KindSpec(
+        ("branch", "station", "link"), optional=("reason", "station_bn")
+    ),
     Kind.ROSTER_REMINDER: KindSpec(
         ("date", "cutoff", "station", "link"),
-        optional=("chat_ref",),
+        optional=("chat_ref", "station_bn"),
         buttons=("copy", "none"),
         link_button=True,
     ),

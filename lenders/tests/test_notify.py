@@ -10,6 +10,7 @@ import time_machine
 from lenders import services
 from lenders.models import BranchMember, LenderBranch
 from lenders.tests.factories import BranchFactory, EntryFactory, MemberFactory
+from notifications import catalogue
 from notifications.models import Message
 from stations.tests.factories import UserFactory
 
@@ -60,3 +61,17 @@ def test_the_reminder_goes_once_to_branches_with_nothing_filed_in_the_window(in_
     assert _kinds(silent_manager) == ["roster_reminder"]
     assert _kinds(filed_manager) == []
     assert _kinds(pending_manager) == []
+
+
+def test_a_bengali_manager_reads_the_stations_bengali_name_and_an_english_one_its_english(
+    in_debra,
+):
+    in_debra.name_bn = "ডেবরা"
+    in_debra.save()
+    branch = BranchFactory(status=LenderBranch.Status.PENDING)
+    manager = MemberFactory(branch=branch).user
+    services.branch_approve(branch=branch, by=UserFactory())
+    message = Message.objects.get(recipient=manager, channel="in_app")
+    assert "ডেবরা থানায়" in catalogue.render(message.kind, "bn", message.context).body
+    english = catalogue.render(message.kind, "en", message.context).body
+    assert "Debra" in english and "ডেবরা" not in english
