@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -16,6 +15,7 @@ from stations.access import (
     StationRequest,
     needs_second_factor,
     second_factor_redirect,
+    signed_in_required,
     station_permission_required,
     stations_overseen,
 )
@@ -106,7 +106,7 @@ def retry_failed(request: StationRequest) -> HttpResponse:
     return redirect("notifications:outbox")
 
 
-@login_required
+@signed_in_required
 @require_GET
 def subdivision_inbox(request: SignedInRequest) -> HttpResponse:
     """The SDPO's one inbox: their messages from every station they oversee; 404 for others."""

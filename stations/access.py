@@ -30,7 +30,7 @@ _View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
 
 
 class SignedInRequest(HttpRequest):
-    """A request past `login_required`: its user is a real account."""
+    """A request past `signed_in_required`: its user is a real account."""
 
     user: User
 

@@ -8,7 +8,6 @@ from urllib.parse import urlencode, urlsplit
 import segno
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.contrib.staticfiles import finders
 from django.core.exceptions import ValidationError
@@ -37,6 +36,7 @@ from .access import (
     enrolment_needs_code,
     needs_second_factor,
     second_factor_redirect,
+    signed_in_required,
     station_permission_required,
     station_role,
 )
@@ -52,7 +52,7 @@ PHONE_HOMES: dict[str, str] = {
 }
 
 
-@login_required
+@signed_in_required
 @require_GET
 def home(request: SignedInRequest) -> HttpResponse:
     """The user's stations; people on a phone in one station go straight to their own day."""
@@ -175,7 +175,7 @@ def station_landing(request: StationRequest) -> HttpResponse:
     return render(request, "stations/landing.html", context)
 
 
-@login_required
+@signed_in_required
 @require_GET
 def sdpo_dashboard(request: SignedInRequest) -> HttpResponse:
     """Every station of the SDPO's subdivisions, from the read model; 404 for anyone else."""
@@ -282,7 +282,7 @@ ENROLMENT_SESSION_KEY = "stations_enrolment_for"
 RECOVERY_SESSION_KEY = "stations_recovery_codes"
 
 
-@login_required
+@signed_in_required
 @never_cache
 @rate_limit("login", key="user")
 @require_http_methods(["GET", "POST"])

@@ -9,7 +9,6 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth import login
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -27,6 +26,7 @@ from stations.access import (
     SignedInRequest,
     StationRequest,
     second_factor_required,
+    signed_in_required,
     station_permission_required,
 )
 from stations.permissions import BranchCap
@@ -57,7 +57,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     return render(request, "lenders/signup.html", {"form": form})
 
 
-@login_required
+@signed_in_required
 @second_factor_required
 @require_http_methods(["GET", "POST"])
 def register(request: SignedInRequest) -> HttpResponse:
