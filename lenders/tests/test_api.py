@@ -153,9 +153,18 @@ def test_a_revoked_key_stops_working(debra, branch, manager, key, client_for):
     record = BranchApiKey.objects.get(branch=branch)
     assert record.last_used_at is not None
     url = station_reverse(debra, "lenders:api_key_revoke", branch_pk=branch.pk, key_pk=record.pk)
-    assert client_for(manager).post(url).status_code == 302
+    client = client_for(manager)
+    # The list's Revoke asks first; asking changes nothing.
+    keys = station_reverse(debra, "lenders:api_keys", branch_pk=branch.pk)
+    assert f'href="{url}"' in client.get(keys).content.decode()
+    asked = client.get(url)
+    assert asked.status_code == 200 and "Revoke the key" in asked.content.decode()
+    assert Api(key).get("/agents/").status_code == 200
+    assert client.post(url).status_code == 302
     record.refresh_from_db()
     assert record.revoked_by == manager
+    # Back to the question after revoking: the list, not the question again.
+    assert client.get(url).status_code == 302
     response = Api(key).get("/agents/")
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == "Api-Key"

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from escort_portal.forms import add_service_errors
 from stations.permissions import BranchCap
@@ -64,10 +64,17 @@ def api_key_list(request: BranchRequest, branch_pk: int) -> HttpResponse:
 
 
 @branch_permission_required(BranchCap.KEYS)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def api_key_revoke(request: BranchRequest, branch_pk: int, key_pk: int) -> HttpResponse:
+    """Asks first: a revoked key stops the branch's own software at once, for good."""
     branch = request.branch
     api_key = get_object_or_404(branch.api_keys, pk=key_pk)
+    if request.method == "GET" and api_key.revoked_at is None:
+        return render(
+            request, "lenders/api_key_revoke.html", {"branch": branch, "api_key": api_key}
+        )
+    if request.method == "GET":
+        return redirect("lenders:api_keys", branch_pk=branch.pk)
     api_keys.api_key_revoke(api_key=api_key, by=request.user)
     messages.success(
         request, _("Key “%(name)s” revoked. It no longer works.") % {"name": api_key.name}

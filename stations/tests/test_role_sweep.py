@@ -21,6 +21,7 @@ from escorts.tests.building import build_due
 from escorts.tests.conftest import entry as escort_entry
 from escorts.tests.factories import OfficerFactory, TeamFactory
 from incidents import services as incident_services
+from lenders.api_keys import api_key_create
 from lenders.models import BranchMember, LenderBranch
 from lenders.tests.factories import AgentFactory, BranchFactory, EntryFactory, MemberFactory
 from notifications.models import Message
@@ -115,13 +116,16 @@ def test_every_branch_url_answers_each_role_and_state_as_the_table_says(
         "entry_pk": entry.pk,
         "agent_pk": agent.pk,
         "member_pk": colleague.pk,
+        "key_pk": api_key_create(branch=branch, name="Ledger", by=colleague.user).record.pk,
         "pk": entry.pk,
     }
+    stranger = MemberFactory(branch=other, role=BranchMember.Role.STAFF)
     theirs = {
         "branch_pk": other.pk,
         "entry_pk": other_entry.pk,
         "agent_pk": other_entry.agent_id,
-        "member_pk": MemberFactory(branch=other, role=BranchMember.Role.STAFF).pk,
+        "member_pk": stranger.pk,
+        "key_pk": api_key_create(branch=other, name="Ledger", by=stranger.user).record.pk,
         "pk": other_entry.pk,
     }
     caps = branch_capabilities(role=role, branch_status=status, agent_active=agent_active)
