@@ -321,6 +321,19 @@ def test_an_escort_acknowledges_and_checks_in_offline_and_each_reaches_the_serve
     leader.clean()
 
 
+def _sign_in_again_elsewhere(leader: Field) -> None:
+    """The session ends while the page stays open and the leader signs in again in another
+    tab, which gives the phone a new form token: the open page's one is stale."""
+    leader.tab.context.clear_cookies(name="sessionid")
+    other = leader.tab.context.new_page()
+    other.goto(leader.page.url.split("/station/")[0] + "/accounts/login/")
+    other.fill("#id_username", "watch-leader")
+    other.fill("#id_password", PASSWORD)
+    with other.expect_navigation():
+        other.locator("main button[type=submit]").click()
+    other.close()
+
+
 @pytest.mark.parametrize("language", ["en", "bn"])
 def test_an_action_from_a_page_opened_before_signing_in_again_is_sent_not_sent_to_sign_in(
     tab, watched, language
@@ -329,16 +342,7 @@ def test_an_action_from_a_page_opened_before_signing_in_again_is_sent_not_sent_t
     leader = Field(tab, language=language, username="watch-leader")
     page, t = leader.page, leader.tab.t
     leader.tab.go(f"/station/{STATION}/escorts/my-day/")
-    # The session ends while the page stays open; the leader signs in again in another tab,
-    # which gives the phone a new form token: the open page's one is stale.
-    leader.tab.context.clear_cookies(name="sessionid")
-    other = leader.tab.context.new_page()
-    other.goto(page.url.split("/station/")[0] + "/accounts/login/")
-    other.fill("#id_username", "watch-leader")
-    other.fill("#id_password", PASSWORD)
-    with other.expect_navigation():
-        other.locator("main button[type=submit]").click()
-    other.close()
+    _sign_in_again_elsewhere(leader)
 
     with page.expect_navigation():
         page.locator(f"[data-run='{stale}'] form[action$='/acknowledge/'] button").click()
@@ -366,14 +370,7 @@ def test_the_position_from_a_page_opened_before_signing_in_again_still_reaches_t
 
     _wait_for(positions, lambda count: count >= 1)
     before = positions()
-    leader.tab.context.clear_cookies(name="sessionid")
-    other = leader.tab.context.new_page()
-    other.goto(page.url.split("/station/")[0] + "/accounts/login/")
-    other.fill("#id_username", "watch-leader")
-    other.fill("#id_password", PASSWORD)
-    with other.expect_navigation():
-        other.locator("main button[type=submit]").click()
-    other.close()
+    _sign_in_again_elsewhere(leader)
     # The page's next minutes (its "online" handler sends at once): the first is refused for
     # the stale token, the ones after go with the current one.
     for _ in range(3):
