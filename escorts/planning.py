@@ -12,6 +12,7 @@ import logging
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from django.db.models import Count, Min, QuerySet
 from django.utils.translation import gettext as _
@@ -359,7 +360,11 @@ class Slot:
     start: int
     end: int
     agents: int
-    label: str
+
+    @property
+    def label(self) -> str:
+        # Made only for a message: the sheet's advice tries thousands of slots that fit.
+        return slot_label(self.area, clock(self.start), clock(self.end))
 
 
 def _hours(start: datetime.time, end: datetime.time) -> str:
@@ -384,7 +389,6 @@ def run_slot(run: EscortRun, *, agents: int | None = None) -> Slot:
         start=minutes(run.start),
         end=minutes(run.end),
         agents=run.run_entries.count() if agents is None else agents,
-        label=slot_label(run.area, run.start, run.end),
     )
 
 
@@ -414,9 +418,7 @@ def team_day_problems(team: EscortTeam, slots: Sequence[Slot]) -> list[str]:
         return [_("%(team)s has no base location.") % {"team": team}]
     speed = speed_kmph()
     here, free = base, minutes(team.shift_start)
-    previous = _("the base at the start of the shift (%(time)s)") % {
-        "time": native_digits(f"{team.shift_start:%H:%M}")
-    }
+    previous: Slot | None = None
     for slot in sorted(slots, key=lambda s: (s.start, s.end)):
         # The areas without a location were returned as problems above.
         there = (float(slot.area.latitude), float(slot.area.longitude))  # type: ignore[arg-type]
@@ -428,11 +430,11 @@ def team_day_problems(team: EscortTeam, slots: Sequence[Slot]) -> list[str]:
                     "team": team,
                     "run": slot.label,
                     "leg": native_digits(leg),
-                    "previous": previous,
+                    "previous": _shift_start_label(team) if previous is None else previous.label,
                 }
             )
             return problems
-        here, free, previous = there, slot.end, slot.label
+        here, free, previous = there, slot.end, slot
     leg = travel_minutes(*here, *base, speed)
     if free + leg > minutes(team.shift_end):
         problems.append(
@@ -440,6 +442,12 @@ def team_day_problems(team: EscortTeam, slots: Sequence[Slot]) -> list[str]:
             % {"team": team, "time": native_digits(f"{team.shift_end:%H:%M}")}
         )
     return problems
+
+
+def _shift_start_label(team: EscortTeam) -> str:
+    return _("the base at the start of the shift (%(time)s)") % {
+        "time": native_digits(f"{team.shift_start:%H:%M}")
+    }
 
 
 @dataclass(frozen=True)
@@ -456,10 +464,20 @@ class SheetDay:
     def slots(self, team: EscortTeam, *, leaving_out: set[int]) -> list[Slot]:
         """The team's runs, but those in `leaving_out`, as slots."""
         return [
-            run_slot(run, agents=self.agents[run.pk])
-            for run in self.runs
-            if run.team_id == team.pk and run.pk not in leaving_out
+            slot
+            for run_pk, slot in self._slots_by_team.get(team.pk, [])
+            if run_pk not in leaving_out
         ]
+
+    @cached_property
+    def _slots_by_team(self) -> dict[int, list[tuple[int, Slot]]]:
+        # Made once: the sheet's advice asks for each team's day once per entry and try.
+        by_team: dict[int, list[tuple[int, Slot]]] = {}
+        for run in self.runs:
+            by_team.setdefault(run.team_id, []).append(
+                (run.pk, run_slot(run, agents=self.agents[run.pk]))
+            )
+        return by_team
 
 
 def sheet_day(sheet: DutySheet) -> SheetDay:

@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NotRequired, TypedDict, cast
@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from lenders import services as lender_services
-from lenders.models import CollectionArea, LenderBranch, RosterEntry
+from lenders.models import LenderBranch, RosterEntry
 from stations import due, stats
 from stations.db import connection
 from stations.models import Station, User
@@ -532,16 +532,6 @@ def _check_team_day(
         raise ValidationError(problems)
 
 
-def _slot(area: CollectionArea, start: int, end: int, agents: int) -> planning.Slot:
-    return planning.Slot(
-        area=area,
-        start=start,
-        end=end,
-        agents=agents,
-        label=planning.slot_label(area, planning.clock(start), planning.clock(end)),
-    )
-
-
 def _take_off(sheet: DutySheet, entry: RosterEntry) -> None:
     """Remove the entry from its run (shrinking the run to what is left, or deleting an empty
     one) or from the uncovered list."""
@@ -632,12 +622,12 @@ def _move_problems(
         team = run.team
         start = min(planning.minutes(run.start), planning.minutes(entry.depart_at))
         end = max(planning.minutes(run.end), planning.minutes(entry.return_at))
-        slot = _slot(run.area, start, end, day.agents[run.pk] + 1)
+        slot = planning.Slot(run.area, start, end, day.agents[run.pk] + 1)
         leaving_out.add(run.pk)
     else:
         assert team is not None  # the callers give one of the two
         start, end = planning.minutes(entry.depart_at), planning.minutes(entry.return_at)
-        slot = _slot(entry.area, start, end, 1)
+        slot = planning.Slot(entry.area, start, end, 1)
     refusal = _team_unavailable(team, off_duty=team.pk in day.off_duty)
     if refusal is not None:
         return [refusal]
@@ -659,36 +649,51 @@ def entry_cover_options(
     """For each entry, what would cover it on the date's latest sheet: each run of its area,
     then a new run of each active team, by the rules of `run_move_entry` (`_move_problems`).
     The sheet is read once for all the entries."""
+    return {pk: list(tries) for pk, tries in _cover_tries(date, entries).items()}
+
+
+def entries_cover_advice(*, date: datetime.date, entries: Iterable[RosterEntry]) -> dict[int, str]:
+    """For each entry, one line for the sheet on what would cover it (`cover_advice`): the tries
+    stop at the first that fits, as the line names only that one."""
+    return {pk: cover_advice(tries) for pk, tries in _cover_tries(date, entries).items()}
+
+
+def _cover_tries(
+    date: datetime.date, entries: Iterable[RosterEntry]
+) -> dict[int, Iterator[CoverOption]]:
+    """Each entry's options as `entry_cover_options` lists them, each tried only when read."""
     entries = list(entries)
     sheet = selectors.sheet_latest(date=date)
     if sheet is None:
-        return {entry.pk: [] for entry in entries}
+        return {entry.pk: iter(()) for entry in entries}
     refusal = _not_editable(sheet)
     day = planning.sheet_day(sheet)
-    options: dict[int, list[CoverOption]] = {}
-    for entry in entries:
-        tries: list[tuple[EscortRun | None, EscortTeam]] = [
-            (run, run.team) for run in day.runs if run.area_id == entry.area_id
-        ]
-        tries += [(None, team) for team in day.teams]
-        options[entry.pk] = []
-        for run, team in tries:
-            problems = [refusal] if refusal else _move_problems(day, entry, run=run, team=team)
-            options[entry.pk].append(
-                CoverOption(run=run, team=team, problem=" ".join(problems) or None)
-            )
-    return options
+    return {entry.pk: _tries(day, entry, refusal) for entry in entries}
 
 
-def cover_advice(options: list[CoverOption]) -> str:
-    """One line for the sheet: what would cover an uncovered entry, or that nothing would."""
-    on_run = next((o.run for o in options if o.run is not None and o.problem is None), None)
-    if on_run is not None:
-        return _("It fits on the run %(run)s.") % {"run": planning.run_label(on_run)}
-    new_run = next((o for o in options if o.run is None and o.problem is None), None)
-    if new_run is not None:
+def _tries(
+    day: planning.SheetDay, entry: RosterEntry, refusal: str | None
+) -> Iterator[CoverOption]:
+    tries: list[tuple[EscortRun | None, EscortTeam]] = [
+        (run, run.team) for run in day.runs if run.area_id == entry.area_id
+    ]
+    tries += [(None, team) for team in day.teams]
+    for run, team in tries:
+        problems = [refusal] if refusal else _move_problems(day, entry, run=run, team=team)
+        yield CoverOption(run=run, team=team, problem=" ".join(problems) or None)
+
+
+def cover_advice(options: Iterable[CoverOption]) -> str:
+    """One line for the sheet: what would cover an uncovered entry, or that nothing would.
+
+    `options` come as `entry_cover_options` gives them, runs before new runs, and are read only
+    up to the first that fits."""
+    fits = next((option for option in options if option.problem is None), None)
+    if fits is not None and fits.run is not None:
+        return _("It fits on the run %(run)s.") % {"run": planning.run_label(fits.run)}
+    if fits is not None:
         return _("%(team)s is free then: a new run of that team would cover it.") % {
-            "team": new_run.team
+            "team": fits.team
         }
     return _(
         "No team is free then: another team on duty at that time, or a team with more "
@@ -751,7 +756,7 @@ def run_create(
     _check_team_day(
         sheet,
         team,
-        slot=_slot(area, start_min, end_min, len(entries)),
+        slot=planning.Slot(area, start_min, end_min, len(entries)),
         dropped=_emptied(sheet, entries),
     )
     for entry in entries:

@@ -291,8 +291,7 @@ def sheet(request: SheetRequest, date: datetime.date, version: int | None = None
     # What would cover each uncovered entry, for the officer who can act on it.
     advice: dict[int, str] = {}
     if page["can_edit"]:
-        options = services.entry_cover_options(date=date, entries=[u.entry for u in uncovered])
-        advice = {pk: services.cover_advice(found) for pk, found in options.items()}
+        advice = services.entries_cover_advice(date=date, entries=[u.entry for u in uncovered])
     page["uncovered_rows"] = [(item, advice.get(item.entry_id, "")) for item in uncovered]
     return render(request, "escorts/sheet.html", page)
 
