@@ -13,7 +13,7 @@
 3. A dive rounds the relaxation: it fixes the days the relaxation takes most of, prices again
    around them and repeats, until the relaxation is whole. Further dives, as many as the day's size
    allows (`Work`), take its days in a shaken order and the best is kept. SCIP then gets a look at
-   the pool of days (it solves small pools outright).
+   the pool of days (it solves small pools outright), on days up to `PACK_ENTRIES`.
 4. `polish` refills the chosen runs exactly, cuts gaps out of runs, and lets the greedy insert
    whatever still fits.
 5. Large neighbourhood search spends the rest of the budget: a few related teams at a time are
@@ -28,10 +28,10 @@ parts' duals, give the bound for the rest of its share before the search.
 From the default budget (`STAGE_SECONDS`) on, a day planned whole ends each phase before the search
 by its work alone, fixed by the day's size (`Work`: the relaxation's rounds, the cuts' rounds, the
 dives); only the end of the budget cuts one short, and the best plan so far is always kept. So every
-such budget reaches the search with the same plan (SCIP's look at the pool is still timed, but at
-200 to 1,000 entries it found nothing past the dives), and the search draws from the same seeded
-generator; a budget past the default first searches on the default budget's clock, then goes on
-from its plan, so a longer budget only searches further. A shorter budget still ends the phases at
+such budget reaches the search with the same plan (SCIP's look at the pool, up to 600 entries, is
+still timed, but from 200 entries on it found nothing past the dives), and the search draws from the
+same seeded generator; a budget past the default first searches on the default budget's clock, then
+goes on from its plan, so a longer budget only searches further. A shorter budget still ends the phases at
 shares of its clock, so that the relaxation leaves time to round it. A day planned in parts takes
 its whole budget for the parts, whose relaxation is what a longer budget buys there. Pinned runs
 are planned around (`pinned`).
@@ -161,6 +161,12 @@ ASIDE_AFTER = 45
 # Cuts only on days up to this many entries: at 10 s the cuts' share (12%) used to leave them
 # to 400 entries and none to 800, whose relaxation took 2.75 s.
 CUT_ENTRIES = 600
+# SCIP's look at the pool after the dives, on a day planned whole, only up to this many entries:
+# on the tuning days 1001-1004 at 800 entries it took 0.6 to 0.7 of a 10 s budget and never beat
+# the dive, and that time given to the search covered 5,046 to 5,048 over the four days at 800
+# entries and 6,230 to 6,234 at 1,000, against 5,036 to 5,040 and 6,215 to 6,223 with it (three
+# runs each, CPU clock); at 400 entries both covered 2,422.
+PACK_ENTRIES = 600
 # Dives on a day planned whole: MAX_DIVES at most and at least one, DIVE_WORK over the squared
 # entries, as a dive's time grows about with that square (at 10 s, 0.07 s at 200 entries, 0.33 s at
 # 400, 1.6 s at 800, 2.5 s at 1,000); this gives the dives their share (35%) used to allow.
@@ -228,6 +234,8 @@ class Work:
     aside_after: int | None = None
     # The share of the teams each step of a dive fixes once the relaxation goes on aside.
     aside_dive_fraction: float = DIVE_FRACTION
+    # Whether SCIP gets its look at the pool of days after the dives (`_pack`).
+    pack: bool = True
 
 
 def _work_of(entries: int) -> Work:
@@ -238,6 +246,7 @@ def _work_of(entries: int) -> Work:
         dives=max(1, min(MAX_DIVES, DIVE_WORK // max(1, entries) ** 2)),
         aside_after=ASIDE_AFTER,
         aside_dive_fraction=ASIDE_DIVE_FRACTION,
+        pack=entries <= PACK_ENTRIES,
     )
 
 
@@ -1008,7 +1017,7 @@ def _relax_and_round(
         if dives >= work.dives or clock.until(clock.shares.dive_again) < clock.elapsed() - started:
             break
         cg.undive()
-    chosen = _pack(cg, rounded, clock, seed)
+    chosen = _pack(cg, rounded, clock, seed) if work.pack else rounded
     logger.debug(
         "packing: %d covered, %.2fs",
         _score(cg.master.columns, chosen)[0],
