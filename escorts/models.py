@@ -340,6 +340,13 @@ class EscortRun(Stamped):
     def __str__(self) -> str:
         return f"{self.team} · {self.area} · {self.start:%H:%M}-{self.end:%H:%M}"
 
+    @property
+    def label(self) -> str:
+        """The run as a page names it, its hours in the reader's numerals (`__str__` keeps
+        ASCII for the records and the chat replies); the team's name as it was typed."""
+        hours = native_digits(f"{self.start:%H:%M}-{self.end:%H:%M}")
+        return f"{self.team} · {self.area} · {hours}"
+
     def is_overdue(
         self, now: datetime.datetime, *, date: datetime.date, grace: datetime.timedelta
     ) -> bool:
@@ -382,6 +389,11 @@ class RunEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run} · {self.entry_id}"
+
+    @property
+    def label(self) -> str:
+        """As `__str__`, the run named as a page names it (`EscortRun.label`)."""
+        return f"{self.run.label} · {self.entry_id}"
 
 
 class UncoveredEntry(CreatedStamp):
