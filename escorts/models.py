@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
 from escort_portal import audit
-from escort_portal.formats import native_digits
+from escort_portal.formats import native_digits, page_date
 from escort_portal.stamps import CreatedStamp, Stamped, UpdatedStamp
 from lenders.models import CollectionArea, RosterEntry
 
@@ -152,6 +152,11 @@ class TeamOffDuty(CreatedStamp):
     def __str__(self) -> str:
         return f"{self.team} · {self.date:%Y-%m-%d}"
 
+    @property
+    def label(self) -> str:
+        """As a page names it: the date in the portal's format and the reader's numerals."""
+        return f"{self.team} · {page_date(self.date)}"
+
 
 @audit.track(exclude=["build_stage", "updated_at", "created_at"])
 class DutySheet(Stamped):
@@ -239,6 +244,11 @@ class DutySheet(Stamped):
 
     def __str__(self) -> str:
         return f"{self.date:%Y-%m-%d} v{self.version}"
+
+    @property
+    def label(self) -> str:
+        """As a page names it: the date and version in the reader's numerals."""
+        return f"{page_date(self.date)} v{native_digits(self.version)}"
 
     @property
     def is_draft(self) -> bool:
