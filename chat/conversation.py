@@ -596,7 +596,10 @@ def sos(turn: Turn) -> Reply:
     reply = _raise_sos(turn, latitude=None, longitude=None)
     if reply is not None:
         return reply
-    phone = next((s.phone for s in turn.sender.stations if s.phone), "112")
+    phone = next((s.phone for s in turn.sender.stations if s.phone), "")
+    if not phone:
+        # "call 112 or the station on 112" would read as two numbers to try in danger.
+        return Reply("chat_sos_no_trip_112", outcome="sos.no_trip")
     return Reply("chat_sos_no_trip", {"phone": phone}, outcome="sos.no_trip")
 
 

@@ -61,6 +61,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "chat_sos": ("reference", "time", "phone"),
     "chat_sos_located": ("reference", "time", "phone"),
     "chat_sos_no_trip": ("phone",),
+    "chat_sos_no_trip_112": (),
     "chat_refused": ("reason",),
     "chat_roster_copied": ("branch", "date", "copied", "skipped", "link"),
     "chat_roster_none": ("branch", "date", "cutoff", "link"),

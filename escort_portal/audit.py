@@ -283,7 +283,9 @@ def _labels(tracked, shown_fields, history, object_ids) -> dict:
             ]
         ]
         for pk, obj in model._default_manager.select_related(*related).in_bulk(pks).items():
-            labels[model, pk] = str(obj)
+            # A model's `label` names it as a page does (a run's hours in the reader's
+            # numerals); its `__str__` stays ASCII for the records and the chat replies.
+            labels[model, pk] = str(getattr(obj, "label", obj))
     return labels
 
 

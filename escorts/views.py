@@ -391,11 +391,14 @@ def sheet_publish(request: StationRequest, date: datetime.date) -> HttpResponse:
     return render(request, "escorts/publish.html", context)
 
 
-def _entry_for(date: datetime.date, entry_pk: int) -> RosterEntry:
-    return get_object_or_404(
-        RosterEntry.objects.select_related("agent", "area", "roster__branch"),
-        pk=entry_pk,
-        roster__date=date,
+def _entry_for(date: datetime.date, entry_pk: int) -> RosterEntry | None:
+    entries = RosterEntry.objects.select_related("agent", "area", "roster__branch")
+    return entries.filter(pk=entry_pk, roster__date=date).first()
+
+
+def _run_for(date: datetime.date, run_pk: int) -> EscortRun | None:
+    return (
+        EscortRun.objects.select_related("team", "area").filter(pk=run_pk, sheet__date=date).first()
     )
 
 
@@ -404,10 +407,19 @@ def _after_edit(request: HttpRequest, date: datetime.date, message: str) -> Http
     return redirect("escorts:sheet", date=date)
 
 
+def _gone(request: HttpRequest, date: datetime.date, message: str) -> HttpResponse:
+    # The officer came back (the browser's back button, a second tab) to a run emptied away or
+    # an entry taken off the rosters: the sheet as it is now, told why, not "page not found".
+    messages.warning(request, message)
+    return redirect("escorts:sheet", date=date)
+
+
 @station_permission_required(Perm.OPERATE)
 @require_http_methods(["GET", "POST"])
 def entry_move(request: StationRequest, date: datetime.date, entry_pk: int) -> HttpResponse:
     entry = _entry_for(date, entry_pk)
+    if entry is None:
+        return _gone(request, date, _("That entry is no longer on the sheet."))
     latest = selectors.sheet_latest(date=date)
     if latest is None:
         raise Http404
@@ -453,6 +465,8 @@ def entry_move(request: StationRequest, date: datetime.date, entry_pk: int) -> H
 @require_http_methods(["GET", "POST"])
 def entry_remove(request: StationRequest, date: datetime.date, entry_pk: int) -> HttpResponse:
     entry = _entry_for(date, entry_pk)
+    if entry is None:
+        return _gone(request, date, _("That entry is no longer on the sheet."))
     if request.method == "POST":
         try:
             services.run_remove_entry(date=date, entry=entry, by=request.user)
@@ -509,9 +523,9 @@ def run_new(request: StationRequest, date: datetime.date) -> HttpResponse:
 @station_permission_required(Perm.OPERATE)
 @require_http_methods(["GET", "POST"])
 def run_edit(request: StationRequest, date: datetime.date, run_pk: int) -> HttpResponse:
-    run = get_object_or_404(
-        EscortRun.objects.select_related("team", "area"), pk=run_pk, sheet__date=date
-    )
+    run = _run_for(date, run_pk)
+    if run is None:
+        return _gone(request, date, _("That run is no longer on the sheet."))
     form = forms.RunEditForm(
         request.POST or None, initial={"meeting_point": run.meeting_point, "team": run.team}
     )
@@ -539,7 +553,9 @@ def run_edit(request: StationRequest, date: datetime.date, run_pk: int) -> HttpR
 @station_permission_required(Perm.OPERATE)
 @require_POST
 def run_pin(request: StationRequest, date: datetime.date, run_pk: int) -> HttpResponse:
-    run = get_object_or_404(EscortRun, pk=run_pk, sheet__date=date)
+    run = _run_for(date, run_pk)
+    if run is None:
+        return _gone(request, date, _("That run is no longer on the sheet."))
     pinned = request.POST.get("pinned") == "1"
     try:
         services.run_set_pinned(date=date, run=run, pinned=pinned, by=request.user)

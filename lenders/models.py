@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
 from escort_portal import audit
-from escort_portal.formats import native_digits
+from escort_portal.formats import native_digits, page_date
 from escort_portal.stamps import FiledStamp
 
 
@@ -237,6 +237,11 @@ class Roster(models.Model):
 
     def __str__(self) -> str:
         return f"{self.branch} · {self.date:%Y-%m-%d}"
+
+    @property
+    def label(self) -> str:
+        """As a page names it: the date in the portal's format and the reader's numerals."""
+        return f"{self.branch} · {page_date(self.date)}"
 
 
 class CashBand(models.TextChoices):

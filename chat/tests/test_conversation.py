@@ -396,10 +396,29 @@ def test_the_bengali_word_for_danger_raises_an_sos_and_the_reply_is_in_bengali(d
 
 
 def test_sos_without_a_trip_today_raises_nothing_and_says_whom_to_call(day, client, graph):
+    day.station.phone = "03222-255100"
+    day.station.save()
     Phone(client, Morning.MANAGER).text("SOS")
     with tenant_context(day.station):
         assert not SosAlert.objects.exists()
-    assert "no SOS was raised. In danger call 112" in text_of(graph.last(Morning.MANAGER))
+    assert "no SOS was raised. In danger call 112 or the station on 03222-255100." in text_of(
+        graph.last(Morning.MANAGER)
+    )
+
+
+def test_sos_without_a_trip_at_a_station_without_a_phone_says_112_once(day, client, graph):
+    day.station.phone = ""
+    day.station.save()
+    Phone(client, Morning.MANAGER).text("SOS")
+    answer = text_of(graph.last(Morning.MANAGER))
+    assert answer.endswith("no SOS was raised. In danger call 112.")
+    assert answer.count("112") == 1
+    day.manager.language = "bn"
+    day.manager.save()
+    Phone(client, Morning.MANAGER).text("SOS")
+    answer = text_of(graph.last(Morning.MANAGER))
+    assert answer.endswith("বিপদে 112-এ ফোন করুন।")
+    assert answer.count("112") == 1
 
 
 def test_status_tells_the_agent_their_own_escort(day, client, graph):

@@ -523,6 +523,35 @@ def test_the_sdpo_sees_every_station_and_opens_one(tab, language):
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
+def test_the_sdpo_reads_each_station_of_the_dashboard_on_a_phone(tab, language):
+    """At 360 px the stations table is a card per station, each figure beside its column's
+    name: no columns squeezed under headers wrapped to four lines, nothing to scroll sideways."""
+    sdpo = tab(width=360, height=740)
+    sdpo.sign_in("sdpo", language)
+    sdpo.go("/sdpo/")
+    sdpo.fits_width()
+    page = sdpo.page
+    for table in (
+        page.locator("main table[data-stations]"),
+        page.locator("main table[data-trends]"),
+    ):
+        box = table.evaluate("t => [t.scrollWidth, t.parentElement.clientWidth]")
+        assert box[0] <= box[1], box
+        assert not table.locator("thead").is_visible()
+    debra = page.locator(
+        "main table[data-stations] tr", has=page.locator("a[href='/station/debra/']")
+    )
+    # The column's name is drawn before each figure (CSS ::before from data-label).
+    shown = debra.evaluate(
+        "tr => [...tr.cells].map(c => getComputedStyle(c, '::before').content.slice(1, -1))"
+    )
+    for header in ("Cut-off", "Rosters filed / missing", "Runs (ack. / done / overdue)", "SOS"):
+        assert sdpo.t(header) in shown, (header, shown)
+    sdpo.shot(f"dashboard-phone-{language}")
+    sdpo.assert_clean()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_a_lender_gets_a_code_to_link_their_phone_from_the_menu(tab, language):
     lender = tab(width=360, height=740)
     lender.sign_in("pingla-lender1", language)

@@ -1089,3 +1089,36 @@ def test_a_date_not_of_the_calendar_opens_todays_sheet_and_says_so(day, duty, cl
     assert [str(m) for m in response.context["messages"]] == [
         "“2026-13-01” is not a date of the calendar: today is shown."
     ]
+
+
+def test_coming_back_to_a_run_emptied_away_lands_on_the_sheet_told_why(day, duty, client_for):
+    duty.language = "bn"
+    duty.save()
+    client = client_for(duty)
+    run = EscortRun.objects.get(sheet=day["sheet"], area__name="Radhamohanpur")
+    edit = url("escorts:run_edit", TODAY, run.pk)
+    assert client.get(edit).status_code == 200
+    # Its only entry taken off, the run is gone; the officer presses the browser's back button.
+    client.post(url("escorts:entry_remove", TODAY, day["c"].pk), follow=True)
+    assert not EscortRun.objects.filter(pk=run.pk).exists()
+    for response in (
+        client.get(edit, follow=True),
+        client.post(url("escorts:run_pin", TODAY, run.pk), {"pinned": "1"}, follow=True),
+    ):
+        assert response.redirect_chain == [(url("escorts:sheet", TODAY), 302)]
+        assert [str(m) for m in response.context["messages"]] == ["ওই রানটি আর তালিকায় নেই।"]
+
+
+def test_coming_back_to_an_entry_taken_off_the_rosters_lands_on_the_sheet_told_why(
+    day, duty, client_for
+):
+    client = client_for(duty)
+    pages = [url("escorts:entry_move", TODAY, day["c"].pk)]
+    pages.append(url("escorts:entry_remove", TODAY, day["c"].pk))
+    day["c"].delete()
+    for page in pages:
+        response = client.get(page, follow=True)
+        assert response.redirect_chain == [(url("escorts:sheet", TODAY), 302)]
+        assert [str(m) for m in response.context["messages"]] == [
+            "That entry is no longer on the sheet."
+        ]

@@ -152,6 +152,45 @@ def test_a_duty_officer_approves_a_pending_branch(in_debra, client_for):
     assert f"{decided:%a %d %b %Y %H:%M}" in page  # the portal's one date format
 
 
+def test_deciding_a_registration_from_a_searched_list_comes_back_to_that_list(in_debra, client_for):
+    pending = [
+        BranchFactory(lender_name=f"Arohan {n}", status=LenderBranch.Status.PENDING)
+        for n in range(2)
+    ]
+    officer = StationRoleFactory(station=in_debra, role="duty").user
+    client = client_for(officer)
+    listing = client.get("/station/debra/lenders/registrations/?q=Arohan&status=pending&page=1")
+    # The branch's link carries the list's query, and the branch page's form posts to it.
+    link = re.search(
+        rf'href="(/station/debra/lenders/registrations/{pending[0].pk}/\?[^"]+)"',
+        listing.content.decode(),
+    )
+    assert link is not None
+    detail = link.group(1).replace("&amp;", "&")
+    back = "/station/debra/lenders/registrations/?q=Arohan&status=pending&page=1"
+    assert f'href="{back.replace("&", "&amp;")}"' in client.get(detail).content.decode()
+    response = client.post(detail, {"action": "approve"}, follow=True)
+    assert response.redirect_chain == [(back, 302)]
+    page = response.content.decode()
+    assert 'value="Arohan"' in page and pending[1].lender_name in page
+    response = client.post(
+        detail.replace(f"/{pending[0].pk}/", f"/{pending[1].pk}/"),
+        {"action": "reject", "reason": "No such branch"},
+    )
+    assert response.url == back
+
+
+def test_a_branch_page_goes_back_to_nothing_but_the_registrations_list(in_debra, client_for):
+    branch = BranchFactory(status=LenderBranch.Status.PENDING)
+    client = client_for(StationRoleFactory(station=in_debra, role="duty").user)
+    response = client.post(
+        f"/station/debra/lenders/registrations/{branch.pk}/"
+        "?list=//evil.example/%3Fq%3Dx%26next%3Dhttps://evil.example/%26status%3Dpending",
+        {"action": "approve"},
+    )
+    assert response.url == "/station/debra/lenders/registrations/?status=pending"
+
+
 def test_a_bengali_officer_reads_each_branchs_agent_count_in_bengali_digits(in_debra, client_for):
     branch = BranchFactory(status=LenderBranch.Status.PENDING)
     for _ in range(3):

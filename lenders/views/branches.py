@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -420,6 +421,22 @@ def area_propose(request: BranchRequest, branch_pk: int) -> HttpResponse:
 # --- The duty officer's side ---
 
 
+# What the branch list is searched and filtered by, carried to a branch's page and back.
+_LIST_KEYS = ("q", "status", "page")
+
+
+def _list_query(raw: str) -> str:
+    """The list's own query out of `raw`, rebuilt from its known keys only: what is appended
+    to the list's address after a decision can name no other page or site."""
+    given = QueryDict(raw)
+    return urlencode([(key, given[key]) for key in _LIST_KEYS if given.get(key)])
+
+
+def _list_url(list_query: str) -> str:
+    url = reverse("lenders:branch_admin_list")
+    return f"{url}?{list_query}" if list_query else url
+
+
 @station_permission_required(Perm.OPERATE)
 def branch_admin_list(request: StationRequest) -> HttpResponse:
     status = request.GET.get("status", "")
@@ -428,11 +445,14 @@ def branch_admin_list(request: StationRequest) -> HttpResponse:
     search = field_text(request.GET, "q")
     branches = selectors.branch_list_for_station(status=status or None, search=search)
     page = Paginator(branches, 25).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "lenders/branch_admin_list.html",
-        {"page": page, "status": status, "q": search, "statuses": LenderBranch.Status.choices},
-    )
+    context = {
+        "page": page,
+        "status": status,
+        "q": search,
+        "statuses": LenderBranch.Status.choices,
+        "list_query": _list_query(request.GET.urlencode()),
+    }
+    return render(request, "lenders/branch_admin_list.html", context)
 
 
 _DECISIONS: dict[str, tuple[Callable[..., LenderBranch], bool]] = {
@@ -458,6 +478,9 @@ def _decided_text(action: str, branch: LenderBranch) -> str:
 def branch_admin_detail(request: StationRequest, branch_pk: int) -> HttpResponse:
     branch = get_object_or_404(LenderBranch, pk=branch_pk)
     form = forms.DecisionForm(request.POST or None)
+    # The officer came from a searched or filtered list and goes back to the same one.
+    # The form posts to this address, so the list's query comes along in `?list=`.
+    list_query = _list_query(request.GET.get("list", ""))
     if request.method == "POST":
         action = request.POST.get("action", "")
         if action not in _DECISIONS:
@@ -474,11 +497,15 @@ def branch_admin_detail(request: StationRequest, branch_pk: int) -> HttpResponse
                 # A registration decided, the next one waiting is on the list (they come first);
                 # a suspension or reinstatement is looked at on the branch's own page.
                 if action in ("approve", "reject"):
-                    return redirect("lenders:branch_admin_list")
-                return redirect("lenders:branch_admin_detail", branch_pk=branch.pk)
+                    return redirect(_list_url(list_query))
+                detail = reverse("lenders:branch_admin_detail", kwargs={"branch_pk": branch.pk})
+                return redirect(
+                    f"{detail}?{urlencode({'list': list_query})}" if list_query else detail
+                )
     context = {
         "branch": branch,
         "form": form,
+        "list_url": _list_url(list_query),
         "agents": selectors.agent_list(branch=branch),
         "members": branch.members.select_related("user"),
     }

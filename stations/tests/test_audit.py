@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 from django_tenants.utils import tenant_context
 
+from escort_portal.formats import page_date
 from escorts.models import DutySheet, EscortRun, RunEntry
 from escorts.tasks import station_tick
 from escorts.tests.factories import TeamFactory
@@ -277,3 +278,40 @@ def test_a_bengali_trail_writes_recorded_dates_times_and_numbers_in_bengali_digi
     team = client.get("/station/debra/audit/?model=escorts.escortteam").content.decode()
     assert "→ ০৭:৩০" in team and "→ ৪" in team  # noqa: RUF001
     assert "→ 07:30" not in team
+
+
+def test_a_bengali_trail_names_runs_and_sheets_in_bengali_digits_and_team_names_as_typed(
+    in_debra, client_for
+):
+    oc = StationRoleFactory(station=in_debra, role=StationRole.Role.OFFICER_IN_CHARGE).user
+    oc.language = "bn"
+    oc.save()
+    sheet = DutySheet.objects.create(
+        date=datetime.date(2026, 12, 2),
+        version=1,
+        origin=DutySheet.Origin.CUTOFF,
+        build_status=DutySheet.Build.DONE,
+    )
+    entry = EntryFactory(area=AreaFactory(name="Talbagicha", name_bn="তালবাগিচা"))
+    run = EscortRun.objects.create(
+        sheet=sheet,
+        team=TeamFactory(name="Mobile X4"),
+        area=entry.area,
+        start=datetime.time(12, 30),
+        end=datetime.time(15, 45),
+    )
+    RunEntry.objects.create(sheet=sheet, run=run, entry=entry)
+    client = client_for(oc)
+    for kind in ("escortrun", "runentry"):
+        page = client.get(f"/station/debra/audit/?model=escorts.{kind}").content.decode()
+        assert "Mobile X4 · তালবাগিচা · ১২:৩০-১৫:৪৫" in page, kind
+        assert "12:30-15:45" not in page, kind
+        # The sheet each is on, by its date and version as the sheet's page writes them.
+        assert "→ বুধ ০২ ডিসে. ২০২৬ v১" in page and "2026-12-02" not in page, kind
+    with translation.override("bn"):
+        roster = f"{entry.roster.branch} · {page_date(entry.roster.date)}"
+    page = client.get("/station/debra/audit/?model=lenders.rosterentry").content.decode()
+    assert f"→ {roster}" in page
+    # The records and the chat replies keep ASCII digits.
+    with translation.override("bn"):
+        assert str(run) == "Mobile X4 · তালবাগিচা · 12:30-15:45"

@@ -414,10 +414,10 @@ def test_a_bengali_dashboard_writes_times_and_counts_in_bengali_digits_not_what_
     # The read model's time, the totals, the station's row and the 30-day table.
     assert "০৮:৩০-১২:৩০ · বাজার" in shown
     assert '<div class="fs-4">৭৫%</div>' in shown and '<div class="fs-4">১২</div>' in shown
-    assert "<td>৯ / <span" in shown and "<td>৪ (০ / ০ / ০)</td>" in shown  # noqa: RUF001
+    assert '">৯ / <span' in shown and '">৪ (০ / ০ / ০)</td>' in shown  # noqa: RUF001
     red = f'data-watch="{station.slug}"><span class="badge text-bg-danger">'
     assert red + "১</span> / ০" in shown  # noqa: RUF001
-    assert "<td>১২</td><td>২</td>" in shown
+    assert '">১২</td><td data-label="ঘটনা">২</td>' in shown
     # No text a person reads keeps an ASCII digit (the chart's day labels included)...
     assert re.findall(r">[^<]*[0-9][^<]*<", shown) == []
     # ...while the date box's value, the chart's coordinates and the bar's width stay ASCII.
