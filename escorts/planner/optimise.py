@@ -31,10 +31,10 @@ dives); only the end of the budget cuts one short, and the best plan so far is a
 such budget reaches the search with the same plan (SCIP's look at the pool, up to 600 entries, is
 still timed, but from 200 entries on it found nothing past the dives), and the search draws from the
 same seeded generator; a budget past the default first searches on the default budget's clock, then
-goes on from its plan, so a longer budget only searches further. A shorter budget still ends the phases at
-shares of its clock, so that the relaxation leaves time to round it. A day planned in parts takes
-its whole budget for the parts, whose relaxation is what a longer budget buys there. Pinned runs
-are planned around (`pinned`).
+goes on from its plan, so a longer budget only searches further. A shorter budget still ends the
+phases at shares of its clock, so that the relaxation leaves time to round it. A day planned in
+parts takes its whole budget for the parts, whose relaxation is what a longer budget buys there.
+Pinned runs are planned around (`pinned`).
 
 GLOP, SCIP and the pricing use one core each, one after the other. Work that only lowers the bound
 uses a second core when there is one (`aside`): a day planned whole relaxes for `ASIDE_AFTER`
