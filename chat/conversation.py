@@ -668,17 +668,17 @@ def _trip_reply(station: Station, row: escort_selectors.BranchEscort, date, path
             },
         )
     reason = row.uncovered.plain_reason if row.uncovered else _("not on the plan")
-    return Reply(
-        "chat_unescorted",
-        {
-            "agents": entry.agent.name,
-            "date": _date_text(date),
-            "time": f"{entry.depart_at:%H:%M}-{entry.return_at:%H:%M}",
-            "reason": reason,
-            "phone": station.phone or "112",
-            "link": path,
-        },
-    )
+    context = {
+        "agents": entry.agent.name,
+        "date": _date_text(date),
+        "time": f"{entry.depart_at:%H:%M}-{entry.return_at:%H:%M}",
+        "reason": reason,
+        "link": path,
+    }
+    if not station.phone:
+        # 112 is for danger, not for asking the station whether to set out.
+        return Reply("chat_unescorted_no_phone", context)
+    return Reply("chat_unescorted", {**context, "phone": station.phone})
 
 
 def _trips_status(

@@ -55,6 +55,7 @@ KINDS: dict[str, tuple[str, ...]] = {
         "link",
     ),
     "chat_unescorted": ("agents", "date", "time", "reason", "phone", "link"),
+    "chat_unescorted_no_phone": ("agents", "date", "time", "reason", "link"),
     "chat_not_published": ("trips", "date", "cutoff", "link"),
     "chat_nothing": (),
     "chat_station": ("station", "date", "state", "runs", "acknowledged", "sos", "link"),

@@ -338,6 +338,32 @@ def test_status_tells_the_manager_each_agents_escort_and_nothing_of_other_branch
         assert cash not in text
 
 
+def test_a_trip_without_escort_at_a_station_without_a_phone_says_to_speak_to_the_station(
+    day, client, graph
+):
+    with tenant_context(day.station):
+        RunEntry.objects.filter(run=day.run).delete()
+    day.station.phone = ""
+    day.station.save()
+    Phone(client, Morning.MANAGER).text("STATUS")
+    text = text_of(graph.last(Morning.MANAGER))
+    assert "no escort for Arup Bag on 01-12-2026" in text
+    assert "Speak to the station before leaving." in text and "112" not in text
+    day.manager.language = "bn"
+    day.manager.save()
+    Phone(client, Morning.MANAGER).text("STATUS")
+    text = text_of(graph.last(Morning.MANAGER))
+    assert "বেরোনোর আগে থানার সঙ্গে কথা বলুন।" in text and "112" not in text
+    day.manager.language = "en"
+    day.manager.save()
+    day.station.phone = "+913222000000"
+    day.station.save()
+    Phone(client, Morning.MANAGER).text("STATUS")
+    assert "Call the station on +913222000000 before leaving." in text_of(
+        graph.last(Morning.MANAGER)
+    )
+
+
 # --- The field agent ---
 
 
