@@ -516,7 +516,7 @@ class RunWatch(models.Model):
         verbose_name_plural = _("run watches")
 
     def __str__(self) -> str:
-        return f"{self.run_id} @ {self.last_sign_at:%H:%M}"
+        return f"{self.run_id} @ {timezone.localtime(self.last_sign_at):%H:%M}"
 
     @property
     def has_position(self) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -81,7 +82,8 @@ class Incident(models.Model):
         verbose_name_plural = _("incidents")
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} · {self.occurred_at:%Y-%m-%d %H:%M}"
+        # The database keeps UTC; the station's people read India's time.
+        return f"{self.get_kind_display()} · {timezone.localtime(self.occurred_at):%Y-%m-%d %H:%M}"
 
     @property
     def narrative_shown(self) -> str:
@@ -135,7 +137,7 @@ class SosAlert(models.Model):
         verbose_name_plural = _("SOS alerts")
 
     def __str__(self) -> str:
-        return f"SOS {self.entry.agent.name} · {self.raised_at:%H:%M}"
+        return f"SOS {self.entry.agent.name} · {timezone.localtime(self.raised_at):%H:%M}"
 
     @property
     def geo_uri(self) -> str:

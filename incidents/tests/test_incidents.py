@@ -422,3 +422,16 @@ def test_an_sos_and_an_incident_reach_a_bengali_inbox_with_the_areas_bengali_nam
     officer.save()
     inbox = client_for(officer).get("/station/debra/notifications/").content.decode()
     assert "মালঞ্চ" in inbox and "Malancha" not in inbox
+
+
+def test_an_incident_and_an_sos_are_named_by_the_stations_clock_not_utc(trip, client_for):
+    entry, agent_user = trip
+    client_for(agent_user).post(
+        f"/station/debra/lenders/my-trips/{entry.pk}/sos/",
+        {"latitude": "22.371234", "longitude": "87.551234", "accuracy_m": "20"},
+    )
+    alert = SosAlert.objects.get()
+    alert.refresh_from_db()
+    # NOON is 12:00 in India (06:30 UTC): the audit trail and the admin name them by it.
+    assert str(alert).endswith("· 12:00")
+    assert str(alert.incident).endswith("· 2026-12-01 12:00")
