@@ -328,9 +328,12 @@ def _cash_key(value: object) -> str:
 def _cash_index() -> dict[str, str]:
     index: dict[str, str] = {}
     for band in CashBand:
-        names = [band.value, band.label, *_CASH_ALIASES[band]]
-        with translation.override("bn"):
-            names.append(str(band.label))
+        names = [band.value, *_CASH_ALIASES[band]]
+        # Both languages' labels, whatever the page's: one file serves every member of the
+        # branch, and the English template's band read on a Bengali page is still that band.
+        for language in ("en", "bn"):
+            with translation.override(language):
+                names.append(str(band.label))
         for name in names:
             index[_cash_key(name)] = band.value
     return index

@@ -12,6 +12,7 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
+from django.utils import translation
 from django.utils.html import escape
 from openpyxl import Workbook, load_workbook
 
@@ -475,6 +476,20 @@ def test_what_is_not_a_time_is_refused(text):
 )
 def test_cash_bands_are_read_by_code_or_label(text, band):
     assert upload.parse_cash_band(text) == band
+
+
+@pytest.mark.parametrize(
+    ("text", "band"),
+    [
+        ("Under Rs 50,000", "lt50k"),
+        ("Over Rs 2 lakh", "gt2l"),
+        ("৫০,০০০ টাকার কম", "lt50k"),  # noqa: RUF001 - as a Bengali reader writes it
+    ],
+)
+@pytest.mark.parametrize("language", ["en", "bn"])
+def test_cash_band_labels_of_either_language_are_read_on_a_page_in_either(text, band, language):
+    with translation.override(language):
+        assert upload.parse_cash_band(text) == band
 
 
 SHEET = "xl/worksheets/sheet1.xml"
