@@ -430,8 +430,6 @@ def _row(cells: dict[str, object], matcher: _Matcher) -> RowInput:
     values["cash_band"] = parse_cash_band(cells.get("cash_band"))
     for name in TEXT_FIELDS:
         text = cell_text(cells.get(name))
-        if name == "vehicle_registration":
-            text = text.upper()
         limit = cast(CharField, RosterEntry._meta.get_field(name)).max_length or 0
         if len(text) > limit:
             # Our own words, with the numbers as params so a page writes them in its reader's
