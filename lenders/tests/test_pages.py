@@ -675,6 +675,19 @@ def test_after_cut_off_the_entry_form_says_the_roster_is_locked_instead_of_askin
     assert 'value="Golgram 2"' in sent
 
 
+def test_after_cut_off_removing_an_entry_says_the_roster_is_locked_instead_of_asking(
+    in_debra, client_for, clock
+):
+    entry = EntryFactory(roster__date=MORNING.date())
+    member = MemberFactory(branch=entry.roster.branch)
+    client = client_for(member.user)
+    clock.move_to(MORNING.replace(hour=8, minute=45))
+    url = f"/station/debra/lenders/branch/{member.branch.pk}/entry/{entry.pk}/delete/"
+    page = client.get(url).content.decode()
+    assert "can no longer be changed here" in page
+    assert "Yes, remove it" not in page
+
+
 def test_deactivating_an_agent_shows_the_trips_they_still_have_on_the_rosters(
     in_debra, client_for, clock
 ):

@@ -220,7 +220,15 @@ def entry_delete(request: BranchRequest, branch_pk: int, entry_pk: int) -> HttpR
         else:
             messages.success(request, _("Entry removed."))
         return redirect("lenders:roster_day", branch_pk=branch.pk, date=entry.roster.date)
-    return render(request, "lenders/entry_delete.html", {"branch": branch, "entry": entry})
+    # Past the cut-off the page says so, as the entry's form does, rather than asking for a
+    # removal that would only be refused.
+    context = {
+        "branch": branch,
+        "entry": entry,
+        "open": branch.can_file and services.is_open_for_branches(entry.roster.date),
+        "cutoff": services.cutoff_at(entry.roster.date),
+    }
+    return render(request, "lenders/entry_delete.html", context)
 
 
 @branch_permission_required(BranchCap.ROSTER_WRITE)
