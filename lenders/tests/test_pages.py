@@ -552,6 +552,28 @@ def test_a_new_branchs_home_walks_it_through_agents_then_a_roster(in_debra, clie
     assert "First steps" not in client.get(home).content.decode()
 
 
+@pytest.mark.parametrize("role", ["staff", "manager"])
+def test_a_new_branchs_first_steps_link_to_the_agents_only_for_who_may_add_them(
+    in_debra, client_for, clock, role
+):
+    member = MemberFactory(branch=BranchFactory(), role=role)
+    agents = f"/station/debra/lenders/branch/{member.branch.pk}/agents/"
+    client = client_for(member.user)
+    for page in (
+        f"/station/debra/lenders/branch/{member.branch.pk}/",
+        f"/station/debra/lenders/branch/{member.branch.pk}/roster/{MORNING.date()}/",
+    ):
+        text = client.get(page).content.decode()
+        assert (f'href="{agents}"' in text) == (role == "manager"), page
+        assert ("Your branch manager adds the field agents." in text) == (role == "staff"), page
+
+
+def test_a_rejected_branchs_page_walks_it_through_no_first_steps(in_debra, client_for, clock):
+    member = MemberFactory(branch=BranchFactory(status="rejected", decision_reason="Wrong RBI no."))
+    page = client_for(member.user).get(f"/station/debra/lenders/branch/{member.branch.pk}/")
+    assert "First steps" not in page.content.decode()
+
+
 def test_a_branchs_home_says_how_long_filing_stays_open_in_the_readers_digits(
     in_debra, client_for, clock
 ):

@@ -131,9 +131,8 @@ def branch_home(request: BranchRequest, branch_pk: int) -> HttpResponse:
 @branch_permission_required(BranchCap.ROSTER_READ)
 def roster_day(request: BranchRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
     branch = request.branch
-    return render(
-        request, "lenders/roster_day.html", {"branch": branch, **_roster_context(branch, date)}
-    )
+    context = {"branch": branch, "caps": request.branch_caps, **_roster_context(branch, date)}
+    return render(request, "lenders/roster_day.html", context)
 
 
 def _entry_form(request: HttpRequest, branch: LenderBranch, initial: dict | None = None):
