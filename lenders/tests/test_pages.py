@@ -710,6 +710,33 @@ def test_after_cut_off_removing_an_entry_says_the_roster_is_locked_instead_of_as
     assert "Yes, remove it" not in page
 
 
+def test_changing_a_trip_of_an_agent_since_deactivated_names_them_and_says_why(
+    in_debra, client_for, clock
+):
+    entry = EntryFactory(roster__date=MORNING.date(), agent__name="Mampi Giri")
+    member = MemberFactory(branch=entry.roster.branch)
+    entry.agent.active = False
+    entry.agent.save()
+    url = f"/station/debra/lenders/branch/{member.branch.pk}/entry/{entry.pk}/"
+    client = client_for(member.user)
+    form = client.get(url).context["form"]
+    assert form["agent"].value() == entry.agent.pk
+    assert entry.agent in form.fields["agent"].queryset
+    sent = client.post(
+        url,
+        {
+            "agent": entry.agent.pk,
+            "area": entry.area.pk,
+            "depart_at": "10:00",
+            "return_at": "12:00",
+            "cash_band": "lt50k",
+        },
+    )
+    assert sent.context["form"].errors == {
+        "agent": ["Choose an active field agent of this branch."]
+    }
+
+
 def test_deactivating_an_agent_shows_the_trips_they_still_have_on_the_rosters(
     in_debra, client_for, clock
 ):

@@ -135,11 +135,18 @@ def roster_day(request: BranchRequest, branch_pk: int, date: datetime.date) -> H
     return render(request, "lenders/roster_day.html", context)
 
 
-def _entry_form(request: HttpRequest, branch: LenderBranch, initial: dict | None = None):
+def _entry_form(request: HttpRequest, branch: LenderBranch, entry: RosterEntry | None = None):
+    initial = None
+    if entry is not None:
+        initial = {
+            name: getattr(entry, name)
+            for name in forms.RosterEntryForm.base_fields
+            if name not in ("agent", "area")
+        } | {"agent": entry.agent_id, "area": entry.area_id}
     return forms.RosterEntryForm(
         request.POST or None,
         initial=initial,
-        agents=selectors.agent_list(branch=branch, active_only=True),
+        agents=selectors.agent_list_for_entry(branch=branch, keep=entry.agent if entry else None),
         areas=selectors.area_list_active(),
     )
 
@@ -183,13 +190,10 @@ def entry_add(request: BranchRequest, branch_pk: int, date: datetime.date) -> Ht
 @require_http_methods(["GET", "POST"])
 def entry_edit(request: BranchRequest, branch_pk: int, entry_pk: int) -> HttpResponse:
     branch = request.branch
-    entry = get_object_or_404(RosterEntry, pk=entry_pk, roster__branch=branch)
-    initial = {
-        name: getattr(entry, name)
-        for name in forms.RosterEntryForm.base_fields
-        if name not in ("agent", "area")
-    } | {"agent": entry.agent_id, "area": entry.area_id}
-    form = _entry_form(request, branch, initial=initial)
+    entry = get_object_or_404(
+        RosterEntry.objects.select_related("agent"), pk=entry_pk, roster__branch=branch
+    )
+    form = _entry_form(request, branch, entry)
     if form.is_valid():
         try:
             services.roster_entry_update(entry=entry, data=services.EntryInput(**form.cleaned_data))
