@@ -737,6 +737,17 @@ def test_changing_a_trip_of_an_agent_since_deactivated_names_them_and_says_why(
     }
 
 
+def test_the_roster_marks_a_trip_whose_agent_was_deactivated_since(in_debra, client_for, clock):
+    entry = EntryFactory(roster__date=MORNING.date())
+    member = MemberFactory(branch=entry.roster.branch)
+    url = f"/station/debra/lenders/branch/{member.branch.pk}/roster/{MORNING.date()}/"
+    client = client_for(member.user)
+    assert ">inactive</span>" not in client.get(url).content.decode()
+    entry.agent.active = False
+    entry.agent.save()
+    assert ">inactive</span>" in client.get(url).content.decode()
+
+
 def test_deactivating_an_agent_shows_the_trips_they_still_have_on_the_rosters(
     in_debra, client_for, clock
 ):
