@@ -81,6 +81,13 @@ def roster_entry_list(*, branch: LenderBranch, date: datetime.date) -> QuerySet[
     )
 
 
+def roster_list_for_branch(*, branch: LenderBranch) -> QuerySet[Roster]:
+    """The branch's own rosters, newest first, each with its number of trips."""
+    return (
+        Roster.objects.filter(branch=branch).annotate(trip_count=Count("entries")).order_by("-date")
+    )
+
+
 def roster_list_for_date(*, date: datetime.date) -> QuerySet[Roster]:
     """Every roster of the station for a date, with entries, agents and areas loaded."""
     entries = RosterEntry.objects.select_related("agent", "area")

@@ -748,6 +748,28 @@ def test_the_roster_marks_a_trip_whose_agent_was_deactivated_since(in_debra, cli
     assert ">inactive</span>" in client.get(url).content.decode()
 
 
+def test_a_suspended_branch_finds_its_earlier_rosters_newest_first_a_page_at_a_time(
+    in_debra, client_for, clock
+):
+    member = MemberFactory(branch=BranchFactory(status="suspended", decision_reason="Audit"))
+    first = MORNING.date() - datetime.timedelta(days=40)
+    for day in range(35):
+        EntryFactory(roster__branch=member.branch, roster__date=first + datetime.timedelta(day))
+    EntryFactory(roster__date=MORNING.date())  # another branch's
+    client = client_for(member.user)
+    home = client.get(f"/station/debra/lenders/branch/{member.branch.pk}/").content.decode()
+    history = f"/station/debra/lenders/branch/{member.branch.pk}/rosters/"
+    assert f'href="{history}"' in home
+    page = client.get(history).context["page"]
+    assert [roster.date for roster in page] == [
+        first + datetime.timedelta(day) for day in range(34, 4, -1)
+    ]
+    assert page[0].trip_count == 1
+    assert [r.date for r in client.get(f"{history}?page=2").context["page"]] == [
+        first + datetime.timedelta(day) for day in range(4, -1, -1)
+    ]
+
+
 def test_deactivating_an_agent_shows_the_trips_they_still_have_on_the_rosters(
     in_debra, client_for, clock
 ):

@@ -135,6 +135,15 @@ def roster_day(request: BranchRequest, branch_pk: int, date: datetime.date) -> H
     return render(request, "lenders/roster_day.html", context)
 
 
+@branch_permission_required(BranchCap.ROSTER_READ)
+def roster_history(request: BranchRequest, branch_pk: int) -> HttpResponse:
+    branch = request.branch
+    page = Paginator(selectors.roster_list_for_branch(branch=branch), 30).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "lenders/roster_history.html", {"branch": branch, "page": page})
+
+
 def _entry_form(request: HttpRequest, branch: LenderBranch, entry: RosterEntry | None = None):
     initial = None
     if entry is not None:
