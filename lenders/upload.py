@@ -21,7 +21,7 @@ from xml.etree.ElementTree import ParseError
 
 from defusedxml.ElementTree import iterparse
 from django.core.exceptions import ValidationError
-from django.db.models import CharField
+from django.db.models import CharField, Q
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -355,7 +355,10 @@ class _Matcher:
             self.agent_names[normalise(agent.name)].append(agent)
         self.areas: dict[int, CollectionArea] = {}
         self.area_names: dict[str, list[CollectionArea]] = defaultdict(list)
-        for area in CollectionArea.objects.select_related("merged_into"):
+        # Another branch's proposal waiting for the station is no area of this branch's: its
+        # name reads as unknown, so a file cannot tell what other branches have proposed.
+        others_proposals = Q(status=CollectionArea.Status.PROPOSED) & ~Q(proposed_by=branch)
+        for area in CollectionArea.objects.exclude(others_proposals).select_related("merged_into"):
             self.areas[area.pk] = area
             for name in {normalise(area.name), normalise(area.name_bn)} - {""}:
                 self.area_names[name].append(area)

@@ -202,6 +202,17 @@ def test_every_bad_row_is_reported_with_its_line_and_nothing_is_saved(
     assert "Rahul Das অন্য একটি এন্ট্রিতে ০৯:০০-১০:০০ বাইরে আছেন।" in page  # noqa: RUF001
 
 
+def test_another_branchs_proposed_area_reads_as_unknown_in_a_file(
+    debra, branch, member, agent, area, clock, client_for
+):
+    AreaFactory(name="Golgram", status=CollectionArea.Status.PROPOSED, proposed_by=BranchFactory())
+    content = csv_bytes([row(area="Golgram"), row(area="Nowhere", start="13:00", end="14:00")])
+    page = post_file(client_for(member), upload_url(debra, branch), content, "roster.csv")
+    text = page.content.decode()
+    assert escape("The station has no area called “Golgram”. Check the list of areas.") in text
+    assert escape("The station has no area called “Nowhere”. Check the list of areas.") in text
+
+
 @pytest.mark.parametrize(
     ("language", "message"),
     [
@@ -255,7 +266,8 @@ def test_each_rule_gives_the_services_message(
         agent.active = False
         agent.save()
     elif rule == "proposed_area":
-        area.status = CollectionArea.Status.PROPOSED
+        # The branch's own proposal, not yet accepted by the station.
+        area.status, area.proposed_by = CollectionArea.Status.PROPOSED, branch
         area.save()
     elif rule == "no_band":
         rows, data = [row(band="")], entry_input(agent, area, band="")
