@@ -209,6 +209,3 @@ class RosterEntryForm(forms.Form):
         cast(forms.ModelChoiceField, self.fields["agent"]).queryset = agents
         cast(forms.ModelChoiceField, self.fields["area"]).queryset = areas
         self.helper = _helper(_("Save entry"))
-
-    def clean_vehicle_registration(self) -> str:
-        return " ".join(self.cleaned_data["vehicle_registration"].upper().split())

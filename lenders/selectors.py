@@ -62,6 +62,15 @@ def agent_list(*, branch: LenderBranch, active_only: bool = False) -> QuerySet[F
     return agents.filter(active=True) if active_only else agents
 
 
+def agent_list_for_entry(*, branch: LenderBranch, keep: FieldAgent | None) -> QuerySet[FieldAgent]:
+    """The agents a roster entry may name, and `keep` (the entry's own agent) even when since
+    deactivated: its form shows whose trip it is, and the rules say why it cannot stay."""
+    agents = FieldAgent.objects.filter(branch=branch)
+    if keep is None:
+        return agents.filter(active=True)
+    return agents.filter(Q(active=True) | Q(pk=keep.pk))
+
+
 def area_list_active() -> QuerySet[CollectionArea]:
     return CollectionArea.objects.filter(status=CollectionArea.Status.ACTIVE)
 
@@ -69,6 +78,13 @@ def area_list_active() -> QuerySet[CollectionArea]:
 def roster_entry_list(*, branch: LenderBranch, date: datetime.date) -> QuerySet[RosterEntry]:
     return RosterEntry.objects.filter(roster__branch=branch, roster__date=date).select_related(
         "agent", "area", "roster"
+    )
+
+
+def roster_list_for_branch(*, branch: LenderBranch) -> QuerySet[Roster]:
+    """The branch's own rosters, newest first, each with its number of trips."""
+    return (
+        Roster.objects.filter(branch=branch).annotate(trip_count=Count("entries")).order_by("-date")
     )
 
 

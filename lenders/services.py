@@ -477,6 +477,9 @@ def _entry_errors(
 def _apply(entry: RosterEntry, data: EntryInput) -> None:
     for f in fields(EntryInput):
         setattr(entry, f.name, getattr(data, f.name))
+    # One spelling of a number plate whichever way it came (form, file, API): officers read it
+    # off the sheet and match it on the road.
+    entry.vehicle_registration = " ".join(data.vehicle_registration.upper().split())
 
 
 def _mark_filed(roster: Roster, by: User) -> None:

@@ -21,7 +21,7 @@ from xml.etree.ElementTree import ParseError
 
 from defusedxml.ElementTree import iterparse
 from django.core.exceptions import ValidationError
-from django.db.models import CharField
+from django.db.models import CharField, Q
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -328,9 +328,12 @@ def _cash_key(value: object) -> str:
 def _cash_index() -> dict[str, str]:
     index: dict[str, str] = {}
     for band in CashBand:
-        names = [band.value, band.label, *_CASH_ALIASES[band]]
-        with translation.override("bn"):
-            names.append(str(band.label))
+        names = [band.value, *_CASH_ALIASES[band]]
+        # Both languages' labels, whatever the page's: one file serves every member of the
+        # branch, and the English template's band read on a Bengali page is still that band.
+        for language in ("en", "bn"):
+            with translation.override(language):
+                names.append(str(band.label))
         for name in names:
             index[_cash_key(name)] = band.value
     return index
@@ -352,7 +355,10 @@ class _Matcher:
             self.agent_names[normalise(agent.name)].append(agent)
         self.areas: dict[int, CollectionArea] = {}
         self.area_names: dict[str, list[CollectionArea]] = defaultdict(list)
-        for area in CollectionArea.objects.select_related("merged_into"):
+        # Another branch's proposal waiting for the station is no area of this branch's: its
+        # name reads as unknown, so a file cannot tell what other branches have proposed.
+        others_proposals = Q(status=CollectionArea.Status.PROPOSED) & ~Q(proposed_by=branch)
+        for area in CollectionArea.objects.exclude(others_proposals).select_related("merged_into"):
             self.areas[area.pk] = area
             for name in {normalise(area.name), normalise(area.name_bn)} - {""}:
                 self.area_names[name].append(area)
@@ -427,8 +433,6 @@ def _row(cells: dict[str, object], matcher: _Matcher) -> RowInput:
     values["cash_band"] = parse_cash_band(cells.get("cash_band"))
     for name in TEXT_FIELDS:
         text = cell_text(cells.get(name))
-        if name == "vehicle_registration":
-            text = text.upper()
         limit = cast(CharField, RosterEntry._meta.get_field(name)).max_length or 0
         if len(text) > limit:
             # Our own words, with the numbers as params so a page writes them in its reader's

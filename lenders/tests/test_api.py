@@ -269,6 +269,13 @@ def test_it_files_reads_changes_and_deletes_an_entry(branch, key, agent, area, c
     assert not RosterEntry.objects.filter(pk=entry_id).exists()
 
 
+def test_a_vehicle_number_from_the_api_is_written_as_the_form_writes_it(key, agent, area, clock):
+    created = Api(key).post(entries_path(), body(agent, area, vehicle_registration="wb 34  a 1234"))
+    assert created.status_code == 201, created.json()
+    assert created.json()["vehicle_registration"] == "WB 34 A 1234"
+    assert RosterEntry.objects.get().vehicle_registration == "WB 34 A 1234"
+
+
 @pytest.mark.parametrize(
     "rule",
     [

@@ -591,6 +591,28 @@ def test_a_new_branchs_home_walks_it_through_agents_then_a_roster(in_debra, clie
     assert "First steps" not in client.get(home).content.decode()
 
 
+@pytest.mark.parametrize("role", ["staff", "manager"])
+def test_a_new_branchs_first_steps_link_to_the_agents_only_for_who_may_add_them(
+    in_debra, client_for, clock, role
+):
+    member = MemberFactory(branch=BranchFactory(), role=role)
+    agents = f"/station/debra/lenders/branch/{member.branch.pk}/agents/"
+    client = client_for(member.user)
+    for page in (
+        f"/station/debra/lenders/branch/{member.branch.pk}/",
+        f"/station/debra/lenders/branch/{member.branch.pk}/roster/{MORNING.date()}/",
+    ):
+        text = client.get(page).content.decode()
+        assert (f'href="{agents}"' in text) == (role == "manager"), page
+        assert ("Your branch manager adds the field agents." in text) == (role == "staff"), page
+
+
+def test_a_rejected_branchs_page_walks_it_through_no_first_steps(in_debra, client_for, clock):
+    member = MemberFactory(branch=BranchFactory(status="rejected", decision_reason="Wrong RBI no."))
+    page = client_for(member.user).get(f"/station/debra/lenders/branch/{member.branch.pk}/")
+    assert "First steps" not in page.content.decode()
+
+
 def test_a_branchs_home_says_how_long_filing_stays_open_in_the_readers_digits(
     in_debra, client_for, clock
 ):
@@ -712,6 +734,79 @@ def test_after_cut_off_the_entry_form_says_the_roster_is_locked_instead_of_askin
     # A form sent past the cut-off (filled in before it) comes back with what was typed.
     sent = client.post(f"{base}/entry/{entry.pk}/", {"centres": "Golgram 2"}).content.decode()
     assert 'value="Golgram 2"' in sent
+
+
+def test_after_cut_off_removing_an_entry_says_the_roster_is_locked_instead_of_asking(
+    in_debra, client_for, clock
+):
+    entry = EntryFactory(roster__date=MORNING.date())
+    member = MemberFactory(branch=entry.roster.branch)
+    client = client_for(member.user)
+    clock.move_to(MORNING.replace(hour=8, minute=45))
+    url = f"/station/debra/lenders/branch/{member.branch.pk}/entry/{entry.pk}/delete/"
+    page = client.get(url).content.decode()
+    assert "can no longer be changed here" in page
+    assert "Yes, remove it" not in page
+
+
+def test_changing_a_trip_of_an_agent_since_deactivated_names_them_and_says_why(
+    in_debra, client_for, clock
+):
+    entry = EntryFactory(roster__date=MORNING.date(), agent__name="Mampi Giri")
+    member = MemberFactory(branch=entry.roster.branch)
+    entry.agent.active = False
+    entry.agent.save()
+    url = f"/station/debra/lenders/branch/{member.branch.pk}/entry/{entry.pk}/"
+    client = client_for(member.user)
+    form = client.get(url).context["form"]
+    assert form["agent"].value() == entry.agent.pk
+    assert entry.agent in form.fields["agent"].queryset
+    sent = client.post(
+        url,
+        {
+            "agent": entry.agent.pk,
+            "area": entry.area.pk,
+            "depart_at": "10:00",
+            "return_at": "12:00",
+            "cash_band": "lt50k",
+        },
+    )
+    assert sent.context["form"].errors == {
+        "agent": ["Choose an active field agent of this branch."]
+    }
+
+
+def test_the_roster_marks_a_trip_whose_agent_was_deactivated_since(in_debra, client_for, clock):
+    entry = EntryFactory(roster__date=MORNING.date())
+    member = MemberFactory(branch=entry.roster.branch)
+    url = f"/station/debra/lenders/branch/{member.branch.pk}/roster/{MORNING.date()}/"
+    client = client_for(member.user)
+    assert ">inactive</span>" not in client.get(url).content.decode()
+    entry.agent.active = False
+    entry.agent.save()
+    assert ">inactive</span>" in client.get(url).content.decode()
+
+
+def test_a_suspended_branch_finds_its_earlier_rosters_newest_first_a_page_at_a_time(
+    in_debra, client_for, clock
+):
+    member = MemberFactory(branch=BranchFactory(status="suspended", decision_reason="Audit"))
+    first = MORNING.date() - datetime.timedelta(days=40)
+    for day in range(35):
+        EntryFactory(roster__branch=member.branch, roster__date=first + datetime.timedelta(day))
+    EntryFactory(roster__date=MORNING.date())  # another branch's
+    client = client_for(member.user)
+    home = client.get(f"/station/debra/lenders/branch/{member.branch.pk}/").content.decode()
+    history = f"/station/debra/lenders/branch/{member.branch.pk}/rosters/"
+    assert f'href="{history}"' in home
+    page = client.get(history).context["page"]
+    assert [roster.date for roster in page] == [
+        first + datetime.timedelta(day) for day in range(34, 4, -1)
+    ]
+    assert page[0].trip_count == 1
+    assert [r.date for r in client.get(f"{history}?page=2").context["page"]] == [
+        first + datetime.timedelta(day) for day in range(4, -1, -1)
+    ]
 
 
 def test_deactivating_an_agent_shows_the_trips_they_still_have_on_the_rosters(

@@ -12,6 +12,7 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
+from django.utils import translation
 from django.utils.html import escape
 from openpyxl import Workbook, load_workbook
 
@@ -201,6 +202,17 @@ def test_every_bad_row_is_reported_with_its_line_and_nothing_is_saved(
     assert "Rahul Das অন্য একটি এন্ট্রিতে ০৯:০০-১০:০০ বাইরে আছেন।" in page  # noqa: RUF001
 
 
+def test_another_branchs_proposed_area_reads_as_unknown_in_a_file(
+    debra, branch, member, agent, area, clock, client_for
+):
+    AreaFactory(name="Golgram", status=CollectionArea.Status.PROPOSED, proposed_by=BranchFactory())
+    content = csv_bytes([row(area="Golgram"), row(area="Nowhere", start="13:00", end="14:00")])
+    page = post_file(client_for(member), upload_url(debra, branch), content, "roster.csv")
+    text = page.content.decode()
+    assert escape("The station has no area called “Golgram”. Check the list of areas.") in text
+    assert escape("The station has no area called “Nowhere”. Check the list of areas.") in text
+
+
 @pytest.mark.parametrize(
     ("language", "message"),
     [
@@ -254,7 +266,8 @@ def test_each_rule_gives_the_services_message(
         agent.active = False
         agent.save()
     elif rule == "proposed_area":
-        area.status = CollectionArea.Status.PROPOSED
+        # The branch's own proposal, not yet accepted by the station.
+        area.status, area.proposed_by = CollectionArea.Status.PROPOSED, branch
         area.save()
     elif rule == "no_band":
         rows, data = [row(band="")], entry_input(agent, area, band="")
@@ -475,6 +488,20 @@ def test_what_is_not_a_time_is_refused(text):
 )
 def test_cash_bands_are_read_by_code_or_label(text, band):
     assert upload.parse_cash_band(text) == band
+
+
+@pytest.mark.parametrize(
+    ("text", "band"),
+    [
+        ("Under Rs 50,000", "lt50k"),
+        ("Over Rs 2 lakh", "gt2l"),
+        ("৫০,০০০ টাকার কম", "lt50k"),  # noqa: RUF001 - as a Bengali reader writes it
+    ],
+)
+@pytest.mark.parametrize("language", ["en", "bn"])
+def test_cash_band_labels_of_either_language_are_read_on_a_page_in_either(text, band, language):
+    with translation.override(language):
+        assert upload.parse_cash_band(text) == band
 
 
 SHEET = "xl/worksheets/sheet1.xml"

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("lenders.urls.upload_api")),
     path("branches/", branches.my_branches, name="my_branches"),
     path("branch/<int:branch_pk>/", branches.branch_home, name="branch"),
+    path("branch/<int:branch_pk>/rosters/", branches.roster_history, name="roster_history"),
     path("branch/<int:branch_pk>/roster/<isodate:date>/", branches.roster_day, name="roster_day"),
     path("branch/<int:branch_pk>/roster/<isodate:date>/add/", branches.entry_add, name="entry_add"),
     path("branch/<int:branch_pk>/roster/<isodate:date>/copy/", branches.roster_copy, name="copy"),

@@ -132,16 +132,31 @@ def branch_home(request: BranchRequest, branch_pk: int) -> HttpResponse:
 @branch_permission_required(BranchCap.ROSTER_READ)
 def roster_day(request: BranchRequest, branch_pk: int, date: datetime.date) -> HttpResponse:
     branch = request.branch
-    return render(
-        request, "lenders/roster_day.html", {"branch": branch, **_roster_context(branch, date)}
+    context = {"branch": branch, "caps": request.branch_caps, **_roster_context(branch, date)}
+    return render(request, "lenders/roster_day.html", context)
+
+
+@branch_permission_required(BranchCap.ROSTER_READ)
+def roster_history(request: BranchRequest, branch_pk: int) -> HttpResponse:
+    branch = request.branch
+    page = Paginator(selectors.roster_list_for_branch(branch=branch), 30).get_page(
+        request.GET.get("page")
     )
+    return render(request, "lenders/roster_history.html", {"branch": branch, "page": page})
 
 
-def _entry_form(request: HttpRequest, branch: LenderBranch, initial: dict | None = None):
+def _entry_form(request: HttpRequest, branch: LenderBranch, entry: RosterEntry | None = None):
+    initial = None
+    if entry is not None:
+        initial = {
+            name: getattr(entry, name)
+            for name in forms.RosterEntryForm.base_fields
+            if name not in ("agent", "area")
+        } | {"agent": entry.agent_id, "area": entry.area_id}
     return forms.RosterEntryForm(
         request.POST or None,
         initial=initial,
-        agents=selectors.agent_list(branch=branch, active_only=True),
+        agents=selectors.agent_list_for_entry(branch=branch, keep=entry.agent if entry else None),
         areas=selectors.area_list_active(),
     )
 
@@ -185,13 +200,10 @@ def entry_add(request: BranchRequest, branch_pk: int, date: datetime.date) -> Ht
 @require_http_methods(["GET", "POST"])
 def entry_edit(request: BranchRequest, branch_pk: int, entry_pk: int) -> HttpResponse:
     branch = request.branch
-    entry = get_object_or_404(RosterEntry, pk=entry_pk, roster__branch=branch)
-    initial = {
-        name: getattr(entry, name)
-        for name in forms.RosterEntryForm.base_fields
-        if name not in ("agent", "area")
-    } | {"agent": entry.agent_id, "area": entry.area_id}
-    form = _entry_form(request, branch, initial=initial)
+    entry = get_object_or_404(
+        RosterEntry.objects.select_related("agent"), pk=entry_pk, roster__branch=branch
+    )
+    form = _entry_form(request, branch, entry)
     if form.is_valid():
         try:
             services.roster_entry_update(entry=entry, data=services.EntryInput(**form.cleaned_data))
@@ -221,7 +233,15 @@ def entry_delete(request: BranchRequest, branch_pk: int, entry_pk: int) -> HttpR
         else:
             messages.success(request, _("Entry removed."))
         return redirect("lenders:roster_day", branch_pk=branch.pk, date=entry.roster.date)
-    return render(request, "lenders/entry_delete.html", {"branch": branch, "entry": entry})
+    # Past the cut-off the page says so, as the entry's form does, rather than asking for a
+    # removal that would only be refused.
+    context = {
+        "branch": branch,
+        "entry": entry,
+        "open": branch.can_file and services.is_open_for_branches(entry.roster.date),
+        "cutoff": services.cutoff_at(entry.roster.date),
+    }
+    return render(request, "lenders/entry_delete.html", context)
 
 
 @branch_permission_required(BranchCap.ROSTER_WRITE)
