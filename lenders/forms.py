@@ -13,6 +13,7 @@ from phonenumber_field.formfields import PhoneNumberField
 from escort_portal.formats import native_digits
 from stations.models import Station, User
 
+from . import services
 from .models import CashBand, CollectionArea, FieldAgent, LenderBranch
 
 if TYPE_CHECKING:
@@ -209,3 +210,12 @@ class RosterEntryForm(forms.Form):
         cast(forms.ModelChoiceField, self.fields["agent"]).queryset = agents
         cast(forms.ModelChoiceField, self.fields["area"]).queryset = areas
         self.helper = _helper(_("Save entry"))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = cast("dict[str, Any]", super().clean())
+        # Said with the form's other errors (a band not chosen, say), not on the next try, when
+        # the service sees the entry.
+        hours = services.entry_hours_error(cleaned.get("depart_at"), cleaned.get("return_at"))
+        if hours and "return_at" not in self.errors:
+            self.add_error("return_at", hours)
+        return cleaned

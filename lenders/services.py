@@ -409,6 +409,15 @@ def _check_can_change(roster: Roster, *, as_officer: bool) -> None:
         )
 
 
+def entry_hours_error(
+    depart_at: datetime.time | None, return_at: datetime.time | None
+) -> str | None:
+    """What is wrong with a trip's hours on their own, if anything (both given)."""
+    if depart_at and return_at and return_at <= depart_at:
+        return _("Return must be after departure, on the same day.")
+    return None
+
+
 def _entry_errors(
     data: EntryInput, *, roster: Roster, exclude: RosterEntry | None
 ) -> dict[str, list[str | ValidationError]]:
@@ -429,8 +438,9 @@ def _entry_errors(
         add("depart_at", _("Give the departure time."))
     if data.return_at is None:
         add("return_at", _("Give the expected return time."))
-    if data.depart_at and data.return_at and data.return_at <= data.depart_at:
-        add("return_at", _("Return must be after departure, on the same day."))
+    hours = entry_hours_error(data.depart_at, data.return_at)
+    if hours:
+        add("return_at", hours)
     if data.cash_band not in CashBand.values:
         add(
             "cash_band",

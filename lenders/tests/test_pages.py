@@ -429,6 +429,21 @@ def test_the_cash_band_is_a_choice_the_branch_must_make(in_debra, client_for, cl
     assert not RosterEntry.objects.filter(agent=agent).exists()
 
 
+def test_an_entry_without_a_band_and_with_its_hours_reversed_is_told_both_at_once(
+    in_debra, client_for, clock
+):
+    member = MemberFactory(branch=BranchFactory())
+    agent, area = AgentFactory(branch=member.branch), AreaFactory()
+    client = client_for(member.user)
+    url = f"/station/debra/lenders/branch/{member.branch.pk}/roster/2026-12-02/add/"
+    form = {"agent": agent.pk, "area": area.pk, "depart_at": "12:00", "return_at": "10:00"}
+    page = client.post(url, form).content.decode()
+    assert "This field is required." in page
+    assert "Return must be after departure, on the same day." in page
+    assert page.count("Return must be after departure") == 1
+    assert not RosterEntry.objects.filter(agent=agent).exists()
+
+
 def test_the_roster_page_says_it_is_locked_after_cut_off(in_debra, client_for, clock):
     member = MemberFactory(branch=BranchFactory())
     client = client_for(member.user)
