@@ -269,6 +269,18 @@ def test_an_agent_signing_in_lands_on_their_own_trips_one_tap_from_sos(trip, cli
     assert "Register a lender branch" not in page
 
 
+def test_the_station_page_offers_a_field_agent_their_trips_not_the_branchs_roster(trip, client_for):
+    entry, agent_user = trip
+    page = client_for(agent_user).get("/station/debra/").content.decode()
+    assert "You are here as: Field agent" in page and "Lender branch staff" not in page
+    assert 'href="/station/debra/lenders/my-trips/"' in page
+    assert "My branch: roster and agents" not in page
+    manager = MemberFactory(branch=entry.roster.branch).user
+    page = client_for(manager).get("/station/debra/").content.decode()
+    assert "You are here as: Lender branch staff" in page
+    assert "My branch: roster and agents" in page
+
+
 def test_a_branch_manager_lands_on_the_branch_not_the_agents_trips(trip, client_for):
     entry, _agent = trip
     manager = MemberFactory(branch=entry.roster.branch).user
