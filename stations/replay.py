@@ -27,6 +27,7 @@ import uuid
 from collections.abc import Callable
 from typing import TypeVar, cast
 
+from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, models, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -79,6 +80,9 @@ class SubmissionTokenMiddleware:
                 lambda row: bool(row.location),
             )
             if first is not None and first.location:
+                # The first answer, with its own message, is the one a browser drops for this
+                # one when the button is tapped twice.
+                messages.info(request, _("You sent this twice; it was done once."))
                 return HttpResponseRedirect(first.location)
             if first is not None:
                 return _still_running()

@@ -66,6 +66,30 @@ def test_a_double_tapped_form_saves_once_and_the_repeat_shows_the_saved_result(f
     assert clash.status_code == 200 and "Anup Bag" in clash.content.decode()
 
 
+def test_the_repeat_of_a_double_tap_says_it_was_done_once(filing, client_for):
+    # The first answer's message can be lost with the answer the browser dropped for the
+    # second; the second's page says what happened.
+    client = client_for(filing["manager"])
+    add = station_reverse(
+        connection.tenant, "lenders:entry_add", branch_pk=filing["branch"].pk, date=TODAY
+    )
+    page = client.get(add).content.decode()
+    token = re.search(r'name="submission_token" value="([0-9a-f-]+)"', page).group(1)
+    data = {
+        "submission_token": token,
+        "agent": filing["agent"].pk,
+        "area": filing["area"].pk,
+        "depart_at": "14:00",
+        "return_at": "15:00",
+        "cash_band": "lt50k",
+    }
+    client.post(add, data)
+    client.cookies.pop("messages", None)  # the first answer, dropped
+    shown = client.post(add, data, follow=True).content.decode()
+    assert "You sent this twice; it was done once." in shown
+    assert RosterEntry.objects.filter(agent=filing["agent"]).count() == 1
+
+
 def _api(filing) -> Client:
     key = api_keys.api_key_create(
         branch=filing["branch"], name="Core banking", by=filing["manager"]
