@@ -38,8 +38,8 @@ def filing(in_debra):
         }
 
 
-def test_a_double_tapped_form_saves_once_and_the_repeat_shows_the_saved_result(filing, client_for):
-    client = client_for(filing["manager"])
+def _entry_form(client: Client, filing) -> tuple[str, dict]:
+    """The new-entry form's address and a filled form, with the token of one visit of it."""
     add = station_reverse(
         connection.tenant, "lenders:entry_add", branch_pk=filing["branch"].pk, date=TODAY
     )
@@ -53,6 +53,13 @@ def test_a_double_tapped_form_saves_once_and_the_repeat_shows_the_saved_result(f
         "return_at": "15:00",
         "cash_band": "lt50k",
     }
+    return add, data
+
+
+def test_a_double_tapped_form_saves_once_and_the_repeat_shows_the_saved_result(filing, client_for):
+    client = client_for(filing["manager"])
+    add, data = _entry_form(client, filing)
+    token = data["submission_token"]
     first = client.post(add, data)
     second = client.post(add, data)
     assert first.status_code == second.status_code == 302
@@ -70,19 +77,7 @@ def test_the_repeat_of_a_double_tap_says_it_was_done_once(filing, client_for):
     # The first answer's message can be lost with the answer the browser dropped for the
     # second; the second's page says what happened.
     client = client_for(filing["manager"])
-    add = station_reverse(
-        connection.tenant, "lenders:entry_add", branch_pk=filing["branch"].pk, date=TODAY
-    )
-    page = client.get(add).content.decode()
-    token = re.search(r'name="submission_token" value="([0-9a-f-]+)"', page).group(1)
-    data = {
-        "submission_token": token,
-        "agent": filing["agent"].pk,
-        "area": filing["area"].pk,
-        "depart_at": "14:00",
-        "return_at": "15:00",
-        "cash_band": "lt50k",
-    }
+    add, data = _entry_form(client, filing)
     client.post(add, data)
     client.cookies.pop("messages", None)  # the first answer, dropped
     shown = client.post(add, data, follow=True).content.decode()
