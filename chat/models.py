@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -34,7 +35,7 @@ class LinkCode(models.Model):
         verbose_name_plural = _("link codes")
 
     def __str__(self) -> str:
-        return f"{self.user_id} until {self.expires_at:%Y-%m-%d %H:%M}"
+        return f"{self.user_id} until {timezone.localtime(self.expires_at):%Y-%m-%d %H:%M}"
 
 
 class InboundChannel(models.TextChoices):

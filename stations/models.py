@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -400,7 +401,7 @@ class WorkerHeartbeat(models.Model):
     seen_at = models.DateTimeField(verbose_name=_("seen at"))
 
     def __str__(self) -> str:
-        return f"{self.schema_name} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.schema_name} @ {timezone.localtime(self.seen_at):%Y-%m-%d %H:%M:%S}"
 
 
 class StationDay(models.Model):
@@ -542,7 +543,7 @@ class StationJobDue(models.Model):
         indexes = [models.Index(fields=["job", "due_at"], name="station_job_due_idx")]
 
     def __str__(self) -> str:
-        return f"{self.station_id} {self.job} @ {self.due_at:%Y-%m-%d %H:%M}"
+        return f"{self.station_id} {self.job} @ {timezone.localtime(self.due_at):%Y-%m-%d %H:%M}"
 
 
 class InboxCount(models.Model):
@@ -596,7 +597,7 @@ class EnrolmentCode(models.Model):
         verbose_name_plural = _("enrolment codes")
 
     def __str__(self) -> str:
-        return f"{self.user_id} until {self.expires_at:%Y-%m-%d %H:%M}"
+        return f"{self.user_id} until {timezone.localtime(self.expires_at):%Y-%m-%d %H:%M}"
 
 
 @audit.track()

@@ -7,7 +7,7 @@ from django.test import override_settings
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from stations.models import WorkerHeartbeat
+from stations.models import StationJobDue, WorkerHeartbeat
 
 pytestmark = pytest.mark.django_db
 
@@ -76,3 +76,12 @@ def test_healthz_is_503_when_no_worker_ever_ran(client, private_redis):
         response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["worker_last_seen"] is None
+
+
+def test_the_platform_admin_names_heartbeats_and_due_jobs_by_indias_clock():
+    # 06:30 UTC is noon in India, the clock the platform's operators read.
+    utc_noon = datetime.datetime(2026, 12, 1, 6, 30, tzinfo=datetime.UTC)
+    heartbeat = WorkerHeartbeat(schema_name="debra", seen_at=utc_noon)
+    assert str(heartbeat) == "debra @ 2026-12-01 12:00:00"
+    due = StationJobDue(station_id=1, job="cutoff", due_at=utc_noon)
+    assert str(due) == "1 cutoff @ 2026-12-01 12:00"
