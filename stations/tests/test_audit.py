@@ -34,6 +34,14 @@ IST = datetime.timezone(datetime.timedelta(hours=5, minutes=30))
 
 
 @pytest.fixture
+def bengali_oc(in_debra):
+    """The station's officer-in-charge, who reads the portal in Bengali."""
+    return StationRoleFactory(
+        station=in_debra, role=StationRole.Role.OFFICER_IN_CHARGE, user__language="bn"
+    ).user
+
+
+@pytest.fixture
 def oc(debra, client_for):
     return client_for(
         StationRoleFactory(station=debra, role=StationRole.Role.OFFICER_IN_CHARGE).user
@@ -179,27 +187,21 @@ def test_the_trail_pages_fifty_at_a_time(in_debra, oc):
 
 
 def test_a_bengali_officer_in_charge_reads_a_recorded_time_all_in_bengali_digits(
-    in_debra, client_for
+    bengali_oc, client_for
 ):
-    oc = StationRoleFactory(station=in_debra, role=StationRole.Role.OFFICER_IN_CHARGE).user
-    oc.language = "bn"
-    oc.save()
     branch = BranchFactory(status="pending")
     with time_machine.travel(datetime.datetime(2026, 12, 1, 10, 15, tzinfo=IST), tick=False):
-        lender_services.branch_approve(branch=branch, by=oc)
-    page = client_for(oc).get("/station/debra/audit/").content.decode()
+        lender_services.branch_approve(branch=branch, by=bengali_oc)
+    page = client_for(bengali_oc).get("/station/debra/audit/").content.decode()
     assert "মঙ্গল ০১ ডিসে. ২০২৬ ১০:১৫" in page  # the branch's decided_at, as it changed
     assert "ডিসে. 2026" not in page
 
 
 def test_a_bengali_officer_in_charge_reads_the_trails_page_number_in_bengali_digits(
-    in_debra, client_for
+    bengali_oc, client_for
 ):
-    oc = StationRoleFactory(station=in_debra, role=StationRole.Role.OFFICER_IN_CHARGE).user
-    oc.language = "bn"
-    oc.save()
     AgentFactory(name="Rina Das")
-    page = client_for(oc).get("/station/debra/audit/?search=Rina&page=2").content.decode()
+    page = client_for(bengali_oc).get("/station/debra/audit/?search=Rina&page=2").content.decode()
     assert "পৃষ্ঠা ২" in page
 
 
@@ -259,11 +261,8 @@ def test_the_trails_queries_do_not_grow_with_the_entries_on_runs_it_shows(in_deb
 
 
 def test_a_bengali_trail_writes_recorded_dates_times_and_numbers_in_bengali_digits(
-    in_debra, client_for
+    bengali_oc, client_for
 ):
-    oc = StationRoleFactory(station=in_debra, role=StationRole.Role.OFFICER_IN_CHARGE).user
-    oc.language = "bn"
-    oc.save()
     DutySheet.objects.create(
         date=datetime.date(2026, 12, 2),
         version=3,
@@ -271,7 +270,7 @@ def test_a_bengali_trail_writes_recorded_dates_times_and_numbers_in_bengali_digi
         build_status=DutySheet.Build.DONE,
     )
     TeamFactory(capacity=4, shift_start=datetime.time(7, 30))
-    client = client_for(oc)
+    client = client_for(bengali_oc)
     sheet = client.get("/station/debra/audit/?model=escorts.dutysheet").content.decode()
     assert "→ বুধ ০২ ডিসে. ২০২৬" in sheet and "→ ৩" in sheet
     assert "→ 2026-12-02" not in sheet and "→ 3<" not in sheet
@@ -281,11 +280,8 @@ def test_a_bengali_trail_writes_recorded_dates_times_and_numbers_in_bengali_digi
 
 
 def test_a_bengali_trail_names_runs_and_sheets_in_bengali_digits_and_team_names_as_typed(
-    in_debra, client_for
+    bengali_oc, client_for
 ):
-    oc = StationRoleFactory(station=in_debra, role=StationRole.Role.OFFICER_IN_CHARGE).user
-    oc.language = "bn"
-    oc.save()
     sheet = DutySheet.objects.create(
         date=datetime.date(2026, 12, 2),
         version=1,
@@ -301,7 +297,7 @@ def test_a_bengali_trail_names_runs_and_sheets_in_bengali_digits_and_team_names_
         end=datetime.time(15, 45),
     )
     RunEntry.objects.create(sheet=sheet, run=run, entry=entry)
-    client = client_for(oc)
+    client = client_for(bengali_oc)
     for kind in ("escortrun", "runentry"):
         page = client.get(f"/station/debra/audit/?model=escorts.{kind}").content.decode()
         assert "Mobile X4 · তালবাগিচা · ১২:৩০-১৫:৪৫" in page, kind
