@@ -11,7 +11,6 @@ from escort_portal.formats import native_digits
 from lenders.models import CashBand, CollectionArea, FieldAgent, LenderBranch, RosterEntry
 from stations.models import MIN_RETENTION_DAYS, Stage, Station, User
 
-from . import planning
 from .models import DutySheet, EscortRun, EscortTeam, Officer
 
 if TYPE_CHECKING:
@@ -131,7 +130,7 @@ class MoveEntryForm(forms.Form):
             sheet=sheet, area=entry.area
         ).select_related("team", "area")
         # The runs as the sheet's advice names them, their times in the page's numerals.
-        self.fields["run"].label_from_instance = planning.run_label  # type: ignore[attr-defined]
+        self.fields["run"].label_from_instance = lambda run: run.label  # type: ignore[attr-defined]
         cast(forms.ModelChoiceField, self.fields["team"]).queryset = EscortTeam.objects.filter(
             active=True
         )

@@ -378,11 +378,6 @@ def slot_label(area: CollectionArea, start: datetime.time, end: datetime.time) -
     return f"{area.display_name} {_hours(start, end)}"
 
 
-def run_label(run: EscortRun) -> str:
-    """A run as the sheet's advice names it: "Alpha · Near 10:00-12:00", as its `__str__`."""
-    return f"{run.team} · {run.area} · {_hours(run.start, run.end)}"
-
-
 def run_slot(run: EscortRun, *, agents: int | None = None) -> Slot:
     return Slot(
         area=run.area,

@@ -690,7 +690,7 @@ def cover_advice(options: Iterable[CoverOption]) -> str:
     up to the first that fits."""
     fits = next((option for option in options if option.problem is None), None)
     if fits is not None and fits.run is not None:
-        return _("It fits on the run %(run)s.") % {"run": planning.run_label(fits.run)}
+        return _("It fits on the run %(run)s.") % {"run": fits.run.label}
     if fits is not None:
         return _("%(team)s is free then: a new run of that team would cover it.") % {
             "team": fits.team

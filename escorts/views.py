@@ -32,7 +32,7 @@ from stations.access import Perm, StationRequest, current_station, station_permi
 from stations.permissions import BranchCap
 
 from . import board as board_text
-from . import forms, maps, notify, planning, selectors, services, watch
+from . import forms, maps, notify, selectors, services, watch
 from .models import DutySheet, EscortRun, EscortTeam, Officer, RunEntry, UncoveredEntry
 
 # --- Access ---
@@ -546,7 +546,7 @@ def run_edit(request: StationRequest, date: datetime.date, run_pk: int) -> HttpR
     return render(
         request,
         "escorts/form.html",
-        {"form": form, "title": _("Run %(run)s") % {"run": planning.run_label(run)}, "date": date},
+        {"form": form, "title": _("Run %(run)s") % {"run": run.label}, "date": date},
     )
 
 
